@@ -1,0 +1,71 @@
+// The four classification tasks clients fine-tune on (spam, party, genre, supersense), built from the real
+// public data under data/, with seeded train/validation/test splits that never put one source document
+// (message, speech, Brown file, synset) on two sides. See docs/data.md for how each task is built.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace elsa::data {
+
+enum class task : uint8_t { spam, party, genre, supersense };
+
+/// All tasks, in enum order.
+const std::vector<task>& all_tasks();
+
+/// "spam", "party", "genre", "supersense".
+const char* to_string(task t);
+
+/// Inverse of to_string; an unknown name is an elsa::error (invalid_argument) listing the allowed names.
+task task_from_string(std::string_view name);
+
+/// One labelled text.
+struct example {
+  std::string text;   // one line: whitespace collapsed, no '\n'
+  int32_t label = 0;  // index into task_data::label_names
+  std::string group;  // source document: message id, speech id, Brown file, synset offset
+};
+
+/// How much was read and how much survived de-duplication (identical texts are kept once, so that the
+/// same text can never sit in two splits).
+struct load_counts {
+  size_t raw = 0;                     // examples (messages, sentences, passages, synsets) before de-dup
+  std::vector<size_t> raw_per_label;  // the same, per label
+  size_t unique_bodies = 0;           // spam only: messages with distinct raw bodies (DATA.md: 5,875)
+  size_t unique = 0;                  // examples kept after de-duplication
+  size_t conflicting = 0;             // texts dropped because they occurred under two labels
+};
+
+struct task_data {
+  task id = task::spam;
+  std::vector<std::string> label_names;
+  std::vector<example> train, validation, test;
+  load_counts counts;
+};
+
+struct split_options {
+  uint64_t seed = 1234;
+  double validation_fraction = 0.1;
+  double test_fraction = 0.1;
+};
+
+/// Loads one task from `data_dir` (the folder scripts/fetch_data.sh fills) and splits it by source
+/// document, stratified by label. Same data and options -> same splits, whatever the directory order.
+/// Missing data is an elsa::error (file_not_found) naming the path; bad fractions name the key.
+task_data load_task(const std::filesystem::path& data_dir, task t, const split_options& options = {});
+
+/// The Brown genres the genre task classifies (label order), and the lexicographer files (with names)
+/// of the supersense task. The pre-training corpus uses the other genres and lexicographer files.
+const std::vector<std::string>& genre_task_genres();
+const std::vector<std::pair<int, std::string>>& supersense_lex_files();
+
+/// Longest passage of the genre task, in words: consecutive Brown sentences are joined up to this.
+inline constexpr size_t genre_passage_words = 60;
+
+/// Minimum words of a State of the Union sentence kept by the party task.
+inline constexpr size_t party_min_words = 5;
+
+} // namespace elsa::data
