@@ -4,11 +4,13 @@
 #include "core/data/corpus.hpp"
 
 #include <algorithm>
+#include <unordered_map>
 #include <unordered_set>
 
 #include <fmt/core.h>
 
 #include "core/data/clean.hpp"
+#include "core/data/ngram.hpp"
 #include "core/data/random.hpp"
 #include "core/data/sources.hpp"
 #include "core/errors.hpp"
@@ -55,15 +57,56 @@ private:
   size_t words_ = 0;
 };
 
+// Held-out texts, for dropping corpus items that equal or contain one of them.
+class held_out_filter {
+public:
+  void add(const std::string& text) {
+    exact_.insert(text);
+    auto grams = word_ngram_hashes(text);
+    if (grams.empty())
+      return;
+    by_first_gram_[grams.front()].push_back(grams_.size());
+    grams_.push_back(std::move(grams));
+  }
+
+  /// True when `item` may go into the corpus.
+  bool keep(const std::string& item) const {
+    if (item.empty() || exact_.count(item) != 0)
+      return false;
+    auto grams = word_ngram_hashes(item);
+    if (grams.empty())
+      return true;
+    std::vector<uint64_t> sorted = grams;
+    std::sort(sorted.begin(), sorted.end());
+    for (auto g : grams) {
+      auto it = by_first_gram_.find(g);
+      if (it == by_first_gram_.end())
+        continue;
+      for (auto k : it->second) {
+        const auto& text_grams = grams_[k];
+        if (std::all_of(text_grams.begin(), text_grams.end(),
+                        [&sorted](uint64_t h) { return std::binary_search(sorted.begin(), sorted.end(), h); }))
+          return false;
+      }
+    }
+    return true;
+  }
+
+private:
+  std::unordered_set<std::string> exact_;
+  std::vector<std::vector<uint64_t>> grams_;
+  std::unordered_map<uint64_t, std::vector<size_t>> by_first_gram_;
+};
+
 // The documents of one split of one task: e-mails stay one per document, sentences and passages are packed
 // per source document, glosses (one per synset) are packed across synsets.
 void append_split(std::vector<std::string>& out, const task_data& t, const std::vector<example>& split,
-                  const std::unordered_set<std::string>* excluded) {
+                  const held_out_filter* filter) {
   const bool glosses = t.id == task::supersense;
   packer pack(out, glosses ? '\n' : ' ');
   const std::string* group = nullptr;
   for (const auto& e : split) {
-    if (excluded != nullptr && excluded->count(e.text) != 0)
+    if (filter != nullptr && !filter->keep(e.text))
       continue;
     if (t.id == task::spam || (!glosses && group != nullptr && *group != e.group))
       pack.flush();
@@ -118,14 +161,14 @@ std::vector<std::string> pretraining_corpus(const fs::path& data_dir, const spli
 }
 
 std::vector<std::string> pretraining_corpus(const fs::path& data_dir, const std::vector<task_data>& tasks) {
-  std::unordered_set<std::string> held_out;
+  held_out_filter held_out;
   for (auto id : all_tasks()) {
     const auto& t = find_task(tasks, id);
     for (const auto* split : {&t.validation, &t.test})
       for (const auto& e : *split)
-        held_out.insert(e.text);
+        held_out.add(e.text);
   }
-  auto keep = [&held_out](const std::string& item) { return !item.empty() && held_out.count(item) == 0; };
+  auto keep = [&held_out](const std::string& item) { return held_out.keep(item); };
 
   std::vector<std::string> docs;
   // 1. The train splits of the four tasks.

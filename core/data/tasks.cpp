@@ -13,6 +13,7 @@
 #include <fmt/format.h>
 
 #include "core/data/clean.hpp"
+#include "core/data/ngram.hpp"
 #include "core/data/random.hpp"
 #include "core/data/sources.hpp"
 #include "core/errors.hpp"
@@ -226,6 +227,21 @@ void split(raw_task& raw, task id, const split_options& o, task_data& out) {
   }
 }
 
+// Splitting by document cannot see a reply that quotes a whole earlier message from another split, or a
+// gloss that is a substring of a longer one; those held-out examples would be seen in training.
+void drop_contained(task_data& t) {
+  ngram_set train;
+  for (const auto& e : t.train)
+    train.add(e.text);
+  train.freeze();
+  for (auto* split : {&t.validation, &t.test}) {
+    auto before = split->size();
+    split->erase(std::remove_if(split->begin(), split->end(), [&train](const example& e) { return train.covers(e.text); }),
+                 split->end());
+    t.counts.contained += before - split->size();
+  }
+}
+
 } // namespace
 
 const std::vector<task>& all_tasks() {
@@ -292,6 +308,7 @@ task_data load_task(const fs::path& data_dir, task t, const split_options& optio
   out.label_names = raw.label_names;
   out.counts = raw.counts;
   split(raw, t, options, out);
+  drop_contained(out);
   return out;
 }
 

@@ -37,6 +37,7 @@ struct load_counts {
   size_t unique_bodies = 0;           // spam only: messages with distinct raw bodies (DATA.md: 5,875)
   size_t unique = 0;                  // examples kept after de-duplication
   size_t conflicting = 0;             // texts dropped because they occurred under two labels
+  size_t contained = 0;               // validation/test examples dropped because a train text contains them
 };
 
 struct task_data {
@@ -54,6 +55,8 @@ struct split_options {
 
 /// Loads one task from `data_dir` (the folder scripts/fetch_data.sh fills) and splits it by source
 /// document, stratified by label. Same data and options -> same splits, whatever the directory order.
+/// Validation/test examples that occur inside a train text (every containment_words-word window of theirs
+/// is in train, e.g. a message quoted whole by a reply) are dropped and counted in counts.contained.
 /// Missing data is an elsa::error (file_not_found) naming the path; bad fractions name the key.
 task_data load_task(const std::filesystem::path& data_dir, task t, const split_options& options = {});
 

@@ -1,0 +1,71 @@
+// Word n-gram hashes for containment checks (see ngram.hpp).
+#include "core/data/ngram.hpp"
+
+#include <cctype>
+
+namespace elsa::data {
+
+namespace {
+
+uint64_t fnv1a(std::string_view word) {
+  uint64_t h = 0xcbf29ce484222325ull;
+  for (char c : word) {
+    h ^= static_cast<unsigned char>(c);
+    h *= 0x100000001b3ull;
+  }
+  return h;
+}
+
+bool is_space(char c) {
+  return std::isspace(static_cast<unsigned char>(c)) != 0;
+}
+
+} // namespace
+
+std::vector<uint64_t> word_ngram_hashes(std::string_view text, size_t n) {
+  std::vector<uint64_t> words;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && is_space(text[i]))
+      ++i;
+    size_t j = i;
+    while (j < text.size() && !is_space(text[j]))
+      ++j;
+    if (j > i)
+      words.push_back(fnv1a(text.substr(i, j - i)));
+    i = j;
+  }
+  std::vector<uint64_t> out;
+  if (n == 0 || words.size() < n)
+    return out;
+  out.reserve(words.size() - n + 1);
+  for (size_t k = 0; k + n <= words.size(); ++k) {
+    uint64_t h = 0;
+    for (size_t m = 0; m < n; ++m)
+      h = h * 0x9E3779B97F4A7C15ull + words[k + m];
+    out.push_back(h);
+  }
+  return out;
+}
+
+void ngram_set::add(std::string_view text) {
+  auto hashes = word_ngram_hashes(text, n_);
+  hashes_.insert(hashes_.end(), hashes.begin(), hashes.end());
+}
+
+void ngram_set::freeze() {
+  std::sort(hashes_.begin(), hashes_.end());
+  hashes_.erase(std::unique(hashes_.begin(), hashes_.end()), hashes_.end());
+}
+
+bool ngram_set::covers(std::string_view text) const {
+  auto hashes = word_ngram_hashes(text, n_);
+  if (hashes.empty())
+    return false;
+  for (auto h : hashes)
+    if (!contains(h))
+      return false;
+  return true;
+}
+
+} // namespace elsa::data
