@@ -1,0 +1,277 @@
+// The GPT-2 transformer in LibTorch with Hugging Face parameter names and shapes, LoRA adapters on its
+// Conv1D layers, a classification head, and the three-segment (head / body / tail) split used by ELSA.
+// named_parameters() of a GPT2 module are exactly HF's GPT2Model names (`h.0.attn.c_attn.weight`, ...).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <torch/torch.h>
+
+namespace elsa::model {
+
+/// Architecture hyper-parameters; the names are those of HF's GPT2Config (config.json).
+struct gpt2_config {
+  int64_t vocab_size = 8192;
+  int64_t n_positions = 128;
+  int64_t n_embd = 256;
+  int64_t n_layer = 4;
+  int64_t n_head = 4;
+  /// Width of the MLP; 0 means 4 * n_embd (HF writes `null`).
+  int64_t n_inner = 0;
+  double layer_norm_epsilon = 1e-5;
+  /// One probability for HF's embd_pdrop, attn_pdrop and resid_pdrop.
+  double dropout = 0.0;
+
+  int64_t inner() const {
+    return n_inner > 0 ? n_inner : 4 * n_embd;
+  }
+  /// Throws elsa::error (invalid_argument) naming the key and the allowed range.
+  void validate() const;
+  /// Parameters of the base model (embeddings shared with the LM head counted once).
+  int64_t parameter_count() const;
+};
+
+/// LoRA hyper-parameters. targets name Conv1D layers: "c_attn", "attn.c_proj", "c_fc", "mlp.c_proj".
+struct lora_config {
+  int64_t rank = 8;
+  double alpha = 16.0;
+  double dropout = 0.0;
+  std::vector<std::string> targets = {"c_attn"};
+
+  double scale() const {
+    return alpha / static_cast<double>(rank);
+  }
+  void validate() const;
+};
+
+/// HF's Conv1D: y = x W + b with W stored [in, out]. Optionally carries a LoRA adapter
+/// (lora_A [r, in], lora_B [out, r], PEFT layout) that adds scale * x A^T B^T.
+class Conv1DImpl : public torch::nn::Module {
+public:
+  Conv1DImpl(int64_t in_features, int64_t out_features);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  /// Adds a fresh adapter (A: Kaiming-uniform, B: zeros, so the layer's output is unchanged).
+  void add_lora(int64_t rank, double alpha, double dropout);
+  bool has_lora() const {
+    return lora_A.defined();
+  }
+  /// Folds scale * (B A)^T into weight (and back). Forward skips the adapter while merged.
+  void merge();
+  void unmerge();
+  bool merged() const {
+    return merged_;
+  }
+  double lora_scale() const {
+    return lora_scale_;
+  }
+
+  torch::Tensor weight; // (in, out)
+  torch::Tensor bias;   // (out)
+  torch::Tensor lora_A; // (r, in), undefined without LoRA
+  torch::Tensor lora_B; // (out, r)
+
+private:
+  int64_t in_;
+  int64_t out_;
+  double lora_scale_ = 0.0;
+  double lora_dropout_ = 0.0;
+  bool merged_ = false;
+};
+TORCH_MODULE(Conv1D);
+
+/// Causal multi-head self-attention (`attn.c_attn`, `attn.c_proj`).
+class AttentionImpl : public torch::nn::Module {
+public:
+  explicit AttentionImpl(const gpt2_config& cfg);
+  /// x: (B, T, C); mask_bias: (B, 1, 1, T) additive, or undefined.
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask_bias);
+
+  Conv1D c_attn{nullptr}; // (C, 3C)
+  Conv1D c_proj{nullptr}; // (C, C)
+
+private:
+  int64_t n_head_;
+  int64_t n_embd_;
+  double dropout_;
+};
+TORCH_MODULE(Attention);
+
+/// The feed-forward part (`mlp.c_fc`, `mlp.c_proj`) with tanh-approximated GELU ("gelu_new").
+class MLPImpl : public torch::nn::Module {
+public:
+  explicit MLPImpl(const gpt2_config& cfg);
+  torch::Tensor forward(const torch::Tensor& x);
+
+  Conv1D c_fc{nullptr};   // (C, inner)
+  Conv1D c_proj{nullptr}; // (inner, C)
+
+private:
+  double dropout_;
+};
+TORCH_MODULE(MLP);
+
+/// One pre-LayerNorm transformer block.
+class BlockImpl : public torch::nn::Module {
+public:
+  explicit BlockImpl(const gpt2_config& cfg);
+  torch::Tensor forward(const torch::Tensor& x, const torch::Tensor& mask_bias);
+
+  torch::nn::LayerNorm ln_1{nullptr};
+  Attention attn{nullptr};
+  torch::nn::LayerNorm ln_2{nullptr};
+  MLP mlp{nullptr};
+};
+TORCH_MODULE(Block);
+
+/// GPT-2 (HF GPT2Model + the tied LM head of GPT2LMHeadModel). Parameters are initialised as HF does
+/// (normal(0, 0.02), residual projections scaled by 1/sqrt(2 n_layer)) from torch's global generator.
+class GPT2Impl : public torch::nn::Module {
+public:
+  explicit GPT2Impl(const gpt2_config& cfg);
+
+  /// ids (B, T) int64 -> token + position embeddings (B, T, C). T must be <= n_positions.
+  torch::Tensor embed(const torch::Tensor& ids);
+  /// Runs blocks [first, last) on h (B, T, C). attention_mask (B, T): 1 = token, 0 = padding; may be undefined.
+  torch::Tensor run_blocks(torch::Tensor h, int64_t first, int64_t last, const torch::Tensor& attention_mask);
+  /// Final LayerNorm.
+  torch::Tensor final_norm(const torch::Tensor& h);
+  /// LM logits from normalised hidden states, with the head tied to wte: (B, T, C) -> (B, T, V).
+  torch::Tensor lm_logits(const torch::Tensor& h);
+  /// Full model: ids -> normalised final hidden states (B, T, C).
+  torch::Tensor hidden(const torch::Tensor& ids, const torch::Tensor& attention_mask = {});
+  /// Full model: ids -> LM logits (B, T, V).
+  torch::Tensor forward(const torch::Tensor& ids, const torch::Tensor& attention_mask = {});
+
+  const gpt2_config& config() const {
+    return config_;
+  }
+  int64_t n_layer() const {
+    return config_.n_layer;
+  }
+  Block block(int64_t i) const {
+    return blocks_.at(static_cast<size_t>(i));
+  }
+
+  /// Adds adapters to every targeted Conv1D and freezes all base parameters.
+  void add_lora(const lora_config& cfg);
+  bool has_lora() const {
+    return has_lora_;
+  }
+  const lora_config& lora() const {
+    return lora_config_;
+  }
+  /// The Conv1D layers of block i that carry adapters, keyed by their path in the block ("attn.c_attn", ...).
+  std::vector<std::pair<std::string, Conv1D>> lora_layers(int64_t block) const;
+  void merge_lora();
+  void unmerge_lora();
+
+  torch::nn::Embedding wte{nullptr}; // (V, C)
+  torch::nn::Embedding wpe{nullptr}; // (n_positions, C)
+  torch::nn::ModuleList h{nullptr};
+  torch::nn::LayerNorm ln_f{nullptr};
+
+private:
+  gpt2_config config_;
+  std::vector<Block> blocks_;
+  bool has_lora_ = false;
+  lora_config lora_config_;
+};
+TORCH_MODULE(GPT2);
+
+/// Index of the last non-padding token per row: attention_mask (B, T) -> (B) int64. Works for left and
+/// right padding; rows without any token give 0.
+torch::Tensor last_token_index(const torch::Tensor& attention_mask);
+
+/// Classification on the hidden state of the last non-padding token: HF GPT2ForSequenceClassification's
+/// `score` (a bias-free linear layer, weight (K, C)).
+class ClassifierImpl : public torch::nn::Module {
+public:
+  ClassifierImpl(int64_t n_embd, int64_t num_labels);
+  /// hidden (B, T, C) normalised, attention_mask (B, T) or undefined (= all tokens) -> logits (B, K).
+  torch::Tensor forward(const torch::Tensor& hidden, const torch::Tensor& attention_mask);
+  int64_t num_labels() const {
+    return num_labels_;
+  }
+
+  torch::nn::Linear score{nullptr};
+
+private:
+  int64_t num_labels_;
+};
+TORCH_MODULE(Classifier);
+
+/// Which part of the three-segment split a segment is.
+enum class segment_kind { head, body, tail };
+
+/// One segment of a three-segment split: head = embeddings + blocks [0, a), body = blocks [a, L - b),
+/// tail = blocks [L - b, L) + ln_f + task head (the classifier, or the tied LM head when none is given).
+/// forward() keeps its input (as a leaf that requires grad) and output; backward() takes the gradient
+/// received for the output (or, on the tail, the loss) and returns the gradient for the input, which the
+/// previous segment receives. Parameter gradients accumulate in the shared modules as in the unsplit model.
+class segment {
+public:
+  segment(GPT2 model, segment_kind kind, int64_t first_block, int64_t last_block, Classifier classifier = nullptr);
+
+  /// head: input = ids (B, T); body/tail: input = hidden states (B, T, C). The attention mask (B, T) may
+  /// be undefined. Returns hidden states (head/body) or logits (tail: (B, K) or (B, T, V)).
+  torch::Tensor forward(const torch::Tensor& input, const torch::Tensor& attention_mask = {});
+  /// Backward from the gradient received for this segment's last output; returns d/d input
+  /// (undefined for the head).
+  torch::Tensor backward(const torch::Tensor& grad_output);
+  /// Backward from a scalar loss computed from this segment's last output (the tail's usual case).
+  torch::Tensor backward_loss(const torch::Tensor& loss);
+  /// The parameters of this segment that require grad (adapters, the classifier, or all of them).
+  std::vector<torch::Tensor> trainable_parameters() const;
+
+  segment_kind kind() const {
+    return kind_;
+  }
+  int64_t first_block() const {
+    return first_;
+  }
+  int64_t last_block() const {
+    return last_;
+  }
+
+private:
+  torch::Tensor input_grad() const;
+
+  GPT2 model_;
+  segment_kind kind_;
+  int64_t first_;
+  int64_t last_;
+  Classifier classifier_;
+  torch::Tensor input_;
+  torch::Tensor output_;
+};
+
+/// The three segments for split points (a, b): requires 0 <= a, 0 <= b, a + b <= n_layer.
+struct three_segments {
+  segment head;
+  segment body;
+  segment tail;
+};
+three_segments split_model(GPT2 model, int64_t a, int64_t b, Classifier classifier = nullptr);
+
+/// Adapter (and classifier) tensors under PEFT names, e.g.
+/// `base_model.model.transformer.h.0.attn.c_attn.lora_A.weight` and `base_model.model.score.weight`.
+/// Only blocks [first, last) when given, so adapters can move with their layers on a re-split.
+std::map<std::string, torch::Tensor> lora_state(const GPT2& model, const Classifier& classifier = nullptr,
+                                                int64_t first_block = 0, int64_t last_block = -1);
+/// Copies adapter tensors (PEFT names, as lora_state writes them) into the model; every key must match a
+/// present adapter of the same shape, else elsa::error naming the key. `origin` names the source in errors.
+void load_lora_state(GPT2& model, const std::map<std::string, torch::Tensor>& state,
+                     const Classifier& classifier = nullptr, const std::string& origin = "adapter state");
+
+/// Base parameters under HF GPT-2 names (`wte.weight`, `h.0.attn.c_attn.weight`, ...), without adapters.
+std::map<std::string, torch::Tensor> base_state(const GPT2& model);
+/// Loads base parameters; names with or without the `transformer.` prefix. Ignores HF's non-parameter
+/// buffers (`attn.bias`, `attn.masked_bias`) and a tied `lm_head.weight`; every other key must be known,
+/// every parameter present, and shapes must match, else elsa::error naming the key and `origin`.
+void load_base_state(GPT2& model, const std::map<std::string, torch::Tensor>& state, const std::string& origin);
+
+} // namespace elsa::model
