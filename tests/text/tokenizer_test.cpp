@@ -8,6 +8,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -221,6 +222,23 @@ TEST(Gpt2Tokenizer, RoundTripsRealText) {
     ASSERT_EQ(gpt2().decode(gpt2().encode(mail)), mail) << entry.path();
   }
   EXPECT_GT(files, 40u) << "expected the SpamAssassin spam-2 folder under " << spam;
+}
+
+TEST(Gpt2Tokenizer, EncodesTheSameFromManyThreads) {
+  // Each thread has its own piece cache; a shared tokenizer must give every thread the same ids.
+  const std::string text = read_all(elsa::testing::data_dir() / "moby-dick" / "data" / "data.txt").substr(0, 100000);
+  const auto expected = gpt2().encode(text);
+  std::vector<std::vector<int32_t>> got(4);
+  std::vector<std::thread> threads;
+  for (size_t t = 0; t < got.size(); ++t)
+    threads.emplace_back([&got, &text, t] {
+      for (int pass = 0; pass < 2; ++pass)
+        got[t] = gpt2().encode(text);
+    });
+  for (auto& th : threads)
+    th.join();
+  for (const auto& ids : got)
+    EXPECT_EQ(ids, expected);
 }
 
 // -- bad input -------------------------------------------------------------------
