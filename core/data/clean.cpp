@@ -8,7 +8,6 @@
 #include <cctype>
 #include <cstdint>
 #include <fstream>
-#include <sstream>
 #include <unordered_map>
 
 #include <fmt/core.h>
@@ -47,10 +46,21 @@ bool istarts_with(std::string_view s, size_t pos, std::string_view prefix) {
   return true;
 }
 
+// Case-insensitive find of a lower-case needle. Needles starting with a non-letter ('<') use the fast
+// exact find for that first byte: looks_like_html() runs over every e-mail body.
 size_t ifind(std::string_view s, std::string_view needle, size_t from = 0) {
-  for (size_t i = from; i + needle.size() <= s.size(); ++i)
+  if (needle.empty())
+    return from <= s.size() ? from : std::string_view::npos;
+  const bool anchor = !std::isalpha(static_cast<unsigned char>(needle[0]));
+  for (size_t i = from; i + needle.size() <= s.size(); ++i) {
+    if (anchor) {
+      i = s.find(needle[0], i);
+      if (i == std::string_view::npos || i + needle.size() > s.size())
+        return std::string_view::npos;
+    }
     if (istarts_with(s, i, needle))
       return i;
+  }
   return std::string_view::npos;
 }
 
@@ -223,11 +233,14 @@ std::string read_data_file(const std::filesystem::path& file) {
                                   "run scripts/fetch_data.sh (or set --data-dir / ELSA_DATA_DIR)",
                                   file.string()));
   }
-  std::ostringstream buffer;
-  buffer << in.rdbuf();
-  if (in.bad())
+  in.seekg(0, std::ios::end);
+  const auto size = static_cast<std::streamoff>(in.tellg());
+  in.seekg(0, std::ios::beg);
+  std::string bytes(static_cast<size_t>(std::max<std::streamoff>(size, 0)), '\0');
+  in.read(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (in.gcount() != static_cast<std::streamsize>(bytes.size()))
     throw elsa::error(errc::io_error, fmt::format("reading data file {} failed part-way", file.string()));
-  return std::move(buffer).str();
+  return bytes;
 }
 
 void require_data_dir(const std::filesystem::path& dir) {

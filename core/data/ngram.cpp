@@ -1,7 +1,6 @@
 // Word n-gram hashes for containment checks (see ngram.hpp).
 #include "core/data/ngram.hpp"
 
-#include <cctype>
 
 namespace elsa::data {
 
@@ -17,7 +16,7 @@ uint64_t fnv1a(std::string_view word) {
 }
 
 bool is_space(char c) {
-  return std::isspace(static_cast<unsigned char>(c)) != 0;
+  return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
 }
 
 } // namespace
@@ -38,11 +37,18 @@ std::vector<uint64_t> word_ngram_hashes(std::string_view text, size_t n) {
   std::vector<uint64_t> out;
   if (n == 0 || words.size() < n)
     return out;
+  // Rolling polynomial hash mod 2^64: h(k) = sum_m words[k + m] * B^(n - 1 - m).
+  constexpr uint64_t base = 0x9E3779B97F4A7C15ull;
+  uint64_t top = 1; // B^(n - 1)
+  for (size_t m = 1; m < n; ++m)
+    top *= base;
+  uint64_t h = 0;
+  for (size_t m = 0; m < n; ++m)
+    h = h * base + words[m];
   out.reserve(words.size() - n + 1);
-  for (size_t k = 0; k + n <= words.size(); ++k) {
-    uint64_t h = 0;
-    for (size_t m = 0; m < n; ++m)
-      h = h * 0x9E3779B97F4A7C15ull + words[k + m];
+  out.push_back(h);
+  for (size_t k = n; k < words.size(); ++k) {
+    h = (h - words[k - n] * top) * base + words[k];
     out.push_back(h);
   }
   return out;

@@ -32,14 +32,18 @@ std::vector<fs::path> sorted_files(const fs::path& dir, std::string_view suffix)
   return files;
 }
 
+bool is_space(char c) {
+  return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';
+}
+
 std::vector<std::string_view> split_ws(std::string_view line) {
   std::vector<std::string_view> out;
   size_t i = 0;
   while (i < line.size()) {
-    while (i < line.size() && std::isspace(static_cast<unsigned char>(line[i])))
+    while (i < line.size() && is_space(line[i]))
       ++i;
     size_t j = i;
-    while (j < line.size() && !std::isspace(static_cast<unsigned char>(line[j])))
+    while (j < line.size() && !is_space(line[j]))
       ++j;
     if (j > i)
       out.push_back(line.substr(i, j - i));
@@ -111,7 +115,7 @@ std::vector<std::string> split_sentences(std::string_view text, size_t min_words
   };
   for (size_t i = 0; i + 1 < text.size(); ++i) {
     char c = text[i];
-    if ((c == '.' || c == '!' || c == '?') && std::isspace(static_cast<unsigned char>(text[i + 1]))) {
+    if ((c == '.' || c == '!' || c == '?') && is_space(text[i + 1])) {
       flush(i + 1);
       start = i + 1;
     }

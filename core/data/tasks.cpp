@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cmath>
 #include <map>
+#include <numeric>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -43,22 +44,21 @@ void deduplicate(raw_task& t) {
     if (!inserted && t.examples[it->second.first].label != e.label)
       it->second.second = true;
   }
-  std::vector<example> kept;
-  kept.reserve(first.size());
+  std::vector<char> keep(t.examples.size(), 0);
   size_t conflicting = 0;
   for (size_t i = 0; i < t.examples.size(); ++i) {
     const auto& e = t.examples[i];
     if (e.text.empty())
       continue;
-    auto it = first.find(e.text);
-    if (it->second.second) {
-      conflicting += it->second.first == i;
-      continue;
-    }
-    if (it->second.first == i)
-      kept.push_back(e);
+    const auto& [first_index, conflict] = first.find(e.text)->second;
+    conflicting += conflict && first_index == i;
+    keep[i] = !conflict && first_index == i;
   }
-  first.clear(); // its keys view into t.examples
+  first.clear(); // its keys view into t.examples, which are moved next
+  std::vector<example> kept;
+  for (size_t i = 0; i < t.examples.size(); ++i)
+    if (keep[i])
+      kept.push_back(std::move(t.examples[i]));
   t.examples = std::move(kept);
   t.counts.unique = t.examples.size();
   t.counts.conflicting = conflicting;
@@ -171,26 +171,40 @@ void check_split_options(const split_options& o) {
 // depend on the order the files were read in.
 void split(raw_task& raw, task id, const split_options& o, task_data& out) {
   const size_t labels = raw.label_names.size();
-  std::map<std::string, std::vector<size_t>> group_members; // sorted by group name
-  std::map<std::string, int32_t> group_label;
+  // Groups numbered in order of appearance; their names sorted give the order before shuffling.
+  std::unordered_map<std::string_view, size_t> group_index;
+  std::vector<std::string_view> group_name;
+  std::vector<int32_t> group_label;
+  std::vector<size_t> group_size;
+  std::vector<size_t> example_group(raw.examples.size());
   for (size_t i = 0; i < raw.examples.size(); ++i) {
     const auto& e = raw.examples[i];
-    group_members[e.group].push_back(i);
-    auto [it, inserted] = group_label.emplace(e.group, e.label);
-    if (!inserted && it->second != e.label)
+    auto [it, inserted] = group_index.try_emplace(e.group, group_name.size());
+    if (inserted) {
+      group_name.push_back(e.group);
+      group_label.push_back(e.label);
+      group_size.push_back(0);
+    } else if (group_label[it->second] != e.label) {
       throw elsa::error(errc::malformed_input,
                         fmt::format("task {}: source document {} has examples with two labels", to_string(id), e.group));
+    }
+    example_group[i] = it->second;
+    ++group_size[it->second];
   }
+  std::vector<size_t> by_name(group_name.size());
+  std::iota(by_name.begin(), by_name.end(), size_t{0});
+  std::sort(by_name.begin(), by_name.end(), [&group_name](size_t a, size_t b) { return group_name[a] < group_name[b]; });
+
   enum class side : uint8_t { train, validation, test };
-  std::unordered_map<std::string, side> assignment;
+  std::vector<side> assignment(group_name.size(), side::train);
   std::mt19937_64 rng(detail::mix_seed(o.seed, static_cast<uint64_t>(id)));
   for (size_t label = 0; label < labels; ++label) {
-    std::vector<std::string> groups;
+    std::vector<size_t> groups;
     size_t total = 0;
-    for (const auto& [g, members] : group_members) {
+    for (auto g : by_name) {
       if (group_label[g] == static_cast<int32_t>(label)) {
         groups.push_back(g);
-        total += members.size();
+        total += group_size[g];
       }
     }
     detail::shuffle(groups, rng);
@@ -198,22 +212,25 @@ void split(raw_task& raw, task id, const split_options& o, task_data& out) {
     const double want_test = o.test_fraction * static_cast<double>(total);
     size_t in_validation = 0, in_test = 0;
     for (size_t k = 0; k < groups.size(); ++k) {
-      const auto& g = groups[k];
+      const auto g = groups[k];
       const bool last = k + 1 == groups.size();
       // The last group always trains, so that a label with few groups is never missing from train.
       if (!last && static_cast<double>(in_validation) < want_validation) {
         assignment[g] = side::validation;
-        in_validation += group_members[g].size();
+        in_validation += group_size[g];
       } else if (!last && static_cast<double>(in_test) < want_test) {
         assignment[g] = side::test;
-        in_test += group_members[g].size();
+        in_test += group_size[g];
       } else {
         assignment[g] = side::train;
       }
     }
   }
-  for (auto& e : raw.examples) {
-    switch (assignment[e.group]) {
+  group_index.clear(); // views into the examples, which are moved next
+  group_name.clear();
+  for (size_t i = 0; i < raw.examples.size(); ++i) {
+    auto& e = raw.examples[i];
+    switch (assignment[example_group[i]]) {
       case side::train:
         out.train.push_back(std::move(e));
         break;
@@ -230,14 +247,39 @@ void split(raw_task& raw, task id, const split_options& o, task_data& out) {
 // Splitting by document cannot see a reply that quotes a whole earlier message from another split, or a
 // gloss that is a substring of a longer one; those held-out examples would be seen in training.
 void drop_contained(task_data& t) {
-  ngram_set train;
+  // Index the (few) held-out windows and mark those that occur in train, instead of sorting every train
+  // window: the same answer as ngram_set::covers over train, several times faster.
+  std::vector<uint64_t> held_out;
+  for (const auto* split : {&t.validation, &t.test})
+    for (const auto& e : *split) {
+      auto grams = word_ngram_hashes(e.text);
+      held_out.insert(held_out.end(), grams.begin(), grams.end());
+    }
+  std::sort(held_out.begin(), held_out.end());
+  held_out.erase(std::unique(held_out.begin(), held_out.end()), held_out.end());
+  std::vector<char> in_train(held_out.size(), 0);
+  // A 2^22-bit filter on the hashes' low bits rejects most train windows before the binary search.
+  constexpr uint64_t filter_mask = (uint64_t{1} << 22) - 1;
+  std::vector<uint64_t> filter((filter_mask + 1) / 64, 0);
+  for (auto g : held_out)
+    filter[(g & filter_mask) / 64] |= uint64_t{1} << (g % 64);
   for (const auto& e : t.train)
-    train.add(e.text);
-  train.freeze();
+    for (auto g : word_ngram_hashes(e.text)) {
+      if ((filter[(g & filter_mask) / 64] & (uint64_t{1} << (g % 64))) == 0)
+        continue;
+      auto it = std::lower_bound(held_out.begin(), held_out.end(), g);
+      if (it != held_out.end() && *it == g)
+        in_train[static_cast<size_t>(it - held_out.begin())] = 1;
+    }
+  auto contained = [&](const example& e) {
+    auto grams = word_ngram_hashes(e.text);
+    return !grams.empty() && std::all_of(grams.begin(), grams.end(), [&](uint64_t g) {
+      return in_train[static_cast<size_t>(std::lower_bound(held_out.begin(), held_out.end(), g) - held_out.begin())] != 0;
+    });
+  };
   for (auto* split : {&t.validation, &t.test}) {
     auto before = split->size();
-    split->erase(std::remove_if(split->begin(), split->end(), [&train](const example& e) { return train.covers(e.text); }),
-                 split->end());
+    split->erase(std::remove_if(split->begin(), split->end(), contained), split->end());
     t.counts.contained += before - split->size();
   }
 }
