@@ -12,4 +12,13 @@ void add_data_command(CLI::App& app);
 /// `elsa tokenizer encode|decode|train`.
 void add_tokenizer_command(CLI::App& app);
 
+/// `elsa pretrain CONFIG [--resume]`: pre-trains the base model (core/train/pretrain.hpp).
+void add_pretrain_command(CLI::App& app);
+
+/// `elsa finetune --model DIR --task T --out RUN`: centralised LoRA + head fine-tuning (core/train/finetune.hpp).
+void add_finetune_command(CLI::App& app);
+
+/// `elsa generate` and `elsa eval-lm`: sample from / score a model directory (core/train/lm_tools.hpp).
+void add_model_commands(CLI::App& app);
+
 } // namespace elsa::cli

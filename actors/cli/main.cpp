@@ -13,6 +13,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   elsa::cli::add_data_command(app);
   elsa::cli::add_tokenizer_command(app);
+  elsa::cli::add_pretrain_command(app);
+  elsa::cli::add_finetune_command(app);
+  elsa::cli::add_model_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
