@@ -192,7 +192,7 @@ void run_pretrain(const pretrain_config& cfg_in, bool resume, std::ostream& log)
   bool out_of_time = false;
   while (st.step < cfg.steps && !out_of_time) {
     const auto t0 = clock_type::now();
-    const double lr = learning_rate(cfg, st.step);
+    const double lr = learning_rate(cfg, st.step, elapsed());
     for (auto& g : opt.param_groups())
       static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     // Each step's windows come from its own seeded generator, so a resumed run sees the same batches.
@@ -225,7 +225,7 @@ void run_pretrain(const pretrain_config& cfg_in, bool resume, std::ostream& log)
     step_seconds_total += std::chrono::duration<double>(clock_type::now() - t0).count();
     ++steps_timed;
 
-    // The wall-clock cap ends the run early (cosine not finished) rather than overrunning the machine's budget.
+    // The wall-clock budget ends the run (the cosine has followed the clock, see learning_rate).
     out_of_time = cfg.max_minutes > 0 && elapsed() > 60.0 * cfg.max_minutes;
     const bool last = st.step == cfg.steps || out_of_time;
     if (st.step % cfg.log_every == 0 || last) {
@@ -238,7 +238,9 @@ void run_pretrain(const pretrain_config& cfg_in, bool resume, std::ostream& log)
       // ETA includes the evaluations still to come, costed like the training steps they resemble.
       const double eval_share = static_cast<double>(cfg.eval_tokens) / static_cast<double>(cfg.batch_size * T) / 3.0;
       const double evals_left = static_cast<double>(left / cfg.eval_every + 1);
-      const double eta = per_step * (static_cast<double>(left) + evals_left * eval_share);
+      double eta = per_step * (static_cast<double>(left) + evals_left * eval_share);
+      if (cfg.max_minutes > 0)
+        eta = std::min(eta, std::max(0.0, 60.0 * cfg.max_minutes - elapsed()));
       log << fmt::format("[{}{}] {:3.0f}% step {}/{} | loss {:.4f} | lr {:.2e} | {:.0f} tok/s | {} elapsed | ETA {}\n",
                          std::string(static_cast<size_t>(filled), '#'), std::string(static_cast<size_t>(width - filled), '.'),
                          100.0 * frac, st.step, cfg.steps, interval_loss / static_cast<double>(interval_steps), lr,
@@ -271,7 +273,8 @@ void run_pretrain(const pretrain_config& cfg_in, bool resume, std::ostream& log)
   }
 
   if (out_of_time)
-    log << fmt::format("stopped at step {} of {}: [train] max_minutes = {} reached\n", st.step, cfg.steps, cfg.max_minutes);
+    log << fmt::format("stopped at step {} of at most {}: the [train] max_minutes = {} budget is used\n", st.step,
+                       cfg.steps, cfg.max_minutes);
   // Final: a larger evaluation than the periodic ones (the same windows `elsa eval-lm` scores by default).
   int64_t counted = 0;
   const double nll = heldout_nll(model, heldout, T, cfg.final_eval_tokens, 16, &counted);

@@ -35,7 +35,7 @@ struct pretrain_config {
   int64_t eval_every = 250;      // steps between held-out perplexity evaluations
   int64_t eval_tokens = 65536;   // held-out tokens used by those periodic evaluations
   int64_t final_eval_tokens = 262144; // held-out tokens scored at the end (0 = all)
-  double max_minutes = 0;        // wall-clock cap on training (0 = none); the run stops early and saves
+  double max_minutes = 0;        // wall-clock budget of training (0 = none): ends the run and the cosine
   int64_t checkpoint_every = 250;
   int64_t log_every = 10;
   int64_t threads = 2;
@@ -47,7 +47,9 @@ struct pretrain_config {
 pretrain_config read_pretrain_config(const std::filesystem::path& path);
 
 /// Learning rate at `step` (0-based): linear warm-up to lr over warmup_steps, then cosine down to min_lr.
-double learning_rate(const pretrain_config& cfg, int64_t step);
+/// With max_minutes > 0 the cosine runs on whichever is further along, the steps or the wall clock
+/// (elapsed_seconds / (60 max_minutes)), so a run on a slower or busier machine still completes its decay.
+double learning_rate(const pretrain_config& cfg, int64_t step, double elapsed_seconds = 0.0);
 
 /// Runs (or, with resume, continues from run_dir/checkpoint) the pre-training and writes the model to
 /// out_dir with the tokenizer files and pretrain_summary.json. Progress goes to `log`.
