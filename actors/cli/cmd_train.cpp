@@ -52,6 +52,7 @@ void add_finetune_command(CLI::App& app) {
     int64_t rank = 0;
     double lr = 0;
     bool full = false;
+    bool no_eot = false;
   };
   auto o = std::make_shared<options>();
   auto* cmd = app.add_subcommand("finetune", "centralised LoRA + head fine-tuning on one task (no federation)");
@@ -66,6 +67,7 @@ void add_finetune_command(CLI::App& app) {
   cmd->add_option("--rank", o->rank, "override [lora] rank");
   cmd->add_option("--threads", o->threads, "override [train] threads");
   cmd->add_flag("--full", o->full, "full fine-tuning of all weights instead of LoRA");
+  cmd->add_flag("--no-eot", o->no_eot, "classify on the text's last token instead of an appended <|endoftext|>");
   cmd->callback([o] {
     auto cfg = o->config.empty() ? train::finetune_config{} : train::read_finetune_config(o->config);
     if (!o->model_dir.empty())
@@ -88,6 +90,8 @@ void add_finetune_command(CLI::App& app) {
       cfg.threads = o->threads;
     if (o->full)
       cfg.train_base = true;
+    if (o->no_eot)
+      cfg.append_eot = false;
     train::run_finetune(cfg, std::cout);
   });
 }

@@ -238,6 +238,7 @@ finetune_config read_finetune_config(const std::filesystem::path& path) {
   t.get("warmup_steps", c.warmup_steps, 0, 1'000'000);
   t.get("grad_clip", c.grad_clip, 0.0, 1e6);
   t.get("max_len", c.max_len, 2, 4096);
+  t.get("append_eot", c.append_eot);
   t.get("max_train", c.max_train, 1, 1'000'000'000);
   t.get("max_eval", c.max_eval, 1, 1'000'000'000);
   t.get("train_base", c.train_base);

@@ -29,14 +29,16 @@ struct encoded {
 };
 
 std::vector<encoded> encode_all(const text::bpe_tokenizer& tok, const std::vector<data::example>& xs,
-                                int64_t max_len) {
+                                int64_t max_len, bool append_eot) {
   std::vector<encoded> out;
   out.reserve(xs.size());
   for (const auto& x : xs) {
     auto ids = tok.encode_ordinary(x.text);
-    if (static_cast<int64_t>(ids.size()) > max_len - 1)
-      ids.resize(static_cast<size_t>(max_len - 1));
-    ids.push_back(tok.eot_id());
+    const int64_t keep = append_eot ? max_len - 1 : max_len;
+    if (static_cast<int64_t>(ids.size()) > keep)
+      ids.resize(static_cast<size_t>(keep));
+    if (append_eot || ids.empty())
+      ids.push_back(tok.eot_id());
     out.push_back({std::move(ids), x.label});
   }
   return out;
@@ -183,9 +185,9 @@ finetune_result run_finetune(const finetune_config& cfg, std::ostream& log) {
     n_trainable += p.numel();
 
   std::mt19937_64 rng(cfg.seed);
-  const auto train_all = encode_all(tok, td.train, max_len);
-  const auto validation = encode_all(tok, subsample(td.validation, cfg.max_eval, rng), max_len);
-  const auto test = encode_all(tok, subsample(td.test, cfg.max_eval, rng), max_len);
+  const auto train_all = encode_all(tok, td.train, max_len, cfg.append_eot);
+  const auto validation = encode_all(tok, subsample(td.validation, cfg.max_eval, rng), max_len, cfg.append_eot);
+  const auto test = encode_all(tok, subsample(td.test, cfg.max_eval, rng), max_len, cfg.append_eot);
   const int64_t per_epoch = std::min<int64_t>(cfg.max_train, static_cast<int64_t>(train_all.size()));
   const int64_t steps_per_epoch = (per_epoch + cfg.batch_size - 1) / cfg.batch_size;
   const int64_t total_steps = steps_per_epoch * cfg.epochs;
@@ -276,6 +278,7 @@ finetune_result run_finetune(const finetune_config& cfg, std::ostream& log) {
       {"batch_size", cfg.batch_size},
       {"lr", cfg.lr},
       {"max_len", max_len},
+      {"append_eot", cfg.append_eot},
       {"lora_rank", cfg.lora.rank},
       {"lora_alpha", cfg.lora.alpha},
       {"lora_targets", cfg.lora.targets},

@@ -30,6 +30,8 @@ struct finetune_config {
   int64_t warmup_steps = 20;
   double grad_clip = 1.0;
   int64_t max_len = 128;   // tokens per example (truncated, keeping the start)
+  bool append_eot = true;  // end each example with <|endoftext|>, whose hidden state the head reads;
+                           // false: the head reads the text's own last token
   int64_t max_train = 8000; // training examples used per epoch (a seeded subsample when there are more)
   int64_t max_eval = 4000;  // validation / test examples evaluated (seeded subsample when there are more)
   bool train_base = false;  // true: full fine-tuning instead of LoRA
