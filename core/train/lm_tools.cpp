@@ -10,6 +10,7 @@
 #include "core/errors.hpp"
 #include "core/model/model_dir.hpp"
 #include "core/train/tokens.hpp"
+#include "core/train/windows.hpp"
 
 namespace elsa::train {
 
@@ -43,11 +44,8 @@ lm_eval_result evaluate_lm(const std::filesystem::path& model_dir, const std::fi
   const int64_t batch = 16;
   for (int64_t w0 = 0; w0 < windows; w0 += batch) {
     const int64_t nb = std::min(batch, windows - w0);
-    auto buf = torch::empty({nb, T + 1}, torch::kLong);
+    auto buf = window_batch(heldout, starts, w0, nb, T);
     auto acc = buf.accessor<int64_t, 2>();
-    for (int64_t b = 0; b < nb; ++b)
-      for (int64_t t = 0; t <= T; ++t)
-        acc[b][t] = heldout[static_cast<size_t>(starts[static_cast<size_t>(w0 + b)] + t)];
     auto x = buf.slice(1, 0, T), y = buf.slice(1, 1, T + 1);
     auto logits = model->forward(x);
     nll += torch::nn::functional::cross_entropy(logits.reshape({-1, V}), y.reshape(-1),

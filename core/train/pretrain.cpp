@@ -14,6 +14,7 @@
 #include "core/errors.hpp"
 #include "core/model/model_dir.hpp"
 #include "core/train/tokens.hpp"
+#include "core/train/windows.hpp"
 
 namespace elsa::train {
 
@@ -41,11 +42,7 @@ double heldout_nll(model::GPT2& model, const std::vector<int32_t>& stream, int64
   int64_t count = 0;
   for (int64_t w0 = 0; w0 < windows; w0 += batch) {
     const int64_t nb = std::min(batch, windows - w0);
-    auto buf = torch::empty({nb, T + 1}, torch::kLong);
-    auto acc = buf.accessor<int64_t, 2>();
-    for (int64_t b = 0; b < nb; ++b)
-      for (int64_t t = 0; t <= T; ++t)
-        acc[b][t] = stream[static_cast<size_t>(starts[static_cast<size_t>(w0 + b)] + t)];
+    auto buf = window_batch(stream, starts, w0, nb, T);
     auto x = buf.slice(1, 0, T), y = buf.slice(1, 1, T + 1);
     auto logits = model->forward(x);
     auto loss = torch::nn::functional::cross_entropy(
