@@ -6,11 +6,10 @@
 //
 // Run from the repository root after scripts/setup.sh:
 //   build/elsa_example_split_training [--steps 20] [--a 1] [--b 1]
-#include <cstdlib>
-#include <cstring>
 #include <iostream>
 #include <string>
 
+#include <CLI/CLI.hpp>
 #include <fmt/core.h>
 
 #include "core/data/tasks.hpp"
@@ -21,13 +20,6 @@
 
 namespace {
 
-int64_t arg(int argc, char** argv, const char* name, int64_t fallback) {
-  for (int i = 1; i + 1 < argc; ++i)
-    if (std::strcmp(argv[i], name) == 0)
-      return std::atoll(argv[i + 1]);
-  return fallback;
-}
-
 int64_t bytes_of(const torch::Tensor& t) {
   return t.numel() * static_cast<int64_t>(t.element_size());
 }
@@ -36,9 +28,12 @@ int64_t bytes_of(const torch::Tensor& t) {
 
 int main(int argc, char** argv) try {
   using namespace elsa;
-  const int64_t steps = arg(argc, argv, "--steps", 20);
-  const int64_t a = arg(argc, argv, "--a", 1);
-  const int64_t b = arg(argc, argv, "--b", 1);
+  int64_t steps = 20, a = 1, b = 1;
+  CLI::App app{"LoRA training through the client/edge three-segment split (run from the repository root)"};
+  app.add_option("--steps", steps, "training steps")->capture_default_str()->check(CLI::Range(1, 100000));
+  app.add_option("--a", a, "blocks in the client's head")->capture_default_str()->check(CLI::Range(0, 64));
+  app.add_option("--b", b, "blocks in the client's tail")->capture_default_str()->check(CLI::Range(0, 64));
+  CLI11_PARSE(app, argc, argv);
   const int64_t batch = 8, max_len = 64;
   torch::manual_seed(1234);
   torch::set_num_threads(1);
