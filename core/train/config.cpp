@@ -4,142 +4,17 @@
 #include "core/train/pretrain.hpp"
 
 #include <cmath>
-#include <functional>
-#include <map>
 
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include "core/errors.hpp"
+#include "core/toml_reader.hpp"
 
 namespace elsa::train {
 
-namespace {
-
-// Reads one [section] of a TOML file; every key must be claimed by a get_*() call, else check_done()
-// reports the first unknown one.
-class section_reader {
-public:
-  section_reader(const std::filesystem::path& file, const toml::table& root, std::string name)
-      : file_(file.string()), name_(std::move(name)) {
-    if (auto* node = root.get(name_)) {
-      table_ = node->as_table();
-      if (table_ == nullptr)
-        fail("", "must be a table ([" + name_ + "])");
-    }
-  }
-
-  void get(const char* key, int64_t& out, int64_t lo, int64_t hi) {
-    if (auto* n = take(key)) {
-      auto v = n->value<int64_t>();
-      if (!v || !n->is_integer())
-        fail(key, fmt::format("must be an integer in {}..{}", lo, hi));
-      if (*v < lo || *v > hi)
-        fail(key, fmt::format("= {} is out of range; allowed {}..{}", *v, lo, hi));
-      out = *v;
-    }
-  }
-  void get(const char* key, uint64_t& out) {
-    int64_t v = static_cast<int64_t>(out);
-    get(key, v, 0, std::numeric_limits<int64_t>::max());
-    out = static_cast<uint64_t>(v);
-  }
-  void get(const char* key, double& out, double lo, double hi) {
-    if (auto* n = take(key)) {
-      auto v = n->value<double>();
-      if (!v || !(n->is_floating_point() || n->is_integer()))
-        fail(key, fmt::format("must be a number in [{}, {}]", lo, hi));
-      if (!(*v >= lo && *v <= hi))
-        fail(key, fmt::format("= {} is out of range; allowed [{}, {}]", *v, lo, hi));
-      out = *v;
-    }
-  }
-  void get(const char* key, bool& out) {
-    if (auto* n = take(key)) {
-      if (!n->is_boolean())
-        fail(key, "must be true or false");
-      out = *n->value<bool>();
-    }
-  }
-  void get(const char* key, std::string& out) {
-    if (auto* n = take(key)) {
-      if (!n->is_string())
-        fail(key, "must be a string");
-      out = *n->value<std::string>();
-    }
-  }
-  void get(const char* key, std::filesystem::path& out) {
-    std::string s = out.string();
-    get(key, s);
-    out = s;
-  }
-  void get(const char* key, std::vector<std::string>& out) {
-    if (auto* n = take(key)) {
-      auto* arr = n->as_array();
-      if (arr == nullptr)
-        fail(key, "must be a list of strings");
-      out.clear();
-      for (auto& e : *arr) {
-        if (!e.is_string())
-          fail(key, "must be a list of strings");
-        out.push_back(*e.value<std::string>());
-      }
-    }
-  }
-
-  void check_done() {
-    if (table_ == nullptr)
-      return;
-    for (auto&& [k, v] : *table_)
-      if (!claimed_.count(std::string(k.str())))
-        fail(std::string(k.str()), "is not a known key of this section (check the spelling; see configs/)");
-  }
-
-  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
-    throw error(errc::invalid_argument,
-                fmt::format("{}: [{}]{}{} {}", file_, name_, key.empty() ? "" : " ", key, what));
-  }
-
-private:
-  const toml::node* take(const char* key) {
-    claimed_[key] = true;
-    return table_ == nullptr ? nullptr : table_->get(key);
-  }
-
-  std::string file_;
-  std::string name_;
-  const toml::table* table_ = nullptr;
-  std::map<std::string, bool> claimed_;
-};
-
-toml::table parse(const std::filesystem::path& path) {
-  if (!std::filesystem::exists(path))
-    throw error(errc::file_not_found, fmt::format("{}: config file not found", path.string()));
-  try {
-    return toml::parse_file(path.string());
-  } catch (const toml::parse_error& e) {
-    throw error(errc::malformed_input, fmt::format("{}:{}: not valid TOML: {}", path.string(),
-                                                   e.source().begin.line, e.description()));
-  }
-}
-
-void check_sections(const std::filesystem::path& path, const toml::table& root,
-                    std::initializer_list<const char*> allowed) {
-  for (auto&& [k, v] : root) {
-    bool ok = false;
-    for (const char* a : allowed)
-      ok = ok || k.str() == a;
-    if (!ok) {
-      std::string list;
-      for (const char* a : allowed)
-        list += std::string(list.empty() ? "" : ", ") + "[" + a + "]";
-      throw error(errc::invalid_argument, fmt::format("{}: unknown section or key '{}'; allowed sections: {}",
-                                                      path.string(), k.str(), list));
-    }
-  }
-}
-
-} // namespace
+using toml_config::check_sections;
+using toml_config::parse;
+using toml_config::section_reader;
 
 pretrain_config read_pretrain_config(const std::filesystem::path& path) {
   const auto root = parse(path);
