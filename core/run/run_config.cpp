@@ -1,0 +1,409 @@
+// Reading, checking and writing the settings of one federated ELSA run. Every key, its range and the
+// cross-field rules are listed once, in walk(); the TOML reader, validate() and to_toml() all follow it.
+#include "core/run/run_config.hpp"
+
+#include <algorithm>
+#include <limits>
+#include <optional>
+#include <type_traits>
+
+#include <fmt/format.h>
+
+#include "core/errors.hpp"
+#include "core/toml_reader.hpp"
+
+namespace elsa::run {
+
+namespace {
+
+namespace fs = std::filesystem;
+namespace tc = elsa::toml_config;
+using names = std::vector<std::string>;
+
+const names k_tasks = {"spam", "party", "genre", "supersense"};
+const names k_partitions = {"iid", "dirichlet", "by_task"};
+const names k_lora_targets = {"c_attn", "attn.c_proj", "c_fc", "mlp.c_proj"};
+const names k_straggler_policies = {"drop", "staleness"};
+const names k_dropout_modes = {"crash", "silent"};
+const names k_roles = {"client", "edge", "coordinator", "cloud"};
+
+constexpr int64_t k_max_threads = 256;
+constexpr int64_t k_max_clients = 4096;
+constexpr int64_t k_max_edges = 256;
+constexpr int64_t k_max_count = 1'000'000'000; // example counts
+constexpr int64_t k_max_rounds = 1'000'000;    // rounds, kappa1, kappa2
+constexpr int64_t k_max_ms = 86'400'000;       // deadlines and delays: one day
+constexpr int64_t k_max_blocks = 1023;         // gpt2_config allows n_layer up to 1024
+
+std::string quoted_list(const names& v) {
+  std::string out;
+  for (const auto& s : v)
+    out += fmt::format("{}\"{}\"", out.empty() ? "" : ", ", s);
+  return "[" + out + "]";
+}
+
+template <class T>
+std::string duplicate_problem(const std::vector<T>& v) {
+  for (size_t i = 0; i < v.size(); ++i)
+    for (size_t j = i + 1; j < v.size(); ++j)
+      if (v[i] == v[j]) {
+        if constexpr (std::is_same_v<T, std::string>)
+          return fmt::format("lists \"{}\" twice", v[i]);
+        else
+          return fmt::format("lists {} twice", v[i]);
+      }
+  return {};
+}
+
+std::string empty_problem(const names& v, const names& allowed) {
+  return v.empty() ? "is empty; name at least one of " + tc::join(allowed) : std::string{};
+}
+
+std::string empty_path_problem(const fs::path& p) {
+  return p.empty() ? "= \"\" must name a folder" : std::string{};
+}
+
+// The keys of a run config in file order: TOML name, field, allowed values, then the rules that relate a key
+// to keys before it (a rule is checked where it stands, so it only looks back). `Config` is run_config or
+// const run_config; the visitor has section(name), key(name, field, range...) and rule(name, problem) where
+// problem() returns what is wrong (after "[section] name") or "".
+template <class Config, class Visitor>
+void walk(Config& c, Visitor& v) {
+  v.section("run");
+  v.key("seed", c.seed);
+  v.key("threads", c.threads, 1, k_max_threads);
+  v.key("torch_threads", c.torch_threads, 1, k_max_threads);
+  v.key("deterministic", c.deterministic);
+
+  v.section("model");
+  v.key("model_dir", c.model_dir);
+  v.rule("model_dir", [&c] { return empty_path_problem(c.model_dir); });
+  // Checked here rather than by lora_config::validate (a torch translation unit), within its limits.
+  v.key("lora_rank", c.lora.rank, 1, 256);
+  v.key("lora_alpha", c.lora.alpha, 0.0, 4096.0, true);
+  v.key("lora_dropout", c.lora.dropout, 0.0, 0.9);
+  v.key("lora_targets", c.lora.targets, k_lora_targets);
+  v.rule("lora_targets", [&c] { return empty_problem(c.lora.targets, k_lora_targets); });
+  v.rule("lora_targets", [&c] { return duplicate_problem(c.lora.targets); });
+  v.key("max_len", c.max_len, 2, 4096);
+
+  v.section("data");
+  v.key("data_dir", c.data_dir);
+  v.rule("data_dir", [&c] { return empty_path_problem(c.data_dir); });
+  v.key("tasks", c.tasks, k_tasks);
+  v.rule("tasks", [&c] { return empty_problem(c.tasks, k_tasks); });
+  v.rule("tasks", [&c] { return duplicate_problem(c.tasks); });
+  v.key("partition", c.partition, k_partitions);
+  v.rule("tasks", [&c] {
+    if (c.tasks.size() <= 1 || c.partition == "by_task")
+      return std::string{};
+    return fmt::format("= {} needs partition = \"by_task\" (one task per client), not \"{}\"",
+                       quoted_list(c.tasks), c.partition);
+  });
+  v.key("dirichlet_alpha", c.dirichlet_alpha, 0.0, 1000.0, true);
+  v.key("max_train_per_client", c.max_train_per_client, 0, k_max_count);
+  v.key("eval_examples", c.eval_examples, 1, k_max_count);
+  v.key("test_examples", c.test_examples, 0, k_max_count);
+
+  v.section("train");
+  v.key("batch_size", c.batch_size, 1, 4096);
+  v.key("lr", c.lr, 0.0, 1.0, true);
+  v.key("weight_decay", c.weight_decay, 0.0, 10.0);
+  v.key("grad_clip", c.grad_clip, 0.0, 1e6);
+
+  v.section("topology");
+  v.key("clients", c.clients, 1, k_max_clients);
+  v.rule("clients", [&c] {
+    if (c.tasks.size() <= 1 || c.clients >= static_cast<int64_t>(c.tasks.size()))
+      return std::string{};
+    return fmt::format("= {} is fewer than the {} tasks; by_task needs at least one client per task",
+                       c.clients, c.tasks.size());
+  });
+  v.key("edges", c.edges, 1, k_max_edges);
+  v.rule("edges", [&c] {
+    return c.edges <= c.clients
+             ? std::string{}
+             : fmt::format("= {} exceeds clients = {}; every edge needs a client", c.edges, c.clients);
+  });
+  v.key("rounds", c.rounds, 1, k_max_rounds);
+  v.key("kappa1", c.kappa1, 1, k_max_rounds);
+  v.key("kappa2", c.kappa2, 1, k_max_rounds);
+  v.rule("rounds", [&c] {
+    return c.rounds % c.kappa2 == 0
+             ? std::string{}
+             : fmt::format("= {} is not a multiple of kappa2 = {} (edge rounds per cloud round)", c.rounds,
+                           c.kappa2);
+  });
+
+  v.section("split");
+  v.key("head_blocks", c.head_blocks, 1, k_max_blocks);
+  v.key("tail_blocks", c.tail_blocks, 1, k_max_blocks);
+
+  v.section("elsa");
+  v.key("trust_weighting", c.trust_weighting);
+
+  // Client ids are 0..clients-1, edge ids 0..edges-1, rounds 0..rounds-1 (read in [topology] above).
+  v.section("faults");
+  v.key("round_deadline_ms", c.round_deadline_ms, 1, k_max_ms);
+  v.key("step_deadline_ms", c.step_deadline_ms, 1, k_max_ms);
+  v.key("quorum", c.quorum, 0.0, 1.0, true);
+  v.key("straggler_policy", c.straggler_policy_name, k_straggler_policies);
+  v.key("staleness_decay", c.staleness_decay, 0.0, 1.0);
+  v.key("down_after_missed", c.down_after_missed, 1, 1000);
+  v.key("stragglers", c.stragglers, 0, c.clients - 1);
+  v.rule("stragglers", [&c] { return duplicate_problem(c.stragglers); });
+  v.key("straggler_delay_ms", c.straggler_delay_ms, 0, k_max_ms);
+  v.key("dropouts", c.dropouts, 0, c.clients - 1);
+  v.rule("dropouts", [&c] { return duplicate_problem(c.dropouts); });
+  v.key("dropout_round", c.dropout_round, 0, c.rounds - 1);
+  v.key("dropout_step", c.dropout_step, 0, c.kappa1);
+  v.key("dropout_mode", c.dropout_mode_name, k_dropout_modes);
+  v.key("edge_failures", c.edge_failures, 0, c.edges - 1);
+  v.rule("edge_failures", [&c] { return duplicate_problem(c.edge_failures); });
+  v.rule("edge_failures", [&c] {
+    return static_cast<int64_t>(c.edge_failures.size()) < c.edges
+             ? std::string{}
+             : fmt::format("fails all {} edges; at least one edge must survive", c.edges);
+  });
+  v.key("edge_failure_round", c.edge_failure_round, 0, c.rounds - 1);
+  v.key("malformed_to", c.malformed_to, k_roles);
+  v.rule("malformed_to", [&c] { return duplicate_problem(c.malformed_to); });
+
+  v.section("output");
+  v.key("dir", c.out_dir);
+  v.rule("dir", [&c] { return empty_path_problem(c.out_dir); });
+  v.key("progress", c.progress);
+  v.key("save_adapters", c.save_adapters);
+  v.end();
+}
+
+// -- visitors -----------------------------------------------------------------------------------------------
+
+/// The section names, in order.
+struct section_lister {
+  names sections;
+
+  void section(const char* name) {
+    sections.emplace_back(name);
+  }
+  template <class... Args>
+  void key(Args&&...) {
+  }
+  template <class F>
+  void rule(const char*, F) {
+  }
+  void end() {
+  }
+};
+
+/// Reads each key from the TOML file (type and range checked by section_reader) and applies the rules; errors
+/// name the file.
+class file_reader {
+public:
+  file_reader(const fs::path& file, const toml::table& root) : file_(file), root_(root) {
+    // nop
+  }
+
+  void section(const char* name) {
+    end();
+    current_.emplace(file_, root_, name);
+  }
+  template <class... Args>
+  void key(const char* name, Args&&... args) {
+    current_->get(name, std::forward<Args>(args)...);
+  }
+  template <class F>
+  void rule(const char* name, F problem) {
+    if (auto what = problem(); !what.empty())
+      current_->fail(name, what);
+  }
+  void end() {
+    if (current_)
+      current_->check_done();
+  }
+
+private:
+  const fs::path& file_;
+  const toml::table& root_;
+  std::optional<tc::section_reader> current_;
+};
+
+/// Checks values already in a run_config, with the messages the file reader gives (less the file name).
+class checker {
+public:
+  void section(const char* name) {
+    section_ = name;
+  }
+  void key(const char* name, uint64_t value) {
+    constexpr auto hi = static_cast<uint64_t>(std::numeric_limits<int64_t>::max());
+    if (value > hi)
+      fail(name, fmt::format("= {} is out of range; allowed 0..{}", value, hi));
+  }
+  void key(const char* name, int64_t value, int64_t lo, int64_t hi) {
+    check(name, tc::range_problem(value, lo, hi));
+  }
+  void key(const char* name, double value, double lo, double hi, bool lo_open = false) {
+    check(name, tc::range_problem(value, lo, hi, lo_open));
+  }
+  void key(const char*, bool) {
+  }
+  void key(const char*, const fs::path&) {
+  }
+  void key(const char* name, const std::string& value, const names& allowed) {
+    check(name, tc::choice_problem(value, allowed));
+  }
+  void key(const char* name, const names& values, const names& allowed) {
+    for (size_t i = 0; i < values.size(); ++i)
+      check(fmt::format("{}[{}]", name, i), tc::choice_problem(values[i], allowed));
+  }
+  void key(const char* name, const std::vector<int64_t>& values, int64_t lo, int64_t hi) {
+    for (size_t i = 0; i < values.size(); ++i)
+      check(fmt::format("{}[{}]", name, i), tc::range_problem(values[i], lo, hi));
+  }
+  template <class F>
+  void rule(const char* name, F problem) {
+    check(name, problem());
+  }
+  void end() {
+  }
+
+private:
+  void check(const std::string& key, const std::string& what) const {
+    if (!what.empty())
+      fail(key, what);
+  }
+  [[noreturn]] void fail(const std::string& key, const std::string& what) const {
+    throw error(errc::invalid_argument, fmt::format("[{}] {} {}", section_, key, what));
+  }
+
+  std::string section_;
+};
+
+/// TOML text: a basic string with escapes.
+std::string quote(const std::string& s) {
+  std::string out = "\"";
+  for (unsigned char ch : s) {
+    switch (ch) {
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
+      default:
+        if (ch < 0x20 || ch == 0x7f)
+          out += fmt::format("\\u{:04X}", ch);
+        else
+          out += static_cast<char>(ch);
+    }
+  }
+  return out + "\"";
+}
+
+/// The shortest text that reads back as the same double, always with a '.' or an exponent (TOML float).
+std::string number(double v) {
+  auto s = fmt::format("{}", v);
+  if (s.find_first_of(".eEn") == std::string::npos) // not 1e-05, 0.5, nan or inf
+    s += ".0";
+  return s;
+}
+
+/// Writes every key with its value.
+class writer {
+public:
+  std::string text = "# The effective configuration of an ELSA run: every key, defaults included.\n";
+
+  void section(const char* name) {
+    text += fmt::format("\n[{}]\n", name);
+  }
+  void key(const char* name, uint64_t value) {
+    line(name, std::to_string(value));
+  }
+  void key(const char* name, int64_t value, int64_t, int64_t) {
+    line(name, std::to_string(value));
+  }
+  void key(const char* name, double value, double, double, bool = false) {
+    line(name, number(value));
+  }
+  void key(const char* name, bool value) {
+    line(name, value ? "true" : "false");
+  }
+  void key(const char* name, const fs::path& value) {
+    line(name, quote(value.string()));
+  }
+  void key(const char* name, const std::string& value, const names&) {
+    line(name, quote(value));
+  }
+  void key(const char* name, const names& values, const names&) {
+    std::string list;
+    for (const auto& s : values)
+      list += (list.empty() ? "" : ", ") + quote(s);
+    line(name, "[" + list + "]");
+  }
+  void key(const char* name, const std::vector<int64_t>& values, int64_t, int64_t) {
+    std::string list;
+    for (auto x : values)
+      list += (list.empty() ? "" : ", ") + std::to_string(x);
+    line(name, "[" + list + "]");
+  }
+  template <class F>
+  void rule(const char*, F) {
+  }
+  void end() {
+  }
+
+private:
+  void line(const char* name, const std::string& value) {
+    text += fmt::format("{} = {}\n", name, value);
+  }
+};
+
+} // namespace
+
+straggler_policy run_config::stragglers_policy() const {
+  if (straggler_policy_name == "drop")
+    return straggler_policy::drop;
+  if (straggler_policy_name == "staleness")
+    return straggler_policy::staleness;
+  throw error(errc::invalid_argument,
+              "[faults] straggler_policy " + tc::choice_problem(straggler_policy_name, k_straggler_policies));
+}
+
+dropout_mode run_config::dropouts_mode() const {
+  if (dropout_mode_name == "crash")
+    return dropout_mode::crash;
+  if (dropout_mode_name == "silent")
+    return dropout_mode::silent;
+  throw error(errc::invalid_argument,
+              "[faults] dropout_mode " + tc::choice_problem(dropout_mode_name, k_dropout_modes));
+}
+
+run_config read_run_config(const std::filesystem::path& path) {
+  const auto root = tc::parse(path);
+  run_config cfg;
+  section_lister lister;
+  walk(cfg, lister);
+  tc::check_sections(path, root, lister.sections);
+  file_reader reader{path, root};
+  walk(cfg, reader);
+  return cfg;
+}
+
+void validate(const run_config& cfg) {
+  checker c;
+  walk(cfg, c);
+}
+
+std::string to_toml(const run_config& cfg) {
+  writer w;
+  walk(cfg, w);
+  return w.text;
+}
+
+} // namespace elsa::run

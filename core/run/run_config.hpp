@@ -1,0 +1,120 @@
+// Settings of one federated ELSA run (`elsa run CONFIG --out RUN`): the TOML sections [run], [model],
+// [data], [train], [topology], [split], [elsa], [faults] and [output]. The defaults below are the single
+// source of truth; configs/quickstart.toml and docs/configuration.md quote them. No torch, no CAF here.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/model/config.hpp"
+
+namespace elsa::run {
+
+/// What happens to a client update that arrives after its round closed.
+enum class straggler_policy : uint8_t {
+  drop,      // recorded, not aggregated
+  staleness, // aggregated into the next round with weight * staleness_decay^(rounds late)
+};
+
+/// How an injected dropout behaves.
+enum class dropout_mode : uint8_t {
+  crash,  // the client actor exits (its edge sees it go down at once)
+  silent, // the client stops answering; its edge notices through deadlines
+};
+
+struct run_config {
+  // [run]
+  uint64_t seed = 1234;
+  int64_t threads = 2;          // CAF scheduler threads (ignored when deterministic)
+  int64_t torch_threads = 1;    // intra-op threads per LibTorch call
+  bool deterministic = false;   // CAF's deterministic test scheduler, simulated clock: bit-for-bit reruns
+
+  // [model]
+  std::filesystem::path model_dir = "models/elsa-base";
+  model::lora_config lora = default_lora();
+  int64_t max_len = 96;         // tokens per example (start of the text, then <|endoftext|>)
+
+  // [data]
+  std::filesystem::path data_dir = "data";
+  std::vector<std::string> tasks = {"spam"}; // several tasks need partition = "by_task"
+  std::string partition = "iid";             // iid, dirichlet or by_task
+  double dirichlet_alpha = 0.5;
+  int64_t max_train_per_client = 0;          // 0: the whole shard
+  int64_t eval_examples = 256;               // validation examples scored after each cloud round
+  int64_t test_examples = 0;                 // test examples scored at the end (0: the whole test split)
+
+  // [train]
+  int64_t batch_size = 8;
+  double lr = 2e-3;             // AdamW on adapters and head, constant
+  double weight_decay = 0.0;
+  double grad_clip = 1.0;       // 0: no clipping
+
+  // [topology]
+  int64_t clients = 8;
+  int64_t edges = 2;
+  int64_t rounds = 10;          // edge rounds in total; a multiple of kappa2
+  int64_t kappa1 = 10;          // local split-training steps per client per edge round
+  int64_t kappa2 = 2;           // edge rounds per cloud aggregation
+
+  // [split]
+  int64_t head_blocks = 1;      // a >= 1: raw embeddings never leave a client
+  int64_t tail_blocks = 1;      // b >= 1: labels never leave a client; a + b < n_layer
+
+  // [elsa] mechanism switches (clustering, trust, dynamic split, sketches, SS-OP) come with issue 6.
+  bool trust_weighting = true;  // aggregation weights are trust * samples (trust stays 1 until issue 6)
+
+  // [faults]
+  int64_t round_deadline_ms = 120000; // per edge round, from its opening; later updates are stragglers
+  int64_t step_deadline_ms = 30000;   // a client waiting this long for its edge gives up the round
+  double quorum = 0.5;                // min fraction of live clients (edges, at the cloud) for aggregation
+  std::string straggler_policy_name = "drop"; // TOML key "straggler_policy": drop or staleness
+  double staleness_decay = 0.5;
+  int64_t down_after_missed = 2;      // consecutive missed rounds before a silent client is marked down
+  std::vector<int64_t> stragglers;    // client ids whose updates are delayed by straggler_delay_ms
+  int64_t straggler_delay_ms = 0;
+  std::vector<int64_t> dropouts;      // client ids that drop out
+  int64_t dropout_round = 0;          // ... in this edge round
+  int64_t dropout_step = 0;           // ... after this many of its local steps
+  std::string dropout_mode_name = "crash"; // TOML key "dropout_mode": crash or silent
+  std::vector<int64_t> edge_failures; // edge ids whose actor exits ...
+  int64_t edge_failure_round = 0;     // ... at the start of this edge round
+  std::vector<std::string> malformed_to; // roles sent one malformed message at the start: client, edge,
+                                         // coordinator, cloud
+
+  // [output]
+  std::filesystem::path out_dir = "runs/run"; // --out overrides
+  bool progress = true;         // one progress line per round on stderr
+  bool save_adapters = true;    // RUN/adapters/cluster_<k>/adapter_model.safetensors
+
+  static model::lora_config default_lora() {
+    model::lora_config l;
+    l.rank = 8;
+    l.alpha = 16.0;
+    l.dropout = 0.0;
+    l.targets = {"c_attn", "attn.c_proj", "c_fc", "mlp.c_proj"};
+    return l;
+  }
+
+  straggler_policy stragglers_policy() const;
+  dropout_mode dropouts_mode() const;
+  /// Edge rounds per cloud round and cloud rounds in total.
+  int64_t cloud_rounds() const {
+    return rounds / kappa2;
+  }
+};
+
+/// Reads a TOML file over the defaults. Unknown sections and keys, wrong types and out-of-range values are
+/// elsa::error (invalid_argument) naming the file, [section] key, the value and the allowed range; a missing
+/// file is file_not_found, bad TOML malformed_input with the line.
+run_config read_run_config(const std::filesystem::path& path);
+
+/// Checks every range and cross-field rule (also of values set in code or on the command line):
+/// elsa::error naming the [section] key and what is allowed. Does not look at files.
+void validate(const run_config& cfg);
+
+/// The effective configuration as TOML (every key, defaults included), for RUN/config.toml.
+std::string to_toml(const run_config& cfg);
+
+} // namespace elsa::run

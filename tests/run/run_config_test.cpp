@@ -1,0 +1,477 @@
+// The run config: the defaults and configs/quickstart.toml are valid, every rule gives an error naming the
+// [section] key, and to_toml() writes a file that reads back to the same config.
+#include "core/run/run_config.hpp"
+
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <fstream>
+#include <sstream>
+
+#include "core/errors.hpp"
+#include "tests/test_support.hpp"
+
+namespace er = elsa::run;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path write_toml(const std::string& name, const std::string& text) {
+  auto p = fs::temp_directory_path() / ("elsa_run_test_" + name + "_" + std::to_string(::getpid()) + ".toml");
+  std::ofstream(p) << text;
+  return p;
+}
+
+struct failure {
+  elsa::errc code = elsa::errc::none;
+  std::string what;
+};
+
+failure read_error(const std::string& text) {
+  const auto p = write_toml("bad", text);
+  failure f;
+  try {
+    er::read_run_config(p);
+  } catch (const elsa::error& e) {
+    f = {e.code(), e.what()};
+  }
+  fs::remove(p);
+  return f;
+}
+
+std::string validate_error(const er::run_config& cfg) {
+  try {
+    er::validate(cfg);
+  } catch (const elsa::error& e) {
+    EXPECT_EQ(e.code(), elsa::errc::invalid_argument);
+    return e.what();
+  }
+  return "";
+}
+
+bool contains(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+// Field by field, independent of the key list in run_config.cpp.
+void expect_same(const er::run_config& a, const er::run_config& b) {
+  EXPECT_EQ(a.seed, b.seed);
+  EXPECT_EQ(a.threads, b.threads);
+  EXPECT_EQ(a.torch_threads, b.torch_threads);
+  EXPECT_EQ(a.deterministic, b.deterministic);
+  EXPECT_EQ(a.model_dir, b.model_dir);
+  EXPECT_EQ(a.lora.rank, b.lora.rank);
+  EXPECT_EQ(a.lora.alpha, b.lora.alpha);
+  EXPECT_EQ(a.lora.dropout, b.lora.dropout);
+  EXPECT_EQ(a.lora.targets, b.lora.targets);
+  EXPECT_EQ(a.max_len, b.max_len);
+  EXPECT_EQ(a.data_dir, b.data_dir);
+  EXPECT_EQ(a.tasks, b.tasks);
+  EXPECT_EQ(a.partition, b.partition);
+  EXPECT_EQ(a.dirichlet_alpha, b.dirichlet_alpha);
+  EXPECT_EQ(a.max_train_per_client, b.max_train_per_client);
+  EXPECT_EQ(a.eval_examples, b.eval_examples);
+  EXPECT_EQ(a.test_examples, b.test_examples);
+  EXPECT_EQ(a.batch_size, b.batch_size);
+  EXPECT_EQ(a.lr, b.lr);
+  EXPECT_EQ(a.weight_decay, b.weight_decay);
+  EXPECT_EQ(a.grad_clip, b.grad_clip);
+  EXPECT_EQ(a.clients, b.clients);
+  EXPECT_EQ(a.edges, b.edges);
+  EXPECT_EQ(a.rounds, b.rounds);
+  EXPECT_EQ(a.kappa1, b.kappa1);
+  EXPECT_EQ(a.kappa2, b.kappa2);
+  EXPECT_EQ(a.head_blocks, b.head_blocks);
+  EXPECT_EQ(a.tail_blocks, b.tail_blocks);
+  EXPECT_EQ(a.trust_weighting, b.trust_weighting);
+  EXPECT_EQ(a.round_deadline_ms, b.round_deadline_ms);
+  EXPECT_EQ(a.step_deadline_ms, b.step_deadline_ms);
+  EXPECT_EQ(a.quorum, b.quorum);
+  EXPECT_EQ(a.straggler_policy_name, b.straggler_policy_name);
+  EXPECT_EQ(a.staleness_decay, b.staleness_decay);
+  EXPECT_EQ(a.down_after_missed, b.down_after_missed);
+  EXPECT_EQ(a.stragglers, b.stragglers);
+  EXPECT_EQ(a.straggler_delay_ms, b.straggler_delay_ms);
+  EXPECT_EQ(a.dropouts, b.dropouts);
+  EXPECT_EQ(a.dropout_round, b.dropout_round);
+  EXPECT_EQ(a.dropout_step, b.dropout_step);
+  EXPECT_EQ(a.dropout_mode_name, b.dropout_mode_name);
+  EXPECT_EQ(a.edge_failures, b.edge_failures);
+  EXPECT_EQ(a.edge_failure_round, b.edge_failure_round);
+  EXPECT_EQ(a.malformed_to, b.malformed_to);
+  EXPECT_EQ(a.out_dir, b.out_dir);
+  EXPECT_EQ(a.progress, b.progress);
+  EXPECT_EQ(a.save_adapters, b.save_adapters);
+}
+
+// Every key set to something other than its default (and valid).
+const char* k_everything_changed = R"(
+[run]
+seed = 99
+threads = 3
+torch_threads = 2
+deterministic = true
+
+[model]
+model_dir = "models/other"
+lora_rank = 4
+lora_alpha = 8
+lora_dropout = 0.1
+lora_targets = ["c_fc", "c_attn"]
+max_len = 64
+
+[data]
+data_dir = "/tmp/data \"quoted\""
+tasks = ["party", "genre"]
+partition = "by_task"
+dirichlet_alpha = 0.25
+max_train_per_client = 100
+eval_examples = 64
+test_examples = 500
+
+[train]
+batch_size = 4
+lr = 1e-4
+weight_decay = 0.01
+grad_clip = 0.0
+
+[topology]
+clients = 6
+edges = 3
+rounds = 12
+kappa1 = 5
+kappa2 = 3
+
+[split]
+head_blocks = 2
+tail_blocks = 2
+
+[elsa]
+trust_weighting = false
+
+[faults]
+round_deadline_ms = 5000
+step_deadline_ms = 2000
+quorum = 1
+straggler_policy = "staleness"
+staleness_decay = 0.25
+down_after_missed = 3
+stragglers = [1, 5]
+straggler_delay_ms = 700
+dropouts = [2]
+dropout_round = 4
+dropout_step = 3
+dropout_mode = "silent"
+edge_failures = [0, 2]
+edge_failure_round = 6
+malformed_to = ["edge", "cloud"]
+
+[output]
+dir = "runs/everything"
+progress = false
+save_adapters = false
+)";
+
+} // namespace
+
+// -- defaults and the shipped config --
+
+TEST(RunConfig, DefaultsValidate) {
+  er::run_config cfg;
+  EXPECT_NO_THROW(er::validate(cfg));
+  EXPECT_EQ(cfg.stragglers_policy(), er::straggler_policy::drop);
+  EXPECT_EQ(cfg.dropouts_mode(), er::dropout_mode::crash);
+  EXPECT_EQ(cfg.cloud_rounds(), 5);
+}
+
+TEST(RunConfig, QuickstartIsTheDefaultsWithItsOwnOutputDir) {
+  auto cfg = er::read_run_config(elsa::testing::source_dir() / "configs" / "quickstart.toml");
+  EXPECT_EQ(cfg.out_dir, "runs/quickstart");
+  EXPECT_EQ(cfg.clients, 8);
+  EXPECT_EQ(cfg.edges, 2);
+  EXPECT_EQ(cfg.tasks, std::vector<std::string>{"spam"});
+  EXPECT_EQ(cfg.partition, "iid");
+  cfg.out_dir = er::run_config{}.out_dir;
+  expect_same(cfg, er::run_config{});
+}
+
+TEST(RunConfig, QuickstartWritesOutEveryKey) {
+  // Each `key = ` line of to_toml() appears in the shipped config (which keeps the user-facing TOML names).
+  std::ifstream in(elsa::testing::source_dir() / "configs" / "quickstart.toml");
+  std::stringstream shipped;
+  shipped << in.rdbuf();
+  std::istringstream keys(er::to_toml(er::run_config{}));
+  int n = 0;
+  for (std::string line; std::getline(keys, line);) {
+    if (line.empty() || line[0] == '#')
+      continue;
+    const auto key = line[0] == '[' ? line : "\n" + line.substr(0, line.find(" = ") + 3);
+    EXPECT_TRUE(contains(shipped.str(), key)) << key;
+    ++n;
+  }
+  EXPECT_EQ(n, 9 + 47); // sections + keys
+}
+
+TEST(RunConfig, EveryKeyIsRead) {
+  const auto p = write_toml("everything", k_everything_changed);
+  const auto c = er::read_run_config(p);
+  fs::remove(p);
+  EXPECT_EQ(c.seed, 99u);
+  EXPECT_EQ(c.threads, 3);
+  EXPECT_EQ(c.torch_threads, 2);
+  EXPECT_TRUE(c.deterministic);
+  EXPECT_EQ(c.model_dir, "models/other");
+  EXPECT_EQ(c.lora.rank, 4);
+  EXPECT_EQ(c.lora.alpha, 8.0);
+  EXPECT_EQ(c.lora.dropout, 0.1);
+  EXPECT_EQ(c.lora.targets, (std::vector<std::string>{"c_fc", "c_attn"}));
+  EXPECT_EQ(c.max_len, 64);
+  EXPECT_EQ(c.data_dir, "/tmp/data \"quoted\"");
+  EXPECT_EQ(c.tasks, (std::vector<std::string>{"party", "genre"}));
+  EXPECT_EQ(c.partition, "by_task");
+  EXPECT_EQ(c.dirichlet_alpha, 0.25);
+  EXPECT_EQ(c.max_train_per_client, 100);
+  EXPECT_EQ(c.eval_examples, 64);
+  EXPECT_EQ(c.test_examples, 500);
+  EXPECT_EQ(c.batch_size, 4);
+  EXPECT_EQ(c.lr, 1e-4);
+  EXPECT_EQ(c.weight_decay, 0.01);
+  EXPECT_EQ(c.grad_clip, 0.0);
+  EXPECT_EQ(c.clients, 6);
+  EXPECT_EQ(c.edges, 3);
+  EXPECT_EQ(c.rounds, 12);
+  EXPECT_EQ(c.kappa1, 5);
+  EXPECT_EQ(c.kappa2, 3);
+  EXPECT_EQ(c.cloud_rounds(), 4);
+  EXPECT_EQ(c.head_blocks, 2);
+  EXPECT_EQ(c.tail_blocks, 2);
+  EXPECT_FALSE(c.trust_weighting);
+  EXPECT_EQ(c.round_deadline_ms, 5000);
+  EXPECT_EQ(c.step_deadline_ms, 2000);
+  EXPECT_EQ(c.quorum, 1.0);
+  EXPECT_EQ(c.stragglers_policy(), er::straggler_policy::staleness);
+  EXPECT_EQ(c.staleness_decay, 0.25);
+  EXPECT_EQ(c.down_after_missed, 3);
+  EXPECT_EQ(c.stragglers, (std::vector<int64_t>{1, 5}));
+  EXPECT_EQ(c.straggler_delay_ms, 700);
+  EXPECT_EQ(c.dropouts, std::vector<int64_t>{2});
+  EXPECT_EQ(c.dropout_round, 4);
+  EXPECT_EQ(c.dropout_step, 3);
+  EXPECT_EQ(c.dropouts_mode(), er::dropout_mode::silent);
+  EXPECT_EQ(c.edge_failures, (std::vector<int64_t>{0, 2}));
+  EXPECT_EQ(c.edge_failure_round, 6);
+  EXPECT_EQ(c.malformed_to, (std::vector<std::string>{"edge", "cloud"}));
+  EXPECT_EQ(c.out_dir, "runs/everything");
+  EXPECT_FALSE(c.progress);
+  EXPECT_FALSE(c.save_adapters);
+  EXPECT_NO_THROW(er::validate(c));
+}
+
+// -- to_toml --
+
+TEST(RunConfig, ToTomlReadsBackToTheSameConfig) {
+  const auto p0 = write_toml("everything", k_everything_changed);
+  const er::run_config changed = er::read_run_config(p0);
+  fs::remove(p0);
+  er::run_config odd; // values whose text is easy to get wrong
+  odd.lr = 0.1 + 0.2;
+  odd.grad_clip = 1e6;
+  odd.dirichlet_alpha = 1e-300;
+  odd.seed = 9'223'372'036'854'775'807ull;
+  odd.out_dir = "runs/tab\there/back\\slash";
+  for (const auto& cfg : {er::run_config{}, changed, odd}) {
+    const auto text = er::to_toml(cfg);
+    const auto p = write_toml("roundtrip", text);
+    const auto back = er::read_run_config(p);
+    fs::remove(p);
+    expect_same(back, cfg);
+    EXPECT_EQ(er::to_toml(back), text);
+  }
+}
+
+TEST(RunConfig, ToTomlWritesFloatsAsFloats) {
+  const auto text = er::to_toml(er::run_config{});
+  EXPECT_TRUE(contains(text, "\nquorum = 0.5\n")) << text;
+  EXPECT_TRUE(contains(text, "\ngrad_clip = 1.0\n")) << text;
+  EXPECT_TRUE(contains(text, "\nlora_alpha = 16.0\n")) << text;
+  EXPECT_TRUE(contains(text, "\nlr = 0.002\n")) << text;
+  EXPECT_TRUE(contains(text, "\nstragglers = []\n")) << text;
+  EXPECT_TRUE(contains(text, "\n[output]\ndir = \"runs/run\"\n")) << text;
+}
+
+// -- errors from files: each names the file, the [section] key, the value and what is allowed --
+
+TEST(RunConfigErrors, UnknownKeyAndSection) {
+  auto f = read_error("[topology]\nclient = 4\n");
+  EXPECT_EQ(f.code, elsa::errc::invalid_argument);
+  EXPECT_TRUE(contains(f.what, "[topology] client is not a known key")) << f.what;
+  EXPECT_TRUE(contains(f.what, "elsa_run_test_bad_")) << f.what; // the file
+  f = read_error("[topologie]\nclients = 4\n");
+  EXPECT_TRUE(contains(f.what, "unknown section or key 'topologie'")) << f.what;
+  EXPECT_TRUE(contains(f.what, "[topology]")) << f.what;
+  f = read_error("clients = 4\n");
+  EXPECT_TRUE(contains(f.what, "'clients'")) << f.what;
+  // The struct's field names are not TOML keys where the TOML name differs.
+  f = read_error("[faults]\nstraggler_policy_name = \"drop\"\n");
+  EXPECT_TRUE(contains(f.what, "[faults] straggler_policy_name is not a known key")) << f.what;
+  f = read_error("[output]\nout_dir = \"x\"\n");
+  EXPECT_TRUE(contains(f.what, "[output] out_dir is not a known key")) << f.what;
+}
+
+TEST(RunConfigErrors, WrongType) {
+  auto f = read_error("[topology]\nclients = \"eight\"\n");
+  EXPECT_EQ(f.code, elsa::errc::invalid_argument);
+  EXPECT_TRUE(contains(f.what, "[topology] clients must be an integer in 1..4096")) << f.what;
+  f = read_error("[topology]\nclients = 8.0\n");
+  EXPECT_TRUE(contains(f.what, "[topology] clients must be an integer")) << f.what;
+  f = read_error("[faults]\nstragglers = 3\n");
+  EXPECT_TRUE(contains(f.what, "[faults] stragglers must be a list of integers")) << f.what;
+  f = read_error("[run]\ndeterministic = 1\n");
+  EXPECT_TRUE(contains(f.what, "[run] deterministic must be true or false")) << f.what;
+  f = read_error("topology = 3\n");
+  EXPECT_TRUE(contains(f.what, "[topology] must be a table")) << f.what;
+}
+
+TEST(RunConfigErrors, OutOfRange) {
+  auto f = read_error("[topology]\nclients = 5000\n");
+  EXPECT_EQ(f.code, elsa::errc::invalid_argument);
+  EXPECT_TRUE(contains(f.what, "[topology] clients = 5000 is out of range; allowed 1..4096")) << f.what;
+  f = read_error("[faults]\nquorum = 0\n");
+  EXPECT_TRUE(contains(f.what, "[faults] quorum = 0 is out of range; allowed (0, 1]")) << f.what;
+  f = read_error("[faults]\nstaleness_decay = 1.5\n");
+  EXPECT_TRUE(contains(f.what, "[faults] staleness_decay = 1.5 is out of range; allowed [0, 1]")) << f.what;
+  f = read_error("[model]\nlora_rank = 512\n");
+  EXPECT_TRUE(contains(f.what, "[model] lora_rank = 512 is out of range; allowed 1..256")) << f.what;
+  f = read_error("[faults]\nround_deadline_ms = 0\n");
+  EXPECT_TRUE(contains(f.what, "[faults] round_deadline_ms = 0 is out of range; allowed 1..86400000"))
+    << f.what;
+  f = read_error("[split]\nhead_blocks = 0\n");
+  EXPECT_TRUE(contains(f.what, "[split] head_blocks = 0 is out of range")) << f.what;
+  f = read_error("[topology]\nclients = 4\nedges = 5\n");
+  EXPECT_TRUE(contains(f.what, "[topology] edges = 5 exceeds clients = 4")) << f.what;
+}
+
+TEST(RunConfigErrors, RoundsMustBeAMultipleOfKappa2) {
+  const auto f = read_error("[topology]\nrounds = 7\nkappa2 = 2\n");
+  EXPECT_EQ(f.code, elsa::errc::invalid_argument);
+  EXPECT_TRUE(contains(f.what, "[topology] rounds = 7 is not a multiple of kappa2 = 2")) << f.what;
+}
+
+TEST(RunConfigErrors, TasksAndPartition) {
+  auto f = read_error("[data]\ntasks = [\"spam\", \"sentiment\"]\npartition = \"by_task\"\n");
+  EXPECT_TRUE(
+    contains(f.what, "[data] tasks[1] = \"sentiment\" is not one of spam, party, genre, supersense"))
+    << f.what;
+  f = read_error("[data]\ntasks = []\n");
+  EXPECT_TRUE(contains(f.what, "[data] tasks is empty")) << f.what;
+  f = read_error("[data]\ntasks = [\"spam\", \"spam\"]\npartition = \"by_task\"\n");
+  EXPECT_TRUE(contains(f.what, "[data] tasks lists \"spam\" twice")) << f.what;
+  f = read_error("[data]\ntasks = [\"spam\", \"party\"]\n");
+  EXPECT_TRUE(contains(f.what, "[data] tasks = [\"spam\", \"party\"] needs partition = \"by_task\""))
+    << f.what;
+  f = read_error("[data]\ntasks = [\"spam\", \"party\", \"genre\"]\npartition = \"by_task\"\n"
+                 "[topology]\nclients = 2\nedges = 1\n");
+  EXPECT_TRUE(contains(f.what, "[topology] clients = 2 is fewer than the 3 tasks")) << f.what;
+  f = read_error("[data]\npartition = \"random\"\n");
+  EXPECT_TRUE(contains(f.what, "[data] partition = \"random\" is not one of iid, dirichlet, by_task"))
+    << f.what;
+}
+
+TEST(RunConfigErrors, LoraTargets) {
+  auto f = read_error("[model]\nlora_targets = [\"q_proj\"]\n");
+  EXPECT_TRUE(contains(f.what,
+                       "[model] lora_targets[0] = \"q_proj\" is not one of c_attn, attn.c_proj, c_fc, "
+                       "mlp.c_proj"))
+    << f.what;
+  f = read_error("[model]\nlora_targets = []\n");
+  EXPECT_TRUE(contains(f.what, "[model] lora_targets is empty")) << f.what;
+}
+
+TEST(RunConfigErrors, FaultIds) {
+  // Client ids are below [topology] clients, wherever the sections stand in the file.
+  auto f = read_error("[faults]\nstragglers = [1, 4]\n[topology]\nclients = 4\nedges = 2\n");
+  EXPECT_TRUE(contains(f.what, "[faults] stragglers[1] = 4 is out of range; allowed 0..3")) << f.what;
+  f = read_error("[faults]\ndropouts = [-1]\n");
+  EXPECT_TRUE(contains(f.what, "[faults] dropouts[0] = -1 is out of range; allowed 0..7")) << f.what;
+  f = read_error("[faults]\nedge_failures = [2]\n");
+  EXPECT_TRUE(contains(f.what, "[faults] edge_failures[0] = 2 is out of range; allowed 0..1")) << f.what;
+  f = read_error("[faults]\nedge_failures = [0, 1]\n");
+  EXPECT_TRUE(contains(f.what, "[faults] edge_failures fails all 2 edges")) << f.what;
+  f = read_error("[faults]\ndropout_round = 10\n");
+  EXPECT_TRUE(contains(f.what, "[faults] dropout_round = 10 is out of range; allowed 0..9")) << f.what;
+  f = read_error("[faults]\nstragglers = [3, 3]\n");
+  EXPECT_TRUE(contains(f.what, "[faults] stragglers lists 3 twice")) << f.what;
+}
+
+TEST(RunConfigErrors, MalformedToAndPolicies) {
+  auto f = read_error("[faults]\nmalformed_to = [\"edge\", \"server\"]\n");
+  EXPECT_TRUE(contains(f.what,
+                       "[faults] malformed_to[1] = \"server\" is not one of client, edge, coordinator, "
+                       "cloud"))
+    << f.what;
+  f = read_error("[faults]\nstraggler_policy = \"wait\"\n");
+  EXPECT_TRUE(contains(f.what, "[faults] straggler_policy = \"wait\" is not one of drop, staleness"))
+    << f.what;
+  f = read_error("[faults]\ndropout_mode = \"loud\"\n");
+  EXPECT_TRUE(contains(f.what, "[faults] dropout_mode = \"loud\" is not one of crash, silent")) << f.what;
+}
+
+TEST(RunConfigErrors, MissingFileAndBadToml) {
+  try {
+    er::read_run_config("/nonexistent/run.toml");
+    ADD_FAILURE();
+  } catch (const elsa::error& e) {
+    EXPECT_EQ(e.code(), elsa::errc::file_not_found);
+    EXPECT_TRUE(contains(e.what(), "/nonexistent/run.toml")) << e.what();
+  }
+  const auto f = read_error("[run]\nseed = 1\n[topology\nclients = 3\n");
+  EXPECT_EQ(f.code, elsa::errc::malformed_input);
+  EXPECT_TRUE(contains(f.what, "_bad_")) << f.what;
+  EXPECT_TRUE(contains(f.what, ":3: not valid TOML")) << f.what;
+}
+
+// -- validate(): values set in code get the file reader's messages --
+
+TEST(RunConfigValidate, NamesTheKeyAndWhatIsAllowed) {
+  er::run_config c;
+  c.kappa2 = 3;
+  EXPECT_EQ(validate_error(c),
+            "[topology] rounds = 10 is not a multiple of kappa2 = 3 (edge rounds per cloud round)");
+  c = {};
+  c.clients = 0;
+  EXPECT_EQ(validate_error(c), "[topology] clients = 0 is out of range; allowed 1..4096");
+  c = {};
+  c.edges = 300;
+  c.clients = 400;
+  EXPECT_EQ(validate_error(c), "[topology] edges = 300 is out of range; allowed 1..256");
+  c = {};
+  c.lr = 0.0;
+  EXPECT_EQ(validate_error(c), "[train] lr = 0 is out of range; allowed (0, 1]");
+  c = {};
+  c.tasks = {"spam", "party"};
+  EXPECT_TRUE(
+    contains(validate_error(c), "[data] tasks = [\"spam\", \"party\"] needs partition = \"by_task\""));
+  c.partition = "by_task";
+  EXPECT_EQ(validate_error(c), "");
+  c = {};
+  c.dropouts = {8};
+  EXPECT_EQ(validate_error(c), "[faults] dropouts[0] = 8 is out of range; allowed 0..7");
+  c = {};
+  c.malformed_to = {"cloud", "cloud"};
+  EXPECT_EQ(validate_error(c), "[faults] malformed_to lists \"cloud\" twice");
+  c = {};
+  c.lora.targets = {"c_attn", "lm_head"};
+  EXPECT_EQ(validate_error(c),
+            "[model] lora_targets[1] = \"lm_head\" is not one of c_attn, attn.c_proj, c_fc, mlp.c_proj");
+  c = {};
+  c.out_dir = "";
+  EXPECT_EQ(validate_error(c), "[output] dir = \"\" must name a folder");
+  c = {};
+  c.seed = ~0ull;
+  EXPECT_TRUE(contains(validate_error(c), "[run] seed = 18446744073709551615 is out of range"));
+  c = {};
+  c.straggler_policy_name = "later";
+  EXPECT_THROW(c.stragglers_policy(), elsa::error);
+  EXPECT_EQ(validate_error(c), "[faults] straggler_policy = \"later\" is not one of drop, staleness");
+}
