@@ -41,6 +41,11 @@ CAF_BEGIN_TYPE_ID_BLOCK(elsa, caf::first_custom_type_id)
   // -- any conversation: the payload's envelope says which kind it is --
   CAF_ADD_ATOM(elsa, elsa::messages, deliver_atom, "deliver")
 
+  // -- run control and the run record (not ELSA wire messages) --
+  CAF_ADD_ATOM(elsa, elsa::messages, start_atom, "start")
+  CAF_ADD_ATOM(elsa, elsa::messages, record_atom, "record")
+  CAF_ADD_ATOM(elsa, elsa::messages, done_atom, "done")
+
 CAF_END_TYPE_ID_BLOCK(elsa)
 
 namespace elsa::messages {

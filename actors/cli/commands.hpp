@@ -21,4 +21,7 @@ void add_finetune_command(CLI::App& app);
 /// `elsa generate` and `elsa eval-lm`: sample from / score a model directory (core/train/lm_tools.hpp).
 void add_model_commands(CLI::App& app);
 
+/// `elsa run CONFIG --out RUN`: a whole federated ELSA run (cmd_run.cpp).
+void add_run_command(CLI::App& app);
+
 } // namespace elsa::cli

@@ -16,6 +16,7 @@ int main(int argc, char** argv) {
   elsa::cli::add_pretrain_command(app);
   elsa::cli::add_finetune_command(app);
   elsa::cli::add_model_commands(app);
+  elsa::cli::add_run_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -15,6 +15,7 @@
 #include "core/data/tasks.hpp"
 #include "core/errors.hpp"
 #include "core/model/model_dir.hpp"
+#include "core/train/classify.hpp"
 #include "core/train/tokens.hpp"
 
 namespace elsa::train {
@@ -22,139 +23,6 @@ namespace elsa::train {
 namespace {
 
 using clock_type = std::chrono::steady_clock;
-
-struct encoded {
-  std::vector<int32_t> ids;
-  int32_t label;
-};
-
-std::vector<encoded> encode_all(const text::bpe_tokenizer& tok, const std::vector<data::example>& xs,
-                                int64_t max_len, bool append_eot) {
-  std::vector<encoded> out;
-  out.reserve(xs.size());
-  for (const auto& x : xs) {
-    auto ids = tok.encode_ordinary(x.text);
-    const int64_t keep = append_eot ? max_len - 1 : max_len;
-    if (static_cast<int64_t>(ids.size()) > keep)
-      ids.resize(static_cast<size_t>(keep));
-    if (append_eot || ids.empty())
-      ids.push_back(tok.eot_id());
-    out.push_back({std::move(ids), x.label});
-  }
-  return out;
-}
-
-// Seeded subsample of at most n items (all of them, shuffled, when there are fewer).
-template <class T>
-std::vector<T> subsample(const std::vector<T>& xs, int64_t n, std::mt19937_64& rng) {
-  std::vector<size_t> idx(xs.size());
-  std::iota(idx.begin(), idx.end(), 0);
-  std::shuffle(idx.begin(), idx.end(), rng);
-  if (static_cast<int64_t>(idx.size()) > n)
-    idx.resize(static_cast<size_t>(n));
-  std::vector<T> out;
-  out.reserve(idx.size());
-  for (size_t i : idx)
-    out.push_back(xs[i]);
-  return out;
-}
-
-struct batch {
-  torch::Tensor ids, mask, labels;
-};
-
-batch make_batch(const std::vector<const encoded*>& items, int32_t pad) {
-  size_t T = 0;
-  for (const auto* e : items)
-    T = std::max(T, e->ids.size());
-  const auto B = static_cast<int64_t>(items.size());
-  batch b;
-  b.ids = torch::full({B, static_cast<int64_t>(T)}, pad, torch::kLong);
-  b.mask = torch::zeros({B, static_cast<int64_t>(T)}, torch::kLong);
-  b.labels = torch::empty({B}, torch::kLong);
-  auto ia = b.ids.accessor<int64_t, 2>();
-  auto ma = b.mask.accessor<int64_t, 2>();
-  for (int64_t i = 0; i < B; ++i) {
-    const auto& e = *items[static_cast<size_t>(i)];
-    for (size_t t = 0; t < e.ids.size(); ++t) {
-      ia[i][static_cast<int64_t>(t)] = e.ids[t];
-      ma[i][static_cast<int64_t>(t)] = 1;
-    }
-    b.labels[i] = e.label;
-  }
-  return b;
-}
-
-// Batches of similar length (less padding, a large speed-up on CPU), in random order.
-std::vector<std::vector<const encoded*>> bucketed_batches(const std::vector<encoded>& xs, int64_t batch_size,
-                                                          std::mt19937_64& rng) {
-  std::vector<const encoded*> order;
-  for (const auto& x : xs)
-    order.push_back(&x);
-  std::shuffle(order.begin(), order.end(), rng);
-  const size_t chunk = static_cast<size_t>(batch_size) * 32;
-  std::vector<std::vector<const encoded*>> batches;
-  for (size_t c = 0; c < order.size(); c += chunk) {
-    auto end = order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), c + chunk));
-    std::sort(order.begin() + static_cast<std::ptrdiff_t>(c), end,
-              [](const encoded* a, const encoded* b) { return a->ids.size() < b->ids.size(); });
-    for (auto it = order.begin() + static_cast<std::ptrdiff_t>(c); it < end; it += batch_size)
-      batches.emplace_back(it, std::min(end, it + batch_size));
-  }
-  std::shuffle(batches.begin(), batches.end(), rng);
-  return batches;
-}
-
-struct eval_result {
-  double accuracy = 0;
-  double macro_f1 = 0;
-};
-
-eval_result evaluate(model::GPT2& model, model::Classifier& cls, const std::vector<encoded>& xs, int64_t K,
-                     int32_t pad) {
-  torch::NoGradGuard no_grad;
-  model->eval();
-  cls->eval();
-  std::vector<const encoded*> order;
-  for (const auto& x : xs)
-    order.push_back(&x);
-  std::sort(order.begin(), order.end(), [](const encoded* a, const encoded* b) { return a->ids.size() < b->ids.size(); });
-  std::vector<int64_t> tp(static_cast<size_t>(K)), fp(static_cast<size_t>(K)), fn(static_cast<size_t>(K));
-  int64_t correct = 0;
-  for (size_t i = 0; i < order.size(); i += 32) {
-    std::vector<const encoded*> items(order.begin() + static_cast<std::ptrdiff_t>(i),
-                                      order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), i + 32)));
-    auto b = make_batch(items, pad);
-    auto pred = cls->forward(model->hidden(b.ids, b.mask), b.mask).argmax(1);
-    auto pa = pred.accessor<int64_t, 1>();
-    auto la = b.labels.accessor<int64_t, 1>();
-    for (int64_t j = 0; j < pred.size(0); ++j) {
-      const auto p = static_cast<size_t>(pa[j]), l = static_cast<size_t>(la[j]);
-      if (p == l) {
-        ++correct;
-        ++tp[p];
-      } else {
-        ++fp[p];
-        ++fn[l];
-      }
-    }
-  }
-  model->train();
-  cls->train();
-  eval_result r;
-  r.accuracy = xs.empty() ? 0.0 : static_cast<double>(correct) / static_cast<double>(xs.size());
-  double f1 = 0;
-  int64_t present = 0;
-  for (size_t k = 0; k < static_cast<size_t>(K); ++k) {
-    if (tp[k] + fn[k] == 0)
-      continue; // class absent from this split
-    ++present;
-    const double denom = static_cast<double>(2 * tp[k] + fp[k] + fn[k]);
-    f1 += denom > 0 ? 2.0 * static_cast<double>(tp[k]) / denom : 0.0;
-  }
-  r.macro_f1 = present > 0 ? f1 / static_cast<double>(present) : 0.0;
-  return r;
-}
 
 } // namespace
 
@@ -185,9 +53,9 @@ finetune_result run_finetune(const finetune_config& cfg, std::ostream& log) {
     n_trainable += p.numel();
 
   std::mt19937_64 rng(cfg.seed);
-  const auto train_all = encode_all(tok, td.train, max_len, cfg.append_eot);
-  const auto validation = encode_all(tok, subsample(td.validation, cfg.max_eval, rng), max_len, cfg.append_eot);
-  const auto test = encode_all(tok, subsample(td.test, cfg.max_eval, rng), max_len, cfg.append_eot);
+  const auto train_all = encode_examples(tok, td.train, max_len, cfg.append_eot);
+  const auto validation = encode_examples(tok, subsample(td.validation, cfg.max_eval, rng), max_len, cfg.append_eot);
+  const auto test = encode_examples(tok, subsample(td.test, cfg.max_eval, rng), max_len, cfg.append_eot);
   const int64_t per_epoch = std::min<int64_t>(cfg.max_train, static_cast<int64_t>(train_all.size()));
   const int64_t steps_per_epoch = (per_epoch + cfg.batch_size - 1) / cfg.batch_size;
   const int64_t total_steps = steps_per_epoch * cfg.epochs;
@@ -222,7 +90,7 @@ finetune_result run_finetune(const finetune_config& cfg, std::ostream& log) {
       const double lr = cfg.lr * warm * 0.5 * (1.0 + std::cos(M_PI * progress));
       for (auto& g : opt.param_groups())
         static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
-      auto b = make_batch(items, tok.eot_id());
+      auto b = make_classify_batch(items, tok.eot_id());
       opt.zero_grad();
       auto logits = cls->forward(model->hidden(b.ids, b.mask), b.mask);
       auto loss = torch::nn::functional::cross_entropy(logits, b.labels);
@@ -241,12 +109,12 @@ finetune_result run_finetune(const finetune_config& cfg, std::ostream& log) {
         log.flush();
       }
     }
-    val = evaluate(model, cls, validation, K, tok.eot_id());
+    val = evaluate_classifier(model, cls, validation, K, tok.eot_id());
     log << fmt::format("epoch {}: train loss {:.4f}, validation accuracy {:.4f}, macro-F1 {:.4f}\n", epoch + 1,
                        loss_n ? loss_sum / static_cast<double>(loss_n) : 0.0, val.accuracy, val.macro_f1);
     log.flush();
   }
-  const auto te = evaluate(model, cls, test, K, tok.eot_id());
+  const auto te = evaluate_classifier(model, cls, test, K, tok.eot_id());
 
   finetune_result r;
   r.validation_accuracy = val.accuracy;

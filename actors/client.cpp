@@ -1,0 +1,300 @@
+// The client role's protocol (see client.hpp).
+#include "actors/client.hpp"
+
+#include <algorithm>
+#include <chrono>
+
+#include <fmt/format.h>
+
+#include "actors/reporting.hpp"
+#include "core/errors.hpp"
+#include "core/fed/split_client.hpp"
+
+namespace elsa::actors {
+
+namespace {
+
+using namespace messages;
+
+std::string who(const client_pointer& self) {
+  return fmt::format("client {}", self->state.id);
+}
+
+participant me(const client_pointer& self) {
+  return {tier::client, self->state.id};
+}
+
+bool injected(const std::vector<int64_t>& ids, uint32_t id) {
+  return std::find(ids.begin(), ids.end(), static_cast<int64_t>(id)) != ids.end();
+}
+
+void run_step(client_pointer self);
+
+// Gives up the round in progress (edge gone, timeout, bad reply): no update is sent for it.
+void abandon_round(client_pointer self, const std::string& code, const std::string& why) {
+  auto& st = self->state;
+  st.core->abandon_step();
+  st.in_round = false;
+  record_error(self, *st.ctx, who(self), st.round, code, why);
+}
+
+// -- end of round --
+
+void finish_round(client_pointer self) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  st.in_round = false;
+  adapter_update up;
+  up.round = st.round;
+  up.base_round = st.round;
+  up.sample_count = st.core->sample_count();
+  up.cluster_id = st.cluster;
+  up.form = st.core->adapters();
+  auto bytes = ctx.codec.encode(me(self), up);
+  if (!bytes) {
+    abandon_round(self, "internal", "cannot encode the adapter update: " + bytes.error().message);
+    return;
+  }
+  st.bytes_up += static_cast<int64_t>(bytes->size());
+  record(self, ctx,
+         {{"type", "client_round"}, {"round", st.round}, {"client", st.id}, {"edge", st.edge},
+          {"steps", st.steps_done}, {"loss", st.steps_done ? st.loss_sum / st.steps_done : 0.0},
+          {"tokens", st.tokens}, {"bytes_up", st.bytes_up}});
+  auto edge = ctx.peers.edges.at(st.edge);
+  if (injected(ctx.cfg.stragglers, st.id) && ctx.cfg.straggler_delay_ms > 0)
+    self->delayed_send(edge, std::chrono::milliseconds(ctx.cfg.straggler_delay_ms), adapter_atom::value,
+                       std::move(*bytes));
+  else
+    self->send(edge, adapter_atom::value, std::move(*bytes));
+}
+
+// -- one split-training step, in three hops --
+
+void on_head_gradient(client_pointer self, uint32_t round, const payload& bytes) {
+  auto& st = self->state;
+  if (!st.in_round || round != st.round)
+    return;  // a reply for a round given up meanwhile
+  auto msg = st.ctx->codec.decode<split_tensor>(bytes);
+  if (!msg || msg->body.from != segment::body || msg->body.role != tensor_role::gradient
+      || msg->body.client_id != st.id) {
+    abandon_round(self, "malformed_message",
+                  msg ? "the edge's backward reply is not a body gradient for this client" : msg.error().message);
+    return;
+  }
+  try {
+    st.loss_sum += st.core->finish_step(msg->body.tensor);
+  } catch (const elsa::error& e) {
+    abandon_round(self, "malformed_message", e.what());
+    return;
+  }
+  ++st.steps_done;
+  run_step(self);
+}
+
+void on_body_output(client_pointer self, uint32_t round, const payload& bytes) {
+  auto& st = self->state;
+  if (!st.in_round || round != st.round)
+    return;
+  const auto& ctx = *st.ctx;
+  auto msg = ctx.codec.decode<split_tensor>(bytes);
+  if (!msg || msg->body.from != segment::body || msg->body.role != tensor_role::activation
+      || msg->body.client_id != st.id) {
+    abandon_round(self, "malformed_message",
+                  msg ? "the edge's forward reply is not a body activation for this client" : msg.error().message);
+    return;
+  }
+  split_tensor grad;
+  grad.round = st.round;
+  grad.step = st.steps_done;
+  grad.client_id = st.id;
+  grad.from = segment::tail;
+  grad.role = tensor_role::gradient;
+  try {
+    grad.tensor = st.core->tail_step(msg->body.tensor);
+  } catch (const elsa::error& e) {
+    abandon_round(self, "malformed_message", e.what());
+    return;
+  }
+  auto out = ctx.codec.encode(me(self), grad);
+  if (!out) {
+    abandon_round(self, "internal", out.error().message);
+    return;
+  }
+  st.bytes_up += static_cast<int64_t>(out->size());
+  self->request(ctx.peers.edges.at(st.edge), std::chrono::milliseconds(ctx.cfg.step_deadline_ms),
+                backward_atom::value, std::move(*out))
+    .then([self, round](const payload& reply) { on_head_gradient(self, round, reply); },
+          [self, round](const caf::error& err) {
+            if (self->state.in_round && round == self->state.round)
+              abandon_round(self, "step_failed", "backward at the edge failed: " + self->system().render(err));
+          });
+}
+
+void run_step(client_pointer self) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  if (st.steps_done >= st.steps_target) {
+    finish_round(self);
+    return;
+  }
+  if (injected(ctx.cfg.dropouts, st.id) && st.round == static_cast<uint32_t>(ctx.cfg.dropout_round)
+      && st.steps_done == static_cast<uint32_t>(ctx.cfg.dropout_step)) {
+    const bool crash = ctx.cfg.dropouts_mode() == run::dropout_mode::crash;
+    record(self, ctx, {{"type", "dropout"}, {"round", st.round}, {"client", st.id},
+                             {"mode", crash ? "crash" : "silent"}});
+    st.core->abandon_step();
+    st.in_round = false;
+    if (crash)
+      self->quit(caf::exit_reason::user_shutdown);
+    else
+      st.silent = true;
+    return;
+  }
+  split_tensor act;
+  act.round = st.round;
+  act.step = st.steps_done;
+  act.client_id = st.id;
+  act.from = segment::head;
+  act.role = tensor_role::activation;
+  try {
+    auto head = st.core->begin_step();
+    act.tensor = std::move(head.activation);
+    act.seq_lengths = std::move(head.lengths);
+  } catch (const elsa::error& e) {
+    abandon_round(self, "internal", e.what());
+    return;
+  }
+  st.tokens += st.core->last_batch_tokens();
+  auto out = ctx.codec.encode(me(self), act);
+  if (!out) {
+    abandon_round(self, "internal", out.error().message);
+    return;
+  }
+  st.bytes_up += static_cast<int64_t>(out->size());
+  const uint32_t round = st.round;
+  self->request(ctx.peers.edges.at(st.edge), std::chrono::milliseconds(ctx.cfg.step_deadline_ms),
+                forward_atom::value, std::move(*out))
+    .then([self, round](const payload& reply) { on_body_output(self, round, reply); },
+          [self, round](const caf::error& err) {
+            if (self->state.in_round && round == self->state.round)
+              abandon_round(self, "step_failed", "forward at the edge failed: " + self->system().render(err));
+          });
+}
+
+// -- round control --
+
+void on_open_round(client_pointer self, const open_round& open) {
+  auto& st = self->state;
+  if (st.in_round)
+    abandon_round(self, "superseded", fmt::format("round {} opened before round {} finished", open.round, st.round));
+  for (const auto& a : open.assignments)
+    if (a.client_id == st.id) {
+      st.edge = a.edge_id;
+      st.cluster = a.cluster_id;
+    }
+  for (const auto& s : open.splits)
+    if (s.client_id == st.id) {
+      try {
+        st.core->set_split(s.head_blocks, s.tail_blocks);
+      } catch (const elsa::error& e) {
+        record_error(self, *st.ctx, who(self), open.round, "out_of_range", e.what());
+        return;
+      }
+    }
+  st.round = open.round;
+  st.in_round = true;
+  st.steps_target = open.local_steps;
+  st.steps_done = 0;
+  st.loss_sum = 0;
+  st.tokens = 0;
+  st.bytes_up = 0;
+  run_step(self);
+}
+
+void on_adapters(client_pointer self, const adapter_update& up) {
+  auto& st = self->state;
+  const auto* dense = std::get_if<std::vector<named_tensor>>(&up.form);
+  if (dense == nullptr) {
+    record_error(self, *st.ctx, who(self), up.round, "unexpected_message",
+                 "count-sketch adapter updates are not decoded by clients yet");
+    return;
+  }
+  if (dense->empty())
+    return;  // nothing new for this cluster
+  try {
+    st.core->load_adapters(*dense);
+  } catch (const elsa::error& e) {
+    record_error(self, *st.ctx, who(self), up.round, "malformed_message", e.what());
+  }
+}
+
+void on_assignment(client_pointer self, const assignment_update& up) {
+  auto& st = self->state;
+  for (const auto& a : up.assignments)
+    if (a.client_id == st.id) {
+      st.edge = a.edge_id;
+      st.cluster = a.cluster_id;
+    }
+}
+
+// Decodes `bytes` as T (or as any kind, for deliver) and hands it to the matching handler.
+template <class T>
+void handle(client_pointer self, const payload& bytes) {
+  auto& st = self->state;
+  if (st.silent)
+    return;
+  auto msg = st.ctx->codec.decode<T>(bytes);
+  if (!msg) {
+    record_rejected(self, *st.ctx, who(self), st.round, msg.error());
+    return;
+  }
+  if constexpr (std::is_same_v<T, open_round>)
+    on_open_round(self, msg->body);
+  else if constexpr (std::is_same_v<T, adapter_update>)
+    on_adapters(self, msg->body);
+  else
+    on_assignment(self, msg->body);
+}
+
+} // namespace
+
+client_actor::behavior_type client(client_pointer self, context_ptr ctx, std::shared_ptr<fed::split_client> core,
+                                   uint32_t id) {
+  self->state.ctx = std::move(ctx);
+  self->state.core = std::move(core);
+  self->state.id = id;
+  return {
+    // -- round control --
+    [self](open_round_atom, const payload& bytes) { handle<open_round>(self, bytes); },
+    // -- adapters and placement --
+    [self](adapter_atom, const payload& bytes) { handle<adapter_update>(self, bytes); },
+    [self](assign_atom, const payload& bytes) { handle<assignment_update>(self, bytes); },
+    // -- any kind --
+    [self](deliver_atom, const payload& bytes) {
+      auto& st = self->state;
+      if (st.silent)
+        return;
+      auto kind = st.ctx->codec.peek(bytes);
+      if (!kind) {
+        record_rejected(self, *st.ctx, who(self), st.round, kind.error());
+        return;
+      }
+      switch (kind->first) {
+        case message_kind::open_round:
+          handle<open_round>(self, bytes);
+          break;
+        case message_kind::adapter_update:
+          handle<adapter_update>(self, bytes);
+          break;
+        case message_kind::assignment_update:
+          handle<assignment_update>(self, bytes);
+          break;
+        default:
+          record_error(self, *st.ctx, who(self), st.round, "unexpected_message",
+                       std::string("a client does not take ") + to_string(kind->first) + " messages");
+      }
+    },
+  };
+}
+
+} // namespace elsa::actors

@@ -1,0 +1,47 @@
+// The client role: runs its local steps of U-shaped split training with its edge (head forward -> edge body
+// -> tail forward, loss, backward -> edge body backward -> head backward), then sends its head/tail adapters
+// to the edge. Maths lives in core/fed/split_client; this is protocol state only.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+
+#include <caf/stateful_actor.hpp>
+
+#include "actors/interfaces.hpp"
+
+namespace elsa::fed {
+class split_client;
+}
+
+namespace elsa::actors {
+
+struct client_state {
+  static inline const char* name = "elsa.client";
+
+  context_ptr ctx;
+  std::shared_ptr<fed::split_client> core;
+  uint32_t id = 0;
+  uint32_t edge = 0;
+  uint32_t cluster = 0;
+
+  // -- the round in progress --
+  uint32_t round = 0;
+  bool in_round = false;
+  uint32_t steps_target = 0;
+  uint32_t steps_done = 0;
+  double loss_sum = 0;
+  int64_t tokens = 0;
+  int64_t bytes_up = 0;
+
+  // -- injected faults --
+  bool silent = false;  // a silent dropout ignores everything
+};
+
+using client_pointer = client_actor::stateful_pointer<client_state>;
+
+/// Behaviour of client `id`, training with `core`.
+client_actor::behavior_type client(client_pointer self, context_ptr ctx, std::shared_ptr<fed::split_client> core,
+                                   uint32_t id);
+
+} // namespace elsa::actors

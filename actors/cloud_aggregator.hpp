@@ -1,0 +1,50 @@
+// The cloud-aggregator role: owns the global round clock. It broadcasts the global adapters of every cluster
+// to the edges, opens cloud round R (kappa2 edge rounds, paced by the coordinator), waits for every live
+// edge's per-cluster adapters (deadline, quorum), averages them weighted by data size, scores the result on
+// held-out data and starts the next cloud round; at the end it scores the test split and saves the adapters.
+// It only ever receives adapter updates (counted by kind in `received`, reported in the final event).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+
+#include "actors/interfaces.hpp"
+#include "core/fed/adapters.hpp"
+
+namespace elsa::fed {
+class evaluator;
+}
+
+namespace elsa::actors {
+
+struct cloud_state {
+  static inline const char* name = "elsa.cloud";
+
+  context_ptr ctx;
+  std::shared_ptr<fed::evaluator> evaluator;
+  std::vector<fed::adapter_set> global;   // by cluster
+  std::vector<int64_t> num_labels;        // by cluster
+  std::set<uint32_t> live_edges;
+  int64_t bytes_down_pending = 0;  // the initial broadcast, recorded with the first cloud round
+
+  // -- the cloud round in progress --
+  uint32_t cloud_round = 0;
+  bool waiting = false;
+  std::map<uint32_t, std::map<uint32_t, std::pair<fed::adapter_set, uint64_t>>> received_sets; // edge -> cluster
+  std::map<std::string, int64_t> received;  // message kinds received, for the record
+};
+
+using cloud_pointer = cloud_actor::stateful_pointer<cloud_state>;
+
+/// Behaviour of the cloud: `initial` are the starting adapters per cluster (with `num_labels` labels each).
+cloud_actor::behavior_type cloud_aggregator(cloud_pointer self, context_ptr ctx,
+                                            std::shared_ptr<fed::evaluator> evaluator,
+                                            std::vector<fed::adapter_set> initial, std::vector<int64_t> num_labels);
+
+} // namespace elsa::actors

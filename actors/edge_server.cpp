@@ -1,0 +1,496 @@
+// The edge-server role's protocol (see edge_server.hpp).
+#include "actors/edge_server.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include <fmt/format.h>
+
+#include "actors/reporting.hpp"
+#include "core/errors.hpp"
+#include "core/fed/edge_body.hpp"
+
+namespace elsa::actors {
+
+namespace {
+
+using namespace messages;
+
+std::string who(const edge_pointer& self) {
+  return fmt::format("edge {}", self->state.id);
+}
+
+participant me(const edge_pointer& self) {
+  return {tier::edge, self->state.id};
+}
+
+uint32_t current_round(const edge_pointer& self) {
+  return self->state.current ? self->state.current->round : 0;
+}
+
+void start_round(edge_pointer self, const payload& bytes, const open_round& open);
+
+// Round r may start once every cluster holds the global adapters of the cloud round it belongs to.
+bool ready_for(const edge_pointer& self, uint32_t round) {
+  const auto& st = self->state;
+  const auto kappa2 = static_cast<uint32_t>(st.ctx->cfg.kappa2);
+  const uint32_t needed = kappa2 * (round / kappa2);
+  for (uint32_t k = 0; k < st.ctx->clusters; ++k) {
+    auto it = st.global_round.find(k);
+    if (it == st.global_round.end() || it->second < needed)
+      return false;
+  }
+  return true;
+}
+
+void load_into_slots(edge_pointer self, uint32_t cluster, const fed::adapter_set& set) {
+  auto& st = self->state;
+  for (const auto& [c, a] : st.clients)
+    if (a.cluster_id == cluster && st.body->has_client(c)) {
+      try {
+        st.body->load_adapters(c, set);
+      } catch (const elsa::error& e) {
+        record_error(self, *st.ctx, who(self), current_round(self), "internal", e.what());
+      }
+    }
+}
+
+// Sends an encoded adapter_update to every live client of `cluster`.
+void push_to_clients(edge_pointer self, uint32_t cluster, const payload& bytes) {
+  auto& st = self->state;
+  for (const auto& [c, a] : st.clients)
+    if (a.cluster_id == cluster && !st.down.count(c)) {
+      st.bytes_down += static_cast<int64_t>(bytes.size());
+      self->send(st.ctx->peers.clients.at(c), adapter_atom::value, bytes);
+    }
+}
+
+// -- aggregation and closing --
+
+void close_current(edge_pointer self, close_reason reason) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  const auto& open = *st.current;
+  st.open = false;
+  std::vector<uint32_t> missing;
+  std::vector<uint32_t> late;
+  for (auto c : st.expected)
+    if (!st.updates.count(c)) {
+      missing.push_back(c);
+      if (!st.down.count(c)) {
+        late.push_back(c);
+        if (++st.missed[c] >= ctx.cfg.down_after_missed)
+          st.down.insert(c);  // a silent client: it stops being waited for
+      }
+    }
+  for (const auto& [c, u] : st.updates)
+    st.missed[c] = 0;
+
+  // Per cluster: the full adapters of each reporting client (its head/tail part + its body slot), weighted.
+  std::map<uint32_t, std::vector<std::pair<fed::adapter_set, double>>> parts;
+  if (reason != close_reason::aborted) {
+    auto add = [&](const pending_update& u, double decay) {
+      if (!st.body->has_client(u.client) || st.excluded.count(u.client))
+        return;
+      double w = static_cast<double>(u.samples) * decay;
+      if (ctx.cfg.trust_weighting) {
+        auto t = st.trust.find(u.client);
+        w *= t == st.trust.end() ? 1.0 : t->second;
+      }
+      if (w <= 0)
+        return;
+      try {
+        parts[u.cluster].emplace_back(fed::merge_disjoint(u.adapters, st.body->adapters(u.client)), w);
+      } catch (const elsa::error& e) {
+        record_error(self, ctx, who(self), open.round, "malformed_message",
+                     fmt::format("update of client {}: {}", u.client, e.what()));
+      }
+    };
+    for (const auto& [c, u] : st.updates)
+      add(u, 1.0);
+    for (const auto& u : st.stale)
+      add(u, std::pow(ctx.cfg.staleness_decay, static_cast<double>(open.round - u.round)));
+  }
+  st.stale.clear();
+  std::map<uint32_t, std::pair<fed::adapter_set, uint64_t>> aggregated;
+  for (auto& [cluster, list] : parts) {
+    std::vector<fed::weighted_set> ws;
+    uint64_t samples = 0;
+    for (auto& [set, w] : list)
+      ws.push_back({&set, w});
+    for (const auto& [c, u] : st.updates)
+      if (u.cluster == cluster)
+        samples += u.samples;
+    try {
+      aggregated[cluster] = {fed::weighted_average(ws), samples};
+    } catch (const elsa::error& e) {
+      record_error(self, ctx, who(self), open.round, "malformed_message", e.what());
+    }
+  }
+
+  if (open.cloud_round) {
+    // One update per cluster, empty when this edge has nothing for it, so the cloud knows when it has all.
+    for (uint32_t k = 0; k < ctx.clusters; ++k) {
+      adapter_update up;
+      up.round = open.round;
+      up.base_round = open.round;
+      up.cluster_id = k;
+      auto it = aggregated.find(k);
+      if (it != aggregated.end()) {
+        up.sample_count = it->second.second;
+        up.form = it->second.first;
+      } else {
+        up.form = std::vector<named_tensor>{};
+      }
+      auto bytes = ctx.codec.encode(me(self), up);
+      if (!bytes) {
+        record_error(self, ctx, who(self), open.round, "internal", bytes.error().message);
+        continue;
+      }
+      st.bytes_cloud += static_cast<int64_t>(bytes->size());
+      self->send(ctx.peers.cloud, adapter_atom::value, std::move(*bytes));
+    }
+  } else {
+    for (auto& [k, agg] : aggregated) {
+      st.cluster_adapters[k] = agg.first;
+      load_into_slots(self, k, agg.first);
+      adapter_update up;
+      up.round = open.round;
+      up.base_round = open.round;
+      up.cluster_id = k;
+      up.sample_count = agg.second;
+      up.form = agg.first;
+      auto bytes = ctx.codec.encode(me(self), up);
+      if (bytes)
+        push_to_clients(self, k, *bytes);
+      else
+        record_error(self, ctx, who(self), open.round, "internal", bytes.error().message);
+    }
+  }
+
+  static const char* reasons[] = {"complete", "quorum", "deadline", "aborted"};
+  nlohmann::json trust = nlohmann::json::object();
+  for (const auto& [c, t] : st.trust)
+    trust[std::to_string(c)] = t;
+  std::vector<uint32_t> down(st.down.begin(), st.down.end());
+  record(self, ctx,
+         {{"type", "edge_round"}, {"round", open.round}, {"edge", st.id},
+          {"reason", reasons[static_cast<int>(reason)]}, {"reported", st.updates.size()},
+          {"expected", st.expected.size()}, {"late", late}, {"missing", missing}, {"down", down},
+          {"late_arrivals", st.late_arrivals}, {"bytes_down", st.bytes_down}, {"bytes_cloud", st.bytes_cloud},
+          {"trust", trust}});
+  messages::close_round msg;
+  msg.round = open.round;
+  msg.reason = reason;
+  msg.reported = static_cast<uint32_t>(st.updates.size());
+  msg.expected = static_cast<uint32_t>(st.expected.size());
+  auto bytes = ctx.codec.encode(me(self), msg);
+  if (bytes)
+    self->send(ctx.peers.coordinator, close_round_atom::value, std::move(*bytes));
+  st.updates.clear();
+  st.late_arrivals.clear();
+  st.bytes_down = 0;
+  st.bytes_cloud = 0;
+}
+
+// Closes the round when every live expected client has reported.
+void maybe_complete(edge_pointer self) {
+  auto& st = self->state;
+  if (!st.open)
+    return;
+  for (auto c : st.expected)
+    if (!st.updates.count(c) && !st.down.count(c))
+      return;
+  close_current(self, close_reason::complete);
+}
+
+void on_deadline(edge_pointer self, uint32_t round) {
+  auto& st = self->state;
+  if (!st.open || round != current_round(self))
+    return;
+  std::size_t live = 0;
+  for (auto c : st.expected)
+    live += st.down.count(c) ? 0 : 1;
+  const bool quorum = !st.updates.empty()
+                      && static_cast<double>(st.updates.size()) >= st.ctx->cfg.quorum * static_cast<double>(live);
+  close_current(self, quorum ? close_reason::quorum : close_reason::aborted);
+}
+
+// -- round control --
+
+void apply_placement(edge_pointer self, const std::vector<assignment>& assignments,
+                     const std::vector<split_point>& splits) {
+  auto& st = self->state;
+  for (const auto& s : splits)
+    st.splits[s.client_id] = s;
+  for (const auto& a : assignments) {
+    if (a.edge_id != st.id) {
+      if (st.clients.erase(a.client_id))
+        st.body->remove_client(a.client_id);
+      continue;
+    }
+    const bool fresh = !st.clients.count(a.client_id);
+    st.clients[a.client_id] = a;
+    auto sp = st.splits.find(a.client_id);
+    const int64_t head = sp != st.splits.end() ? sp->second.head_blocks : st.ctx->cfg.head_blocks;
+    const int64_t tail = sp != st.splits.end() ? sp->second.tail_blocks : st.ctx->cfg.tail_blocks;
+    try {
+      st.body->add_client(a.client_id, head, tail);
+    } catch (const elsa::error& e) {
+      record_error(self, *st.ctx, who(self), current_round(self), "out_of_range", e.what());
+      continue;
+    }
+    if (fresh) {
+      if (!st.monitored.count(a.client_id)) {
+        self->monitor(st.ctx->peers.clients.at(a.client_id));
+        st.monitored.insert(a.client_id);
+      }
+      // A newcomer's slot (and the client itself) starts from this edge's adapters of its cluster.
+      auto it = st.cluster_adapters.find(a.cluster_id);
+      if (it != st.cluster_adapters.end() && !it->second.empty()) {
+        st.body->load_adapters(a.client_id, it->second);
+        adapter_update up;
+        up.round = current_round(self);
+        up.cluster_id = a.cluster_id;
+        up.form = it->second;
+        if (auto bytes = st.ctx->codec.encode(me(self), up)) {
+          st.bytes_down += static_cast<int64_t>(bytes->size());
+          self->send(st.ctx->peers.clients.at(a.client_id), adapter_atom::value, std::move(*bytes));
+        }
+      }
+    }
+  }
+}
+
+void start_round(edge_pointer self, const payload& bytes, const open_round& open) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  const auto& failing = ctx.cfg.edge_failures;
+  if (std::find(failing.begin(), failing.end(), static_cast<int64_t>(st.id)) != failing.end()
+      && open.round == static_cast<uint32_t>(ctx.cfg.edge_failure_round)) {
+    record_error(self, ctx, who(self), open.round, "injected_fault", "edge fails at the start of the round");
+    self->quit(caf::exit_reason::user_shutdown);
+    return;
+  }
+  if (st.open)
+    close_current(self, close_reason::aborted);
+  st.current = open;
+  st.open = true;
+  apply_placement(self, open.assignments, open.splits);
+  st.expected.clear();
+  for (const auto& [c, a] : st.clients)
+    if (!st.down.count(c))
+      st.expected.insert(c);
+  for (auto c : st.expected) {
+    st.bytes_down += static_cast<int64_t>(bytes.size());
+    self->send(ctx.peers.clients.at(c), open_round_atom::value, bytes);
+  }
+  self->delayed_send(self, std::chrono::milliseconds(open.deadline_ms), deadline_atom::value, open.round);
+  maybe_complete(self);
+}
+
+void on_open_round(edge_pointer self, const payload& bytes, const open_round& open) {
+  if (!ready_for(self, open.round)) {
+    self->state.stashed.push_back(bytes);
+    return;
+  }
+  start_round(self, bytes, open);
+}
+
+void run_stashed(edge_pointer self) {
+  auto& st = self->state;
+  while (!st.stashed.empty()) {
+    auto msg = st.ctx->codec.decode<open_round>(st.stashed.front());
+    if (!msg) {
+      st.stashed.erase(st.stashed.begin());
+      continue;
+    }
+    if (!ready_for(self, msg->body.round))
+      return;
+    auto bytes = st.stashed.front();
+    st.stashed.erase(st.stashed.begin());
+    start_round(self, bytes, msg->body);
+  }
+}
+
+// -- adapters: from clients (updates) and from the cloud (global) --
+
+void on_adapters(edge_pointer self, const payload& bytes, const received<adapter_update>& msg) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  const auto& up = msg.body;
+  const auto* dense = std::get_if<std::vector<named_tensor>>(&up.form);
+  if (dense == nullptr) {
+    record_error(self, ctx, who(self), up.round, "unexpected_message",
+                 "count-sketch adapter updates are not decoded by edges yet");
+    return;
+  }
+  if (msg.sender.role == tier::cloud) {
+    if (up.cluster_id >= ctx.clusters)
+      return;
+    if (!dense->empty()) {
+      st.cluster_adapters[up.cluster_id] = *dense;
+      load_into_slots(self, up.cluster_id, *dense);
+      push_to_clients(self, up.cluster_id, bytes);
+    }
+    st.global_round[up.cluster_id] = up.round;
+    run_stashed(self);
+    return;
+  }
+  if (msg.sender.role != tier::client) {
+    record_error(self, ctx, who(self), up.round, "unexpected_message",
+                 std::string("adapter update from a ") + to_string(msg.sender.role));
+    return;
+  }
+  const uint32_t c = msg.sender.id;
+  if (!st.clients.count(c)) {
+    record_error(self, ctx, who(self), up.round, "unexpected_message",
+                 fmt::format("adapter update from client {}, which is not assigned to this edge", c));
+    return;
+  }
+  pending_update pu{c, up.round, st.clients[c].cluster_id, up.sample_count, *dense};
+  if (st.open && up.round == current_round(self) && st.expected.count(c)) {
+    st.updates[c] = std::move(pu);
+    maybe_complete(self);
+    return;
+  }
+  // A straggler: its round closed before its update arrived.
+  st.late_arrivals.push_back(c);
+  if (ctx.cfg.stragglers_policy() == run::straggler_policy::staleness && up.round < current_round(self) + 1)
+    st.stale.push_back(std::move(pu));
+}
+
+// -- split forward / backward --
+
+caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool forward) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  auto msg = ctx.codec.decode<split_tensor>(bytes);
+  if (!msg) {
+    record_rejected(self, ctx, who(self), current_round(self), msg.error());
+    return make_caf_error(msg.error());
+  }
+  const auto& in = msg->body;
+  const bool shape_ok = forward ? (in.from == segment::head && in.role == tensor_role::activation)
+                                : (in.from == segment::tail && in.role == tensor_role::gradient);
+  if (!shape_ok || !st.clients.count(in.client_id) || st.down.count(in.client_id)) {
+    const auto text = fmt::format("{} request from client {} is not a {} (or the client is not served here)",
+                                  forward ? "forward" : "backward", in.client_id,
+                                  forward ? "head activation" : "tail gradient");
+    record_error(self, ctx, who(self), in.round, "unexpected_message", text);
+    return make_caf_error(errc::invalid_argument, text);
+  }
+  split_tensor out;
+  out.round = in.round;
+  out.step = in.step;
+  out.client_id = in.client_id;
+  out.from = segment::body;
+  out.role = forward ? tensor_role::activation : tensor_role::gradient;
+  try {
+    out.tensor = forward ? st.body->forward(in.client_id, in.tensor, in.seq_lengths)
+                         : st.body->backward(in.client_id, in.tensor);
+  } catch (const elsa::error& e) {
+    record_error(self, ctx, who(self), in.round, "malformed_message", e.what());
+    return make_caf_error(e.code(), e.what());
+  }
+  auto reply = ctx.codec.encode(me(self), out);
+  if (!reply)
+    return make_caf_error(reply.error());
+  st.bytes_down += static_cast<int64_t>(reply->size());
+  return std::move(*reply);
+}
+
+// -- coordination --
+
+void on_trust(edge_pointer self, const trust_update& up) {
+  auto& st = self->state;
+  for (const auto& s : up.scores) {
+    st.trust[s.client_id] = s.score;
+    if (s.excluded)
+      st.excluded.insert(s.client_id);
+    else
+      st.excluded.erase(s.client_id);
+  }
+}
+
+void on_assignment(edge_pointer self, const assignment_update& up) {
+  apply_placement(self, up.assignments, {});
+}
+
+template <class T>
+void handle(edge_pointer self, const payload& bytes) {
+  auto& st = self->state;
+  auto msg = st.ctx->codec.decode<T>(bytes);
+  if (!msg) {
+    record_rejected(self, *st.ctx, who(self), current_round(self), msg.error());
+    return;
+  }
+  if constexpr (std::is_same_v<T, open_round>)
+    on_open_round(self, bytes, msg->body);
+  else if constexpr (std::is_same_v<T, adapter_update>)
+    on_adapters(self, bytes, *msg);
+  else if constexpr (std::is_same_v<T, trust_update>)
+    on_trust(self, msg->body);
+  else
+    on_assignment(self, msg->body);
+}
+
+} // namespace
+
+edge_actor::behavior_type edge_server(edge_pointer self, context_ptr ctx, std::shared_ptr<fed::edge_body> body,
+                                      uint32_t id) {
+  self->state.ctx = std::move(ctx);
+  self->state.body = std::move(body);
+  self->state.id = id;
+  self->set_down_handler([self](const caf::down_msg& dm) {
+    auto& st = self->state;
+    for (const auto& [c, a] : st.clients)
+      if (dm.source == caf::actor_cast<caf::actor_addr>(st.ctx->peers.clients.at(c))) {
+        st.down.insert(c);
+        st.body->abandon_step(c);
+        maybe_complete(self);
+        return;
+      }
+  });
+  return {
+    // -- split forward / backward --
+    [self](forward_atom, const payload& bytes) -> caf::result<payload> { return serve_step(self, bytes, true); },
+    [self](backward_atom, const payload& bytes) -> caf::result<payload> { return serve_step(self, bytes, false); },
+    // -- round control --
+    [self](open_round_atom, const payload& bytes) { handle<open_round>(self, bytes); },
+    [self](deadline_atom, uint32_t round) { on_deadline(self, round); },
+    // -- adapters and coordination --
+    [self](adapter_atom, const payload& bytes) { handle<adapter_update>(self, bytes); },
+    [self](assign_atom, const payload& bytes) { handle<assignment_update>(self, bytes); },
+    [self](trust_atom, const payload& bytes) { handle<trust_update>(self, bytes); },
+    // -- any kind --
+    [self](deliver_atom, const payload& bytes) {
+      auto& st = self->state;
+      auto kind = st.ctx->codec.peek(bytes);
+      if (!kind) {
+        record_rejected(self, *st.ctx, who(self), current_round(self), kind.error());
+        return;
+      }
+      switch (kind->first) {
+        case message_kind::open_round:
+          handle<open_round>(self, bytes);
+          break;
+        case message_kind::adapter_update:
+          handle<adapter_update>(self, bytes);
+          break;
+        case message_kind::trust_update:
+          handle<trust_update>(self, bytes);
+          break;
+        case message_kind::assignment_update:
+          handle<assignment_update>(self, bytes);
+          break;
+        default:
+          record_error(self, *st.ctx, who(self), current_round(self), "unexpected_message",
+                       std::string("an edge takes ") + to_string(kind->first) + " only as a request");
+      }
+    },
+  };
+}
+
+} // namespace elsa::actors

@@ -1,0 +1,72 @@
+// The edge-server role: runs the body of the model for each of its clients (requests from different clients
+// interleave), collects their adapter updates within the round deadline, aggregates them per cluster
+// (weights: data size x trust, stale updates decayed), pushes the result down or, on cloud rounds, up to
+// the cloud, and relays the cloud's global adapters to its clients. Maths lives in core/fed.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+
+#include "actors/interfaces.hpp"
+#include "core/fed/adapters.hpp"
+
+namespace elsa::fed {
+class edge_body;
+}
+
+namespace elsa::actors {
+
+/// A client's update as the edge keeps it until aggregation.
+struct pending_update {
+  uint32_t client = 0;
+  uint32_t round = 0;
+  uint32_t cluster = 0;
+  uint64_t samples = 0;
+  fed::adapter_set adapters;  // the client's head/tail part
+};
+
+struct edge_state {
+  static inline const char* name = "elsa.edge";
+
+  context_ptr ctx;
+  std::shared_ptr<fed::edge_body> body;
+  uint32_t id = 0;
+
+  // -- placement --
+  std::map<uint32_t, messages::assignment> clients;  // my clients
+  std::map<uint32_t, messages::split_point> splits;
+  std::set<uint32_t> monitored;
+  std::set<uint32_t> down;
+  std::map<uint32_t, int64_t> missed;  // consecutive rounds without an update
+  std::map<uint32_t, double> trust;
+  std::set<uint32_t> excluded;
+
+  // -- adapters per cluster: the latest global (from the cloud) or edge aggregate --
+  std::map<uint32_t, fed::adapter_set> cluster_adapters;
+  std::map<uint32_t, uint32_t> global_round;  // round field of the last global update per cluster
+
+  // -- the round in progress --
+  std::optional<messages::open_round> current;
+  bool open = false;
+  std::vector<payload> stashed;  // openings waiting for global adapters
+  std::set<uint32_t> expected;
+  std::map<uint32_t, pending_update> updates;
+  std::vector<pending_update> stale;  // late updates kept for the next aggregation (staleness policy)
+  std::vector<uint32_t> late_arrivals;
+  int64_t bytes_down = 0;
+  int64_t bytes_cloud = 0;
+};
+
+using edge_pointer = edge_actor::stateful_pointer<edge_state>;
+
+/// Behaviour of edge `id`, running bodies with `body`.
+edge_actor::behavior_type edge_server(edge_pointer self, context_ptr ctx, std::shared_ptr<fed::edge_body> body,
+                                      uint32_t id);
+
+} // namespace elsa::actors

@@ -1,0 +1,67 @@
+// The run recorder (see recorder.hpp).
+#include "actors/recorder.hpp"
+
+#include <ostream>
+
+#include "core/errors.hpp"
+
+namespace elsa::actors {
+
+namespace {
+
+double elapsed(const recorder_pointer& self) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - self->state.started).count();
+}
+
+void on_event(recorder_pointer self, const std::string& text) {
+  auto& st = self->state;
+  const auto ev = nlohmann::json::parse(text, nullptr, false);
+  if (ev.is_discarded() || !ev.is_object())
+    return;  // events come from our own actors; a broken one is not worth stopping the run for
+  std::vector<nlohmann::json> lines;
+  try {
+    lines = st.record->add(ev, elapsed(self));
+  } catch (const elsa::error&) {
+    return;
+  }
+  for (const auto& line : lines) {
+    st.metrics << line.dump() << '\n';
+    st.metrics.flush();
+    if (st.progress != nullptr)
+      *st.progress << st.record->progress_line(line) << std::endl;
+  }
+  if (ev.value("type", "") == "error" && st.progress != nullptr)
+    *st.progress << "  ! " << ev.value("actor", "?") << ", round " << ev.value("round", 0) << ": "
+                 << ev.value("code", "?") << ": " << ev.value("text", "") << std::endl;
+  if (st.record->finished()) {
+    std::ofstream summary(st.out_dir / "summary.json");
+    summary << st.record->summary(elapsed(self)).dump(2) << '\n';
+    for (auto& p : st.waiting)
+      p.deliver(true);
+    st.waiting.clear();
+  }
+}
+
+} // namespace
+
+recorder_actor::behavior_type recorder(recorder_pointer self, std::shared_ptr<run::run_record> record,
+                                       std::filesystem::path out_dir, std::ostream* progress) {
+  auto& st = self->state;
+  st.record = std::move(record);
+  st.out_dir = std::move(out_dir);
+  st.metrics.open(st.out_dir / "metrics.jsonl", std::ios::trunc);
+  st.progress = progress;
+  st.started = std::chrono::steady_clock::now();
+  return {
+    [self](messages::record_atom, const std::string& text) { on_event(self, text); },
+    [self](messages::done_atom) -> caf::result<bool> {
+      if (self->state.record->finished())
+        return true;
+      auto promise = self->make_response_promise<bool>();
+      self->state.waiting.push_back(promise);
+      return promise;
+    },
+  };
+}
+
+} // namespace elsa::actors

@@ -1,0 +1,38 @@
+// The run recorder: not a participant of the protocol but its instrument. Every actor sends it events; it
+// feeds them into core/run's run_record, appends each completed round to RUN/metrics.jsonl, prints the
+// progress line, writes RUN/summary.json at the end and answers `done` once the run finished.
+#pragma once
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iosfwd>
+#include <memory>
+#include <vector>
+
+#include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
+
+#include "actors/interfaces.hpp"
+#include "core/run/run_record.hpp"
+
+namespace elsa::actors {
+
+struct recorder_state {
+  static inline const char* name = "elsa.recorder";
+
+  std::shared_ptr<run::run_record> record;
+  std::filesystem::path out_dir;
+  std::ofstream metrics;
+  std::ostream* progress = nullptr;  // null: quiet
+  std::chrono::steady_clock::time_point started;
+  std::vector<caf::typed_response_promise<bool>> waiting;
+};
+
+using recorder_pointer = recorder_actor::stateful_pointer<recorder_state>;
+
+/// Records into `record`, writing under `out_dir`; progress lines go to `progress` when not null.
+recorder_actor::behavior_type recorder(recorder_pointer self, std::shared_ptr<run::run_record> record,
+                                       std::filesystem::path out_dir, std::ostream* progress);
+
+} // namespace elsa::actors

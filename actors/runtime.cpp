@@ -1,0 +1,180 @@
+// One-process runtime of an ELSA run (see runtime.hpp).
+#include "actors/runtime.hpp"
+
+#include <chrono>
+#include <fstream>
+#include <ostream>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scheduler/test_coordinator.hpp>
+#include <caf/scoped_actor.hpp>
+#include <fmt/format.h>
+
+#include "actors/client.hpp"
+#include "actors/cloud_aggregator.hpp"
+#include "actors/cluster_coordinator.hpp"
+#include "actors/edge_server.hpp"
+#include "actors/recorder.hpp"
+#include "core/errors.hpp"
+#include "core/fed/adapters.hpp"
+#include "core/fed/edge_body.hpp"
+#include "core/fed/evaluator.hpp"
+#include "core/fed/federation_data.hpp"
+#include "core/fed/split_client.hpp"
+#include "core/run/run_record.hpp"
+#include "core/train/tokens.hpp"
+
+namespace elsa::actors {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+
+// Bytes that are no ELSA message (a valid-looking length, garbage inside).
+messages::payload malformed_bytes() {
+  std::vector<uint8_t> junk(96);
+  for (std::size_t i = 0; i < junk.size(); ++i)
+    junk[i] = static_cast<uint8_t>(0xA5u ^ (i * 37u));
+  junk[0] = 0;  // one segment ...
+  junk[4] = 200; // ... claiming 200 words that are not there
+  return messages::payload::copy_of(junk.data(), junk.size());
+}
+
+} // namespace
+
+run_result run_federation(const run::run_config& cfg_in, std::ostream& log) {
+  run::validate(cfg_in);
+  const auto& cfg = cfg_in;
+  const auto started = clock_type::now();
+  std::filesystem::create_directories(cfg.out_dir);
+  {
+    std::ofstream f(cfg.out_dir / "config.toml");
+    f << run::to_toml(cfg);
+  }
+  std::ostream* progress = cfg.progress ? &log : nullptr;
+
+  // -- core objects: data, tokenizer, one split_client per client, one edge_body per edge, the evaluator --
+  fed::set_torch_threads(cfg.torch_threads);
+  if (progress)
+    *progress << "loading data and " << cfg.clients << " client models ..." << std::endl;
+  const auto data = fed::load_federation_data(cfg);
+  const auto tok = train::load_tokenizer(cfg.model_dir);
+  std::vector<std::string> task_names = cfg.tasks;
+  std::vector<double> majority;
+  std::vector<int64_t> num_labels;
+  for (std::size_t i = 0; i < data.tasks.size(); ++i) {
+    majority.push_back(data.majority_accuracy(i));
+    num_labels.push_back(data.num_labels(i));
+  }
+  const auto clusters = static_cast<uint32_t>(data.tasks.size());
+  std::vector<fed::adapter_set> initial;
+  for (uint32_t k = 0; k < clusters; ++k)
+    initial.push_back(fed::initial_adapters(cfg, num_labels[k], cfg.seed + 7919u * k));
+  std::vector<std::shared_ptr<fed::split_client>> client_cores;
+  for (int64_t c = 0; c < cfg.clients; ++c)
+    client_cores.push_back(std::make_shared<fed::split_client>(cfg, data, static_cast<uint32_t>(c), tok));
+  std::vector<std::shared_ptr<fed::edge_body>> edge_bodies;
+  for (int64_t e = 0; e < cfg.edges; ++e)
+    edge_bodies.push_back(std::make_shared<fed::edge_body>(cfg));
+  auto evaluator = std::make_shared<fed::evaluator>(cfg, data, tok);
+  std::vector<messages::assignment> placement;
+  for (int64_t c = 0; c < cfg.clients; ++c)
+    placement.push_back({static_cast<uint32_t>(c), static_cast<uint32_t>(c % cfg.edges),
+                         fed::initial_cluster(data, static_cast<uint32_t>(c))});
+
+  // -- the actor system --
+  caf::actor_system_config sys_cfg;
+  messages::register_message_types(sys_cfg);
+  if (cfg.deterministic)
+    sys_cfg.set("scheduler.policy", caf::atom("testing"));
+  else
+    sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.threads));
+  run_result result;
+  auto record = std::make_shared<run::run_record>(cfg, task_names, majority);
+  messages::codec_limits limits;
+  limits.max_clients = static_cast<uint32_t>(cfg.clients);
+  limits.max_edges = static_cast<uint32_t>(cfg.edges);
+  limits.max_clusters = clusters;
+  auto ctx = std::make_shared<run_context>(cfg, limits);
+  ctx->clusters = clusters;
+  ctx->task_names = task_names;
+  {
+    caf::actor_system sys{sys_cfg};
+    // Spawned first, wired second: no actor reads the directory before `start` reaches the cloud.
+    ctx->peers.recorder = sys.spawn(recorder, record, cfg.out_dir, progress);
+    for (int64_t c = 0; c < cfg.clients; ++c)
+      ctx->peers.clients.push_back(sys.spawn(client, context_ptr{ctx}, client_cores[static_cast<size_t>(c)],
+                                             static_cast<uint32_t>(c)));
+    for (int64_t e = 0; e < cfg.edges; ++e)
+      ctx->peers.edges.push_back(sys.spawn(edge_server, context_ptr{ctx}, edge_bodies[static_cast<size_t>(e)],
+                                           static_cast<uint32_t>(e)));
+    ctx->peers.coordinator = sys.spawn(cluster_coordinator, context_ptr{ctx}, placement);
+    ctx->peers.cloud = sys.spawn(cloud_aggregator, context_ptr{ctx}, evaluator, initial, num_labels);
+
+    // -- injected faults that are messages --
+    for (const auto& role : cfg.malformed_to) {
+      const auto junk = malformed_bytes();
+      if (role == "client")
+        caf::anon_send(ctx->peers.clients.front(), messages::deliver_atom::value, junk);
+      else if (role == "edge")
+        caf::anon_send(ctx->peers.edges.front(), messages::deliver_atom::value, junk);
+      else if (role == "coordinator")
+        caf::anon_send(ctx->peers.coordinator, messages::deliver_atom::value, junk);
+      else if (role == "cloud")
+        caf::anon_send(ctx->peers.cloud, messages::deliver_atom::value, junk);
+    }
+    caf::anon_send(ctx->peers.cloud, messages::start_atom::value);
+
+    auto stop_all = [&] {
+      for (auto& c : ctx->peers.clients)
+        caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
+      for (auto& e : ctx->peers.edges)
+        caf::anon_send_exit(e, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(ctx->peers.coordinator, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(ctx->peers.cloud, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(ctx->peers.recorder, caf::exit_reason::user_shutdown);
+    };
+    bool finished = false;
+    if (cfg.deterministic) {
+      // Simulated time: run every job; when all are idle, jump to the next timer; stop when nothing is left.
+      auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
+      while (!record->finished()) {
+        sched.run();
+        if (record->finished() || !sched.trigger_timeout())
+          break;
+      }
+      finished = record->finished();
+      stop_all();
+      sched.run();
+    } else {
+      const auto limit = std::chrono::milliseconds(cfg.cloud_rounds() * cfg.kappa2 * (3 * cfg.round_deadline_ms + 2000)
+                                                   + 600000);
+      caf::scoped_actor self{sys};
+      self->request(ctx->peers.recorder, limit, messages::done_atom::value)
+        .receive([&](bool) { finished = true; },
+                 [&](const caf::error& err) { log << "run: " << sys.render(err) << std::endl; });
+      stop_all();
+    }
+    result.codec = ctx->codec.stats();
+    if (!finished)
+      throw error(errc::io_error, fmt::format("the run did not finish (recorded {} of {} rounds); see {}",
+                                              record->lines().size(), cfg.rounds,
+                                              (cfg.out_dir / "metrics.jsonl").string()));
+  }
+  result.wall_seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+  result.summary = record->summary(result.wall_seconds);
+  {
+    std::ofstream f(cfg.out_dir / "summary.json");
+    f << result.summary.dump(2) << '\n';
+  }
+  result.metrics = record->lines();
+  result.errors = record->errors();
+  for (const auto& l : result.metrics)
+    result.steps += l.value("steps", int64_t{0});
+  if (progress)
+    *progress << record->summary_table(result.wall_seconds);
+  return result;
+}
+
+} // namespace elsa::actors

@@ -1,0 +1,31 @@
+// Running a whole ELSA training run in one process: builds every participant's core objects, spawns the
+// clients, edge servers, coordinator, cloud and recorder as CAF actors, wires their directory, injects the
+// configured malformed messages, starts the cloud and waits for the final event. With [run] deterministic,
+// CAF's deterministic test scheduler and its simulated clock drive the run (bit-for-bit reruns).
+#pragma once
+
+#include <iosfwd>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/run/run_config.hpp"
+#include "messages/codec.hpp"
+
+namespace elsa::actors {
+
+struct run_result {
+  nlohmann::json summary;                // as written to RUN/summary.json
+  std::vector<nlohmann::json> metrics;   // the lines of RUN/metrics.jsonl
+  std::vector<nlohmann::json> errors;    // every error event
+  double wall_seconds = 0;
+  messages::codec_stats codec;           // what encoding copied, for the whole run
+  int64_t steps = 0;                     // client steps completed
+};
+
+/// Runs `cfg` (validated here) writing into cfg.out_dir: config.toml, metrics.jsonl, summary.json and
+/// adapters/<task>/. Progress and the summary table go to `log` (when cfg.progress). elsa::error when the
+/// configuration, data or model cannot be used, or the run does not finish in time.
+run_result run_federation(const run::run_config& cfg, std::ostream& log);
+
+} // namespace elsa::actors

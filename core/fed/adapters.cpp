@@ -1,0 +1,99 @@
+// Adapter-set arithmetic and files (see adapters.hpp).
+#include "core/fed/adapters.hpp"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+
+#include <fmt/format.h>
+
+#include "core/errors.hpp"
+#include "core/fed/lora_model.hpp"
+#include "core/fed/tensor_bridge.hpp"
+#include "core/model/model_dir.hpp"
+
+namespace elsa::fed {
+
+adapter_set weighted_average(const std::vector<weighted_set>& sets) {
+  if (sets.empty())
+    throw error(errc::invalid_argument, "weighted_average: no adapter sets");
+  double total = 0;
+  for (const auto& s : sets) {
+    if (s.set == nullptr || !(s.weight >= 0))
+      throw error(errc::invalid_argument, fmt::format("weighted_average: weight {} is not >= 0", s.weight));
+    total += s.weight;
+  }
+  if (!(total > 0))
+    throw error(errc::invalid_argument, "weighted_average: the weights sum to 0");
+  const auto& first = *sets.front().set;
+  adapter_set out;
+  out.reserve(first.size());
+  for (std::size_t k = 0; k < first.size(); ++k) {
+    const auto& ref = first[k];
+    std::vector<float> acc(static_cast<std::size_t>(std::max<int64_t>(ref.tensor.numel(), 0)), 0.0f);
+    for (const auto& s : sets) {
+      if (s.set->size() != first.size())
+        throw error(errc::invalid_argument, fmt::format("weighted_average: sets hold {} and {} tensors",
+                                                        first.size(), s.set->size()));
+      const auto& nt = (*s.set)[k];
+      if (nt.name != ref.name || nt.tensor.shape() != ref.tensor.shape())
+        throw error(errc::invalid_argument,
+                    fmt::format("weighted_average: tensor '{}' [{}] does not match '{}' [{}]", nt.name,
+                                fmt::join(nt.tensor.shape(), ","), ref.name, fmt::join(ref.tensor.shape(), ",")));
+      const auto w = static_cast<float>(s.weight / total);
+      if (nt.tensor.type() == messages::dtype::f32) {
+        const float* x = reinterpret_cast<const float*>(nt.tensor.data());
+        for (std::size_t i = 0; i < acc.size(); ++i)
+          acc[i] += w * x[i];
+      } else {
+        auto t = from_wire(nt.tensor).contiguous();
+        const float* x = t.data_ptr<float>();
+        for (std::size_t i = 0; i < acc.size(); ++i)
+          acc[i] += w * x[i];
+      }
+    }
+    out.push_back({ref.name, messages::tensor_bytes::copy_of(messages::dtype::f32, ref.tensor.shape(), acc.data(),
+                                                             acc.size() * sizeof(float))});
+  }
+  return out;
+}
+
+adapter_set merge_disjoint(const adapter_set& a, const adapter_set& b) {
+  adapter_set out = a;
+  out.insert(out.end(), b.begin(), b.end());
+  std::sort(out.begin(), out.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+  for (std::size_t i = 1; i < out.size(); ++i)
+    if (out[i].name == out[i - 1].name)
+      throw error(errc::invalid_argument, fmt::format("merge_disjoint: '{}' is in both parts", out[i].name));
+  return out;
+}
+
+uint64_t data_bytes(const adapter_set& set) {
+  uint64_t n = 0;
+  for (const auto& nt : set)
+    n += nt.tensor.size_bytes();
+  return n;
+}
+
+adapter_set initial_adapters(const run::run_config& cfg, int64_t num_labels, uint64_t seed) {
+  // Seeds torch's global generator: call before participants start training (the driver does).
+  torch::manual_seed(seed);
+  auto m = load_lora_model(cfg);
+  model::Classifier cls(m->config().n_embd, num_labels);
+  auto state = model::lora_state(m, cls);
+  adapter_set out;
+  for (const auto& nt : to_wire(state))  // own the bytes: the model goes away
+    out.push_back({nt.name, messages::tensor_bytes::copy_of(nt.tensor.type(), nt.tensor.shape(), nt.tensor.data(),
+                                                            nt.tensor.size_bytes())});
+  return out;
+}
+
+void save_adapter_set(const std::filesystem::path& dir, const run::run_config& cfg, int64_t num_labels,
+                      const adapter_set& set) {
+  auto m = load_lora_model(cfg);
+  model::Classifier cls(m->config().n_embd, num_labels);
+  model::load_lora_state(m, from_wire(set), cls, "adapters to save");
+  model::save_adapters(dir, m, cls);
+}
+
+} // namespace elsa::fed

@@ -1,0 +1,148 @@
+// The edge side of U-shaped split training (see edge_body.hpp).
+#include "core/fed/edge_body.hpp"
+
+#include <map>
+
+#include <fmt/format.h>
+
+#include "core/errors.hpp"
+#include "core/fed/lora_model.hpp"
+#include "core/fed/tensor_bridge.hpp"
+
+namespace elsa::fed {
+
+namespace {
+
+// One client's body: its own model copy (frozen base + adapters), body segment and optimizer.
+struct slot {
+  model::GPT2 model{nullptr};
+  std::unique_ptr<model::segment> body;
+  std::unique_ptr<torch::optim::AdamW> optimizer;
+  std::vector<torch::Tensor> params;
+  int64_t a = 1, b = 1;
+  bool pending = false;
+  std::vector<int64_t> shape;  // of the pending step's activation
+};
+
+} // namespace
+
+struct edge_body::impl {
+  run::run_config cfg;
+  std::map<uint32_t, slot> slots;
+
+  slot& at(uint32_t client) {
+    auto it = slots.find(client);
+    if (it == slots.end())
+      throw error(errc::invalid_argument, fmt::format("edge has no body slot for client {}", client));
+    return it->second;
+  }
+};
+
+edge_body::edge_body(const run::run_config& cfg) : impl_(std::make_unique<impl>()) {
+  impl_->cfg = cfg;
+}
+
+edge_body::~edge_body() = default;
+
+void edge_body::add_client(uint32_t client, int64_t head_blocks, int64_t tail_blocks) {
+  auto it = impl_->slots.find(client);
+  slot* s = nullptr;
+  if (it == impl_->slots.end()) {
+    slot fresh;
+    fresh.model = load_lora_model(impl_->cfg);
+    s = &impl_->slots.emplace(client, std::move(fresh)).first->second;
+  } else {
+    s = &it->second;
+    if (s->body && s->a == head_blocks && s->b == tail_blocks)
+      return;
+  }
+  check_split(s->model, head_blocks, tail_blocks);
+  s->a = head_blocks;
+  s->b = tail_blocks;
+  const int64_t L = s->model->n_layer();
+  s->body = std::make_unique<model::segment>(s->model, model::segment_kind::body, head_blocks, L - tail_blocks);
+  s->params = s->body->trainable_parameters();
+  s->optimizer = std::make_unique<torch::optim::AdamW>(
+    s->params, torch::optim::AdamWOptions(impl_->cfg.lr).weight_decay(impl_->cfg.weight_decay));
+  s->pending = false;
+}
+
+void edge_body::remove_client(uint32_t client) {
+  impl_->slots.erase(client);
+}
+
+bool edge_body::has_client(uint32_t client) const {
+  return impl_->slots.count(client) > 0;
+}
+
+std::vector<uint32_t> edge_body::clients() const {
+  std::vector<uint32_t> out;
+  for (const auto& kv : impl_->slots)
+    out.push_back(kv.first);
+  return out;
+}
+
+void edge_body::load_adapters(uint32_t client, const std::vector<messages::named_tensor>& adapters) {
+  auto& s = impl_->at(client);
+  auto state = select_blocks(from_wire(adapters), 0, s.model->n_layer(), false);
+  model::load_lora_state(s.model, state, nullptr, fmt::format("body adapters for client {}", client));
+}
+
+messages::tensor_bytes edge_body::forward(uint32_t client, const messages::tensor_bytes& activation,
+                                          const std::vector<uint32_t>& lengths) {
+  auto& s = impl_->at(client);
+  auto h = from_wire(activation);
+  const auto n_embd = s.model->config().n_embd;
+  if (h.dim() != 3 || h.size(2) != n_embd || h.size(1) > s.model->config().n_positions)
+    throw error(errc::malformed_input, fmt::format("client {}: activation has shape [{}], expected (B, T<={}, {})",
+                                                   client, fmt::join(h.sizes().vec(), ","),
+                                                   s.model->config().n_positions, n_embd));
+  if (lengths.size() != static_cast<std::size_t>(h.size(0)))
+    throw error(errc::malformed_input, fmt::format("client {}: {} sequence lengths for a batch of {}", client,
+                                                   lengths.size(), h.size(0)));
+  auto mask = torch::zeros({h.size(0), h.size(1)}, torch::kLong);
+  for (std::size_t i = 0; i < lengths.size(); ++i) {
+    if (lengths[i] < 1 || lengths[i] > h.size(1))
+      throw error(errc::malformed_input, fmt::format("client {}: sequence length {} outside 1..{}", client,
+                                                     lengths[i], h.size(1)));
+    mask[static_cast<int64_t>(i)].narrow(0, 0, lengths[i]).fill_(1);
+  }
+  s.optimizer->zero_grad();
+  auto out = s.body->forward(h, mask);
+  s.pending = true;
+  s.shape = h.sizes().vec();
+  return to_wire(out);
+}
+
+messages::tensor_bytes edge_body::backward(uint32_t client, const messages::tensor_bytes& grad_output) {
+  auto& s = impl_->at(client);
+  if (!s.pending)
+    throw error(errc::invalid_argument, fmt::format("client {}: gradient without a pending forward", client));
+  auto g = from_wire(grad_output);
+  if (g.sizes().vec() != s.shape)
+    throw error(errc::malformed_input, fmt::format("client {}: gradient has shape [{}], expected [{}]", client,
+                                                   fmt::join(g.sizes().vec(), ","), fmt::join(s.shape, ",")));
+  auto grad_in = s.body->backward(g);
+  if (impl_->cfg.grad_clip > 0)
+    torch::nn::utils::clip_grad_norm_(s.params, impl_->cfg.grad_clip);
+  s.optimizer->step();
+  s.optimizer->zero_grad();
+  s.pending = false;
+  return to_wire(grad_in);
+}
+
+void edge_body::abandon_step(uint32_t client) {
+  auto it = impl_->slots.find(client);
+  if (it == impl_->slots.end())
+    return;
+  it->second.optimizer->zero_grad();
+  it->second.pending = false;
+}
+
+std::vector<messages::named_tensor> edge_body::adapters(uint32_t client) const {
+  auto& s = impl_->at(client);
+  const int64_t L = s.model->n_layer();
+  return to_wire(model::lora_state(s.model, nullptr, s.a, L - s.b));
+}
+
+} // namespace elsa::fed

@@ -1,0 +1,79 @@
+// A client's side of U-shaped split training: it owns the head (embeddings + first a blocks) and the tail
+// (last b blocks, final norm, classifier) with their LoRA adapters and its private data, and trains one step
+// in three calls around the edge: begin_step (head forward) -> tail_step (tail forward, loss, backward) ->
+// finish_step (head backward, optimizer step). Torch-free interface so actors can include it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "core/fed/federation_data.hpp"
+#include "core/run/run_config.hpp"
+#include "messages/types.hpp"
+
+namespace elsa::text {
+class bpe_tokenizer;
+}
+
+namespace elsa::fed {
+
+/// What the head sends to the edge: activations (B, T, C) and the number of real tokens of each row.
+struct head_output {
+  messages::tensor_bytes activation;
+  std::vector<uint32_t> lengths;
+};
+
+class split_client {
+public:
+  /// Loads the base model from cfg.model_dir, adds LoRA and a classifier for the shard's task, and encodes
+  /// the shard with `tok`. Adapters start as the model's own init until load_adapters is called.
+  split_client(const run::run_config& cfg, const federation_data& data, uint32_t client,
+               const text::bpe_tokenizer& tok);
+  ~split_client();
+  split_client(const split_client&) = delete;
+  split_client& operator=(const split_client&) = delete;
+
+  uint32_t id() const;
+  /// Training examples in the shard (the aggregation weight).
+  uint64_t sample_count() const;
+
+  /// Re-splits: head = blocks [0, a), tail = blocks [L - b, L). Abandons a step in progress and restarts the
+  /// optimizer (its parameter set changed). elsa::error when a < 1, b < 1 or a + b > n_layer.
+  void set_split(int64_t head_blocks, int64_t tail_blocks);
+  int64_t head_blocks() const;
+  int64_t tail_blocks() const;
+
+  /// Copies adapter values (PEFT names) into the model; names of blocks or heads this client does not hold
+  /// are an elsa::error. Any subset is fine (e.g. one cluster's full set).
+  void load_adapters(const std::vector<messages::named_tensor>& adapters);
+
+  /// Samples the next batch (seeded, without replacement within an epoch) and runs the head.
+  head_output begin_step();
+  /// Runs the tail on the edge's output (B, T, C), computes the loss and returns d loss / d body output.
+  /// elsa::error (malformed_input) when the shape does not match the batch in progress.
+  messages::tensor_bytes tail_step(const messages::tensor_bytes& body_output);
+  /// Back-propagates the edge's gradient through the head, clips and steps; returns the step's loss.
+  double finish_step(const messages::tensor_bytes& head_grad);
+  /// Forgets the step in progress (its edge went away); gradients are cleared.
+  void abandon_step();
+  bool step_in_progress() const;
+  /// Tokens (non-padding) in the last batch begun.
+  int64_t last_batch_tokens() const;
+
+  /// The adapters this client trains: head and tail blocks plus the classifier (PEFT names, sorted).
+  std::vector<messages::named_tensor> adapters() const;
+
+private:
+  struct impl;
+  std::unique_ptr<impl> impl_;
+};
+
+} // namespace elsa::fed
+
+namespace elsa::fed {
+
+/// Sets LibTorch's intra-op threads for the process (each call of a participant uses this many).
+void set_torch_threads(int64_t threads);
+
+} // namespace elsa::fed

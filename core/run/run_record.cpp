@@ -1,0 +1,217 @@
+// Turning actor events into metrics lines, progress, summary.json and the final table (see run_record.hpp).
+#include "core/run/run_record.hpp"
+
+#include <algorithm>
+#include <numeric>
+
+#include <fmt/format.h>
+
+#include "core/errors.hpp"
+
+namespace elsa::run {
+
+namespace {
+
+std::string mb(double bytes) {
+  return fmt::format("{:.1f} MB", bytes / 1e6);
+}
+
+std::string clock_text(double seconds) {
+  const auto s = static_cast<int64_t>(seconds + 0.5);
+  return fmt::format("{:02d}:{:02d}", s / 60, s % 60);
+}
+
+template <class T>
+void append_unique(std::vector<T>& to, const nlohmann::json& list) {
+  if (!list.is_array())
+    return;
+  for (const auto& v : list) {
+    const auto x = v.get<T>();
+    if (std::find(to.begin(), to.end(), x) == to.end())
+      to.push_back(x);
+  }
+  std::sort(to.begin(), to.end());
+}
+
+} // namespace
+
+run_record::run_record(const run_config& cfg, std::vector<std::string> tasks, std::vector<double> majority)
+  : cfg_(cfg), tasks_(std::move(tasks)), majority_(std::move(majority)) {
+  // nop
+}
+
+run_record::round_acc& run_record::at(int64_t round) {
+  // Events about rounds already written (late reports) count toward the oldest open round.
+  return open_[std::max(round, next_line_)];
+}
+
+std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double elapsed_s) {
+  const std::string type = ev.value("type", "");
+  const int64_t round = ev.value("round", int64_t{0});
+  if (type == "client_round") {
+    auto& r = at(round);
+    r.losses.push_back(ev.value("loss", 0.0));
+    r.steps += ev.value("steps", int64_t{0});
+    r.tokens += ev.value("tokens", int64_t{0});
+    r.bytes_client_edge += ev.value("bytes_up", int64_t{0});
+  } else if (type == "edge_round") {
+    auto& r = at(round);
+    r.reported += ev.value("reported", int64_t{0});
+    r.expected += ev.value("expected", int64_t{0});
+    r.bytes_edge_client += ev.value("bytes_down", int64_t{0});
+    r.bytes_edge_cloud += ev.value("bytes_cloud", int64_t{0});
+    r.reasons[ev.value("reason", "?")] += 1;
+    append_unique<int64_t>(r.late, ev.value("late", nlohmann::json::array()));
+    append_unique<int64_t>(r.missing, ev.value("missing", nlohmann::json::array()));
+    append_unique<int64_t>(r.down, ev.value("down", nlohmann::json::array()));
+    if (ev.contains("trust"))
+      r.trust.update(ev["trust"]);
+  } else if (type == "round_closed") {
+    auto& r = at(round);
+    r.closed = true;
+    r.cloud_round = ev.value("cloud_round", false);
+    r.bytes_control += ev.value("bytes_control", int64_t{0});
+  } else if (type == "cloud_round") {
+    auto& r = at(round);
+    r.cloud_done = true;
+    r.bytes_cloud_edge += ev.value("bytes_down", int64_t{0});
+    r.accuracy = ev.value("accuracy", nlohmann::json::object());
+    r.eval_loss = ev.value("loss", nlohmann::json::object());
+  } else if (type == "dropout") {
+    auto& r = at(round);
+    r.dropouts.push_back(ev.value("client", int64_t{-1}));
+  } else if (type == "error") {
+    errors_.push_back(ev);
+    at(round).errors += 1;
+  } else if (type == "final") {
+    final_ = ev;
+  } else {
+    throw error(errc::invalid_argument, fmt::format("run record: event of unknown type '{}'", type));
+  }
+  return flush(elapsed_s);
+}
+
+std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
+  std::vector<nlohmann::json> out;
+  while (true) {
+    auto it = open_.find(next_line_);
+    if (it == open_.end() || !it->second.closed || (it->second.cloud_round && !it->second.cloud_done))
+      break;
+    const auto& r = it->second;
+    nlohmann::json line;
+    line["round"] = next_line_;
+    line["cloud_round"] = r.cloud_round;
+    line["train_loss"] = r.losses.empty()
+                           ? nlohmann::json(nullptr)
+                           : nlohmann::json(std::accumulate(r.losses.begin(), r.losses.end(), 0.0)
+                                            / static_cast<double>(r.losses.size()));
+    line["steps"] = r.steps;
+    line["tokens"] = r.tokens;
+    line["clients_reported"] = r.reported;
+    line["clients_expected"] = r.expected;
+    line["close_reasons"] = r.reasons;
+    line["stragglers"] = r.late;
+    line["missing"] = r.missing;
+    line["down"] = r.down;
+    line["dropouts"] = r.dropouts;
+    line["accuracy"] = r.cloud_round ? r.accuracy : nlohmann::json(nullptr);
+    line["eval_loss"] = r.cloud_round ? r.eval_loss : nlohmann::json(nullptr);
+    line["bytes"] = {{"client_to_edge", r.bytes_client_edge},
+                     {"edge_to_client", r.bytes_edge_client},
+                     {"edge_to_cloud", r.bytes_edge_cloud},
+                     {"cloud_to_edge", r.bytes_cloud_edge},
+                     {"control", r.bytes_control}};
+    line["trust"] = r.trust;
+    line["errors"] = r.errors;
+    line["elapsed_s"] = elapsed_s;
+    lines_.push_back(line);
+    out.push_back(line);
+    open_.erase(it);
+    ++next_line_;
+  }
+  return out;
+}
+
+std::string run_record::progress_line(const nlohmann::json& line) const {
+  const int64_t round = line.value("round", int64_t{0}) + 1;
+  const double elapsed = line.value("elapsed_s", 0.0);
+  const double eta = round > 0 ? elapsed / static_cast<double>(round) * static_cast<double>(cfg_.rounds - round) : 0;
+  int64_t up = 0, down = 0;
+  for (const auto& l : lines_) {
+    up += l["bytes"].value("client_to_edge", int64_t{0}) + l["bytes"].value("edge_to_cloud", int64_t{0});
+    down += l["bytes"].value("edge_to_client", int64_t{0}) + l["bytes"].value("cloud_to_edge", int64_t{0});
+  }
+  std::string acc;
+  if (line["accuracy"].is_object())
+    for (const auto& [task, a] : line["accuracy"].items())
+      acc += fmt::format(" | {} acc {:.3f}", task, a.get<double>());
+  const auto& loss = line["train_loss"];
+  std::string faults;
+  if (!line["stragglers"].empty() || !line["down"].empty() || line.value("errors", int64_t{0}) > 0)
+    faults = fmt::format(" | late {} down {} errors {}", line["stragglers"].size(), line["down"].size(),
+                         line.value("errors", int64_t{0}));
+  return fmt::format("round {:>3}/{} | loss {}{} | up {} down {}{} | {} elapsed, ETA {}", round, cfg_.rounds,
+                     loss.is_number() ? fmt::format("{:.4f}", loss.get<double>()) : std::string("-"), acc,
+                     mb(static_cast<double>(up)), mb(static_cast<double>(down)), faults, clock_text(elapsed),
+                     clock_text(eta));
+}
+
+nlohmann::json run_record::summary(double wall_seconds) const {
+  nlohmann::json s;
+  nlohmann::json tasks = nlohmann::json::object();
+  for (std::size_t i = 0; i < tasks_.size(); ++i) {
+    nlohmann::json t;
+    t["majority_accuracy"] = i < majority_.size() ? majority_[i] : 0.0;
+    if (final_ && (*final_)["test"].contains(tasks_[i])) {
+      const auto& f = (*final_)["test"][tasks_[i]];
+      t["test_accuracy"] = f.value("accuracy", 0.0);
+      t["test_macro_f1"] = f.value("macro_f1", 0.0);
+      t["test_loss"] = f.value("loss", 0.0);
+      t["test_examples"] = f.value("count", int64_t{0});
+    }
+    tasks[tasks_[i]] = t;
+  }
+  s["tasks"] = tasks;
+  nlohmann::json bytes = {{"client_to_edge", 0}, {"edge_to_client", 0}, {"edge_to_cloud", 0},
+                          {"cloud_to_edge", 0},  {"control", 0}};
+  int64_t stragglers = 0;
+  std::vector<int64_t> dropouts, down;
+  for (const auto& l : lines_) {
+    for (auto& [k, v] : bytes.items())
+      v = v.get<int64_t>() + l["bytes"].value(k, int64_t{0});
+    stragglers += static_cast<int64_t>(l["stragglers"].size());
+    append_unique<int64_t>(dropouts, l["dropouts"]);
+    append_unique<int64_t>(down, l["down"]);
+  }
+  s["bytes"] = bytes;
+  s["rounds"] = cfg_.rounds;
+  s["rounds_recorded"] = static_cast<int64_t>(lines_.size());
+  s["late_updates"] = stragglers;
+  s["dropouts"] = dropouts;
+  s["down"] = down;
+  s["errors"] = static_cast<int64_t>(errors_.size());
+  s["wall_seconds"] = wall_seconds;
+  s["cloud_received"] = final_ ? final_->value("cloud_received", nlohmann::json::object()) : nlohmann::json::object();
+  s["finished"] = final_.has_value();
+  return s;
+}
+
+std::string run_record::summary_table(double wall_seconds) const {
+  const auto s = summary(wall_seconds);
+  std::string out = "\n| task | test acc | macro-F1 | majority | test n |\n|---|---|---|---|---|\n";
+  for (const auto& [name, t] : s["tasks"].items())
+    out += fmt::format("| {} | {:.4f} | {:.4f} | {:.4f} | {} |\n", name, t.value("test_accuracy", 0.0),
+                       t.value("test_macro_f1", 0.0), t.value("majority_accuracy", 0.0),
+                       t.value("test_examples", int64_t{0}));
+  const auto& b = s["bytes"];
+  out += fmt::format("\nrounds {}/{} | client->edge {} | edge->client {} | edge->cloud {} | cloud->edge {} | "
+                     "late updates {} | dropouts {} | errors {} | wall {:.1f} s\n",
+                     s["rounds_recorded"].get<int64_t>(), s["rounds"].get<int64_t>(),
+                     mb(b["client_to_edge"].get<double>()), mb(b["edge_to_client"].get<double>()),
+                     mb(b["edge_to_cloud"].get<double>()), mb(b["cloud_to_edge"].get<double>()),
+                     s["late_updates"].get<int64_t>(), s["dropouts"].size(), s["errors"].get<int64_t>(),
+                     wall_seconds);
+  return out;
+}
+
+} // namespace elsa::run

@@ -1,0 +1,89 @@
+// The record of a federated run: actors report events (JSON objects with a "type"), the record turns them
+// into one metrics line per edge round (RUN/metrics.jsonl), a progress line, summary.json and the final table.
+// Torch-free and actor-free, so it is unit-testable and the recorder actor only forwards events into it.
+//
+// Event types (fields beyond "type"):
+//   client_round  round, client, edge, steps, loss, tokens, bytes_up          (a client finished its steps)
+//   edge_round    round, edge, reason, reported, expected, late[], missing[], down[], bytes_down,
+//                 bytes_cloud, trust{client: score}                          (an edge closed its round)
+//   round_closed  round, cloud_round, edges, bytes_control                     (the coordinator closed it)
+//   cloud_round   round, edges_reported, bytes_down, accuracy{task}, loss{task} (after a cloud aggregation)
+//   dropout       round, client, mode
+//   error         round, actor, code, text                                    (a rejected message, a fault)
+//   final         test{task: {accuracy, macro_f1, loss, count}}, cloud_received{kind: count}
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "core/run/run_config.hpp"
+
+namespace elsa::run {
+
+class run_record {
+public:
+  /// tasks: names in cluster order; majority: each task's majority-class test accuracy (the baseline).
+  run_record(const run_config& cfg, std::vector<std::string> tasks, std::vector<double> majority);
+
+  /// Adds one event; returns the metrics lines of the rounds it completed, in round order. elapsed_s is the
+  /// wall time the caller measured (written into those lines). elsa::error on an event without a known type.
+  std::vector<nlohmann::json> add(const nlohmann::json& event, double elapsed_s);
+
+  /// One line for the terminal after a round completed: round, loss, accuracy, bytes, elapsed and ETA.
+  std::string progress_line(const nlohmann::json& metrics_line) const;
+
+  /// True once the final event arrived.
+  bool finished() const {
+    return final_.has_value();
+  }
+
+  /// summary.json: final per-task test accuracy (and the majority baseline), totals of bytes per tier,
+  /// rounds, stragglers, dropouts, errors, wall time.
+  nlohmann::json summary(double wall_seconds) const;
+
+  /// The table printed at the end of a run.
+  std::string summary_table(double wall_seconds) const;
+
+  /// Every error event so far.
+  const std::vector<nlohmann::json>& errors() const {
+    return errors_;
+  }
+
+  /// Metrics lines emitted so far.
+  const std::vector<nlohmann::json>& lines() const {
+    return lines_;
+  }
+
+private:
+  struct round_acc {
+    std::vector<double> losses;
+    int64_t steps = 0, tokens = 0;
+    int64_t bytes_client_edge = 0, bytes_edge_client = 0, bytes_edge_cloud = 0, bytes_cloud_edge = 0,
+            bytes_control = 0;
+    std::vector<int64_t> late, missing, down, dropouts;
+    std::map<std::string, int64_t> reasons;
+    nlohmann::json trust = nlohmann::json::object();
+    int64_t reported = 0, expected = 0, errors = 0;
+    bool closed = false, cloud_round = false, cloud_done = false;
+    nlohmann::json accuracy = nlohmann::json::object(), eval_loss = nlohmann::json::object();
+  };
+
+  round_acc& at(int64_t round);
+  std::vector<nlohmann::json> flush(double elapsed_s);
+
+  run_config cfg_;
+  std::vector<std::string> tasks_;
+  std::vector<double> majority_;
+  std::map<int64_t, round_acc> open_;
+  int64_t next_line_ = 0;  // the first round not yet written
+  std::vector<nlohmann::json> lines_;
+  std::vector<nlohmann::json> errors_;
+  std::optional<nlohmann::json> final_;
+};
+
+} // namespace elsa::run
