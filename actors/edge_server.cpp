@@ -80,8 +80,10 @@ void close_current(edge_pointer self, close_reason reason) {
       missing.push_back(c);
       if (!st.down.count(c)) {
         late.push_back(c);
-        if (++st.missed[c] >= ctx.cfg.down_after_missed)
-          st.down.insert(c);  // a silent client: it stops being waited for
+        if (++st.missed[c] >= ctx.cfg.down_after_missed) {
+          st.down.insert(c);  // a silent client: it stops being waited for (until it speaks again)
+          st.silent_down.insert(c);
+        }
       }
     }
   for (const auto& [c, u] : st.updates)
@@ -355,8 +357,11 @@ void on_adapters(edge_pointer self, const payload& bytes, const received<adapter
     maybe_complete(self);
     return;
   }
-  // A straggler: its round closed before its update arrived.
+  // A straggler: its round closed before its update arrived. It is alive, so it is waited for again.
   st.late_arrivals.push_back(c);
+  st.missed[c] = 0;
+  if (st.silent_down.erase(c))
+    st.down.erase(c);
   if (ctx.cfg.stragglers_policy() == run::straggler_policy::staleness && up.round < current_round(self) + 1)
     st.stale.push_back(std::move(pu));
 }

@@ -43,6 +43,7 @@ struct edge_state {
   std::map<uint32_t, messages::split_point> splits;
   std::set<uint32_t> monitored;
   std::set<uint32_t> down;
+  std::set<uint32_t> silent_down;  // down because of missed deadlines, not because the actor exited
   std::map<uint32_t, int64_t> missed;  // consecutive rounds without an update
   std::map<uint32_t, double> trust;
   std::set<uint32_t> excluded;

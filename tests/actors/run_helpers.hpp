@@ -1,0 +1,49 @@
+// Small real-data run configs for the actor tests: deterministic scheduler (simulated clock), spam task,
+// short rounds, so each run takes seconds and reruns give the same bits.
+#pragma once
+
+#include <filesystem>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "actors/runtime.hpp"
+#include "core/run/run_config.hpp"
+#include "tests/test_support.hpp"
+
+namespace elsa::testing {
+
+inline run::run_config small_run(const std::string& name) {
+  run::run_config cfg;
+  cfg.model_dir = source_dir() / "models/elsa-base";
+  cfg.data_dir = data_dir();
+  cfg.out_dir = std::filesystem::temp_directory_path() / ("elsa_actors_test_" + name);
+  std::filesystem::remove_all(cfg.out_dir);
+  cfg.deterministic = true;
+  cfg.progress = false;
+  cfg.clients = 8;
+  cfg.edges = 2;
+  cfg.rounds = 4;
+  cfg.kappa1 = 6;
+  cfg.kappa2 = 2;
+  cfg.max_len = 64;
+  cfg.eval_examples = 128;
+  cfg.test_examples = 400;
+  cfg.round_deadline_ms = 10000;
+  return cfg;
+}
+
+inline actors::run_result run_quietly(const run::run_config& cfg) {
+  std::ostringstream log;
+  return actors::run_federation(cfg, log);
+}
+
+/// The error events' "actor" fields.
+inline std::set<std::string> error_actors(const actors::run_result& r) {
+  std::set<std::string> out;
+  for (const auto& e : r.errors)
+    out.insert(e.value("actor", ""));
+  return out;
+}
+
+} // namespace elsa::testing

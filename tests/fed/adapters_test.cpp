@@ -1,0 +1,61 @@
+// Adapter-set arithmetic: weighted averages checked against hand-computed values, and the errors that name
+// what does not match.
+#include <gtest/gtest.h>
+
+#include "core/errors.hpp"
+#include "core/fed/adapters.hpp"
+
+namespace elsa::fed {
+namespace {
+
+messages::named_tensor f32(const std::string& name, std::vector<float> values) {
+  return {name, messages::tensor_bytes::copy_of(messages::dtype::f32, {static_cast<int64_t>(values.size())},
+                                                values.data(), values.size() * sizeof(float))};
+}
+
+std::vector<float> values(const messages::named_tensor& t) {
+  const auto* p = reinterpret_cast<const float*>(t.tensor.data());
+  return {p, p + t.tensor.numel()};
+}
+
+TEST(Adapters, WeightedAverageMatchesHandComputedValues) {
+  const adapter_set x = {f32("a", {1, 2}), f32("b", {3})};
+  const adapter_set y = {f32("a", {5, 6}), f32("b", {7})};
+  const auto avg = weighted_average({{&x, 1.0}, {&y, 3.0}});
+  ASSERT_EQ(avg.size(), 2u);
+  EXPECT_EQ(avg[0].name, "a");
+  EXPECT_EQ(values(avg[0]), (std::vector<float>{4, 5}));  // (1 + 3*5) / 4, (2 + 3*6) / 4
+  EXPECT_EQ(values(avg[1]), (std::vector<float>{6}));     // (3 + 3*7) / 4
+  EXPECT_EQ(data_bytes(avg), 12u);
+}
+
+TEST(Adapters, AverageOfOneSetIsThatSet) {
+  const adapter_set x = {f32("a", {0.25f, -1.5f})};
+  EXPECT_EQ(values(weighted_average({{&x, 7.0}})[0]), values(x[0]));
+}
+
+TEST(Adapters, MismatchedSetsNameTheTensor) {
+  const adapter_set x = {f32("h.0.lora_A", {1, 2})};
+  const adapter_set y = {f32("h.0.lora_A", {1, 2, 3})};
+  try {
+    weighted_average({{&x, 1.0}, {&y, 1.0}});
+    FAIL() << "shapes differ";
+  } catch (const elsa::error& e) {
+    EXPECT_NE(std::string(e.what()).find("h.0.lora_A"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(weighted_average({{&x, 0.0}}), elsa::error);
+  EXPECT_THROW(weighted_average({{&x, -1.0}, {&x, 2.0}}), elsa::error);
+  EXPECT_THROW(weighted_average({}), elsa::error);
+}
+
+TEST(Adapters, MergeDisjointSortsAndRejectsOverlap) {
+  const adapter_set head = {f32("b", {1})};
+  const adapter_set body = {f32("a", {2})};
+  const auto all = merge_disjoint(head, body);
+  ASSERT_EQ(all.size(), 2u);
+  EXPECT_EQ(all[0].name, "a");
+  EXPECT_THROW(merge_disjoint(head, head), elsa::error);
+}
+
+} // namespace
+} // namespace elsa::fed

@@ -1,0 +1,80 @@
+// The run record: events from the actors become one metrics line per round, in order, with a cloud round's
+// line waiting for its evaluation; totals in the summary; unknown events are errors.
+#include <gtest/gtest.h>
+
+#include "core/errors.hpp"
+#include "core/run/run_record.hpp"
+
+namespace elsa::run {
+namespace {
+
+using nlohmann::json;
+
+run_config two_rounds() {
+  run_config cfg;
+  cfg.rounds = 2;
+  cfg.kappa2 = 2;
+  return cfg;
+}
+
+TEST(RunRecord, OneLinePerRoundInOrder) {
+  run_record rec(two_rounds(), {"spam"}, {0.7});
+  EXPECT_TRUE(rec.add({{"type", "client_round"}, {"round", 0}, {"client", 0}, {"steps", 3}, {"loss", 0.5},
+                       {"tokens", 100}, {"bytes_up", 1000}}, 1.0).empty());
+  EXPECT_TRUE(rec.add({{"type", "client_round"}, {"round", 0}, {"client", 1}, {"steps", 3}, {"loss", 0.7},
+                       {"tokens", 50}, {"bytes_up", 10}}, 1.0).empty());
+  EXPECT_TRUE(rec.add({{"type", "edge_round"}, {"round", 0}, {"edge", 0}, {"reason", "quorum"}, {"reported", 2},
+                       {"expected", 3}, {"late", {4}}, {"missing", {4}}, {"down", json::array()},
+                       {"bytes_down", 7}, {"bytes_cloud", 0}}, 1.0).empty());
+  // Round 1 events may come before round 0 closes; they wait.
+  EXPECT_TRUE(rec.add({{"type", "round_closed"}, {"round", 1}, {"cloud_round", true}, {"edges", 1}}, 1.5).empty());
+  const auto lines = rec.add({{"type", "round_closed"}, {"round", 0}, {"cloud_round", false}, {"edges", 1},
+                              {"bytes_control", 5}}, 2.0);
+  ASSERT_EQ(lines.size(), 1u);
+  const auto& l = lines[0];
+  EXPECT_EQ(l["round"], 0);
+  EXPECT_DOUBLE_EQ(l["train_loss"].get<double>(), 0.6);
+  EXPECT_EQ(l["steps"], 6);
+  EXPECT_EQ(l["tokens"], 150);
+  EXPECT_EQ(l["stragglers"], json::array({4}));
+  EXPECT_EQ(l["close_reasons"]["quorum"], 1);
+  EXPECT_EQ(l["bytes"]["client_to_edge"], 1010);
+  EXPECT_EQ(l["bytes"]["edge_to_client"], 7);
+  EXPECT_EQ(l["bytes"]["control"], 5);
+  EXPECT_TRUE(l["accuracy"].is_null());
+  EXPECT_DOUBLE_EQ(l["elapsed_s"].get<double>(), 2.0);
+  // Round 1 is a cloud round: its line waits for the evaluation.
+  const auto cloud = rec.add({{"type", "cloud_round"}, {"round", 1}, {"edges_reported", 1}, {"bytes_down", 9},
+                              {"accuracy", {{"spam", 0.9}}}, {"loss", {{"spam", 0.3}}}}, 3.0);
+  ASSERT_EQ(cloud.size(), 1u);
+  EXPECT_DOUBLE_EQ(cloud[0]["accuracy"]["spam"].get<double>(), 0.9);
+  EXPECT_EQ(cloud[0]["bytes"]["cloud_to_edge"], 9);
+  EXPECT_NE(rec.progress_line(cloud[0]).find("spam acc 0.900"), std::string::npos) << rec.progress_line(cloud[0]);
+  EXPECT_FALSE(rec.finished());
+  rec.add({{"type", "final"}, {"test", {{"spam", {{"accuracy", 0.91}, {"macro_f1", 0.88}, {"loss", 0.2}, {"count", 10}}}}},
+           {"cloud_received", {{"adapter_update", 2}}}}, 3.5);
+  EXPECT_TRUE(rec.finished());
+  const auto s = rec.summary(4.0);
+  EXPECT_EQ(s["rounds_recorded"], 2);
+  EXPECT_DOUBLE_EQ(s["tasks"]["spam"]["test_accuracy"].get<double>(), 0.91);
+  EXPECT_DOUBLE_EQ(s["tasks"]["spam"]["majority_accuracy"].get<double>(), 0.7);
+  EXPECT_EQ(s["bytes"]["client_to_edge"], 1010);
+  EXPECT_EQ(s["late_updates"], 1);
+  EXPECT_EQ(s["cloud_received"]["adapter_update"], 2);
+  EXPECT_NE(rec.summary_table(4.0).find("| spam | 0.9100 |"), std::string::npos) << rec.summary_table(4.0);
+}
+
+TEST(RunRecord, ErrorsAreKeptAndCounted) {
+  run_record rec(two_rounds(), {"spam"}, {0.7});
+  rec.add({{"type", "error"}, {"round", 0}, {"actor", "edge 1"}, {"code", "malformed_message/byte_length"},
+           {"text", "x"}}, 0.1);
+  ASSERT_EQ(rec.errors().size(), 1u);
+  EXPECT_EQ(rec.errors()[0]["actor"], "edge 1");
+  const auto lines = rec.add({{"type", "round_closed"}, {"round", 0}, {"cloud_round", false}}, 0.2);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_EQ(lines[0]["errors"], 1);
+  EXPECT_THROW(rec.add({{"type", "nonsense"}}, 0.3), elsa::error);
+}
+
+} // namespace
+} // namespace elsa::run
