@@ -44,6 +44,7 @@ void finish_round(client_pointer self) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
   st.in_round = false;
+  const double seconds = std::chrono::duration<double>(self->clock().now() - st.round_started).count();
   adapter_update up;
   up.round = st.round;
   up.base_round = st.round;
@@ -59,7 +60,7 @@ void finish_round(client_pointer self) {
   record(self, ctx,
          {{"type", "client_round"}, {"round", st.round}, {"client", st.id}, {"edge", st.edge},
           {"steps", st.steps_done}, {"loss", st.steps_done ? st.loss_sum / st.steps_done : 0.0},
-          {"tokens", st.tokens}, {"bytes_up", st.bytes_up}});
+          {"tokens", st.tokens}, {"bytes_up", st.bytes_up}, {"seconds", seconds}});
   auto edge = ctx.peers.edges.at(st.edge);
   if (injected(ctx.cfg.stragglers, st.id) && ctx.cfg.straggler_delay_ms > 0)
     self->delayed_send(edge, std::chrono::milliseconds(ctx.cfg.straggler_delay_ms), adapter_atom::value,
@@ -208,6 +209,7 @@ void on_open_round(client_pointer self, const open_round& open) {
   st.loss_sum = 0;
   st.tokens = 0;
   st.bytes_up = 0;
+  st.round_started = self->clock().now();
   run_step(self);
 }
 

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <memory>
 
+#include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
 
 #include "actors/interfaces.hpp"
@@ -33,6 +34,7 @@ struct client_state {
   double loss_sum = 0;
   int64_t tokens = 0;
   int64_t bytes_up = 0;
+  caf::actor_clock::time_point round_started;  // simulated under the deterministic scheduler
 
   // -- injected faults --
   bool silent = false;  // a silent dropout ignores everything

@@ -73,15 +73,8 @@ void setup(coordinator_pointer self) {
     st.live_edges.insert(e);
     self->monitor(st.ctx->peers.edges[e]);
   }
-  // Everyone starts with trust 1 (the trust mechanism updates it with issue 6).
-  trust_update trust;
-  for (const auto& a : st.assignments)
-    trust.scores.push_back({a.client_id, 1.0, false});
-  if (auto bytes = st.ctx->codec.encode(me, trust))
-    for (auto e : st.live_edges) {
-      st.bytes_control += static_cast<int64_t>(bytes->size());
-      self->send(st.ctx->peers.edges.at(e), trust_atom::value, *bytes);
-    }
+  // Trust starts at 1 on the edges; trust_update messages change it when the trust mechanism (issue 6) or
+  // an operator has something to say.
 }
 
 void on_cloud_round(coordinator_pointer self, const open_round& open) {

@@ -91,6 +91,8 @@ void close_current(edge_pointer self, close_reason reason) {
 
   // Per cluster: the full adapters of each reporting client (its head/tail part + its body slot), weighted.
   std::map<uint32_t, std::vector<std::pair<fed::adapter_set, double>>> parts;
+  std::vector<uint32_t> aggregated_clients;
+  int64_t stale_used = 0;
   if (reason != close_reason::aborted) {
     auto add = [&](const pending_update& u, double decay) {
       if (!st.body->has_client(u.client) || st.excluded.count(u.client))
@@ -104,6 +106,8 @@ void close_current(edge_pointer self, close_reason reason) {
         return;
       try {
         parts[u.cluster].emplace_back(fed::merge_disjoint(u.adapters, st.body->adapters(u.client)), w);
+        aggregated_clients.push_back(u.client);
+        stale_used += decay < 1.0 ? 1 : 0;
       } catch (const elsa::error& e) {
         record_error(self, ctx, who(self), open.round, "malformed_message",
                      fmt::format("update of client {}: {}", u.client, e.what()));
@@ -180,7 +184,7 @@ void close_current(edge_pointer self, close_reason reason) {
          {{"type", "edge_round"}, {"round", open.round}, {"edge", st.id},
           {"reason", reasons[static_cast<int>(reason)]}, {"reported", st.updates.size()},
           {"expected", st.expected.size()}, {"late", late}, {"missing", missing}, {"down", down},
-          {"late_arrivals", st.late_arrivals}, {"bytes_down", st.bytes_down}, {"bytes_cloud", st.bytes_cloud},
+          {"late_arrivals", st.late_arrivals}, {"aggregated", aggregated_clients}, {"stale_aggregated", stale_used}, {"bytes_down", st.bytes_down}, {"bytes_cloud", st.bytes_cloud},
           {"trust", trust}});
   messages::close_round msg;
   msg.round = open.round;

@@ -43,7 +43,7 @@ messages::payload malformed_bytes() {
 
 } // namespace
 
-run_result run_federation(const run::run_config& cfg_in, std::ostream& log) {
+run_result run_federation(const run::run_config& cfg_in, std::ostream& log, const run_hooks& hooks) {
   run::validate(cfg_in);
   const auto& cfg = cfg_in;
   const auto started = clock_type::now();
@@ -124,6 +124,8 @@ run_result run_federation(const run::run_config& cfg_in, std::ostream& log) {
       else if (role == "cloud")
         caf::anon_send(ctx->peers.cloud, messages::deliver_atom::value, junk);
     }
+    if (hooks.before_start)
+      hooks.before_start(ctx->peers);
     caf::anon_send(ctx->peers.cloud, messages::start_atom::value);
 
     auto stop_all = [&] {

@@ -4,6 +4,7 @@
 // CAF's deterministic test scheduler and its simulated clock drive the run (bit-for-bit reruns).
 #pragma once
 
+#include <functional>
 #include <iosfwd>
 #include <vector>
 
@@ -23,9 +24,18 @@ struct run_result {
   int64_t steps = 0;                     // client steps completed
 };
 
+struct directory;
+
+/// Hooks for tests and tools; the defaults do nothing.
+struct run_hooks {
+  /// Called once every actor is spawned and wired, before the cloud starts: a place to send extra
+  /// messages (e.g. a trust update) with caf::anon_send.
+  std::function<void(const directory&)> before_start;
+};
+
 /// Runs `cfg` (validated here) writing into cfg.out_dir: config.toml, metrics.jsonl, summary.json and
 /// adapters/<task>/. Progress and the summary table go to `log` (when cfg.progress). elsa::error when the
 /// configuration, data or model cannot be used, or the run does not finish in time.
-run_result run_federation(const run::run_config& cfg, std::ostream& log);
+run_result run_federation(const run::run_config& cfg, std::ostream& log, const run_hooks& hooks = {});
 
 } // namespace elsa::actors

@@ -53,6 +53,7 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     r.losses.push_back(ev.value("loss", 0.0));
     r.steps += ev.value("steps", int64_t{0});
     r.tokens += ev.value("tokens", int64_t{0});
+    r.train_seconds = std::max(r.train_seconds, ev.value("seconds", 0.0));
     r.bytes_client_edge += ev.value("bytes_up", int64_t{0});
   } else if (type == "edge_round") {
     auto& r = at(round);
@@ -64,6 +65,9 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     append_unique<int64_t>(r.late, ev.value("late", nlohmann::json::array()));
     append_unique<int64_t>(r.missing, ev.value("missing", nlohmann::json::array()));
     append_unique<int64_t>(r.down, ev.value("down", nlohmann::json::array()));
+    append_unique<int64_t>(r.late_arrivals, ev.value("late_arrivals", nlohmann::json::array()));
+    append_unique<int64_t>(r.aggregated, ev.value("aggregated", nlohmann::json::array()));
+    r.stale_aggregated += ev.value("stale_aggregated", int64_t{0});
     if (ev.contains("trust"))
       r.trust.update(ev["trust"]);
   } else if (type == "round_closed") {
@@ -107,12 +111,16 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
                                             / static_cast<double>(r.losses.size()));
     line["steps"] = r.steps;
     line["tokens"] = r.tokens;
+    line["train_seconds"] = r.train_seconds;
     line["clients_reported"] = r.reported;
     line["clients_expected"] = r.expected;
     line["close_reasons"] = r.reasons;
     line["stragglers"] = r.late;
     line["missing"] = r.missing;
     line["down"] = r.down;
+    line["late_arrivals"] = r.late_arrivals;
+    line["aggregated"] = r.aggregated;
+    line["stale_aggregated"] = r.stale_aggregated;
     line["dropouts"] = r.dropouts;
     line["accuracy"] = r.cloud_round ? r.accuracy : nlohmann::json(nullptr);
     line["eval_loss"] = r.cloud_round ? r.eval_loss : nlohmann::json(nullptr);

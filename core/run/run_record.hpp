@@ -3,9 +3,11 @@
 // Torch-free and actor-free, so it is unit-testable and the recorder actor only forwards events into it.
 //
 // Event types (fields beyond "type"):
-//   client_round  round, client, edge, steps, loss, tokens, bytes_up          (a client finished its steps)
-//   edge_round    round, edge, reason, reported, expected, late[], missing[], down[], bytes_down,
-//                 bytes_cloud, trust{client: score}                          (an edge closed its round)
+//   client_round  round, client, edge, steps, loss, tokens, bytes_up, seconds (a client finished its steps;
+//                 seconds from the round's opening at the client, simulated when deterministic)
+//   edge_round    round, edge, reason, reported, expected, late[], missing[], down[], late_arrivals[],
+//                 aggregated[], stale_aggregated, bytes_down, bytes_cloud, trust{client: score}
+//                                                                            (an edge closed its round)
 //   round_closed  round, cloud_round, edges, bytes_control                     (the coordinator closed it)
 //   cloud_round   round, edges_reported, bytes_down, accuracy{task}, loss{task} (after a cloud aggregation)
 //   dropout       round, client, mode
@@ -63,9 +65,11 @@ private:
   struct round_acc {
     std::vector<double> losses;
     int64_t steps = 0, tokens = 0;
+    double train_seconds = 0;  // the slowest client's steps
     int64_t bytes_client_edge = 0, bytes_edge_client = 0, bytes_edge_cloud = 0, bytes_cloud_edge = 0,
             bytes_control = 0;
-    std::vector<int64_t> late, missing, down, dropouts;
+    std::vector<int64_t> late, missing, down, dropouts, late_arrivals, aggregated;
+    int64_t stale_aggregated = 0;
     std::map<std::string, int64_t> reasons;
     nlohmann::json trust = nlohmann::json::object();
     int64_t reported = 0, expected = 0, errors = 0;

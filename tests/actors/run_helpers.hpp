@@ -33,9 +33,9 @@ inline run::run_config small_run(const std::string& name) {
   return cfg;
 }
 
-inline actors::run_result run_quietly(const run::run_config& cfg) {
+inline actors::run_result run_quietly(const run::run_config& cfg, const actors::run_hooks& hooks = {}) {
   std::ostringstream log;
-  return actors::run_federation(cfg, log);
+  return actors::run_federation(cfg, log, hooks);
 }
 
 /// The error events' "actor" fields.

@@ -6,6 +6,9 @@
 
 #include <gtest/gtest.h>
 
+#include <caf/send.hpp>
+
+#include "actors/interfaces.hpp"
 #include "tests/actors/run_helpers.hpp"
 
 namespace elsa::testing {
@@ -70,6 +73,51 @@ TEST(Runtime, SurvivesTwoDropoutsAndAStraggler) {
     EXPECT_EQ(line["close_reasons"].value("complete", 0), 1) << line.dump();
   }
   EXPECT_GT(test_accuracy(r), majority(r) + 0.05) << r.summary.dump(2);
+}
+
+TEST(Runtime, LateUpdatesCanBeStalenessWeighted) {
+  auto cfg = small_run("staleness");
+  cfg.rounds = 2;
+  cfg.kappa1 = 2;
+  cfg.stragglers = {6};
+  cfg.straggler_delay_ms = 3 * cfg.round_deadline_ms / 2;
+  cfg.straggler_policy_name = "staleness";
+  const auto r = run_quietly(cfg);
+  ASSERT_EQ(r.metrics.size(), 2u);
+  // Round 0's late update arrives during round 1 and enters its aggregation with weight * decay.
+  EXPECT_EQ(r.metrics[1]["late_arrivals"], nlohmann::json::array({6})) << r.metrics[1].dump();
+  EXPECT_EQ(r.metrics[1]["stale_aggregated"], 1) << r.metrics[1].dump();
+  cfg.straggler_policy_name = "drop";
+  cfg.out_dir += "_drop";
+  const auto dropped = run_quietly(cfg);
+  EXPECT_EQ(dropped.metrics[1]["stale_aggregated"], 0) << dropped.metrics[1].dump();
+}
+
+TEST(Runtime, TrustUpdatesChangeWhoIsAggregated) {
+  auto cfg = small_run("trust");
+  cfg.rounds = 2;
+  cfg.kappa1 = 2;
+  actors::run_hooks hooks;
+  hooks.before_start = [&cfg](const actors::directory& peers) {
+    // The coordinator's voice: client 0 excluded, client 2 trusted half as much.
+    messages::trust_update up;
+    up.round = 0;
+    up.scores = {{0, 0.0, true}, {2, 0.5, false}};
+    messages::codec_limits limits;
+    limits.max_clients = static_cast<uint32_t>(cfg.clients);
+    limits.max_edges = static_cast<uint32_t>(cfg.edges);
+    auto bytes = messages::codec{limits}.encode(messages::participant{messages::tier::coordinator, 0}, up);
+    ASSERT_TRUE(bytes.ok());
+    for (const auto& e : peers.edges)
+      caf::anon_send(e, messages::trust_atom::value, *bytes);
+  };
+  const auto r = run_quietly(cfg, hooks);
+  ASSERT_EQ(r.metrics.size(), 2u);
+  for (const auto& line : r.metrics) {
+    EXPECT_EQ(line["aggregated"], nlohmann::json::array({1, 2, 3, 4, 5, 6, 7})) << line.dump();
+    EXPECT_DOUBLE_EQ(line["trust"]["2"].get<double>(), 0.5) << line.dump();
+    EXPECT_EQ(line["clients_reported"], 8) << "an excluded client still trains; it is only left out";
+  }
 }
 
 TEST(Runtime, SilentDropoutsAreMarkedDownAfterMissedDeadlines) {
