@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -71,19 +72,51 @@ void finish_round(client_pointer self) {
 
 // -- one split-training step, in three hops --
 
-void on_head_gradient(client_pointer self, uint32_t round, const payload& bytes) {
+// The edge's reply to a step request, if it is a body tensor of `role` for this client; otherwise the round
+// is given up (and recorded).
+std::optional<split_tensor> edge_reply(client_pointer self, const payload& bytes, tensor_role role) {
   auto& st = self->state;
-  if (!st.in_round || round != st.round)
-    return;  // a reply for a round given up meanwhile
   auto msg = st.ctx->codec.decode<split_tensor>(bytes);
-  if (!msg || msg->body.from != segment::body || msg->body.role != tensor_role::gradient
-      || msg->body.client_id != st.id) {
+  if (!msg || msg->body.from != segment::body || msg->body.role != role || msg->body.client_id != st.id) {
     abandon_round(self, "malformed_message",
-                  msg ? "the edge's backward reply is not a body gradient for this client" : msg.error().message);
-    return;
+                  msg ? std::string("the edge's reply is not a body ")
+                          + (role == tensor_role::activation ? "activation" : "gradient") + " for this client"
+                      : msg.error().message);
+    return std::nullopt;
   }
+  return std::move(msg->body);
+}
+
+// Sends one step request (forward or backward) to the edge; the reply goes to `next` unless the round was
+// given up meanwhile; a failed or timed-out request gives the round up.
+template <class Atom, class Next>
+void ask_edge(client_pointer self, Atom atom, payload bytes, Next next) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  st.bytes_up += static_cast<int64_t>(bytes.size());
+  const uint32_t round = st.round;
+  self->request(ctx.peers.edges.at(st.edge), std::chrono::milliseconds(ctx.cfg.step_deadline_ms), atom,
+                std::move(bytes))
+    .then(
+      [self, round, next](const payload& reply) {
+        if (self->state.in_round && round == self->state.round)
+          next(self, reply);
+      },
+      [self, round](const caf::error& err) {
+        if (self->state.in_round && round == self->state.round)
+          abandon_round(self, "step_failed",
+                        std::string(Atom::value == forward_atom::value ? "forward" : "backward")
+                          + " at the edge failed: " + self->system().render(err));
+      });
+}
+
+void on_head_gradient(client_pointer self, const payload& bytes) {
+  auto& st = self->state;
+  auto msg = edge_reply(self, bytes, tensor_role::gradient);
+  if (!msg)
+    return;
   try {
-    st.loss_sum += st.core->finish_step(msg->body.tensor);
+    st.loss_sum += st.core->finish_step(msg->tensor);
   } catch (const elsa::error& e) {
     abandon_round(self, "malformed_message", e.what());
     return;
@@ -92,18 +125,11 @@ void on_head_gradient(client_pointer self, uint32_t round, const payload& bytes)
   run_step(self);
 }
 
-void on_body_output(client_pointer self, uint32_t round, const payload& bytes) {
+void on_body_output(client_pointer self, const payload& bytes) {
   auto& st = self->state;
-  if (!st.in_round || round != st.round)
+  auto msg = edge_reply(self, bytes, tensor_role::activation);
+  if (!msg)
     return;
-  const auto& ctx = *st.ctx;
-  auto msg = ctx.codec.decode<split_tensor>(bytes);
-  if (!msg || msg->body.from != segment::body || msg->body.role != tensor_role::activation
-      || msg->body.client_id != st.id) {
-    abandon_round(self, "malformed_message",
-                  msg ? "the edge's forward reply is not a body activation for this client" : msg.error().message);
-    return;
-  }
   split_tensor grad;
   grad.round = st.round;
   grad.step = st.steps_done;
@@ -111,24 +137,17 @@ void on_body_output(client_pointer self, uint32_t round, const payload& bytes) {
   grad.from = segment::tail;
   grad.role = tensor_role::gradient;
   try {
-    grad.tensor = st.core->tail_step(msg->body.tensor);
+    grad.tensor = st.core->tail_step(msg->tensor);
   } catch (const elsa::error& e) {
     abandon_round(self, "malformed_message", e.what());
     return;
   }
-  auto out = ctx.codec.encode(me(self), grad);
+  auto out = st.ctx->codec.encode(me(self), grad);
   if (!out) {
     abandon_round(self, "internal", out.error().message);
     return;
   }
-  st.bytes_up += static_cast<int64_t>(out->size());
-  self->request(ctx.peers.edges.at(st.edge), std::chrono::milliseconds(ctx.cfg.step_deadline_ms),
-                backward_atom::value, std::move(*out))
-    .then([self, round](const payload& reply) { on_head_gradient(self, round, reply); },
-          [self, round](const caf::error& err) {
-            if (self->state.in_round && round == self->state.round)
-              abandon_round(self, "step_failed", "backward at the edge failed: " + self->system().render(err));
-          });
+  ask_edge(self, backward_atom::value, std::move(*out), on_head_gradient);
 }
 
 void run_step(client_pointer self) {
@@ -171,15 +190,7 @@ void run_step(client_pointer self) {
     abandon_round(self, "internal", out.error().message);
     return;
   }
-  st.bytes_up += static_cast<int64_t>(out->size());
-  const uint32_t round = st.round;
-  self->request(ctx.peers.edges.at(st.edge), std::chrono::milliseconds(ctx.cfg.step_deadline_ms),
-                forward_atom::value, std::move(*out))
-    .then([self, round](const payload& reply) { on_body_output(self, round, reply); },
-          [self, round](const caf::error& err) {
-            if (self->state.in_round && round == self->state.round)
-              abandon_round(self, "step_failed", "forward at the edge failed: " + self->system().render(err));
-          });
+  ask_edge(self, forward_atom::value, std::move(*out), on_body_output);
 }
 
 // -- round control --
