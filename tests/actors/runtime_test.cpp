@@ -163,6 +163,25 @@ TEST(Runtime, MalformedBytesToEachRoleAreRecordedAndTheRunGoesOn) {
   EXPECT_EQ(r.summary["cloud_received"].value("undecodable", 0), 1);
 }
 
+TEST(Runtime, TwoTasksTrainOneClusterEach) {
+  auto cfg = small_run("two_tasks");
+  cfg.tasks = {"spam", "supersense"};
+  cfg.partition = "by_task";
+  cfg.clients = 4;
+  cfg.rounds = 2;
+  cfg.kappa1 = 2;
+  cfg.test_examples = 128;
+  const auto r = run_quietly(cfg);
+  ASSERT_EQ(r.metrics.size(), 2u);
+  // Each edge sends one update per cluster (= task) to the cloud; each task is scored with its own head.
+  EXPECT_EQ(r.summary["cloud_received"].value("adapter_update", 0), 4);
+  for (const char* task : {"spam", "supersense"}) {
+    EXPECT_EQ(r.summary["tasks"][task].value("test_examples", 0), 128) << task;
+    EXPECT_TRUE(r.metrics[1]["accuracy"].contains(task)) << r.metrics[1].dump();
+    EXPECT_TRUE(std::filesystem::exists(cfg.out_dir / "adapters" / task / "adapter_model.safetensors")) << task;
+  }
+}
+
 TEST(Runtime, DeterministicRunsAreBitIdentical) {
   auto a_cfg = small_run("determinism_a");
   a_cfg.rounds = 2;
