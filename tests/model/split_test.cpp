@@ -66,15 +66,6 @@ std::map<std::string, torch::Tensor> grads(const em::GPT2& m, const em::Classifi
   return out;
 }
 
-void zero(const em::GPT2& m, const em::Classifier& c) {
-  for (auto& p : m->parameters())
-    if (p.grad().defined())
-      p.mutable_grad().zero_();
-  for (auto& p : c->parameters())
-    if (p.grad().defined())
-      p.mutable_grad().zero_();
-}
-
 double max_diff(const std::map<std::string, torch::Tensor>& a, const std::map<std::string, torch::Tensor>& b) {
   EXPECT_EQ(a.size(), b.size());
   double d = 0;
