@@ -175,7 +175,9 @@ run_result run_federation(const run::run_config& cfg_in, std::ostream& log, cons
   for (const auto& l : result.metrics)
     result.steps += l.value("steps", int64_t{0});
   if (progress)
-    *progress << record->summary_table(result.wall_seconds);
+    *progress << record->summary_table(result.wall_seconds)
+              << "wrote " << cfg.out_dir.string() << "/: config.toml, metrics.jsonl, summary.json"
+              << (cfg.save_adapters ? ", adapters/" : "") << std::endl;
   return result;
 }
 

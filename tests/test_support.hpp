@@ -1,9 +1,13 @@
 // Shared helpers for the test suites: where the source tree and the fetched data live.
 #pragma once
 
+#include <array>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+
+#include <sys/wait.h>
 
 namespace elsa::testing {
 
@@ -24,6 +28,28 @@ inline std::string elsa_bin() {
   if (const char* env = std::getenv("ELSA_BIN"); env != nullptr && *env != '\0')
     return env;
   return std::string{ELSA_BINARY_DIR} + "/elsa";
+}
+
+/// What running the elsa program printed (stdout and stderr together) and its exit code (-1 if it did
+/// not exit normally).
+struct program_result {
+  int exit_code = -1;
+  std::string output;
+};
+
+/// Runs `elsa ARGS` through the shell, as a user would.
+inline program_result run_elsa(const std::string& args) {
+  program_result r;
+  const std::string command = elsa_bin() + " " + args + " 2>&1";
+  FILE* pipe = ::popen(command.c_str(), "r");
+  if (pipe == nullptr)
+    return r;
+  std::array<char, 4096> buf{};
+  while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe))
+    r.output.append(buf.data(), n);
+  const int status = ::pclose(pipe);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return r;
 }
 
 } // namespace elsa::testing

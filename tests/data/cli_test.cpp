@@ -12,25 +12,7 @@
 
 namespace {
 
-struct run_result {
-  int exit_code = -1;
-  std::string output; // stdout and stderr
-};
-
-run_result run_elsa(const std::string& args) {
-  run_result r;
-  const std::string command = elsa::testing::elsa_bin() + " " + args + " 2>&1";
-  FILE* pipe = popen(command.c_str(), "r");
-  if (pipe == nullptr)
-    return r;
-  std::array<char, 4096> buf{};
-  size_t n = 0;
-  while ((n = std::fread(buf.data(), 1, buf.size(), pipe)) > 0)
-    r.output.append(buf.data(), n);
-  int status = pclose(pipe);
-  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  return r;
-}
+using elsa::testing::run_elsa;
 
 #define ELSA_REQUIRE_PROGRAM()                                                                                     \
   do {                                                                                                             \

@@ -11,22 +11,8 @@
 
 namespace {
 
-struct run_result {
-  int code;
-  std::string output;
-};
-
-run_result run(const std::string& args) {
-  const std::string cmd = elsa::testing::elsa_bin() + " " + args + " 2>&1";
-  FILE* pipe = ::popen(cmd.c_str(), "r");
-  if (pipe == nullptr)
-    return {-1, ""};
-  std::string out;
-  std::array<char, 4096> buf{};
-  while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe))
-    out.append(buf.data(), n);
-  const int status = ::pclose(pipe);
-  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+elsa::testing::program_result run(const std::string& args) {
+  return elsa::testing::run_elsa(args);
 }
 
 bool has_binary() {
@@ -39,7 +25,7 @@ TEST(ModelCli, MissingModelDirectoryIsOneClearError) {
   if (!has_binary())
     GTEST_SKIP() << "elsa not built at " << elsa::testing::elsa_bin();
   const auto r = run("generate --model /nonexistent/model --prompt hi --max-new 2");
-  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("elsa: error: /nonexistent/model"), std::string::npos) << r.output;
 }
 
@@ -50,7 +36,7 @@ TEST(ModelCli, BadPretrainConfigNamesTheKey) {
   std::ofstream(p) << "[train]\nbatch_size = 0\n";
   const auto r = run("pretrain " + p.string());
   std::filesystem::remove(p);
-  EXPECT_EQ(r.code, 1) << r.output;
+  EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("batch_size"), std::string::npos) << r.output;
   EXPECT_NE(r.output.find("1..4096"), std::string::npos) << r.output;
 }
@@ -62,7 +48,7 @@ TEST(ModelCli, ShippedModelGeneratesDeterministically) {
   ASSERT_TRUE(std::filesystem::exists(dir / "model.safetensors")) << dir << " is missing";
   const std::string args = "generate --model " + dir.string() + " --prompt 'The ship' --max-new 8 --seed 3";
   const auto a = run(args), b = run(args);
-  EXPECT_EQ(a.code, 0) << a.output;
+  EXPECT_EQ(a.exit_code, 0) << a.output;
   EXPECT_EQ(a.output, b.output);
   EXPECT_EQ(a.output.rfind("The ship", 0), 0u) << a.output;
   EXPECT_GT(a.output.size(), std::string("The ship\n").size());
