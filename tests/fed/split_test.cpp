@@ -28,7 +28,7 @@ run::run_config two_clients() {
   return cfg;
 }
 
-struct fixture : ::testing::Test {
+struct SplitTraining : ::testing::Test {
   static void SetUpTestSuite() {
     torch::set_num_threads(1);
     cfg = new run::run_config(two_clients());
@@ -45,9 +45,9 @@ struct fixture : ::testing::Test {
   static text::bpe_tokenizer* tok;
 };
 
-run::run_config* fixture::cfg = nullptr;
-federation_data* fixture::data = nullptr;
-text::bpe_tokenizer* fixture::tok = nullptr;
+run::run_config* SplitTraining::cfg = nullptr;
+federation_data* SplitTraining::data = nullptr;
+text::bpe_tokenizer* SplitTraining::tok = nullptr;
 
 // Largest absolute difference between two adapter sets with the same names and shapes.
 double max_diff(const std::vector<messages::named_tensor>& a, const std::vector<messages::named_tensor>& b) {
@@ -84,7 +84,7 @@ TEST(Bridge, TensorsCrossWithoutCopies) {
   EXPECT_THROW(from_wire(bad), elsa::error);
 }
 
-TEST_F(fixture, TrainingThroughTheSplitLowersTheLoss) {
+TEST_F(SplitTraining, TrainingThroughTheSplitLowersTheLoss) {
   split_client c(*cfg, *data, 0, *tok);
   edge_body e(*cfg);
   e.add_client(0, cfg->head_blocks, cfg->tail_blocks);
@@ -96,7 +96,7 @@ TEST_F(fixture, TrainingThroughTheSplitLowersTheLoss) {
   EXPECT_LT(last, first) << "mean loss of steps 21-30 vs 1-10";
 }
 
-TEST_F(fixture, EdgeSlotsAreIndependentSoClientsCanInterleave) {
+TEST_F(SplitTraining, EdgeSlotsAreIndependentSoClientsCanInterleave) {
   // Interleaved: both clients' forwards, then both backwards, on one edge.
   split_client a0(*cfg, *data, 0, *tok), a1(*cfg, *data, 1, *tok);
   edge_body shared(*cfg);
@@ -140,7 +140,7 @@ TEST_F(fixture, EdgeSlotsAreIndependentSoClientsCanInterleave) {
   EXPECT_GT(max_diff(a0.adapters(), before->adapters()), 1e-4) << "the steps changed the adapters";
 }
 
-TEST_F(fixture, BadShapesAndOrderAreErrors) {
+TEST_F(SplitTraining, BadShapesAndOrderAreErrors) {
   split_client c(*cfg, *data, 0, *tok);
   edge_body e(*cfg);
   e.add_client(0, 1, 1);
