@@ -58,8 +58,8 @@ run_result run_federation(const run::run_config& cfg_in, std::ostream& log, cons
   fed::set_torch_threads(cfg.torch_threads);
   if (progress)
     *progress << "loading data and " << cfg.clients << " client models ..." << std::endl;
+  const auto tok = train::load_tokenizer(cfg.model_dir);  // first: a wrong model dir fails in milliseconds
   const auto data = fed::load_federation_data(cfg);
-  const auto tok = train::load_tokenizer(cfg.model_dir);
   std::vector<std::string> task_names = cfg.tasks;
   std::vector<double> majority;
   std::vector<int64_t> num_labels;

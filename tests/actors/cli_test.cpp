@@ -52,7 +52,8 @@ TEST(RunCli, BadConfigsAreOneClearLine) {
   r = run_elsa("run /nonexistent/run.toml");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("/nonexistent/run.toml: config file not found"), std::string::npos) << r.output;
-  const auto no_model = write_config("elsa_run_cli_no_model", "[model]\nmodel_dir = \"/nonexistent/model\"\n");
+  const auto no_model = write_config("elsa_run_cli_no_model", "[model]\nmodel_dir = \"/nonexistent/model\"\n[data]\ndata_dir = \""
+                                                              + data_dir().string() + "\"\n");
   r = run_elsa("run " + no_model.string() + " --out /tmp/never --quiet");
   EXPECT_EQ(r.exit_code, 1) << r.output;
   EXPECT_NE(r.output.find("/nonexistent/model"), std::string::npos) << r.output;
