@@ -60,6 +60,7 @@ void finish_round(client_pointer self) {
   st.bytes_up += static_cast<int64_t>(bytes->size());
   record(self, ctx,
          {{"type", "client_round"}, {"round", st.round}, {"client", st.id}, {"edge", st.edge},
+          {"task", st.cluster < ctx.task_names.size() ? ctx.task_names[st.cluster] : std::string("?")},
           {"steps", st.steps_done}, {"loss", st.steps_done ? st.loss_sum / st.steps_done : 0.0},
           {"tokens", st.tokens}, {"bytes_up", st.bytes_up}, {"seconds", seconds}});
   auto edge = ctx.peers.edges.at(st.edge);

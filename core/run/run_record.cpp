@@ -51,6 +51,8 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
   if (type == "client_round") {
     auto& r = at(round);
     r.losses.push_back(ev.value("loss", 0.0));
+    if (ev.contains("task"))
+      r.task_losses[ev.value("task", "")].push_back(ev.value("loss", 0.0));
     r.steps += ev.value("steps", int64_t{0});
     r.tokens += ev.value("tokens", int64_t{0});
     r.train_seconds = std::max(r.train_seconds, ev.value("seconds", 0.0));
@@ -109,6 +111,10 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
                            ? nlohmann::json(nullptr)
                            : nlohmann::json(std::accumulate(r.losses.begin(), r.losses.end(), 0.0)
                                             / static_cast<double>(r.losses.size()));
+    nlohmann::json by_task = nlohmann::json::object();
+    for (const auto& [task, losses] : r.task_losses)
+      by_task[task] = std::accumulate(losses.begin(), losses.end(), 0.0) / static_cast<double>(losses.size());
+    line["train_loss_by_task"] = by_task;
     line["steps"] = r.steps;
     line["tokens"] = r.tokens;
     line["train_seconds"] = r.train_seconds;

@@ -3,7 +3,7 @@
 // Torch-free and actor-free, so it is unit-testable and the recorder actor only forwards events into it.
 //
 // Event types (fields beyond "type"):
-//   client_round  round, client, edge, steps, loss, tokens, bytes_up, seconds (a client finished its steps;
+//   client_round  round, client, edge, task, steps, loss, tokens, bytes_up, seconds (a client finished;
 //                 seconds from the round's opening at the client, simulated when deterministic)
 //   edge_round    round, edge, reason, reported, expected, late[], missing[], down[], late_arrivals[],
 //                 aggregated[], stale_aggregated, bytes_down, bytes_cloud, trust{client: score}
@@ -64,6 +64,7 @@ public:
 private:
   struct round_acc {
     std::vector<double> losses;
+    std::map<std::string, std::vector<double>> task_losses;
     int64_t steps = 0, tokens = 0;
     double train_seconds = 0;  // the slowest client's steps
     int64_t bytes_client_edge = 0, bytes_edge_client = 0, bytes_edge_cloud = 0, bytes_cloud_edge = 0,

@@ -178,6 +178,7 @@ TEST(Runtime, TwoTasksTrainOneClusterEach) {
   for (const char* task : {"spam", "supersense"}) {
     EXPECT_EQ(r.summary["tasks"][task].value("test_examples", 0), 128) << task;
     EXPECT_TRUE(r.metrics[1]["accuracy"].contains(task)) << r.metrics[1].dump();
+    EXPECT_TRUE(r.metrics[0]["train_loss_by_task"].contains(task)) << r.metrics[0].dump();
     EXPECT_TRUE(std::filesystem::exists(cfg.out_dir / "adapters" / task / "adapter_model.safetensors")) << task;
   }
 }

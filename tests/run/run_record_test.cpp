@@ -19,9 +19,9 @@ run_config two_rounds() {
 
 TEST(RunRecord, OneLinePerRoundInOrder) {
   run_record rec(two_rounds(), {"spam"}, {0.7});
-  EXPECT_TRUE(rec.add({{"type", "client_round"}, {"round", 0}, {"client", 0}, {"steps", 3}, {"loss", 0.5},
+  EXPECT_TRUE(rec.add({{"type", "client_round"}, {"round", 0}, {"client", 0}, {"task", "spam"}, {"steps", 3}, {"loss", 0.5},
                        {"tokens", 100}, {"bytes_up", 1000}}, 1.0).empty());
-  EXPECT_TRUE(rec.add({{"type", "client_round"}, {"round", 0}, {"client", 1}, {"steps", 3}, {"loss", 0.7},
+  EXPECT_TRUE(rec.add({{"type", "client_round"}, {"round", 0}, {"client", 1}, {"task", "party"}, {"steps", 3}, {"loss", 0.7},
                        {"tokens", 50}, {"bytes_up", 10}}, 1.0).empty());
   EXPECT_TRUE(rec.add({{"type", "edge_round"}, {"round", 0}, {"edge", 0}, {"reason", "quorum"}, {"reported", 2},
                        {"expected", 3}, {"late", {4}}, {"missing", {4}}, {"down", json::array()},
@@ -34,6 +34,8 @@ TEST(RunRecord, OneLinePerRoundInOrder) {
   const auto& l = lines[0];
   EXPECT_EQ(l["round"], 0);
   EXPECT_DOUBLE_EQ(l["train_loss"].get<double>(), 0.6);
+  EXPECT_DOUBLE_EQ(l["train_loss_by_task"]["spam"].get<double>(), 0.5);
+  EXPECT_DOUBLE_EQ(l["train_loss_by_task"]["party"].get<double>(), 0.7);
   EXPECT_EQ(l["steps"], 6);
   EXPECT_EQ(l["tokens"], 150);
   EXPECT_EQ(l["stragglers"], json::array({4}));
