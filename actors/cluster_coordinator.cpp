@@ -73,7 +73,7 @@ void setup(coordinator_pointer self) {
     st.live_edges.insert(e);
     self->monitor(st.ctx->peers.edges[e]);
   }
-  // Trust starts at 1 on the edges; trust_update messages change it when the trust mechanism (issue 6) or
+  // Trust starts at 1 on the edges; trust_update messages change it when the trust mechanism (ELSA.md 3.1) or
   // an operator has something to say.
 }
 

@@ -1,7 +1,7 @@
 // The cluster-coordinator role: keeps the placement of clients on edges (and their clusters), their split
 // points and trust scores, and paces the kappa2 edge rounds of each cloud round: it opens edge round r on
 // every live edge, waits for their closes (or a deadline) and opens the next. When an edge dies its clients
-// are reassigned to the live edges. Clustering, trust and split planning algorithms arrive with issue 6.
+// are reassigned to the live edges. Clustering, trust and split planning algorithms arrive with the mechanisms (ELSA.md 3.1-3.3).
 #pragma once
 
 #include <cstdint>

@@ -62,8 +62,8 @@ struct run_config {
   int64_t head_blocks = 1;      // a >= 1: raw embeddings never leave a client
   int64_t tail_blocks = 1;      // b >= 1: labels never leave a client; a + b < n_layer
 
-  // [elsa] mechanism switches (clustering, trust, dynamic split, sketches, SS-OP) come with issue 6.
-  bool trust_weighting = true;  // aggregation weights are trust * samples (trust stays 1 until issue 6)
+  // [elsa] mechanism switches (clustering, trust, dynamic split, sketches, SS-OP) come with the mechanisms (ELSA.md 3).
+  bool trust_weighting = true;  // aggregation weights are trust * samples (trust stays 1 until the trust mechanism)
 
   // [faults]
   int64_t round_deadline_ms = 120000; // per edge round, from its opening; later updates are stragglers
