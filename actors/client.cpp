@@ -73,6 +73,18 @@ void finish_round(client_pointer self) {
 
 // -- one split-training step, in three hops --
 
+// A split tensor of this client's current step, without its data yet.
+split_tensor outgoing(const client_pointer& self, segment from, tensor_role role) {
+  const auto& st = self->state;
+  split_tensor out;
+  out.round = st.round;
+  out.step = st.steps_done;
+  out.client_id = st.id;
+  out.from = from;
+  out.role = role;
+  return out;
+}
+
 // The edge's reply to a step request, if it is a body tensor of `role` for this client; otherwise the round
 // is given up (and recorded).
 std::optional<split_tensor> edge_reply(client_pointer self, const payload& bytes, tensor_role role) {
@@ -131,12 +143,7 @@ void on_body_output(client_pointer self, const payload& bytes) {
   auto msg = edge_reply(self, bytes, tensor_role::activation);
   if (!msg)
     return;
-  split_tensor grad;
-  grad.round = st.round;
-  grad.step = st.steps_done;
-  grad.client_id = st.id;
-  grad.from = segment::tail;
-  grad.role = tensor_role::gradient;
+  auto grad = outgoing(self, segment::tail, tensor_role::gradient);
   try {
     grad.tensor = st.core->tail_step(msg->tensor);
   } catch (const elsa::error& e) {
@@ -171,12 +178,7 @@ void run_step(client_pointer self) {
       st.silent = true;
     return;
   }
-  split_tensor act;
-  act.round = st.round;
-  act.step = st.steps_done;
-  act.client_id = st.id;
-  act.from = segment::head;
-  act.role = tensor_role::activation;
+  auto act = outgoing(self, segment::head, tensor_role::activation);
   try {
     auto head = st.core->begin_step();
     act.tensor = std::move(head.activation);

@@ -119,17 +119,16 @@ void close_current(edge_pointer self, close_reason reason) {
       add(u, std::pow(ctx.cfg.staleness_decay, static_cast<double>(open.round - u.round)));
   }
   st.stale.clear();
+  std::map<uint32_t, uint64_t> samples;  // reported this round, per cluster
+  for (const auto& [c, u] : st.updates)
+    samples[u.cluster] += u.samples;
   std::map<uint32_t, std::pair<fed::adapter_set, uint64_t>> aggregated;
   for (auto& [cluster, list] : parts) {
     std::vector<fed::weighted_set> ws;
-    uint64_t samples = 0;
     for (auto& [set, w] : list)
       ws.push_back({&set, w});
-    for (const auto& [c, u] : st.updates)
-      if (u.cluster == cluster)
-        samples += u.samples;
     try {
-      aggregated[cluster] = {fed::weighted_average(ws), samples};
+      aggregated[cluster] = {fed::weighted_average(ws), samples[cluster]};
     } catch (const elsa::error& e) {
       record_error(self, ctx, who(self), open.round, "malformed_message", e.what());
     }

@@ -34,8 +34,6 @@ void on_event(recorder_pointer self, const std::string& text) {
     *st.progress << "  ! " << ev.value("actor", "?") << ", round " << ev.value("round", 0) << ": "
                  << ev.value("code", "?") << ": " << ev.value("text", "") << std::endl;
   if (st.record->finished()) {
-    std::ofstream summary(st.out_dir / "summary.json");
-    summary << st.record->summary(elapsed(self)).dump(2) << '\n';
     for (auto& p : st.waiting)
       p.deliver(true);
     st.waiting.clear();
@@ -48,8 +46,7 @@ recorder_actor::behavior_type recorder(recorder_pointer self, std::shared_ptr<ru
                                        std::filesystem::path out_dir, std::ostream* progress) {
   auto& st = self->state;
   st.record = std::move(record);
-  st.out_dir = std::move(out_dir);
-  st.metrics.open(st.out_dir / "metrics.jsonl", std::ios::trunc);
+  st.metrics.open(out_dir / "metrics.jsonl", std::ios::trunc);
   st.progress = progress;
   st.started = std::chrono::steady_clock::now();
   return {

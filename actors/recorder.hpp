@@ -1,6 +1,6 @@
 // The run recorder: not a participant of the protocol but its instrument. Every actor sends it events; it
 // feeds them into core/run's run_record, appends each completed round to RUN/metrics.jsonl, prints the
-// progress line, writes RUN/summary.json at the end and answers `done` once the run finished.
+// progress line and answers `done` once the run finished (the runtime then writes RUN/summary.json).
 #pragma once
 
 #include <chrono>
@@ -22,7 +22,6 @@ struct recorder_state {
   static inline const char* name = "elsa.recorder";
 
   std::shared_ptr<run::run_record> record;
-  std::filesystem::path out_dir;
   std::ofstream metrics;
   std::ostream* progress = nullptr;  // null: quiet
   std::chrono::steady_clock::time_point started;

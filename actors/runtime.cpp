@@ -43,9 +43,8 @@ messages::payload malformed_bytes() {
 
 } // namespace
 
-run_result run_federation(const run::run_config& cfg_in, std::ostream& log, const run_hooks& hooks) {
-  run::validate(cfg_in);
-  const auto& cfg = cfg_in;
+run_result run_federation(const run::run_config& cfg, std::ostream& log, const run_hooks& hooks) {
+  run::validate(cfg);
   const auto started = clock_type::now();
   std::filesystem::create_directories(cfg.out_dir);
   {

@@ -52,14 +52,9 @@ federation_data load_federation_data(const run::run_config& cfg) {
     seen[s.client] = true;
     auto& cs = out.shards[s.client];
     cs.client = static_cast<uint32_t>(s.client);
-    cs.task_index = static_cast<std::size_t>(std::find(views.begin(), views.end(),
-                                                       [&] {
-                                                         for (auto* v : views)
-                                                           if (v->id == s.task_id)
-                                                             return v;
-                                                         return views.front();
-                                                       }())
-                                             - views.begin());
+    cs.task_index = static_cast<std::size_t>(
+      std::find_if(views.begin(), views.end(), [&s](const data::task_data* v) { return v->id == s.task_id; })
+      - views.begin());
     cs.indices = std::move(s.indices);
     if (cfg.max_train_per_client > 0 && static_cast<int64_t>(cs.indices.size()) > cfg.max_train_per_client) {
       std::shuffle(cs.indices.begin(), cs.indices.end(), rng);

@@ -46,6 +46,18 @@ struct split_client::impl {
     in_step = false;
   }
 
+  // A tensor the edge sent back for the step in progress: it must exist and have the batch's (B, T, C).
+  torch::Tensor step_tensor(const messages::tensor_bytes& x, const char* what) const {
+    if (!in_step)
+      throw error(errc::invalid_argument, fmt::format("client {}: {} without a step in progress", id, what));
+    auto t = from_wire(x);
+    const auto expected = std::vector<int64_t>{batch.ids.size(0), batch.ids.size(1), model->config().n_embd};
+    if (t.sizes().vec() != expected)
+      throw error(errc::malformed_input, fmt::format("client {}: {} has shape [{}], expected [{}]", id, what,
+                                                     fmt::join(t.sizes().vec(), ","), fmt::join(expected, ",")));
+    return t;
+  }
+
   std::vector<const train::encoded*> next_batch() {
     std::vector<const train::encoded*> items;
     while (static_cast<int64_t>(items.size()) < cfg.batch_size) {
@@ -132,13 +144,7 @@ head_output split_client::begin_step() {
 
 messages::tensor_bytes split_client::tail_step(const messages::tensor_bytes& body_output) {
   auto& s = *impl_;
-  if (!s.in_step)
-    throw error(errc::invalid_argument, fmt::format("client {}: body output without a step in progress", s.id));
-  auto h = from_wire(body_output);
-  const auto expected = std::vector<int64_t>{s.batch.ids.size(0), s.batch.ids.size(1), s.model->config().n_embd};
-  if (h.sizes().vec() != expected)
-    throw error(errc::malformed_input, fmt::format("client {}: body output has shape [{}], expected [{}]", s.id,
-                                                   fmt::join(h.sizes().vec(), ","), fmt::join(expected, ",")));
+  auto h = s.step_tensor(body_output, "body output");
   auto logits = s.segments->tail.forward(h, s.batch.mask);
   auto loss = torch::nn::functional::cross_entropy(logits, s.batch.labels);
   s.loss = loss.item<double>();
@@ -147,13 +153,7 @@ messages::tensor_bytes split_client::tail_step(const messages::tensor_bytes& bod
 
 double split_client::finish_step(const messages::tensor_bytes& head_grad) {
   auto& s = *impl_;
-  if (!s.in_step)
-    throw error(errc::invalid_argument, fmt::format("client {}: head gradient without a step in progress", s.id));
-  auto g = from_wire(head_grad);
-  const auto expected = std::vector<int64_t>{s.batch.ids.size(0), s.batch.ids.size(1), s.model->config().n_embd};
-  if (g.sizes().vec() != expected)
-    throw error(errc::malformed_input, fmt::format("client {}: head gradient has shape [{}], expected [{}]", s.id,
-                                                   fmt::join(g.sizes().vec(), ","), fmt::join(expected, ",")));
+  auto g = s.step_tensor(head_grad, "head gradient");
   s.segments->head.backward(g);
   if (s.cfg.grad_clip > 0)
     torch::nn::utils::clip_grad_norm_(s.params, s.cfg.grad_clip);
