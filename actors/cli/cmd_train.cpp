@@ -17,6 +17,7 @@ void add_pretrain_command(CLI::App& app) {
     std::string out_dir;
     std::string run_dir;
     int64_t steps = 0;
+    int64_t stop_after = 0;
   };
   auto opts = std::make_shared<options>();
   auto* cmd = app.add_subcommand("pretrain", "pre-train the base GPT-2 model on the corpus (configs/pretrain.toml)");
@@ -25,6 +26,10 @@ void add_pretrain_command(CLI::App& app) {
   cmd->add_option("--out", opts->out_dir, "override [paths] out_dir");
   cmd->add_option("--run-dir", opts->run_dir, "override [paths] run_dir");
   cmd->add_option("--steps", opts->steps, "override [train] steps (e.g. for a short throughput check)");
+  cmd->add_option("--stop-after", opts->stop_after,
+                  "stop at a checkpoint after this step (the schedule still runs to [train] steps); "
+                  "continue later with --resume")
+    ->check(CLI::PositiveNumber);
   cmd->callback([opts] {
     auto cfg = train::read_pretrain_config(opts->config);
     if (!opts->out_dir.empty())
@@ -35,7 +40,7 @@ void add_pretrain_command(CLI::App& app) {
       cfg.steps = opts->steps;
       cfg.warmup_steps = std::min(cfg.warmup_steps, cfg.steps - 1);
     }
-    train::run_pretrain(cfg, opts->resume, std::cout);
+    train::run_pretrain(cfg, opts->resume, std::cout, opts->stop_after);
   });
 }
 

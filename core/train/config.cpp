@@ -62,13 +62,11 @@ pretrain_config read_pretrain_config(const std::filesystem::path& path) {
   return c;
 }
 
-double learning_rate(const pretrain_config& cfg, int64_t step, double elapsed_seconds) {
+double learning_rate(const pretrain_config& cfg, int64_t step) {
   if (step < cfg.warmup_steps)
     return cfg.lr * static_cast<double>(step + 1) / static_cast<double>(cfg.warmup_steps);
   const double span = static_cast<double>(std::max<int64_t>(1, cfg.steps - cfg.warmup_steps));
-  double progress = std::min(1.0, static_cast<double>(step - cfg.warmup_steps) / span);
-  if (cfg.max_minutes > 0)
-    progress = std::max(progress, std::min(1.0, elapsed_seconds / (60.0 * cfg.max_minutes)));
+  const double progress = std::min(1.0, static_cast<double>(step - cfg.warmup_steps) / span);
   return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1.0 + std::cos(M_PI * progress));
 }
 

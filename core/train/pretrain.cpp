@@ -115,32 +115,50 @@ std::vector<int32_t> cached_stream(const fs::path& cache, const text::bpe_tokeni
 
 } // namespace
 
-void run_pretrain(const pretrain_config& cfg_in, bool resume, std::ostream& log) {
+pretrain_outcome run_pretrain(const pretrain_config& cfg_in, bool resume, std::ostream& log, int64_t stop_after) {
   pretrain_config cfg = cfg_in;
   torch::set_num_threads(static_cast<int>(cfg.threads));
   const auto t_start = clock_type::now();
   const auto tok = load_tokenizer(cfg.tokenizer_dir);
-  cfg.model.vocab_size = static_cast<int64_t>(tok.vocab_size());
-  cfg.model.validate();
-  const int64_t T = cfg.model.n_positions;
   fs::create_directories(cfg.run_dir);
 
   const uint64_t hash = vocabulary_hash(tok);
   const auto train_cache = cfg.run_dir / "train_tokens.bin";
   const auto heldout_cache = cfg.run_dir / "heldout_tokens.bin";
-  std::vector<int32_t> train, heldout;
-  train = read_token_cache(train_cache, hash);
-  heldout = read_token_cache(heldout_cache, hash);
-  if (train.empty() || heldout.empty()) {
+  token_streams streams;
+  streams.vocab_size = static_cast<int64_t>(tok.vocab_size());
+  streams.eot_id = tok.eot_id();
+  streams.train = read_token_cache(train_cache, hash);
+  streams.heldout = read_token_cache(heldout_cache, hash);
+  if (streams.train.empty() || streams.heldout.empty()) {
     log << "tokenising the corpus (cached in " << cfg.run_dir.string() << ") ..." << std::endl;
-    train = cached_stream(train_cache, tok, hash, data::pretraining_corpus(cfg.data_dir), cfg.threads);
-    heldout = cached_stream(heldout_cache, tok, hash, data::lm_heldout(cfg.data_dir), cfg.threads);
+    streams.train = cached_stream(train_cache, tok, hash, data::pretraining_corpus(cfg.data_dir), cfg.threads);
+    streams.heldout = cached_stream(heldout_cache, tok, hash, data::lm_heldout(cfg.data_dir), cfg.threads);
   }
-  if (static_cast<int64_t>(train.size()) < 2 * (T + 1))
-    throw error(errc::invalid_argument, fmt::format("pretrain: the corpus has only {} tokens", train.size()));
   const double prep_seconds = std::chrono::duration<double>(clock_type::now() - t_start).count();
   log << fmt::format("corpus: {} training tokens, {} held-out tokens, vocabulary {} (prepared in {:.1f} s)\n",
-                     train.size(), heldout.size(), tok.vocab_size(), prep_seconds);
+                     streams.train.size(), streams.heldout.size(), tok.vocab_size(), prep_seconds);
+  const auto outcome = pretrain_on(cfg, streams, resume, log, stop_after);
+  if (outcome.completed &&
+      (!fs::exists(cfg.out_dir / "vocab.json") || !fs::equivalent(cfg.out_dir, cfg.tokenizer_dir))) {
+    fs::copy_file(cfg.tokenizer_dir / "vocab.json", cfg.out_dir / "vocab.json", fs::copy_options::overwrite_existing);
+    fs::copy_file(cfg.tokenizer_dir / "merges.txt", cfg.out_dir / "merges.txt", fs::copy_options::overwrite_existing);
+  }
+  return outcome;
+}
+
+pretrain_outcome pretrain_on(const pretrain_config& cfg_in, const token_streams& streams, bool resume,
+                             std::ostream& log, int64_t stop_after) {
+  pretrain_config cfg = cfg_in;
+  torch::set_num_threads(static_cast<int>(cfg.threads));
+  cfg.model.vocab_size = streams.vocab_size;
+  cfg.model.validate();
+  const int64_t T = cfg.model.n_positions;
+  const auto& train = streams.train;
+  const auto& heldout = streams.heldout;
+  fs::create_directories(cfg.run_dir);
+  if (static_cast<int64_t>(train.size()) < 2 * (T + 1))
+    throw error(errc::invalid_argument, fmt::format("pretrain: the corpus has only {} tokens", train.size()));
 
   torch::manual_seed(cfg.seed);
   model::GPT2 model(cfg.model);
@@ -189,7 +207,7 @@ void run_pretrain(const pretrain_config& cfg_in, bool resume, std::ostream& log)
   bool out_of_time = false;
   while (st.step < cfg.steps && !out_of_time) {
     const auto t0 = clock_type::now();
-    const double lr = learning_rate(cfg, st.step, elapsed());
+    const double lr = learning_rate(cfg, st.step);
     for (auto& g : opt.param_groups())
       static_cast<torch::optim::AdamWOptions&>(g.options()).lr(lr);
     // Each step's windows come from its own seeded generator, so a resumed run sees the same batches.
@@ -222,8 +240,10 @@ void run_pretrain(const pretrain_config& cfg_in, bool resume, std::ostream& log)
     step_seconds_total += std::chrono::duration<double>(clock_type::now() - t0).count();
     ++steps_timed;
 
-    // The wall-clock budget ends the run (the cosine has followed the clock, see learning_rate).
-    out_of_time = cfg.max_minutes > 0 && elapsed() > 60.0 * cfg.max_minutes;
+    // The wall-clock budget and stop_after end this invocation at a checkpoint; the schedule is unaffected.
+    const double session_seconds = std::chrono::duration<double>(clock_type::now() - session_start).count();
+    out_of_time = (cfg.max_minutes > 0 && session_seconds > 60.0 * cfg.max_minutes) ||
+                  (stop_after > 0 && st.step >= stop_after);
     const bool last = st.step == cfg.steps || out_of_time;
     if (st.step % cfg.log_every == 0 || last) {
       const double dt = std::chrono::duration<double>(clock_type::now() - interval_start).count();
@@ -236,8 +256,6 @@ void run_pretrain(const pretrain_config& cfg_in, bool resume, std::ostream& log)
       const double eval_share = static_cast<double>(cfg.eval_tokens) / static_cast<double>(cfg.batch_size * T) / 3.0;
       const double evals_left = static_cast<double>(left / cfg.eval_every + 1);
       double eta = per_step * (static_cast<double>(left) + evals_left * eval_share);
-      if (cfg.max_minutes > 0)
-        eta = std::min(eta, std::max(0.0, 60.0 * cfg.max_minutes - elapsed()));
       log << fmt::format("[{}{}] {:3.0f}% step {}/{} | loss {:.4f} | lr {:.2e} | {:.0f} tok/s | {} elapsed | ETA {}\n",
                          std::string(static_cast<size_t>(filled), '#'), std::string(static_cast<size_t>(width - filled), '.'),
                          100.0 * frac, st.step, cfg.steps, interval_loss / static_cast<double>(interval_steps), lr,
@@ -269,18 +287,19 @@ void run_pretrain(const pretrain_config& cfg_in, bool resume, std::ostream& log)
     }
   }
 
-  if (out_of_time)
-    log << fmt::format("stopped at step {} of at most {}: the [train] max_minutes = {} budget is used\n", st.step,
-                       cfg.steps, cfg.max_minutes);
+  if (st.step < cfg.steps) {
+    log << fmt::format("stopped at step {} of {} ({}); the checkpoint is in {}: continue with --resume\n", st.step,
+                       cfg.steps,
+                       stop_after > 0 && st.step >= stop_after ? fmt::format("--stop-after {}", stop_after)
+                                                                : fmt::format("[train] max_minutes = {}", cfg.max_minutes),
+                       (cfg.run_dir / "checkpoint").string());
+    return {st.step, false};
+  }
   // Final: a larger evaluation than the periodic ones (the same windows `elsa eval-lm` scores by default).
   int64_t counted = 0;
   const double nll = heldout_nll(model, heldout, T, cfg.final_eval_tokens, 16, &counted);
   st.train_seconds = elapsed();
-  model::save_model(cfg.out_dir, model, tok.eot_id());
-  if (!fs::exists(cfg.out_dir / "vocab.json") || !fs::equivalent(cfg.out_dir, cfg.tokenizer_dir)) {
-    fs::copy_file(cfg.tokenizer_dir / "vocab.json", cfg.out_dir / "vocab.json", fs::copy_options::overwrite_existing);
-    fs::copy_file(cfg.tokenizer_dir / "merges.txt", cfg.out_dir / "merges.txt", fs::copy_options::overwrite_existing);
-  }
+  model::save_model(cfg.out_dir, model, streams.eot_id);
   nlohmann::ordered_json summary = {
       {"steps", st.step},
       {"planned_steps", cfg.steps},
@@ -300,6 +319,7 @@ void run_pretrain(const pretrain_config& cfg_in, bool resume, std::ostream& log)
                      "tokens; model written to {}\n",
                      st.step, st.tokens_seen, duration_text(st.train_seconds), std::exp(nll), counted,
                      cfg.out_dir.string());
+  return {st.step, true};
 }
 
 } // namespace elsa::train

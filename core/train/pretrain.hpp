@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <iosfwd>
 #include <string>
+#include <vector>
 
 #include "core/model/config.hpp"
 
@@ -35,7 +36,8 @@ struct pretrain_config {
   int64_t eval_every = 250;      // steps between held-out perplexity evaluations
   int64_t eval_tokens = 65536;   // held-out tokens used by those periodic evaluations
   int64_t final_eval_tokens = 262144; // held-out tokens scored at the end (0 = all)
-  double max_minutes = 0;        // wall-clock budget of training (0 = none): ends the run and the cosine
+  double max_minutes = 0;        // wall-clock budget of one invocation (0 = none): stops at a checkpoint,
+                                 // `--resume` continues; the schedule follows steps only
   int64_t checkpoint_every = 250;
   int64_t log_every = 10;
   int64_t threads = 2;
@@ -46,13 +48,34 @@ struct pretrain_config {
 /// the file, the key and the allowed range. Relative paths are taken relative to the working directory.
 pretrain_config read_pretrain_config(const std::filesystem::path& path);
 
-/// Learning rate at `step` (0-based): linear warm-up to lr over warmup_steps, then cosine down to min_lr.
-/// With max_minutes > 0 the cosine runs on whichever is further along, the steps or the wall clock
-/// (elapsed_seconds / (60 max_minutes)), so a run on a slower or busier machine still completes its decay.
-double learning_rate(const pretrain_config& cfg, int64_t step, double elapsed_seconds = 0.0);
+/// Learning rate at `step` (0-based): linear warm-up to lr over warmup_steps, then cosine down to min_lr at
+/// `steps`. It depends on the step alone, so a run stopped and resumed follows the same schedule.
+double learning_rate(const pretrain_config& cfg, int64_t step);
 
-/// Runs (or, with resume, continues from run_dir/checkpoint) the pre-training and writes the model to
-/// out_dir with the tokenizer files and pretrain_summary.json. Progress goes to `log`.
-void run_pretrain(const pretrain_config& cfg, bool resume, std::ostream& log);
+/// The token streams a pre-training run reads (the corpus and the held-out text, already tokenised).
+struct token_streams {
+  std::vector<int32_t> train;
+  std::vector<int32_t> heldout;
+  int64_t vocab_size = 0;
+  int32_t eot_id = 0;
+};
+
+/// How a run ended: at `steps` (the model was written to out_dir) or earlier, at a checkpoint that
+/// `--resume` continues from (stop_after, or the max_minutes budget).
+struct pretrain_outcome {
+  int64_t step = 0;
+  bool completed = false;
+};
+
+/// The training loop on prepared streams: starts fresh, or with resume continues from run_dir/checkpoint;
+/// stops at a checkpoint when it reaches step `stop_after` (0 = never). Same config, seed and thread count
+/// give the same weights bit for bit, whether the run went straight through or was stopped and resumed:
+/// each step's batch comes from a generator seeded by (seed, step) and the schedule follows steps only.
+pretrain_outcome pretrain_on(const pretrain_config& cfg, const token_streams& streams, bool resume,
+                             std::ostream& log, int64_t stop_after = 0);
+
+/// `elsa pretrain`: tokenises (or reads the cached) corpus, runs pretrain_on, and when the run completes
+/// writes the model to out_dir with the tokenizer files beside it. Progress goes to `log`.
+pretrain_outcome run_pretrain(const pretrain_config& cfg, bool resume, std::ostream& log, int64_t stop_after = 0);
 
 } // namespace elsa::train

@@ -1,0 +1,187 @@
+// Aggregation policy (see aggregation.hpp). No torch: values are checked on their wire bytes.
+#include "core/fed/aggregation.hpp"
+
+#include <cmath>
+#include <cstring>
+
+#include <fmt/format.h>
+
+namespace elsa::fed {
+
+namespace {
+
+// True when every element is finite. f16 and bf16 are checked on their exponent bits (all ones = inf/NaN).
+bool all_finite(const messages::tensor_bytes& t) {
+  const auto* p = t.data();
+  const std::size_t n = t.size_bytes();
+  switch (t.type()) {
+    case messages::dtype::f32:
+      for (std::size_t i = 0; i + 4 <= n; i += 4) {
+        float v;
+        std::memcpy(&v, p + i, 4);
+        if (!std::isfinite(v))
+          return false;
+      }
+      return true;
+    case messages::dtype::f16:
+    case messages::dtype::bf16: {
+      const uint16_t mask = t.type() == messages::dtype::f16 ? 0x7C00u : 0x7F80u;
+      for (std::size_t i = 0; i + 2 <= n; i += 2) {
+        uint16_t v;
+        std::memcpy(&v, p + i, 2);
+        if ((v & mask) == mask)
+          return false;
+      }
+      return true;
+    }
+  }
+  return false;
+}
+
+rejected_update reject(const client_update& u, rejection why, std::string text) {
+  return {u.client, u.round, why, std::move(text)};
+}
+
+} // namespace
+
+adapter_layout layout_of(const adapter_set& set) {
+  adapter_layout l;
+  for (const auto& nt : set) {
+    l.names.push_back(nt.name);
+    l.shapes.push_back(nt.tensor.shape());
+  }
+  return l;
+}
+
+const char* to_string(rejection why) {
+  switch (why) {
+    case rejection::excluded:
+      return "excluded";
+    case rejection::wrong_names:
+      return "wrong_names";
+    case rejection::wrong_shape:
+      return "wrong_shape";
+    case rejection::not_finite:
+      return "not_finite";
+    case rejection::inflated_samples:
+      return "inflated_samples";
+    case rejection::too_stale:
+      return "too_stale";
+    case rejection::zero_weight:
+      return "zero_weight";
+  }
+  return "?";
+}
+
+std::optional<rejected_update> validate(const client_update& u, const adapter_layout& layout,
+                                        uint64_t registered_samples) {
+  if (u.adapters.size() != layout.names.size())
+    return reject(u, rejection::wrong_names,
+                  fmt::format("client {}: {} tensors, the cluster's adapters have {}", u.client, u.adapters.size(),
+                              layout.names.size()));
+  for (std::size_t i = 0; i < u.adapters.size(); ++i) {
+    const auto& nt = u.adapters[i];
+    if (nt.name != layout.names[i])
+      return reject(u, rejection::wrong_names,
+                    fmt::format("client {}: tensor '{}' where the cluster has '{}'", u.client, nt.name, layout.names[i]));
+    if (nt.tensor.shape() != layout.shapes[i])
+      return reject(u, rejection::wrong_shape,
+                    fmt::format("client {}: '{}' has shape [{}], the cluster's is [{}]", u.client, nt.name,
+                                fmt::join(nt.tensor.shape(), ","), fmt::join(layout.shapes[i], ",")));
+    if (nt.tensor.numel() < 0 ||
+        static_cast<std::size_t>(nt.tensor.numel()) * messages::dtype_size(nt.tensor.type()) != nt.tensor.size_bytes())
+      return reject(u, rejection::wrong_shape,
+                    fmt::format("client {}: '{}' holds {} bytes for shape [{}]", u.client, nt.name,
+                                nt.tensor.size_bytes(), fmt::join(nt.tensor.shape(), ",")));
+    if (!all_finite(nt.tensor))
+      return reject(u, rejection::not_finite, fmt::format("client {}: '{}' holds NaN or infinity", u.client, nt.name));
+  }
+  if (u.samples > registered_samples)
+    return reject(u, rejection::inflated_samples,
+                  fmt::format("client {}: claims {} samples, registered {}", u.client, u.samples, registered_samples));
+  return std::nullopt;
+}
+
+double update_weight(const client_update& u, uint32_t round, const std::map<uint32_t, double>& trust,
+                     const aggregation_policy& policy) {
+  if (u.round > round)
+    return 0.0;
+  double w = static_cast<double>(u.samples) * std::pow(policy.staleness_decay, static_cast<double>(round - u.round));
+  if (policy.trust_weighting) {
+    auto t = trust.find(u.client);
+    if (t != trust.end())
+      w *= std::max(0.0, t->second);
+  }
+  return w;
+}
+
+bool quorum_met(std::size_t reported, std::size_t live, double quorum) {
+  return reported > 0 && static_cast<double>(reported) >= quorum * static_cast<double>(live);
+}
+
+aggregation_result aggregate_updates(const std::vector<client_update>& updates, const aggregation_inputs& in) {
+  aggregation_result out;
+  std::map<uint32_t, std::vector<std::pair<const client_update*, double>>> accepted;
+  std::map<uint32_t, adapter_layout> layouts = in.layouts;
+  std::map<uint32_t, uint32_t> newest;  // client -> round of its newest update
+  for (const auto& u : updates) {
+    auto it = newest.find(u.client);
+    if (it == newest.end() || it->second < u.round)
+      newest[u.client] = u.round;
+  }
+  std::set<uint32_t> taken;
+  for (const auto& u : updates) {
+    if (u.round < newest[u.client] || !taken.insert(u.client).second) {
+      out.rejected.push_back(reject(u, rejection::too_stale,
+                                    fmt::format("client {}: round {} update superseded by its round {} one",
+                                                u.client, u.round, newest[u.client])));
+      continue;
+    }
+    if (in.excluded.count(u.client)) {
+      out.rejected.push_back(reject(u, rejection::excluded, fmt::format("client {} is excluded", u.client)));
+      continue;
+    }
+    if (u.round > in.round || in.round - u.round > in.policy.max_staleness) {
+      out.rejected.push_back(reject(u, rejection::too_stale,
+                                    fmt::format("client {}: update of round {} in the aggregation of round {}",
+                                                u.client, u.round, in.round)));
+      continue;
+    }
+    auto layout = layouts.find(u.cluster);
+    if (layout == layouts.end())
+      layout = layouts.emplace(u.cluster, layout_of(u.adapters)).first;
+    auto reg = in.registered_samples.find(u.client);
+    const uint64_t registered = reg == in.registered_samples.end() ? u.samples : reg->second;
+    if (auto bad = validate(u, layout->second, registered)) {
+      out.rejected.push_back(std::move(*bad));
+      continue;
+    }
+    const double w = update_weight(u, in.round, in.trust, in.policy);
+    if (!(w > 0)) {
+      out.rejected.push_back(reject(u, rejection::zero_weight, fmt::format("client {}: weight {}", u.client, w)));
+      continue;
+    }
+    accepted[u.cluster].emplace_back(&u, w);
+  }
+  for (const auto& [cluster, list] : accepted) {
+    std::vector<weighted_set> sets;
+    double total = 0;
+    for (const auto& [u, w] : list) {
+      sets.push_back({&u->adapters, w});
+      total += w;
+    }
+    cluster_aggregate agg;
+    agg.adapters = weighted_average(sets);  // cannot throw: every set passed validate against one layout
+    for (const auto& [u, w] : list) {
+      agg.samples += u->samples;
+      agg.clients.push_back(u->client);
+      if (u->round < in.round)
+        agg.stale.push_back(u->client);
+      agg.weights[u->client] = w / total;
+    }
+    out.clusters.emplace(cluster, std::move(agg));
+  }
+  return out;
+}
+
+} // namespace elsa::fed
