@@ -21,6 +21,7 @@
 #include "core/fed/edge_body.hpp"
 #include "core/fed/evaluator.hpp"
 #include "core/fed/federation_data.hpp"
+#include "core/fed/frozen_base.hpp"
 #include "core/fed/split_client.hpp"
 #include "core/run/run_record.hpp"
 #include "core/train/tokens.hpp"
@@ -53,11 +54,13 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
   }
   std::ostream* progress = cfg.progress ? &log : nullptr;
 
-  // -- core objects: data, tokenizer, one split_client per client, one edge_body per edge, the evaluator --
+  // -- core objects: the frozen base (once), data, tokenizer, one split_client per client, one edge_body per
+  // edge, the evaluator; every participant runs over the one base with adapters of its own --
   fed::set_torch_threads(cfg.torch_threads);
   if (progress)
-    *progress << "loading data and " << cfg.clients << " client models ..." << std::endl;
+    *progress << "loading the base model, data and " << cfg.clients << " clients ..." << std::endl;
   const auto tok = train::load_tokenizer(cfg.model_dir);  // first: a wrong model dir fails in milliseconds
+  const auto base = fed::load_frozen_base(cfg.model_dir);
   const auto data = fed::load_federation_data(cfg);
   std::vector<std::string> task_names = cfg.tasks;
   std::vector<double> majority;
@@ -69,14 +72,14 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
   const auto clusters = static_cast<uint32_t>(data.tasks.size());
   std::vector<fed::adapter_set> initial;
   for (uint32_t k = 0; k < clusters; ++k)
-    initial.push_back(fed::initial_adapters(cfg, num_labels[k], cfg.seed + 7919u * k));
+    initial.push_back(fed::initial_adapters(*base, cfg, num_labels[k], cfg.seed + 7919u * k));
   std::vector<std::shared_ptr<fed::split_client>> client_cores;
   for (int64_t c = 0; c < cfg.clients; ++c)
-    client_cores.push_back(std::make_shared<fed::split_client>(cfg, data, static_cast<uint32_t>(c), tok));
+    client_cores.push_back(std::make_shared<fed::split_client>(cfg, data, static_cast<uint32_t>(c), tok, base));
   std::vector<std::shared_ptr<fed::edge_body>> edge_bodies;
   for (int64_t e = 0; e < cfg.edges; ++e)
-    edge_bodies.push_back(std::make_shared<fed::edge_body>(cfg));
-  auto evaluator = std::make_shared<fed::evaluator>(cfg, data, tok);
+    edge_bodies.push_back(std::make_shared<fed::edge_body>(cfg, base));
+  auto evaluator = std::make_shared<fed::evaluator>(cfg, data, tok, base);
   std::vector<messages::assignment> placement;
   for (int64_t c = 0; c < cfg.clients; ++c)
     placement.push_back({static_cast<uint32_t>(c), static_cast<uint32_t>(c % cfg.edges),

@@ -18,6 +18,7 @@
 
 #include "actors/runtime.hpp"
 #include "core/fed/edge_body.hpp"
+#include "core/fed/frozen_base.hpp"
 #include "core/fed/federation_data.hpp"
 #include "core/fed/split_client.hpp"
 #include "core/run/run_config.hpp"
@@ -55,8 +56,9 @@ struct measured {
 
 // The same steps without actors: warm-up round, then two timed rounds of kappa1 steps.
 measured plain_loop(const run::run_config& cfg, const fed::federation_data& data, const text::bpe_tokenizer& tok) {
-  fed::split_client client(cfg, data, 0, tok);
-  fed::edge_body edge(cfg);
+  const auto base = fed::load_frozen_base(cfg.model_dir);
+  fed::split_client client(cfg, data, 0, tok, base);
+  fed::edge_body edge(cfg, base);
   edge.add_client(0, cfg.head_blocks, cfg.tail_blocks);
   auto step = [&] {
     auto head = client.begin_step();

@@ -75,12 +75,13 @@ uint64_t data_bytes(const adapter_set& set) {
   return n;
 }
 
-adapter_set initial_adapters(const run::run_config& cfg, int64_t num_labels, uint64_t seed) {
+adapter_set initial_adapters(const frozen_base& base, const run::run_config& cfg, int64_t num_labels,
+                             uint64_t seed) {
   // Seeds torch's global generator: call before participants start training (the driver does).
   torch::manual_seed(seed);
-  auto m = load_lora_model(cfg);
-  model::Classifier cls(m->config().n_embd, num_labels);
-  auto state = model::lora_state(m, cls);
+  auto bank = make_bank(base, cfg, block_range(0, base.config().n_layer));
+  model::Classifier cls(base.config().n_embd, num_labels);
+  auto state = model::lora_state(*bank, cls);
   adapter_set out;
   for (const auto& nt : to_wire(state))  // own the bytes: the model goes away
     out.push_back({nt.name, messages::tensor_bytes::copy_of(nt.tensor.type(), nt.tensor.shape(), nt.tensor.data(),
@@ -90,10 +91,7 @@ adapter_set initial_adapters(const run::run_config& cfg, int64_t num_labels, uin
 
 void save_adapter_set(const std::filesystem::path& dir, const run::run_config& cfg, int64_t num_labels,
                       const adapter_set& set) {
-  auto m = load_lora_model(cfg);
-  model::Classifier cls(m->config().n_embd, num_labels);
-  model::load_lora_state(m, from_wire(set), cls, "adapters to save");
-  model::save_adapters(dir, m, cls);
+  model::save_adapter_state(dir, from_wire(set), cfg.lora, num_labels);
 }
 
 } // namespace elsa::fed

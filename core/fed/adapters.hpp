@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <vector>
 
+#include "core/fed/frozen_base.hpp"
 #include "core/run/run_config.hpp"
 #include "messages/types.hpp"
 
@@ -30,11 +31,12 @@ adapter_set merge_disjoint(const adapter_set& a, const adapter_set& b);
 uint64_t data_bytes(const adapter_set& set);
 
 /// The starting adapters of a cluster whose task has `num_labels` labels: LoRA init (A Kaiming-uniform,
-/// B zero) on every block and a fresh classifier, from a generator seeded with `seed`.
-adapter_set initial_adapters(const run::run_config& cfg, int64_t num_labels, uint64_t seed);
+/// B zero) on every block of `base` and a fresh classifier, from torch's global generator seeded with `seed`.
+adapter_set initial_adapters(const frozen_base& base, const run::run_config& cfg, int64_t num_labels,
+                             uint64_t seed);
 
 /// Writes `set` as dir/adapter_model.safetensors + adapter_config.json (PEFT layout, loadable by
-/// model::load_adapters).
+/// model::load_adapters). Loads no model.
 void save_adapter_set(const std::filesystem::path& dir, const run::run_config& cfg, int64_t num_labels,
                       const adapter_set& set);
 

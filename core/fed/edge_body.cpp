@@ -13,9 +13,9 @@ namespace elsa::fed {
 
 namespace {
 
-// One client's body: its own model copy (frozen base + adapters), body segment and optimizer.
+// One client's body: its own adapters over the shared base, the body segment over both, and the optimizer.
 struct slot {
-  model::GPT2 model{nullptr};
+  std::unique_ptr<model::adapter_bank> bank;
   std::unique_ptr<model::segment> body;
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::vector<torch::Tensor> params;
@@ -28,6 +28,8 @@ struct slot {
 
 struct edge_body::impl {
   run::run_config cfg;
+  base_ptr base;
+  model::GPT2 model{nullptr};  // base->module(), run with each slot's bank
   std::map<uint32_t, slot> slots;
 
   slot& at(uint32_t client) {
@@ -38,29 +40,31 @@ struct edge_body::impl {
   }
 };
 
-edge_body::edge_body(const run::run_config& cfg) : impl_(std::make_unique<impl>()) {
+edge_body::edge_body(const run::run_config& cfg, base_ptr base) : impl_(std::make_unique<impl>()) {
   impl_->cfg = cfg;
+  impl_->base = std::move(base);
+  impl_->model = impl_->base->module();
 }
 
 edge_body::~edge_body() = default;
 
 void edge_body::add_client(uint32_t client, int64_t head_blocks, int64_t tail_blocks) {
+  const int64_t L = impl_->model->n_layer();
+  check_split(L, head_blocks, tail_blocks);
   auto it = impl_->slots.find(client);
-  slot* s = nullptr;
-  if (it == impl_->slots.end()) {
-    slot fresh;
-    fresh.model = load_lora_model(impl_->cfg);
-    s = &impl_->slots.emplace(client, std::move(fresh)).first->second;
-  } else {
-    s = &it->second;
-    if (s->body && s->a == head_blocks && s->b == tail_blocks)
-      return;
-  }
-  check_split(s->model, head_blocks, tail_blocks);
+  if (it != impl_->slots.end() && it->second.a == head_blocks && it->second.b == tail_blocks)
+    return;
+  slot* s = &impl_->slots[client];
+  // Adapters of blocks the body keeps move into the new bank; blocks it gains start fresh.
+  auto bank = make_bank(*impl_->base, impl_->cfg, block_range(head_blocks, L - tail_blocks));
+  if (s->bank)
+    bank->load(s->bank->state(), fmt::format("body slot of client {} re-split", client));
+  s->body.reset();
+  s->bank = std::move(bank);
   s->a = head_blocks;
   s->b = tail_blocks;
-  const int64_t L = s->model->n_layer();
-  s->body = std::make_unique<model::segment>(s->model, model::segment_kind::body, head_blocks, L - tail_blocks);
+  s->body = std::make_unique<model::segment>(impl_->model, model::segment_kind::body, head_blocks, L - tail_blocks,
+                                             nullptr, s->bank.get());
   s->params = s->body->trainable_parameters();
   s->optimizer = std::make_unique<torch::optim::AdamW>(
     s->params, torch::optim::AdamWOptions(impl_->cfg.lr).weight_decay(impl_->cfg.weight_decay));
@@ -84,19 +88,18 @@ std::vector<uint32_t> edge_body::clients() const {
 
 void edge_body::load_adapters(uint32_t client, const std::vector<messages::named_tensor>& adapters) {
   auto& s = impl_->at(client);
-  auto state = select_blocks(from_wire(adapters), 0, s.model->n_layer(), false);
-  model::load_lora_state(s.model, state, nullptr, fmt::format("body adapters for client {}", client));
+  s.bank->load(from_wire(adapters), fmt::format("body adapters for client {}", client));
 }
 
 messages::tensor_bytes edge_body::forward(uint32_t client, const messages::tensor_bytes& activation,
                                           const std::vector<uint32_t>& lengths) {
   auto& s = impl_->at(client);
   auto h = from_wire(activation);
-  const auto n_embd = s.model->config().n_embd;
-  if (h.dim() != 3 || h.size(2) != n_embd || h.size(1) > s.model->config().n_positions)
+  const auto& mc = impl_->base->config();
+  if (h.dim() != 3 || h.size(2) != mc.n_embd || h.size(1) > mc.n_positions)
     throw error(errc::malformed_input, fmt::format("client {}: activation has shape [{}], expected (B, T<={}, {})",
-                                                   client, fmt::join(h.sizes().vec(), ","),
-                                                   s.model->config().n_positions, n_embd));
+                                                   client, fmt::join(h.sizes().vec(), ","), mc.n_positions,
+                                                   mc.n_embd));
   if (lengths.size() != static_cast<std::size_t>(h.size(0)))
     throw error(errc::malformed_input, fmt::format("client {}: {} sequence lengths for a batch of {}", client,
                                                    lengths.size(), h.size(0)));
@@ -136,13 +139,12 @@ void edge_body::abandon_step(uint32_t client) {
   if (it == impl_->slots.end())
     return;
   it->second.optimizer->zero_grad();
+  it->second.body->release();
   it->second.pending = false;
 }
 
 std::vector<messages::named_tensor> edge_body::adapters(uint32_t client) const {
-  auto& s = impl_->at(client);
-  const int64_t L = s.model->n_layer();
-  return to_wire(model::lora_state(s.model, nullptr, s.a, L - s.b));
+  return to_wire(model::lora_state(*impl_->at(client).bank));
 }
 
 } // namespace elsa::fed

@@ -1,12 +1,14 @@
-// An edge server's side of U-shaped split training: the body blocks [a, L - b) with LoRA adapters, one
-// slot per client (its own adapter copy and optimizer, so steps of different clients can interleave).
-// forward() keeps the step's graph until backward() for that client arrives. Torch-free interface.
+// An edge server's side of U-shaped split training: the body blocks [a, L - b) of the process's shared
+// frozen base, one slot per client holding only that client's body adapters and optimizer state (so steps of
+// different clients can interleave). forward() keeps the step's graph until backward() for that client
+// arrives. Torch-free interface.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <vector>
 
+#include "core/fed/frozen_base.hpp"
 #include "core/run/run_config.hpp"
 #include "messages/types.hpp"
 
@@ -14,7 +16,8 @@ namespace elsa::fed {
 
 class edge_body {
 public:
-  explicit edge_body(const run::run_config& cfg);
+  /// Reads no file: every slot runs over `base`.
+  edge_body(const run::run_config& cfg, base_ptr base);
   ~edge_body();
   edge_body(const edge_body&) = delete;
   edge_body& operator=(const edge_body&) = delete;

@@ -23,16 +23,21 @@ struct task_eval {
 } // namespace
 
 struct evaluator::impl {
-  model::GPT2 model{nullptr};
+  base_ptr base;
+  model::GPT2 model{nullptr};                 // base->module()
+  std::unique_ptr<model::adapter_bank> bank;  // every block: the adapter set being scored
   std::vector<task_eval> tasks;
   int32_t pad = 0;
 };
 
-evaluator::evaluator(const run::run_config& cfg, const federation_data& data, const text::bpe_tokenizer& tok)
+evaluator::evaluator(const run::run_config& cfg, const federation_data& data, const text::bpe_tokenizer& tok,
+                     base_ptr base)
   : impl_(std::make_unique<impl>()) {
   auto& s = *impl_;
   s.pad = tok.eot_id();
-  s.model = load_lora_model(cfg);
+  s.base = std::move(base);
+  s.model = s.base->module();
+  s.bank = make_bank(*s.base, cfg, block_range(0, s.model->n_layer()));
   std::mt19937_64 rng(cfg.seed ^ 0xe7a1ULL);
   for (std::size_t i = 0; i < data.tasks.size(); ++i) {
     const auto& td = *data.tasks[i];
@@ -54,10 +59,10 @@ score evaluator::evaluate(std::size_t task_index, const adapter_set& adapters, h
   if (task_index >= s.tasks.size())
     throw error(errc::invalid_argument, fmt::format("evaluate: no task {}", task_index));
   auto& te = s.tasks[task_index];
-  model::load_lora_state(s.model, from_wire(adapters), te.classifier, "adapters to evaluate");
+  model::load_lora_state(*s.bank, from_wire(adapters), te.classifier, "adapters to evaluate");
   const auto r = train::evaluate_classifier(s.model, te.classifier,
                                             which == held_out::validation ? te.validation : te.test,
-                                            te.num_labels, s.pad);
+                                            te.num_labels, s.pad, s.bank.get());
   return {r.accuracy, r.macro_f1, r.loss, r.count};
 }
 

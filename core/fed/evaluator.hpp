@@ -7,6 +7,7 @@
 
 #include "core/fed/adapters.hpp"
 #include "core/fed/federation_data.hpp"
+#include "core/fed/frozen_base.hpp"
 #include "core/run/run_config.hpp"
 
 namespace elsa::text {
@@ -27,7 +28,9 @@ enum class held_out : uint8_t { validation, test };
 class evaluator {
 public:
   /// Encodes cfg.eval_examples validation and cfg.test_examples (0: all) test examples per task, seeded.
-  evaluator(const run::run_config& cfg, const federation_data& data, const text::bpe_tokenizer& tok);
+  /// Scores over the process's shared `base` with an adapter bank of its own.
+  evaluator(const run::run_config& cfg, const federation_data& data, const text::bpe_tokenizer& tok,
+            base_ptr base);
   ~evaluator();
   evaluator(const evaluator&) = delete;
   evaluator& operator=(const evaluator&) = delete;

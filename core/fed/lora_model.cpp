@@ -10,11 +10,37 @@
 
 namespace elsa::fed {
 
-model::GPT2 load_lora_model(const run::run_config& cfg) {
-  auto m = model::load_model(cfg.model_dir);
-  m->add_lora(cfg.lora);
-  m->train();
-  return m;
+frozen_base::frozen_base(model::GPT2 model) : model_(std::move(model)) {
+  for (auto& p : model_->parameters())
+    p.set_requires_grad(false);
+  model_->eval();
+}
+
+base_ptr load_frozen_base(const std::filesystem::path& model_dir) {
+  return std::make_shared<const frozen_base>(model::load_model(model_dir));
+}
+
+int64_t base_layers(const frozen_base& base) {
+  return base.config().n_layer;
+}
+
+int64_t base_bytes(const frozen_base& base) {
+  int64_t n = 0;
+  for (const auto& p : base.module()->parameters())
+    n += p.numel() * static_cast<int64_t>(p.element_size());
+  return n;
+}
+
+std::unique_ptr<model::adapter_bank> make_bank(const frozen_base& base, const run::run_config& cfg,
+                                               const std::vector<int64_t>& blocks) {
+  return std::make_unique<model::adapter_bank>(base.config(), cfg.lora, blocks);
+}
+
+std::vector<int64_t> block_range(int64_t first, int64_t last) {
+  std::vector<int64_t> out;
+  for (int64_t i = first; i < last; ++i)
+    out.push_back(i);
+  return out;
 }
 
 int64_t block_of(const std::string& name) {
@@ -41,11 +67,12 @@ std::map<std::string, torch::Tensor> select_blocks(const std::map<std::string, t
   return out;
 }
 
-void check_split(const model::GPT2& model, int64_t head_blocks, int64_t tail_blocks) {
-  const int64_t L = model->n_layer();
-  if (head_blocks < 1 || tail_blocks < 1 || head_blocks + tail_blocks > L)
+void check_split(int64_t L, int64_t head_blocks, int64_t tail_blocks) {
+  if (head_blocks < 1 || tail_blocks < 1 || head_blocks + tail_blocks >= L)
     throw error(errc::invalid_argument,
-                fmt::format("split (a={}, b={}) is not valid for a {}-block model; need a >= 1, b >= 1, a + b <= {}",
+                fmt::format("[split] head_blocks = {}, tail_blocks = {} do not fit a {}-block model: need "
+                            "head_blocks >= 1, tail_blocks >= 1 and head_blocks + tail_blocks < {} (the edge runs at "
+                            "least one block)",
                             head_blocks, tail_blocks, L, L));
 }
 

@@ -1,5 +1,5 @@
-// Internal to core/fed: building a participant's model (base + LoRA as configured) and picking the adapter
-// entries of a block range out of a PEFT-named state.
+// Internal to core/fed: the frozen base's definition, a participant's adapter bank over it, and picking the
+// adapter entries of a block range out of a PEFT-named state.
 #pragma once
 
 #include <map>
@@ -7,13 +7,35 @@
 
 #include <torch/torch.h>
 
+#include "core/fed/frozen_base.hpp"
 #include "core/model/gpt2.hpp"
 #include "core/run/run_config.hpp"
 
 namespace elsa::fed {
 
-/// Base model from cfg.model_dir with cfg.lora adapters on every block (base parameters frozen).
-model::GPT2 load_lora_model(const run::run_config& cfg);
+/// The shared base: parameters without gradients, eval mode, no adapters of its own. Participants run it
+/// with their own adapter_bank (GPT2Impl::run_blocks takes it), so forward never writes to it.
+class frozen_base {
+public:
+  explicit frozen_base(model::GPT2 model);
+  /// The module, to run forward with a bank. A handle to the same weights: never train or modify it.
+  model::GPT2 module() const {
+    return model_;
+  }
+  const model::gpt2_config& config() const {
+    return model_->config();
+  }
+
+private:
+  model::GPT2 model_;
+};
+
+/// A fresh bank (PEFT init from torch's global generator) of cfg.lora on `blocks` of the base.
+std::unique_ptr<model::adapter_bank> make_bank(const frozen_base& base, const run::run_config& cfg,
+                                               const std::vector<int64_t>& blocks);
+
+/// Blocks [first, last) as a list.
+std::vector<int64_t> block_range(int64_t first, int64_t last);
 
 /// Block index of a PEFT adapter name (`...transformer.h.<i>.attn...`), or -1 for anything else (score).
 int64_t block_of(const std::string& name);
@@ -22,7 +44,8 @@ int64_t block_of(const std::string& name);
 std::map<std::string, torch::Tensor> select_blocks(const std::map<std::string, torch::Tensor>& state,
                                                    int64_t first, int64_t last, bool with_classifier);
 
-/// Checks a split (a, b) against the model: a >= 1, b >= 1, a + b <= n_layer; elsa::error otherwise.
-void check_split(const model::GPT2& model, int64_t head_blocks, int64_t tail_blocks);
+/// Checks a split (a, b) against a model of n_layer blocks: a >= 1, b >= 1, and the edge runs at least one
+/// block (a + b < n_layer); elsa::error naming [split] otherwise.
+void check_split(int64_t n_layer, int64_t head_blocks, int64_t tail_blocks);
 
 } // namespace elsa::fed

@@ -21,7 +21,9 @@ struct split_client::impl {
   std::vector<std::size_t> order;  // this epoch's permutation
   std::size_t cursor = 0;
   std::mt19937_64 rng;
-  model::GPT2 model{nullptr};
+  base_ptr base;                            // shared with every participant of the process, read-only
+  model::GPT2 model{nullptr};               // base->module(): run with `bank`, never modified
+  std::unique_ptr<model::adapter_bank> bank;  // this client's own adapters: head blocks + tail blocks
   model::Classifier classifier{nullptr};
   int64_t a = 1, b = 1;
   std::unique_ptr<model::three_segments> segments;
@@ -34,10 +36,20 @@ struct split_client::impl {
   int64_t batch_tokens = 0;
 
   void build(int64_t head_blocks, int64_t tail_blocks) {
-    check_split(model, head_blocks, tail_blocks);
+    const int64_t L = model->n_layer();
+    check_split(L, head_blocks, tail_blocks);
+    auto blocks = block_range(0, head_blocks);
+    for (int64_t i = L - tail_blocks; i < L; ++i)
+      blocks.push_back(i);
+    // Adapters of blocks the client keeps move into the new bank; blocks it gains start fresh.
+    auto fresh = make_bank(*base, cfg, blocks);
+    if (bank)
+      fresh->load(bank->state(), fmt::format("client {} re-split", id));
+    segments.reset();
+    bank = std::move(fresh);
     a = head_blocks;
     b = tail_blocks;
-    segments = std::make_unique<model::three_segments>(model::split_model(model, a, b, classifier));
+    segments = std::make_unique<model::three_segments>(model::split_model(model, a, b, classifier, bank.get()));
     params = segments->head.trainable_parameters();
     for (auto& p : segments->tail.trainable_parameters())
       params.push_back(p);
@@ -72,7 +84,7 @@ struct split_client::impl {
 };
 
 split_client::split_client(const run::run_config& cfg, const federation_data& data, uint32_t client,
-                           const text::bpe_tokenizer& tok)
+                           const text::bpe_tokenizer& tok, base_ptr base)
   : impl_(std::make_unique<impl>()) {
   auto& s = *impl_;
   s.cfg = cfg;
@@ -92,7 +104,8 @@ split_client::split_client(const run::run_config& cfg, const federation_data& da
     s.order[i] = i;
   s.cursor = s.order.size();  // shuffle on first use
   s.rng.seed(cfg.seed * 1000003ULL + client);
-  s.model = load_lora_model(cfg);
+  s.base = std::move(base);
+  s.model = s.base->module();
   s.classifier = model::Classifier(s.model->config().n_embd, data.num_labels(shard.task_index));
   s.build(cfg.head_blocks, cfg.tail_blocks);
 }
@@ -123,7 +136,7 @@ int64_t split_client::tail_blocks() const {
 
 void split_client::load_adapters(const std::vector<messages::named_tensor>& adapters) {
   auto state = from_wire(adapters);
-  model::load_lora_state(impl_->model, state, impl_->classifier, fmt::format("adapters for client {}", impl_->id));
+  model::load_lora_state(*impl_->bank, state, impl_->classifier, fmt::format("adapters for client {}", impl_->id));
 }
 
 head_output split_client::begin_step() {
@@ -165,6 +178,8 @@ double split_client::finish_step(const messages::tensor_bytes& head_grad) {
 
 void split_client::abandon_step() {
   impl_->optimizer->zero_grad();
+  impl_->segments->head.release();
+  impl_->segments->tail.release();
   impl_->in_step = false;
 }
 
@@ -178,11 +193,8 @@ int64_t split_client::last_batch_tokens() const {
 
 std::vector<messages::named_tensor> split_client::adapters() const {
   const auto& s = *impl_;
-  const int64_t L = s.model->n_layer();
-  auto head = model::lora_state(s.model, s.classifier, 0, s.a);
-  auto tail = model::lora_state(s.model, nullptr, L - s.b, L);
-  head.insert(tail.begin(), tail.end());
-  return to_wire(head);
+  const int64_t L = s.model->n_layer();  // the bank holds exactly the head and tail blocks
+  return to_wire(model::lora_state(*s.bank, s.classifier, 0, L));
 }
 
 } // namespace elsa::fed

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/fed/federation_data.hpp"
+#include "core/fed/frozen_base.hpp"
 #include "core/run/run_config.hpp"
 #include "messages/types.hpp"
 
@@ -26,10 +27,11 @@ struct head_output {
 
 class split_client {
 public:
-  /// Loads the base model from cfg.model_dir, adds LoRA and a classifier for the shard's task, and encodes
-  /// the shard with `tok`. Adapters start as the model's own init until load_adapters is called.
+  /// Runs over the process's shared `base` with its own adapters (head and tail blocks, PEFT init from
+  /// torch's global generator) and a classifier for the shard's task; encodes the shard with `tok`. Reads
+  /// no file. Adapters keep their init until load_adapters is called.
   split_client(const run::run_config& cfg, const federation_data& data, uint32_t client,
-               const text::bpe_tokenizer& tok);
+               const text::bpe_tokenizer& tok, base_ptr base);
   ~split_client();
   split_client(const split_client&) = delete;
   split_client& operator=(const split_client&) = delete;
@@ -39,13 +41,14 @@ public:
   uint64_t sample_count() const;
 
   /// Re-splits: head = blocks [0, a), tail = blocks [L - b, L). Abandons a step in progress and restarts the
-  /// optimizer (its parameter set changed). elsa::error when a < 1, b < 1 or a + b > n_layer.
+  /// optimizer (its parameter set changed). elsa::error when a < 1, b < 1 or a + b >= n_layer.
   void set_split(int64_t head_blocks, int64_t tail_blocks);
   int64_t head_blocks() const;
   int64_t tail_blocks() const;
 
-  /// Copies adapter values (PEFT names) into the model; names of blocks or heads this client does not hold
-  /// are an elsa::error. Any subset is fine (e.g. one cluster's full set).
+  /// Copies adapter values (PEFT names) into the client's adapters and classifier; entries of the body
+  /// blocks are skipped, so one cluster's full set can be passed. Unknown names or wrong shapes are an
+  /// elsa::error.
   void load_adapters(const std::vector<messages::named_tensor>& adapters);
 
   /// Samples the next batch (seeded, without replacement within an epoch) and runs the head.

@@ -81,16 +81,34 @@ Conv1DImpl::Conv1DImpl(int64_t in_features, int64_t out_features) : in_(in_featu
   bias = register_parameter("bias", torch::zeros({out_features}));
 }
 
-torch::Tensor Conv1DImpl::forward(const torch::Tensor& x) {
+namespace {
+
+// x W + b, plus scale * dropout(x) A^T B^T when A is defined: the one place LoRA's arithmetic lives.
+torch::Tensor lora_linear(const torch::Tensor& x, const torch::Tensor& weight, const torch::Tensor& bias,
+                          const torch::Tensor& A, const torch::Tensor& B, double scale, double dropout, bool train) {
   auto sizes = x.sizes().vec();
-  auto x2 = x.reshape({-1, in_});
+  auto x2 = x.reshape({-1, weight.size(0)});
   auto y = torch::addmm(bias, x2, weight);
-  if (lora_A.defined() && !merged_) {
-    auto xd = lora_dropout_ > 0.0 ? torch::dropout(x2, lora_dropout_, is_training()) : x2;
-    y = y + torch::matmul(torch::matmul(xd, lora_A.t()), lora_B.t()) * lora_scale_;
+  if (A.defined()) {
+    auto xd = dropout > 0.0 ? torch::dropout(x2, dropout, train) : x2;
+    y = y + torch::matmul(torch::matmul(xd, A.t()), B.t()) * scale;
   }
-  sizes.back() = out_;
+  sizes.back() = weight.size(1);
   return y.view(sizes);
+}
+
+} // namespace
+
+torch::Tensor Conv1DImpl::forward(const torch::Tensor& x) {
+  const bool use = lora_A.defined() && !merged_;
+  return lora_linear(x, weight, bias, use ? lora_A : torch::Tensor(), lora_B, lora_scale_, lora_dropout_,
+                     is_training());
+}
+
+torch::Tensor Conv1DImpl::forward_with(const torch::Tensor& x, const lora_factors* f, double scale, double dropout) {
+  if (f == nullptr)
+    return lora_linear(x, weight, bias, {}, {}, 0.0, 0.0, false);
+  return lora_linear(x, weight, bias, f->A, f->B, scale, dropout, torch::GradMode::is_enabled());
 }
 
 void Conv1DImpl::add_lora(int64_t rank, double alpha, double dropout) {
@@ -128,9 +146,18 @@ AttentionImpl::AttentionImpl(const gpt2_config& cfg)
   c_proj = register_module("c_proj", Conv1D(cfg.n_embd, cfg.n_embd));
 }
 
-torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask_bias) {
+namespace {
+
+// The layer through the block's external adapters when there are any, else through its own.
+torch::Tensor through(Conv1D& layer, const torch::Tensor& x, const block_lora* ad, int index) {
+  return ad ? layer->forward_with(x, ad->layer[index], ad->scale, ad->dropout) : layer(x);
+}
+
+} // namespace
+
+torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor& mask_bias, const block_lora* ad) {
   const int64_t B = x.size(0), T = x.size(1), D = n_embd_ / n_head_;
-  auto qkv = c_attn(x).split(n_embd_, 2);
+  auto qkv = through(c_attn, x, ad, 0).split(n_embd_, 2);
   auto q = qkv[0].view({B, T, n_head_, D}).transpose(1, 2); // (B, H, T, D)
   auto k = qkv[1].view({B, T, n_head_, D}).transpose(1, 2);
   auto v = qkv[2].view({B, T, n_head_, D}).transpose(1, 2);
@@ -143,7 +170,7 @@ torch::Tensor AttentionImpl::forward(const torch::Tensor& x, const torch::Tensor
   if (dropout_ > 0.0)
     att = torch::dropout(att, dropout_, is_training());
   auto y = torch::matmul(att, v).transpose(1, 2).contiguous().view({B, T, n_embd_});
-  y = c_proj(y);
+  y = through(c_proj, y, ad, 1);
   if (dropout_ > 0.0)
     y = torch::dropout(y, dropout_, is_training());
   return y;
@@ -154,8 +181,8 @@ MLPImpl::MLPImpl(const gpt2_config& cfg) : dropout_(cfg.dropout) {
   c_proj = register_module("c_proj", Conv1D(cfg.inner(), cfg.n_embd));
 }
 
-torch::Tensor MLPImpl::forward(const torch::Tensor& x) {
-  auto y = c_proj(torch::gelu(c_fc(x), "tanh"));
+torch::Tensor MLPImpl::forward(const torch::Tensor& x, const block_lora* ad) {
+  auto y = through(c_proj, torch::gelu(through(c_fc, x, ad, 2), "tanh"), ad, 3);
   if (dropout_ > 0.0)
     y = torch::dropout(y, dropout_, is_training());
   return y;
@@ -171,9 +198,9 @@ BlockImpl::BlockImpl(const gpt2_config& cfg) {
   mlp = register_module("mlp", MLP(cfg));
 }
 
-torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask_bias) {
-  auto y = x + attn(ln_1(x), mask_bias);
-  return y + mlp(ln_2(y));
+torch::Tensor BlockImpl::forward(const torch::Tensor& x, const torch::Tensor& mask_bias, const block_lora* ad) {
+  auto y = x + attn(ln_1(x), mask_bias, ad);
+  return y + mlp(ln_2(y), ad);
 }
 
 // -- GPT2 --------------------------------------------------------------------------
@@ -215,7 +242,7 @@ torch::Tensor GPT2Impl::embed(const torch::Tensor& ids) {
 }
 
 torch::Tensor GPT2Impl::run_blocks(torch::Tensor x, int64_t first, int64_t last,
-                                   const torch::Tensor& attention_mask) {
+                                   const torch::Tensor& attention_mask, const adapter_bank* bank) {
   torch::Tensor bias;
   if (attention_mask.defined()) {
     // Large finite negative instead of -inf so a row of padding only (left padding) stays finite.
@@ -223,7 +250,7 @@ torch::Tensor GPT2Impl::run_blocks(torch::Tensor x, int64_t first, int64_t last,
            -1e9;
   }
   for (int64_t i = first; i < last; ++i)
-    x = blocks_[static_cast<size_t>(i)]->forward(x, bias);
+    x = blocks_[static_cast<size_t>(i)]->forward(x, bias, bank ? bank->block(i) : nullptr);
   return x;
 }
 
@@ -235,8 +262,9 @@ torch::Tensor GPT2Impl::lm_logits(const torch::Tensor& x) {
   return torch::matmul(x, wte->weight.t());
 }
 
-torch::Tensor GPT2Impl::hidden(const torch::Tensor& ids, const torch::Tensor& attention_mask) {
-  return final_norm(run_blocks(embed(ids), 0, config_.n_layer, attention_mask));
+torch::Tensor GPT2Impl::hidden(const torch::Tensor& ids, const torch::Tensor& attention_mask,
+                               const adapter_bank* bank) {
+  return final_norm(run_blocks(embed(ids), 0, config_.n_layer, attention_mask, bank));
 }
 
 torch::Tensor GPT2Impl::forward(const torch::Tensor& ids, const torch::Tensor& attention_mask) {
@@ -287,6 +315,144 @@ void GPT2Impl::unmerge_lora() {
       layer->unmerge();
 }
 
+// -- external adapters ----------------------------------------------------------------
+
+namespace {
+
+constexpr const char* layer_paths[4] = {"attn.c_attn", "attn.c_proj", "mlp.c_fc", "mlp.c_proj"};
+constexpr const char* target_names[4] = {"c_attn", "attn.c_proj", "c_fc", "mlp.c_proj"};
+
+// (in, out) of layer k of a block.
+std::pair<int64_t, int64_t> layer_dims(const gpt2_config& c, int k) {
+  switch (k) {
+    case 0:
+      return {c.n_embd, 3 * c.n_embd};
+    case 1:
+      return {c.n_embd, c.n_embd};
+    case 2:
+      return {c.n_embd, c.inner()};
+    default:
+      return {c.inner(), c.n_embd};
+  }
+}
+
+} // namespace
+
+adapter_bank::adapter_bank(const gpt2_config& model, const lora_config& lora, const std::vector<int64_t>& blocks)
+    : n_layer_(model.n_layer) {
+  lora.validate();
+  for (int64_t i : blocks) {
+    if (i < 0 || i >= model.n_layer)
+      bad_value(fmt::format("adapters: block {} is outside a {}-block model", i, model.n_layer));
+    if (blocks_.count(i))
+      continue;
+    auto h = std::make_unique<held>();
+    h->view.scale = lora.alpha / static_cast<double>(lora.rank);
+    h->view.dropout = lora.dropout;
+    for (int k = 0; k < 4; ++k) {
+      if (std::find(lora.targets.begin(), lora.targets.end(), target_names[k]) == lora.targets.end())
+        continue;
+      const auto [in, out] = layer_dims(model, k);
+      // PEFT's init, as Conv1DImpl::add_lora: A ~ U(-1/sqrt(in), 1/sqrt(in)), B = 0.
+      const double bound = 1.0 / std::sqrt(static_cast<double>(in));
+      h->factors[k].A = torch::empty({lora.rank, in}).uniform_(-bound, bound).requires_grad_(true);
+      h->factors[k].B = torch::zeros({out, lora.rank}).requires_grad_(true);
+      h->view.layer[k] = &h->factors[k];
+    }
+    blocks_.emplace(i, std::move(h));
+  }
+}
+
+const block_lora* adapter_bank::block(int64_t i) const {
+  auto it = blocks_.find(i);
+  return it == blocks_.end() ? nullptr : &it->second->view;
+}
+
+std::vector<int64_t> adapter_bank::blocks() const {
+  std::vector<int64_t> out;
+  for (const auto& kv : blocks_)
+    out.push_back(kv.first);
+  return out;
+}
+
+std::vector<torch::Tensor> adapter_bank::parameters() const {
+  std::vector<torch::Tensor> out;
+  for (const auto& [i, h] : blocks_)
+    for (const auto& f : h->factors)
+      if (f.A.defined()) {
+        out.push_back(f.A);
+        out.push_back(f.B);
+      }
+  return out;
+}
+
+std::map<std::string, torch::Tensor> adapter_bank::state(int64_t first, int64_t last) const {
+  std::map<std::string, torch::Tensor> out;
+  const int64_t end = last < 0 ? n_layer_ : last;
+  for (const auto& [i, h] : blocks_) {
+    if (i < first || i >= end)
+      continue;
+    for (int k = 0; k < 4; ++k)
+      if (h->factors[k].A.defined()) {
+        const std::string base = fmt::format("{}h.{}.{}", peft_prefix, i, layer_paths[k]);
+        out[base + ".lora_A.weight"] = h->factors[k].A.detach().clone();
+        out[base + ".lora_B.weight"] = h->factors[k].B.detach().clone();
+      }
+  }
+  return out;
+}
+
+void adapter_bank::load(const std::map<std::string, torch::Tensor>& state, const std::string& origin) {
+  const std::string prefix = std::string(peft_prefix) + "h.";
+  torch::NoGradGuard no_grad;
+  for (const auto& [key, value] : state) {
+    if (key == peft_score)
+      continue;
+    // base_model.model.transformer.h.<i>.<layer path>.lora_<A|B>.weight
+    int64_t block = -1;
+    int layer = -1;
+    bool is_a = false;
+    if (key.rfind(prefix, 0) == 0) {
+      const auto dot = key.find('.', prefix.size());
+      const auto num = key.substr(prefix.size(), dot == std::string::npos ? 0 : dot - prefix.size());
+      if (!num.empty() && num.find_first_not_of("0123456789") == std::string::npos && num.size() < 6) {
+        block = std::stoll(num);
+        const auto rest = key.substr(dot + 1);
+        for (int k = 0; k < 4; ++k) {
+          const std::string p = layer_paths[k];
+          if (rest == p + ".lora_A.weight" || rest == p + ".lora_B.weight") {
+            layer = k;
+            is_a = rest == p + ".lora_A.weight";
+          }
+        }
+      }
+    }
+    if (block < 0 || block >= n_layer_ || layer < 0)
+      throw error(errc::invalid_argument,
+                  fmt::format("{}: tensor '{}' is no LoRA adapter of this {}-block model", origin, key, n_layer_));
+    auto it = blocks_.find(block);
+    if (it == blocks_.end())
+      continue;  // another participant's blocks
+    const auto& f = it->second->factors[layer];
+    if (!f.A.defined())
+      throw error(errc::invalid_argument,
+                  fmt::format("{}: tensor '{}' has no matching adapter (check the LoRA targets)", origin, key));
+    auto target = is_a ? f.A : f.B;
+    if (target.sizes() != value.sizes())
+      throw error(errc::invalid_argument,
+                  fmt::format("{}: tensor '{}' has shape {}, the model expects {} (check the LoRA rank)", origin, key,
+                              fmt::join(value.sizes().vec(), "x"), fmt::join(target.sizes().vec(), "x")));
+    target.copy_(value.to(target.dtype()));
+  }
+}
+
+int64_t adapter_bank::bytes() const {
+  int64_t n = 0;
+  for (const auto& p : parameters())
+    n += p.numel() * static_cast<int64_t>(p.element_size());
+  return n;
+}
+
 // -- classification head ----------------------------------------------------------------
 
 torch::Tensor last_token_index(const torch::Tensor& attention_mask) {
@@ -317,9 +483,10 @@ torch::Tensor ClassifierImpl::forward(const torch::Tensor& hidden, const torch::
 
 // -- the three-segment split --------------------------------------------------------------
 
-segment::segment(GPT2 model, segment_kind kind, int64_t first_block, int64_t last_block, Classifier classifier)
+segment::segment(GPT2 model, segment_kind kind, int64_t first_block, int64_t last_block, Classifier classifier,
+                 const adapter_bank* bank)
     : model_(std::move(model)), kind_(kind), first_(first_block), last_(last_block),
-      classifier_(std::move(classifier)) {
+      classifier_(std::move(classifier)), bank_(bank) {
   if (first_ < 0 || last_ < first_ || last_ > model_->n_layer())
     bad_value(fmt::format("split: block range [{}, {}) is invalid for a model of {} layers", first_, last_,
                           model_->n_layer()));
@@ -328,12 +495,12 @@ segment::segment(GPT2 model, segment_kind kind, int64_t first_block, int64_t las
 torch::Tensor segment::forward(const torch::Tensor& input, const torch::Tensor& attention_mask) {
   if (kind_ == segment_kind::head) {
     input_ = torch::Tensor();
-    output_ = model_->run_blocks(model_->embed(input), first_, last_, attention_mask);
+    output_ = model_->run_blocks(model_->embed(input), first_, last_, attention_mask, bank_);
     return output_;
   }
   // A fresh leaf: what arrives over the wire has no history here, and its .grad is what we send back.
   input_ = input.detach().requires_grad_(true);
-  auto x = model_->run_blocks(input_, first_, last_, attention_mask);
+  auto x = model_->run_blocks(input_, first_, last_, attention_mask, bank_);
   if (kind_ == segment_kind::tail) {
     x = model_->final_norm(x);
     x = classifier_ ? classifier_->forward(x, attention_mask) : model_->lm_logits(x);
@@ -369,6 +536,11 @@ torch::Tensor segment::backward_loss(const torch::Tensor& loss) {
   return g;
 }
 
+void segment::release() {
+  input_ = torch::Tensor();
+  output_ = torch::Tensor();
+}
+
 std::vector<torch::Tensor> segment::trainable_parameters() const {
   std::vector<torch::Tensor> out;
   auto add = [&](const torch::nn::Module& m) {
@@ -380,8 +552,15 @@ std::vector<torch::Tensor> segment::trainable_parameters() const {
     add(*model_->wte);
     add(*model_->wpe);
   }
-  for (int64_t i = first_; i < last_; ++i)
+  for (int64_t i = first_; i < last_; ++i) {
     add(*model_->block(i));
+    if (const auto* ad = bank_ ? bank_->block(i) : nullptr)
+      for (const auto* f : ad->layer)
+        if (f) {
+          out.push_back(f->A);
+          out.push_back(f->B);
+        }
+  }
   if (kind_ == segment_kind::tail) {
     add(*model_->ln_f);
     if (classifier_)
@@ -390,13 +569,14 @@ std::vector<torch::Tensor> segment::trainable_parameters() const {
   return out;
 }
 
-three_segments split_model(GPT2 model, int64_t a, int64_t b, Classifier classifier) {
+three_segments split_model(GPT2 model, int64_t a, int64_t b, Classifier classifier, const adapter_bank* bank) {
   const int64_t L = model->n_layer();
   if (a < 0 || b < 0 || a + b > L)
     bad_value(fmt::format("split: points (a = {}, b = {}) are invalid for {} layers; need a >= 0, b >= 0, a + b <= {}",
                           a, b, L, L));
-  return three_segments{segment(model, segment_kind::head, 0, a), segment(model, segment_kind::body, a, L - b),
-                        segment(model, segment_kind::tail, L - b, L, std::move(classifier))};
+  return three_segments{segment(model, segment_kind::head, 0, a, nullptr, bank),
+                        segment(model, segment_kind::body, a, L - b, nullptr, bank),
+                        segment(model, segment_kind::tail, L - b, L, std::move(classifier), bank)};
 }
 
 // -- names: HF base state and PEFT adapter state ----------------------------------------------
@@ -443,6 +623,29 @@ void load_lora_state(GPT2& model, const std::map<std::string, torch::Tensor>& st
                               key, fmt::join(value.sizes().vec(), "x"), fmt::join(it->second.sizes().vec(), "x")));
     it->second.copy_(value.to(it->second.dtype()));
   }
+}
+
+std::map<std::string, torch::Tensor> lora_state(const adapter_bank& bank, const Classifier& classifier,
+                                                int64_t first_block, int64_t last_block) {
+  auto out = bank.state(first_block, last_block);
+  if (classifier)
+    out[peft_score] = classifier->score->weight.detach().clone();
+  return out;
+}
+
+void load_lora_state(adapter_bank& bank, const std::map<std::string, torch::Tensor>& state,
+                     const Classifier& classifier, const std::string& origin) {
+  bank.load(state, origin);
+  auto it = state.find(peft_score);
+  if (it == state.end() || !classifier)
+    return;
+  auto& w = classifier->score->weight;
+  if (w.sizes() != it->second.sizes())
+    throw error(errc::invalid_argument,
+                fmt::format("{}: tensor '{}' has shape {}, the classifier expects {} (check the task's labels)", origin,
+                            peft_score, fmt::join(it->second.sizes().vec(), "x"), fmt::join(w.sizes().vec(), "x")));
+  torch::NoGradGuard no_grad;
+  w.copy_(it->second.to(w.dtype()));
 }
 
 std::map<std::string, torch::Tensor> base_state(const GPT2& model) {

@@ -143,12 +143,17 @@ void save_model(const fs::path& dir, const GPT2& model, int64_t eot_id) {
 void save_adapters(const fs::path& dir, const GPT2& model, const Classifier& classifier) {
   if (!model->has_lora())
     throw error(errc::invalid_argument, "save_adapters: the model has no LoRA adapters");
+  save_adapter_state(dir, lora_state(model, classifier), model->lora(), classifier ? classifier->num_labels() : 0);
+}
+
+void save_adapter_state(const fs::path& dir, const std::map<std::string, torch::Tensor>& state,
+                        const lora_config& l, int64_t num_labels) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
     throw error(errc::io_error, fmt::format("{}: cannot create directory: {}", dir.string(), ec.message()));
-  write_safetensors(dir / "adapter_model.safetensors", lora_state(model, classifier), {{"format", "pt"}});
-  const auto& l = model->lora();
+  write_safetensors(dir / "adapter_model.safetensors", state, {{"format", "pt"}});
+  const bool classifier = num_labels > 0;
   nlohmann::ordered_json j;
   j["peft_type"] = "LORA";
   j["task_type"] = classifier ? "SEQ_CLS" : "CAUSAL_LM";
@@ -159,7 +164,7 @@ void save_adapters(const fs::path& dir, const GPT2& model, const Classifier& cla
   j["fan_in_fan_out"] = true; // Conv1D weights are [in, out]
   j["bias"] = "none";
   j["modules_to_save"] = classifier ? nlohmann::ordered_json::array({"score"}) : nlohmann::ordered_json(nullptr);
-  j["num_labels"] = classifier ? classifier->num_labels() : 0;
+  j["num_labels"] = num_labels;
   write_text(dir / "adapter_config.json", j.dump(2) + "\n");
 }
 

@@ -28,6 +28,9 @@ void save_model(const std::filesystem::path& dir, const GPT2& model, int64_t eot
 
 /// Writes adapter_model.safetensors (PEFT names, see lora_state) and adapter_config.json into dir.
 void save_adapters(const std::filesystem::path& dir, const GPT2& model, const Classifier& classifier = nullptr);
+/// The same files from an adapter state (PEFT names) and its LoRA config; num_labels 0 = no classifier.
+void save_adapter_state(const std::filesystem::path& dir, const std::map<std::string, torch::Tensor>& state,
+                        const lora_config& lora, int64_t num_labels);
 
 /// Reads dir/adapter_config.json (rank, alpha, dropout, targets, and the classifier's num_labels if any).
 struct adapter_info {

@@ -64,9 +64,10 @@ std::vector<std::vector<const encoded*>> bucketed_batches(const std::vector<enco
 }
 
 eval_result evaluate_classifier(model::GPT2& model, model::Classifier& cls, const std::vector<encoded>& xs, int64_t K,
-                     int32_t pad) {
+                     int32_t pad, const model::adapter_bank* bank) {
   torch::NoGradGuard no_grad;
-  model->eval();
+  if (!bank)
+    model->eval();
   cls->eval();
   std::vector<const encoded*> order;
   for (const auto& x : xs)
@@ -79,7 +80,7 @@ eval_result evaluate_classifier(model::GPT2& model, model::Classifier& cls, cons
     std::vector<const encoded*> items(order.begin() + static_cast<std::ptrdiff_t>(i),
                                       order.begin() + static_cast<std::ptrdiff_t>(std::min(order.size(), i + 32)));
     auto b = make_classify_batch(items, pad);
-    auto logits = cls->forward(model->hidden(b.ids, b.mask), b.mask);
+    auto logits = cls->forward(model->hidden(b.ids, b.mask, bank), b.mask);
     loss_sum += torch::nn::functional::cross_entropy(logits, b.labels,
                                                      torch::nn::functional::CrossEntropyFuncOptions().reduction(torch::kSum))
                   .item<double>();
@@ -97,7 +98,8 @@ eval_result evaluate_classifier(model::GPT2& model, model::Classifier& cls, cons
       }
     }
   }
-  model->train();
+  if (!bank)
+    model->train();
   cls->train();
   eval_result r;
   r.count = static_cast<int64_t>(xs.size());

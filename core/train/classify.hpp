@@ -58,8 +58,9 @@ struct eval_result {
   int64_t count = 0;   // examples scored
 };
 
-/// Scores model + classifier (K labels) on xs in eval mode, batches of 32 sorted by length.
+/// Scores model + classifier (K labels) on xs in eval mode, batches of 32 sorted by length. With `bank`
+/// the model is a shared frozen base: it runs with the bank's adapters and its mode is left alone.
 eval_result evaluate_classifier(model::GPT2& model, model::Classifier& cls, const std::vector<encoded>& xs,
-                                int64_t K, int32_t pad);
+                                int64_t K, int32_t pad, const model::adapter_bank* bank = nullptr);
 
 } // namespace elsa::train

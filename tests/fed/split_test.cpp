@@ -9,6 +9,8 @@
 #include "core/fed/adapters.hpp"
 #include "core/fed/edge_body.hpp"
 #include "core/fed/federation_data.hpp"
+#include "core/fed/frozen_base.hpp"
+#include "core/fed/lora_model.hpp"
 #include "core/fed/split_client.hpp"
 #include "core/fed/tensor_bridge.hpp"
 #include "core/train/tokens.hpp"
@@ -34,8 +36,10 @@ struct SplitTraining : ::testing::Test {
     cfg = new run::run_config(two_clients());
     data = new federation_data(load_federation_data(*cfg));
     tok = new text::bpe_tokenizer(train::load_tokenizer(cfg->model_dir));
+    base = new base_ptr(load_frozen_base(cfg->model_dir));
   }
   static void TearDownTestSuite() {
+    delete base;
     delete tok;
     delete data;
     delete cfg;
@@ -43,11 +47,13 @@ struct SplitTraining : ::testing::Test {
   static run::run_config* cfg;
   static federation_data* data;
   static text::bpe_tokenizer* tok;
+  static base_ptr* base;
 };
 
 run::run_config* SplitTraining::cfg = nullptr;
 federation_data* SplitTraining::data = nullptr;
 text::bpe_tokenizer* SplitTraining::tok = nullptr;
+base_ptr* SplitTraining::base = nullptr;
 
 // Largest absolute difference between two adapter sets with the same names and shapes.
 double max_diff(const std::vector<messages::named_tensor>& a, const std::vector<messages::named_tensor>& b) {
@@ -85,8 +91,8 @@ TEST(Bridge, TensorsCrossWithoutCopies) {
 }
 
 TEST_F(SplitTraining, TrainingThroughTheSplitLowersTheLoss) {
-  split_client c(*cfg, *data, 0, *tok);
-  edge_body e(*cfg);
+  split_client c(*cfg, *data, 0, *tok, *base);
+  edge_body e(*cfg, *base);
   e.add_client(0, cfg->head_blocks, cfg->tail_blocks);
   double first = 0, last = 0;
   for (int i = 0; i < 30; ++i) {
@@ -98,13 +104,13 @@ TEST_F(SplitTraining, TrainingThroughTheSplitLowersTheLoss) {
 
 TEST_F(SplitTraining, EdgeSlotsAreIndependentSoClientsCanInterleave) {
   // Interleaved: both clients' forwards, then both backwards, on one edge.
-  split_client a0(*cfg, *data, 0, *tok), a1(*cfg, *data, 1, *tok);
-  edge_body shared(*cfg);
+  split_client a0(*cfg, *data, 0, *tok, *base), a1(*cfg, *data, 1, *tok, *base);
+  edge_body shared(*cfg, *base);
   // One after the other: each client on its own edge.
-  split_client b0(*cfg, *data, 0, *tok), b1(*cfg, *data, 1, *tok);
-  edge_body e0(*cfg), e1(*cfg);
-  // Same starting adapters everywhere, all blocks (each model construction draws its own LoRA init).
-  const auto start = initial_adapters(*cfg, data->num_labels(0), 99);
+  split_client b0(*cfg, *data, 0, *tok, *base), b1(*cfg, *data, 1, *tok, *base);
+  edge_body e0(*cfg, *base), e1(*cfg, *base);
+  // Same starting adapters everywhere, all blocks (each participant draws its own LoRA init).
+  const auto start = initial_adapters(**base, *cfg, data->num_labels(0), 99);
   for (auto* c : {&a0, &a1, &b0, &b1})
     c->load_adapters(start);
   for (uint32_t id : {0u, 1u}) {
@@ -135,14 +141,14 @@ TEST_F(SplitTraining, EdgeSlotsAreIndependentSoClientsCanInterleave) {
   EXPECT_LT(max_diff(shared.adapters(1), e1.adapters(1)), 1e-6);
   EXPECT_LT(max_diff(a0.adapters(), b0.adapters()), 1e-6);
   EXPECT_LT(max_diff(a1.adapters(), b1.adapters()), 1e-6);
-  auto before = std::make_unique<split_client>(*cfg, *data, 0, *tok);
+  auto before = std::make_unique<split_client>(*cfg, *data, 0, *tok, *base);
   before->load_adapters(start);
   EXPECT_GT(max_diff(a0.adapters(), before->adapters()), 1e-4) << "the steps changed the adapters";
 }
 
 TEST_F(SplitTraining, BadShapesAndOrderAreErrors) {
-  split_client c(*cfg, *data, 0, *tok);
-  edge_body e(*cfg);
+  split_client c(*cfg, *data, 0, *tok, *base);
+  edge_body e(*cfg, *base);
   e.add_client(0, 1, 1);
   auto junk = torch::zeros({2, 5, 7});
   EXPECT_THROW(e.forward(0, to_wire(junk), {5, 5}), elsa::error);       // wrong width
@@ -154,6 +160,39 @@ TEST_F(SplitTraining, BadShapesAndOrderAreErrors) {
   EXPECT_THROW(c.tail_step(to_wire(junk)), elsa::error);                // shape vs batch
   EXPECT_THROW(c.set_split(0, 1), elsa::error);
   EXPECT_THROW(e.add_client(0, 3, 3), elsa::error);                     // a + b > n_layer
+  EXPECT_THROW(e.add_client(0, 2, 2), elsa::error);                     // a + b = n_layer: an empty body
+  try {
+    c.set_split(3, 1);
+    FAIL() << "a + b = n_layer";
+  } catch (const elsa::error& err) {
+    EXPECT_NE(std::string(err.what()).find("[split]"), std::string::npos) << err.what();
+  }
+}
+
+TEST_F(SplitTraining, ParticipantsShareOneBaseAndNeverWriteIt) {
+  const auto before = model::base_state((*base)->module());
+  std::map<std::string, torch::Tensor> copy;
+  for (const auto& [k, v] : before)
+    copy[k] = v.clone();
+  {
+    split_client c0(*cfg, *data, 0, *tok, *base), c1(*cfg, *data, 1, *tok, *base);
+    edge_body e(*cfg, *base);
+    e.add_client(0, 1, 1);
+    e.add_client(1, 1, 1);
+    EXPECT_GE(base->use_count(), 4) << "the clients and the edge hold the one base, not copies";
+    for (int i = 0; i < 3; ++i) {
+      step(c0, e);
+      step(c1, e);
+    }
+    // What a client owns beyond the base: its head/tail adapters and classifier (rank 8: well under 1 MB).
+    EXPECT_LT(data_bytes(c0.adapters()), 1u << 20);
+    EXPECT_GT(data_bytes(c0.adapters()), 0u);
+    EXPECT_LT(data_bytes(e.adapters(0)), 1u << 20);
+  }
+  for (const auto& [k, v] : model::base_state((*base)->module())) {
+    EXPECT_FALSE(v.requires_grad()) << k;
+    EXPECT_TRUE(torch::equal(v, copy.at(k))) << k << " changed";
+  }
 }
 
 } // namespace

@@ -1,0 +1,24 @@
+// The frozen base model of a process: loaded once from the model folder, read-only, shared by every client
+// and edge slot in the process (each of which owns only its adapters, classifier, optimizer state and data
+// cursor). The wiring loads it and hands it to each participant; it is never a global. Torch-free interface.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <memory>
+
+namespace elsa::fed {
+
+class frozen_base;  // defined in core/fed/lora_model.hpp (torch)
+using base_ptr = std::shared_ptr<const frozen_base>;
+
+/// Loads model_dir (config.json + model.safetensors) once and freezes it; elsa::error naming the folder
+/// and the file when they are missing or malformed.
+base_ptr load_frozen_base(const std::filesystem::path& model_dir);
+
+/// Transformer blocks of the base (n_layer).
+int64_t base_layers(const frozen_base& base);
+/// Bytes of the base's parameters (what one process holds once, whatever the number of participants).
+int64_t base_bytes(const frozen_base& base);
+
+} // namespace elsa::fed
