@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "actors/peers.hpp"
 #include "actors/reporting.hpp"
 #include "core/errors.hpp"
 #include "core/fed/split_client.hpp"
@@ -165,9 +166,10 @@ void run_step(client_pointer self) {
     finish_round(self);
     return;
   }
-  if (injected(ctx.cfg.dropouts, st.id) && st.round == static_cast<uint32_t>(ctx.cfg.dropout_round)
+  const bool silent_one = injected(ctx.cfg.silent_dropouts, st.id);
+  if ((silent_one || injected(ctx.cfg.dropouts, st.id)) && st.round == static_cast<uint32_t>(ctx.cfg.dropout_round)
       && st.steps_done == static_cast<uint32_t>(ctx.cfg.dropout_step)) {
-    const bool crash = ctx.cfg.dropouts_mode() == run::dropout_mode::crash;
+    const bool crash = !silent_one && ctx.cfg.dropouts_mode() == run::dropout_mode::crash;
     record(self, ctx, {{"type", "dropout"}, {"round", st.round}, {"client", st.id},
                              {"mode", crash ? "crash" : "silent"}});
     st.core->abandon_step();
@@ -237,6 +239,9 @@ void on_adapters(client_pointer self, const adapter_update& up) {
   }
   if (dense->empty())
     return;  // nothing new for this cluster
+  if (st.in_round && st.core->step_in_progress())
+    abandon_round(self, "superseded", fmt::format("new adapters of round {} arrived during a step of round {}",
+                                                  up.round, st.round));
   try {
     st.core->load_adapters(*dense);
   } catch (const elsa::error& e) {
@@ -264,6 +269,9 @@ void handle(client_pointer self, const payload& bytes) {
     record_rejected(self, *st.ctx, who(self), st.round, msg.error());
     return;
   }
+  // Round openings and the cloud's adapters reach a client through its edge.
+  if (!check_sender(self, *st.ctx, who(self), st.round, to_string(kind_of<T>), msg->sender, relay::by_edge))
+    return;
   if constexpr (std::is_same_v<T, open_round>)
     on_open_round(self, msg->body);
   else if constexpr (std::is_same_v<T, adapter_update>)

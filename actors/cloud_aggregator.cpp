@@ -5,8 +5,10 @@
 
 #include <fmt/format.h>
 
+#include "actors/peers.hpp"
 #include "actors/reporting.hpp"
 #include "core/errors.hpp"
+#include "core/fed/aggregation.hpp"
 #include "core/fed/evaluator.hpp"
 
 namespace elsa::actors {
@@ -94,23 +96,29 @@ void aggregate(cloud_pointer self) {
   st.waiting = false;
   const uint32_t round = last_edge_round(self);
   const auto reported = static_cast<int64_t>(st.received_sets.size());
-  const bool quorum = reported > 0
-                      && static_cast<double>(reported) >= ctx.cfg.quorum * static_cast<double>(st.live_edges.size());
+  const bool quorum = fed::quorum_met(st.received_sets.size(), st.live_edges.size(), ctx.cfg.quorum);
+  // Each edge's per-cluster aggregate counts as one update, weighted by the samples behind it and checked
+  // against the cluster's global layout, so one bad edge update is rejected alone.
+  std::vector<fed::client_update> updates;
+  for (const auto& [edge, clusters] : st.received_sets)
+    for (const auto& [k, set_samples] : clusters)
+      if (set_samples.second > 0 && !set_samples.first.empty())
+        updates.push_back({edge, round, k, set_samples.second, set_samples.first});
+  fed::aggregation_inputs in;
+  in.round = round;
+  for (uint32_t k = 0; k < st.global.size(); ++k)
+    in.layouts[k] = fed::layout_of(st.global[k]);
+  in.policy.trust_weighting = false;
+  in.policy.max_staleness = 0;
+  in.sender_kind = "edge";
+  const auto agg = quorum ? fed::aggregate_updates(updates, in) : fed::aggregation_result{};
+  for (const auto& r : agg.rejected)
+    record_error(self, ctx, "cloud", round, std::string("rejected_update/") + fed::to_string(r.why), r.text);
   nlohmann::json accuracy = nlohmann::json::object(), loss = nlohmann::json::object();
   for (uint32_t k = 0; k < st.global.size(); ++k) {
-    std::vector<fed::weighted_set> sets;
-    for (const auto& [edge, clusters] : st.received_sets) {
-      auto it = clusters.find(k);
-      if (it != clusters.end() && it->second.second > 0 && !it->second.first.empty())
-        sets.push_back({&it->second.first, static_cast<double>(it->second.second)});
-    }
-    if (quorum && !sets.empty()) {
-      try {
-        st.global[k] = fed::weighted_average(sets);
-      } catch (const elsa::error& e) {
-        record_error(self, ctx, "cloud", round, "malformed_message", e.what());
-      }
-    }
+    auto it = agg.clusters.find(k);
+    if (it != agg.clusters.end())
+      st.global[k] = it->second.adapters;
     try {
       const auto s = st.evaluator->evaluate(k, st.global[k], fed::held_out::validation);
       accuracy[ctx.task_names.at(k)] = s.accuracy;
@@ -181,6 +189,8 @@ void on_payload(cloud_pointer self, const payload& bytes) {
   }
   const auto kind = static_cast<message_kind>(msg->body.index());
   st.received[to_string(kind)] += 1;
+  if (!check_sender(self, *st.ctx, "cloud", last_edge_round(self), to_string(kind), msg->sender))
+    return;
   if (auto* up = std::get_if<adapter_update>(&msg->body))
     on_adapters(self, received<adapter_update>{msg->sender, std::move(*up)});
   else

@@ -5,6 +5,7 @@
 
 #include <fmt/format.h>
 
+#include "actors/peers.hpp"
 #include "actors/reporting.hpp"
 
 namespace elsa::actors {
@@ -156,7 +157,8 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
           record_rejected(self, *self->state.ctx, "coordinator", self->state.round, msg.error());
         return;
       }
-      on_cloud_round(self, msg->body);
+      if (check_sender(self, *self->state.ctx, "coordinator", self->state.round, "open_round", msg->sender))
+        on_cloud_round(self, msg->body);
     },
     [self](close_round_atom, const payload& bytes) {
       auto msg = self->state.ctx->codec.decode<close_round>(bytes);
@@ -164,7 +166,8 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
         record_rejected(self, *self->state.ctx, "coordinator", self->state.round, msg.error());
         return;
       }
-      on_close(self, *msg);
+      if (check_sender(self, *self->state.ctx, "coordinator", self->state.round, "close_round", msg->sender))
+        on_close(self, *msg);
     },
     [self](deadline_atom, uint32_t round) {
       auto& st = self->state;
@@ -182,6 +185,9 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
         record_rejected(self, *st.ctx, "coordinator", st.round, msg.error());
         return;
       }
+      if (!check_sender(self, *st.ctx, "coordinator", st.round, to_string(static_cast<message_kind>(msg->body.index())),
+                        msg->sender))
+        return;
       if (auto* open = std::get_if<open_round>(&msg->body); open && msg->sender.role == tier::cloud)
         on_cloud_round(self, *open);
       else if (auto* close = std::get_if<close_round>(&msg->body))

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "actors/peers.hpp"
 #include "actors/reporting.hpp"
 #include "core/errors.hpp"
 #include "core/fed/edge_body.hpp"
@@ -44,16 +45,31 @@ bool ready_for(const edge_pointer& self, uint32_t round) {
   return true;
 }
 
+// Loads a cluster's adapters into one client's body slot; a set that does not fit is recorded, not thrown.
+bool load_into_slot(edge_pointer self, uint32_t client, const fed::adapter_set& set) {
+  auto& st = self->state;
+  try {
+    st.body->load_adapters(client, set);
+    return true;
+  } catch (const elsa::error& e) {
+    record_error(self, *st.ctx, who(self), current_round(self), "malformed_message", e.what());
+    return false;
+  }
+}
+
 void load_into_slots(edge_pointer self, uint32_t cluster, const fed::adapter_set& set) {
   auto& st = self->state;
   for (const auto& [c, a] : st.clients)
-    if (a.cluster_id == cluster && st.body->has_client(c)) {
-      try {
-        st.body->load_adapters(c, set);
-      } catch (const elsa::error& e) {
-        record_error(self, *st.ctx, who(self), current_round(self), "internal", e.what());
-      }
-    }
+    if (a.cluster_id == cluster && st.body->has_client(c))
+      load_into_slot(self, c, set);
+}
+
+// A client marked down because it went silent is waited for again once it speaks.
+void readmit(edge_pointer self, uint32_t client) {
+  auto& st = self->state;
+  st.missed[client] = 0;
+  if (st.silent_down.erase(client))
+    st.down.erase(client);
 }
 
 // Sends an encoded adapter_update to every live client of `cluster`.
@@ -89,49 +105,42 @@ void close_current(edge_pointer self, close_reason reason) {
   for (const auto& [c, u] : st.updates)
     st.missed[c] = 0;
 
-  // Per cluster: the full adapters of each reporting client (its head/tail part + its body slot), weighted.
-  std::map<uint32_t, std::vector<std::pair<fed::adapter_set, double>>> parts;
-  std::vector<uint32_t> aggregated_clients;
-  int64_t stale_used = 0;
+  // Per cluster: validated, weighted average of the whole adapter sets (core/fed/aggregation).
+  fed::aggregation_result agg;
+  nlohmann::json left_out = nlohmann::json::object();
   if (reason != close_reason::aborted) {
-    auto add = [&](const pending_update& u, double decay) {
-      if (!st.body->has_client(u.client) || st.excluded.count(u.client))
-        return;
-      double w = static_cast<double>(u.samples) * decay;
-      if (ctx.cfg.trust_weighting) {
-        auto t = st.trust.find(u.client);
-        w *= t == st.trust.end() ? 1.0 : t->second;
-      }
-      if (w <= 0)
-        return;
-      try {
-        parts[u.cluster].emplace_back(fed::merge_disjoint(u.adapters, st.body->adapters(u.client)), w);
-        aggregated_clients.push_back(u.client);
-        stale_used += decay < 1.0 ? 1 : 0;
-      } catch (const elsa::error& e) {
-        record_error(self, ctx, who(self), open.round, "malformed_message",
-                     fmt::format("update of client {}: {}", u.client, e.what()));
-      }
-    };
+    std::vector<fed::client_update> all;
     for (const auto& [c, u] : st.updates)
-      add(u, 1.0);
-    for (const auto& u : st.stale)
-      add(u, std::pow(ctx.cfg.staleness_decay, static_cast<double>(open.round - u.round)));
+      all.push_back(u);
+    all.insert(all.end(), st.stale.begin(), st.stale.end());
+    fed::aggregation_inputs in;
+    in.round = open.round;
+    for (const auto& [k, set] : st.cluster_adapters)
+      if (!set.empty())
+        in.layouts[k] = fed::layout_of(set);
+    in.registered_samples = st.registered_samples;
+    in.trust = st.trust;
+    in.excluded = st.excluded;
+    in.policy.trust_weighting = ctx.cfg.trust_weighting;
+    in.policy.staleness_decay = ctx.cfg.staleness_decay;
+    in.policy.max_staleness = 1;
+    agg = fed::aggregate_updates(all, in);
+    for (const auto& r : agg.rejected) {
+      // Exclusion and zero trust are the coordinator's decisions, shown in the round's `left_out`; the
+      // rest are bad or late updates, recorded as errors.
+      if (r.why == fed::rejection::excluded || r.why == fed::rejection::zero_weight)
+        left_out[std::to_string(r.client)] = fed::to_string(r.why);
+      else
+        record_error(self, ctx, who(self), open.round, std::string("rejected_update/") + fed::to_string(r.why),
+                     r.text);
+    }
   }
   st.stale.clear();
-  std::map<uint32_t, uint64_t> samples;  // reported this round, per cluster
-  for (const auto& [c, u] : st.updates)
-    samples[u.cluster] += u.samples;
-  std::map<uint32_t, std::pair<fed::adapter_set, uint64_t>> aggregated;
-  for (auto& [cluster, list] : parts) {
-    std::vector<fed::weighted_set> ws;
-    for (auto& [set, w] : list)
-      ws.push_back({&set, w});
-    try {
-      aggregated[cluster] = {fed::weighted_average(ws), samples[cluster]};
-    } catch (const elsa::error& e) {
-      record_error(self, ctx, who(self), open.round, "malformed_message", e.what());
-    }
+  std::vector<uint32_t> aggregated_clients;
+  int64_t stale_used = 0;
+  for (const auto& [k, a] : agg.clusters) {
+    aggregated_clients.insert(aggregated_clients.end(), a.clients.begin(), a.clients.end());
+    stale_used += static_cast<int64_t>(a.stale.size());
   }
 
   if (open.cloud_round) {
@@ -141,10 +150,10 @@ void close_current(edge_pointer self, close_reason reason) {
       up.round = open.round;
       up.base_round = open.round;
       up.cluster_id = k;
-      auto it = aggregated.find(k);
-      if (it != aggregated.end()) {
-        up.sample_count = it->second.second;
-        up.form = it->second.first;
+      auto it = agg.clusters.find(k);
+      if (it != agg.clusters.end()) {
+        up.sample_count = it->second.samples;  // exactly the updates averaged
+        up.form = it->second.adapters;
       } else {
         up.form = std::vector<named_tensor>{};
       }
@@ -157,15 +166,15 @@ void close_current(edge_pointer self, close_reason reason) {
       self->send(ctx.peers.cloud, adapter_atom::value, std::move(*bytes));
     }
   } else {
-    for (auto& [k, agg] : aggregated) {
-      st.cluster_adapters[k] = agg.first;
-      load_into_slots(self, k, agg.first);
+    for (auto& [k, a] : agg.clusters) {
+      st.cluster_adapters[k] = a.adapters;
+      load_into_slots(self, k, a.adapters);
       adapter_update up;
       up.round = open.round;
       up.base_round = open.round;
       up.cluster_id = k;
-      up.sample_count = agg.second;
-      up.form = agg.first;
+      up.sample_count = a.samples;
+      up.form = a.adapters;
       auto bytes = ctx.codec.encode(me(self), up);
       if (bytes)
         push_to_clients(self, k, *bytes);
@@ -179,12 +188,19 @@ void close_current(edge_pointer self, close_reason reason) {
   for (const auto& [c, t] : st.trust)
     trust[std::to_string(c)] = t;
   std::vector<uint32_t> down(st.down.begin(), st.down.end());
+  // Digests of what came in and what came out, so a test or a reader can tell which updates an aggregate is.
+  nlohmann::json update_digests = nlohmann::json::object(), aggregate_digests = nlohmann::json::object();
+  for (const auto& [c, u] : st.updates)
+    update_digests[std::to_string(c)] = fmt::format("{:016x}", fed::digest(u.adapters));
+  for (const auto& [k, a] : agg.clusters)
+    aggregate_digests[std::to_string(k)] = fmt::format("{:016x}", fed::digest(a.adapters));
   record(self, ctx,
          {{"type", "edge_round"}, {"round", open.round}, {"edge", st.id},
           {"reason", reasons[static_cast<int>(reason)]}, {"reported", st.updates.size()},
           {"expected", st.expected.size()}, {"late", late}, {"missing", missing}, {"down", down},
           {"late_arrivals", st.late_arrivals}, {"aggregated", aggregated_clients}, {"stale_aggregated", stale_used}, {"bytes_down", st.bytes_down}, {"bytes_cloud", st.bytes_cloud},
-          {"trust", trust}});
+          {"trust", trust}, {"update_digests", update_digests}, {"aggregate_digests", aggregate_digests},
+          {"left_out", left_out}});
   messages::close_round msg;
   msg.round = open.round;
   msg.reason = reason;
@@ -217,8 +233,7 @@ void on_deadline(edge_pointer self, uint32_t round) {
   std::size_t live = 0;
   for (auto c : st.expected)
     live += st.down.count(c) ? 0 : 1;
-  const bool quorum = !st.updates.empty()
-                      && static_cast<double>(st.updates.size()) >= st.ctx->cfg.quorum * static_cast<double>(live);
+  const bool quorum = fed::quorum_met(st.updates.size(), live, st.ctx->cfg.quorum);
   close_current(self, quorum ? close_reason::quorum : close_reason::aborted);
 }
 
@@ -253,8 +268,7 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
       }
       // A newcomer's slot (and the client itself) starts from this edge's adapters of its cluster.
       auto it = st.cluster_adapters.find(a.cluster_id);
-      if (it != st.cluster_adapters.end() && !it->second.empty()) {
-        st.body->load_adapters(a.client_id, it->second);
+      if (it != st.cluster_adapters.end() && !it->second.empty() && load_into_slot(self, a.client_id, it->second)) {
         adapter_update up;
         up.round = current_round(self);
         up.cluster_id = a.cluster_id;
@@ -354,19 +368,33 @@ void on_adapters(edge_pointer self, const payload& bytes, const received<adapter
                  fmt::format("adapter update from client {}, which is not assigned to this edge", c));
     return;
   }
-  pending_update pu{c, up.round, st.clients[c].cluster_id, up.sample_count, *dense};
+  // The whole set of round r: the client's head/tail part and its body slot as the round's last step left it.
+  auto& snaps = st.body_at_round_end[c];
+  auto snap = snaps.find(up.round);
+  if (snap == snaps.end()) {
+    record_error(self, ctx, who(self), up.round, "rejected_update/no_body_state",
+                 fmt::format("client {}'s update of round {} has no body state of that round here", c, up.round));
+    readmit(self, c);
+    return;
+  }
+  fed::client_update cu{c, up.round, st.clients[c].cluster_id, up.sample_count, {}};
+  try {
+    cu.adapters = fed::merge_disjoint(*dense, snap->second);
+  } catch (const elsa::error& e) {
+    record_error(self, ctx, who(self), up.round, "rejected_update/wrong_names", e.what());
+    return;
+  }
+  st.registered_samples.emplace(c, up.sample_count);  // first claim stands until clients register
   if (st.open && up.round == current_round(self) && st.expected.count(c)) {
-    st.updates[c] = std::move(pu);
+    st.updates[c] = std::move(cu);
     maybe_complete(self);
     return;
   }
   // A straggler: its round closed before its update arrived. It is alive, so it is waited for again.
   st.late_arrivals.push_back(c);
-  st.missed[c] = 0;
-  if (st.silent_down.erase(c))
-    st.down.erase(c);
-  if (ctx.cfg.stragglers_policy() == run::straggler_policy::staleness && up.round < current_round(self) + 1)
-    st.stale.push_back(std::move(pu));
+  readmit(self, c);
+  if (ctx.cfg.stragglers_policy() == run::straggler_policy::staleness && up.round <= current_round(self))
+    st.stale.push_back(std::move(cu));
 }
 
 // -- split forward / backward --
@@ -380,6 +408,17 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
     return make_caf_error(msg.error());
   }
   const auto& in = msg->body;
+  const participant requester{tier::client, in.client_id};
+  if (!(msg->sender == requester) ||
+      !check_sender(self, ctx, who(self), in.round, forward ? "forward" : "backward", requester)) {
+    if (!(msg->sender == requester))
+      record_error(self, ctx, who(self), in.round, "refused/forged_sender",
+                   fmt::format("a step request for client {} in an envelope of {} {}", in.client_id,
+                               to_string(msg->sender.role), msg->sender.id));
+    return make_caf_error(errc::invalid_argument, "the request's sender is not the client it names");
+  }
+  if (st.clients.count(in.client_id))
+    readmit(self, in.client_id);  // a silent client that asks for a step is alive
   const bool shape_ok = forward ? (in.from == segment::head && in.role == tensor_role::activation)
                                 : (in.from == segment::tail && in.role == tensor_role::gradient);
   if (!shape_ok || !st.clients.count(in.client_id) || st.down.count(in.client_id)) {
@@ -401,6 +440,13 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
   } catch (const elsa::error& e) {
     record_error(self, ctx, who(self), in.round, "malformed_message", e.what());
     return make_caf_error(e.code(), e.what());
+  }
+  // The round's last backward: keep the body as it is now for this client's update of the round.
+  if (!forward && st.current && in.round == st.current->round && in.step + 1 == st.current->local_steps) {
+    auto& snaps = st.body_at_round_end[in.client_id];
+    snaps[in.round] = st.body->adapters(in.client_id);
+    while (snaps.size() > 2)
+      snaps.erase(snaps.begin());
   }
   auto reply = ctx.codec.encode(me(self), out);
   if (!reply)
@@ -434,6 +480,8 @@ void handle(edge_pointer self, const payload& bytes) {
     record_rejected(self, *st.ctx, who(self), current_round(self), msg.error());
     return;
   }
+  if (!check_sender(self, *st.ctx, who(self), current_round(self), to_string(kind_of<T>), msg->sender))
+    return;
   if constexpr (std::is_same_v<T, open_round>)
     on_open_round(self, bytes, msg->body);
   else if constexpr (std::is_same_v<T, adapter_update>)

@@ -15,6 +15,7 @@
 
 #include "actors/interfaces.hpp"
 #include "core/fed/adapters.hpp"
+#include "core/fed/aggregation.hpp"
 
 namespace elsa::fed {
 class edge_body;
@@ -22,14 +23,6 @@ class edge_body;
 
 namespace elsa::actors {
 
-/// A client's update as the edge keeps it until aggregation.
-struct pending_update {
-  uint32_t client = 0;
-  uint32_t round = 0;
-  uint32_t cluster = 0;
-  uint64_t samples = 0;
-  fed::adapter_set adapters;  // the client's head/tail part
-};
 
 struct edge_state {
   static inline const char* name = "elsa.edge";
@@ -47,6 +40,10 @@ struct edge_state {
   std::map<uint32_t, int64_t> missed;  // consecutive rounds without an update
   std::map<uint32_t, double> trust;
   std::set<uint32_t> excluded;
+  std::map<uint32_t, uint64_t> registered_samples;  // from each client's first update (until registration)
+  // client -> round -> its body adapters as the slot held them when its last step of that round ended: what
+  // its head/tail update of the round is merged with, however late it arrives (this and the previous round).
+  std::map<uint32_t, std::map<uint32_t, fed::adapter_set>> body_at_round_end;
 
   // -- adapters per cluster: the latest global (from the cloud) or edge aggregate --
   std::map<uint32_t, fed::adapter_set> cluster_adapters;
@@ -57,8 +54,8 @@ struct edge_state {
   bool open = false;
   std::vector<payload> stashed;  // openings waiting for global adapters
   std::set<uint32_t> expected;
-  std::map<uint32_t, pending_update> updates;
-  std::vector<pending_update> stale;  // late updates kept for the next aggregation (staleness policy)
+  std::map<uint32_t, fed::client_update> updates;  // whole adapter sets: head/tail + body snapshot
+  std::vector<fed::client_update> stale;  // late updates kept for the next aggregation (staleness policy)
   std::vector<uint32_t> late_arrivals;
   int64_t bytes_down = 0;
   int64_t bytes_cloud = 0;

@@ -4,10 +4,13 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include <caf/actor_addr.hpp>
+#include <caf/actor_cast.hpp>
 #include <caf/typed_actor.hpp>
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/replies_to.hpp>
@@ -46,7 +49,8 @@ using coordinator_actor = caf::typed_actor<
   caf::reacts_to<messages::deliver_atom, payload>,
   caf::reacts_to<messages::deadline_atom, uint32_t>>;
 
-/// The cloud aggregator: global round clock, aggregation of adapters across edges, evaluation, checkpoints.
+/// The cloud aggregator: global round clock, aggregation of adapters across edges, evaluation (checkpoints:
+/// not yet, see docs/runtime.md).
 /// It receives adapter updates and nothing else of the protocol.
 using cloud_actor = caf::typed_actor<
   caf::reacts_to<messages::start_atom>,                // the run begins
@@ -66,6 +70,19 @@ struct directory {
   coordinator_actor coordinator;
   cloud_actor cloud;
   recorder_actor recorder;
+  /// Participant by actor address: how a role tells who really sent a message (actors/peers.hpp).
+  std::map<caf::actor_addr, messages::participant> index;
+
+  /// Fills `index` from the handles above.
+  void index_peers() {
+    index.clear();
+    for (uint32_t c = 0; c < clients.size(); ++c)
+      index[caf::actor_cast<caf::actor_addr>(clients[c])] = {messages::tier::client, c};
+    for (uint32_t e = 0; e < edges.size(); ++e)
+      index[caf::actor_cast<caf::actor_addr>(edges[e])] = {messages::tier::edge, e};
+    index[caf::actor_cast<caf::actor_addr>(coordinator)] = {messages::tier::coordinator, 0};
+    index[caf::actor_cast<caf::actor_addr>(cloud)] = {messages::tier::cloud, 0};
+  }
 };
 
 /// Shared, read-only state of a run.

@@ -18,6 +18,17 @@ void on_event(recorder_pointer self, const std::string& text) {
   const auto ev = nlohmann::json::parse(text, nullptr, false);
   if (ev.is_discarded() || !ev.is_object())
     return;  // events come from our own actors; a broken one is not worth stopping the run for
+  if (st.observer)
+    st.observer(ev);
+  // Round inputs become metrics lines; everything else (errors, refusals, faults, the final scores) is one
+  // line of RUN/events.jsonl each, so metrics.jsonl stays exactly one object per edge round.
+  const auto type = ev.value("type", "");
+  if (type != "client_round" && type != "edge_round" && type != "round_closed" && type != "cloud_round") {
+    auto line = ev;
+    line["elapsed_s"] = elapsed(self);
+    st.events << line.dump() << '\n';
+    st.events.flush();
+  }
   std::vector<nlohmann::json> lines;
   try {
     lines = st.record->add(ev, elapsed(self));
@@ -43,10 +54,13 @@ void on_event(recorder_pointer self, const std::string& text) {
 } // namespace
 
 recorder_actor::behavior_type recorder(recorder_pointer self, std::shared_ptr<run::run_record> record,
-                                       std::filesystem::path out_dir, std::ostream* progress) {
+                                       std::filesystem::path out_dir, std::ostream* progress,
+                                       std::function<void(const nlohmann::json&)> observer) {
   auto& st = self->state;
   st.record = std::move(record);
+  st.observer = std::move(observer);
   st.metrics.open(out_dir / "metrics.jsonl", std::ios::trunc);
+  st.events.open(out_dir / "events.jsonl", std::ios::trunc);
   st.progress = progress;
   st.started = std::chrono::steady_clock::now();
   return {

@@ -1,10 +1,12 @@
 // The run recorder: not a participant of the protocol but its instrument. Every actor sends it events; it
-// feeds them into core/run's run_record, appends each completed round to RUN/metrics.jsonl, prints the
+// feeds them into core/run's run_record, appends each completed round to RUN/metrics.jsonl and every other
+// event (errors, refusals, faults, the final scores) to RUN/events.jsonl, prints the
 // progress line and answers `done` once the run finished (the runtime then writes RUN/summary.json).
 #pragma once
 
 #include <chrono>
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iosfwd>
 #include <memory>
@@ -23,15 +25,19 @@ struct recorder_state {
 
   std::shared_ptr<run::run_record> record;
   std::ofstream metrics;
+  std::ofstream events;  // RUN/events.jsonl: every event that is not a round's input
   std::ostream* progress = nullptr;  // null: quiet
   std::chrono::steady_clock::time_point started;
   std::vector<caf::typed_response_promise<bool>> waiting;
+  std::function<void(const nlohmann::json&)> observer;  // sees every event (tests); may be empty
 };
 
 using recorder_pointer = recorder_actor::stateful_pointer<recorder_state>;
 
-/// Records into `record`, writing under `out_dir`; progress lines go to `progress` when not null.
+/// Records into `record`, writing under `out_dir`; progress lines go to `progress` when not null; every
+/// event is also shown to `observer` when it is set.
 recorder_actor::behavior_type recorder(recorder_pointer self, std::shared_ptr<run::run_record> record,
-                                       std::filesystem::path out_dir, std::ostream* progress);
+                                       std::filesystem::path out_dir, std::ostream* progress,
+                                       std::function<void(const nlohmann::json&)> observer = {});
 
 } // namespace elsa::actors

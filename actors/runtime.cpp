@@ -61,6 +61,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
     *progress << "loading the base model, data and " << cfg.clients << " clients ..." << std::endl;
   const auto tok = train::load_tokenizer(cfg.model_dir);  // first: a wrong model dir fails in milliseconds
   const auto base = fed::load_frozen_base(cfg.model_dir);
+  fed::check_split(fed::base_layers(*base), cfg.head_blocks, cfg.tail_blocks);  // names [split]
   const auto data = fed::load_federation_data(cfg);
   std::vector<std::string> task_names = cfg.tasks;
   std::vector<double> majority;
@@ -104,7 +105,10 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
   {
     caf::actor_system sys{sys_cfg};
     // Spawned first, wired second: no actor reads the directory before `start` reaches the cloud.
-    ctx->peers.recorder = sys.spawn(recorder, record, cfg.out_dir, progress);
+    std::function<void(const nlohmann::json&)> observer;
+    if (hooks.on_event)
+      observer = [&hooks, ctx](const nlohmann::json& ev) { hooks.on_event(ev, ctx->peers); };
+    ctx->peers.recorder = sys.spawn(recorder, record, cfg.out_dir, progress, observer);
     for (int64_t c = 0; c < cfg.clients; ++c)
       ctx->peers.clients.push_back(sys.spawn(client, context_ptr{ctx}, client_cores[static_cast<size_t>(c)],
                                              static_cast<uint32_t>(c)));
@@ -113,6 +117,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
                                            static_cast<uint32_t>(e)));
     ctx->peers.coordinator = sys.spawn(cluster_coordinator, context_ptr{ctx}, placement);
     ctx->peers.cloud = sys.spawn(cloud_aggregator, context_ptr{ctx}, evaluator, initial, num_labels);
+    ctx->peers.index_peers();
 
     // -- injected faults that are messages --
     for (const auto& role : cfg.malformed_to) {
@@ -178,7 +183,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
     result.steps += l.value("steps", int64_t{0});
   if (progress)
     *progress << record->summary_table(result.wall_seconds)
-              << "wrote " << cfg.out_dir.string() << "/: config.toml, metrics.jsonl, summary.json"
+              << "wrote " << cfg.out_dir.string() << "/: config.toml, metrics.jsonl, events.jsonl, summary.json"
               << (cfg.save_adapters ? ", adapters/" : "") << std::endl;
   return result;
 }

@@ -31,6 +31,9 @@ struct run_hooks {
   /// Called once every actor is spawned and wired, before the cloud starts: a place to send extra
   /// messages (e.g. a trust update) with caf::anon_send.
   std::function<void(const directory&)> before_start;
+  /// Called with every event the recorder receives (in the recorder actor, in event order): a place to react
+  /// mid-run, e.g. send a trust update with caf::send_as once a round closed.
+  std::function<void(const nlohmann::json& event, const directory&)> on_event;
 };
 
 /// Runs `cfg` (validated here) writing into cfg.out_dir: config.toml, metrics.jsonl, summary.json and

@@ -15,6 +15,8 @@ const char* to_string(errc code) {
       return "invalid_argument";
     case errc::io_error:
       return "io_error";
+    case errc::internal:
+      return "internal";
   }
   return "unknown";
 }

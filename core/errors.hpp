@@ -19,6 +19,9 @@ enum class errc : uint8_t {
   invalid_argument,
   /// Reading or writing failed part-way (disk full, permissions). A retry may help.
   io_error,
+  /// A library call failed inside ELSA (a LibTorch error in a training step): a bug, not bad input; the
+  /// message says which step. The same input will fail again.
+  internal,
 };
 
 /// Returns the enum's name, e.g. "malformed_input".

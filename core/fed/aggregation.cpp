@@ -74,31 +74,31 @@ const char* to_string(rejection why) {
 }
 
 std::optional<rejected_update> validate(const client_update& u, const adapter_layout& layout,
-                                        uint64_t registered_samples) {
+                                        uint64_t registered_samples, const char* kind) {
   if (u.adapters.size() != layout.names.size())
     return reject(u, rejection::wrong_names,
-                  fmt::format("client {}: {} tensors, the cluster's adapters have {}", u.client, u.adapters.size(),
+                  fmt::format("{} {}: {} tensors, the cluster's adapters have {}", kind, u.client, u.adapters.size(),
                               layout.names.size()));
   for (std::size_t i = 0; i < u.adapters.size(); ++i) {
     const auto& nt = u.adapters[i];
     if (nt.name != layout.names[i])
       return reject(u, rejection::wrong_names,
-                    fmt::format("client {}: tensor '{}' where the cluster has '{}'", u.client, nt.name, layout.names[i]));
+                    fmt::format("{} {}: tensor '{}' where the cluster has '{}'", kind, u.client, nt.name, layout.names[i]));
     if (nt.tensor.shape() != layout.shapes[i])
       return reject(u, rejection::wrong_shape,
-                    fmt::format("client {}: '{}' has shape [{}], the cluster's is [{}]", u.client, nt.name,
+                    fmt::format("{} {}: '{}' has shape [{}], the cluster's is [{}]", kind, u.client, nt.name,
                                 fmt::join(nt.tensor.shape(), ","), fmt::join(layout.shapes[i], ",")));
     if (nt.tensor.numel() < 0 ||
         static_cast<std::size_t>(nt.tensor.numel()) * messages::dtype_size(nt.tensor.type()) != nt.tensor.size_bytes())
       return reject(u, rejection::wrong_shape,
-                    fmt::format("client {}: '{}' holds {} bytes for shape [{}]", u.client, nt.name,
+                    fmt::format("{} {}: '{}' holds {} bytes for shape [{}]", kind, u.client, nt.name,
                                 nt.tensor.size_bytes(), fmt::join(nt.tensor.shape(), ",")));
     if (!all_finite(nt.tensor))
-      return reject(u, rejection::not_finite, fmt::format("client {}: '{}' holds NaN or infinity", u.client, nt.name));
+      return reject(u, rejection::not_finite, fmt::format("{} {}: '{}' holds NaN or infinity", kind, u.client, nt.name));
   }
   if (u.samples > registered_samples)
     return reject(u, rejection::inflated_samples,
-                  fmt::format("client {}: claims {} samples, registered {}", u.client, u.samples, registered_samples));
+                  fmt::format("{} {}: claims {} samples, registered {}", kind, u.client, u.samples, registered_samples));
   return std::nullopt;
 }
 
@@ -121,30 +121,33 @@ bool quorum_met(std::size_t reported, std::size_t live, double quorum) {
 
 aggregation_result aggregate_updates(const std::vector<client_update>& updates, const aggregation_inputs& in) {
   aggregation_result out;
+  const char* kind = in.sender_kind;
   std::map<uint32_t, std::vector<std::pair<const client_update*, double>>> accepted;
   std::map<uint32_t, adapter_layout> layouts = in.layouts;
-  std::map<uint32_t, uint32_t> newest;  // client -> round of its newest update
+  using sender = std::pair<uint32_t, uint32_t>;  // (client, cluster): one update each
+  std::map<sender, uint32_t> newest;             // -> round of its newest update
   for (const auto& u : updates) {
-    auto it = newest.find(u.client);
+    auto it = newest.find({u.client, u.cluster});
     if (it == newest.end() || it->second < u.round)
-      newest[u.client] = u.round;
+      newest[{u.client, u.cluster}] = u.round;
   }
-  std::set<uint32_t> taken;
+  std::set<sender> taken;
   for (const auto& u : updates) {
-    if (u.round < newest[u.client] || !taken.insert(u.client).second) {
+    const uint32_t latest = newest[{u.client, u.cluster}];
+    if (u.round < latest || !taken.insert({u.client, u.cluster}).second) {
       out.rejected.push_back(reject(u, rejection::too_stale,
-                                    fmt::format("client {}: round {} update superseded by its round {} one",
-                                                u.client, u.round, newest[u.client])));
+                                    fmt::format("{} {}: round {} update superseded by its round {} one", kind,
+                                                u.client, u.round, latest)));
       continue;
     }
     if (in.excluded.count(u.client)) {
-      out.rejected.push_back(reject(u, rejection::excluded, fmt::format("client {} is excluded", u.client)));
+      out.rejected.push_back(reject(u, rejection::excluded, fmt::format("{} {} is excluded", kind, u.client)));
       continue;
     }
     if (u.round > in.round || in.round - u.round > in.policy.max_staleness) {
       out.rejected.push_back(reject(u, rejection::too_stale,
-                                    fmt::format("client {}: update of round {} in the aggregation of round {}",
-                                                u.client, u.round, in.round)));
+                                    fmt::format("{} {}: update of round {} in the aggregation of round {}",
+                                                kind, u.client, u.round, in.round)));
       continue;
     }
     auto layout = layouts.find(u.cluster);
@@ -152,13 +155,13 @@ aggregation_result aggregate_updates(const std::vector<client_update>& updates, 
       layout = layouts.emplace(u.cluster, layout_of(u.adapters)).first;
     auto reg = in.registered_samples.find(u.client);
     const uint64_t registered = reg == in.registered_samples.end() ? u.samples : reg->second;
-    if (auto bad = validate(u, layout->second, registered)) {
+    if (auto bad = validate(u, layout->second, registered, kind)) {
       out.rejected.push_back(std::move(*bad));
       continue;
     }
     const double w = update_weight(u, in.round, in.trust, in.policy);
     if (!(w > 0)) {
-      out.rejected.push_back(reject(u, rejection::zero_weight, fmt::format("client {}: weight {}", u.client, w)));
+      out.rejected.push_back(reject(u, rejection::zero_weight, fmt::format("{} {}: weight {}", kind, u.client, w)));
       continue;
     }
     accepted[u.cluster].emplace_back(&u, w);
@@ -182,6 +185,25 @@ aggregation_result aggregate_updates(const std::vector<client_update>& updates, 
     out.clusters.emplace(cluster, std::move(agg));
   }
   return out;
+}
+
+uint64_t digest(const adapter_set& set) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](const void* p, std::size_t n) {
+    const auto* b = static_cast<const unsigned char*>(p);
+    for (std::size_t i = 0; i < n; ++i) {
+      h ^= b[i];
+      h *= 1099511628211ull;
+    }
+  };
+  for (const auto& nt : set) {
+    mix(nt.name.data(), nt.name.size());
+    const auto type = static_cast<uint8_t>(nt.tensor.type());
+    mix(&type, 1);
+    mix(nt.tensor.shape().data(), nt.tensor.shape().size() * sizeof(int64_t));
+    mix(nt.tensor.data(), nt.tensor.size_bytes());
+  }
+  return h;
 }
 
 } // namespace elsa::fed

@@ -27,10 +27,15 @@ struct adapter_layout {
 
 adapter_layout layout_of(const adapter_set& set);
 
+/// FNV-1a (64 bit) over names, dtypes, shapes and bytes: equal sets give equal digests, so the run record
+/// can show which update an aggregate equals without shipping tensors.
+uint64_t digest(const adapter_set& set);
+
+
 /// One client's contribution as the edge keeps it until aggregation: its whole adapter set (head/tail part
 /// from the client, body part from the edge's slot, taken at the same round).
 struct client_update {
-  uint32_t client = 0;
+  uint32_t client = 0;   // the sender: a client at an edge, an edge at the cloud
   uint32_t round = 0;    // the round the client trained in
   uint32_t cluster = 0;
   uint64_t samples = 0;  // the sample count the client claims
@@ -60,8 +65,9 @@ struct rejected_update {
 
 /// The checks of one update before it may be weighted: names and shapes equal to `layout`, every value
 /// finite (f32, f16 and bf16), samples <= registered_samples. nullopt when it passes.
+/// `kind` names the sender in the text ("client", or "edge" at the cloud).
 std::optional<rejected_update> validate(const client_update& update, const adapter_layout& layout,
-                                        uint64_t registered_samples);
+                                        uint64_t registered_samples, const char* kind = "client");
 
 struct aggregation_policy {
   bool trust_weighting = true;  // multiply by the client's trust score
@@ -100,6 +106,7 @@ struct aggregation_inputs {
   std::map<uint32_t, double> trust;
   std::set<uint32_t> excluded;
   aggregation_policy policy;
+  const char* sender_kind = "client";  // how the texts name a sender: "client" at edges, "edge" at the cloud
 };
 
 /// Validates, weights and averages `updates` per cluster. Only a client's newest update counts (an older

@@ -88,6 +88,9 @@ std::vector<uint32_t> edge_body::clients() const {
 
 void edge_body::load_adapters(uint32_t client, const std::vector<messages::named_tensor>& adapters) {
   auto& s = impl_->at(client);
+  // New values under a graph still in flight would break its backward: that step is given up.
+  if (s.pending)
+    abandon_step(client);
   s.bank->load(from_wire(adapters), fmt::format("body adapters for client {}", client));
 }
 
@@ -110,8 +113,10 @@ messages::tensor_bytes edge_body::forward(uint32_t client, const messages::tenso
                                                      lengths[i], h.size(1)));
     mask[static_cast<int64_t>(i)].narrow(0, 0, lengths[i]).fill_(1);
   }
-  s.optimizer->zero_grad();
-  auto out = s.body->forward(h, mask);
+  auto out = guarded(fmt::format("body forward of client {}", client), [&] {
+    s.optimizer->zero_grad();
+    return s.body->forward(h, mask);
+  });
   s.pending = true;
   s.shape = h.sizes().vec();
   return to_wire(out);
@@ -125,12 +130,15 @@ messages::tensor_bytes edge_body::backward(uint32_t client, const messages::tens
   if (g.sizes().vec() != s.shape)
     throw error(errc::malformed_input, fmt::format("client {}: gradient has shape [{}], expected [{}]", client,
                                                    fmt::join(g.sizes().vec(), ","), fmt::join(s.shape, ",")));
-  auto grad_in = s.body->backward(g);
-  if (impl_->cfg.grad_clip > 0)
-    torch::nn::utils::clip_grad_norm_(s.params, impl_->cfg.grad_clip);
-  s.optimizer->step();
-  s.optimizer->zero_grad();
   s.pending = false;
+  auto grad_in = guarded(fmt::format("body backward of client {}", client), [&] {
+    auto gi = s.body->backward(g);
+    if (impl_->cfg.grad_clip > 0)
+      torch::nn::utils::clip_grad_norm_(s.params, impl_->cfg.grad_clip);
+    s.optimizer->step();
+    s.optimizer->zero_grad();
+    return gi;
+  });
   return to_wire(grad_in);
 }
 

@@ -18,6 +18,10 @@ base_ptr load_frozen_base(const std::filesystem::path& model_dir);
 
 /// Transformer blocks of the base (n_layer).
 int64_t base_layers(const frozen_base& base);
+/// Checks a split (a, b) against a model of n_layer blocks: a >= 1, b >= 1, and the edge runs at least one
+/// block (a + b < n_layer); elsa::error naming [split] otherwise.
+void check_split(int64_t n_layer, int64_t head_blocks, int64_t tail_blocks);
+
 /// Bytes of the base's parameters (what one process holds once, whatever the number of participants).
 int64_t base_bytes(const frozen_base& base);
 

@@ -7,6 +7,7 @@
 
 #include <torch/torch.h>
 
+#include "core/errors.hpp"
 #include "core/fed/frozen_base.hpp"
 #include "core/model/gpt2.hpp"
 #include "core/run/run_config.hpp"
@@ -34,6 +35,21 @@ private:
 std::unique_ptr<model::adapter_bank> make_bank(const frozen_base& base, const run::run_config& cfg,
                                                const std::vector<int64_t>& blocks);
 
+/// Runs `f`; a LibTorch (or other std::exception) failure becomes elsa::error(internal) naming `what`, so
+/// a training step can fail but never throw anything but elsa::error into the actor that called it.
+template <class F>
+auto guarded(const std::string& what, F&& f) -> decltype(f()) {
+  try {
+    return f();
+  } catch (const elsa::error&) {
+    throw;
+  } catch (const std::exception& e) {
+    std::string text = e.what();
+    text = text.substr(0, text.find('\n'));  // LibTorch appends a stack trace
+    throw elsa::error(elsa::errc::internal, what + ": " + text);
+  }
+}
+
 /// Blocks [first, last) as a list.
 std::vector<int64_t> block_range(int64_t first, int64_t last);
 
@@ -44,8 +60,5 @@ int64_t block_of(const std::string& name);
 std::map<std::string, torch::Tensor> select_blocks(const std::map<std::string, torch::Tensor>& state,
                                                    int64_t first, int64_t last, bool with_classifier);
 
-/// Checks a split (a, b) against a model of n_layer blocks: a >= 1, b >= 1, and the edge runs at least one
-/// block (a + b < n_layer); elsa::error naming [split] otherwise.
-void check_split(int64_t n_layer, int64_t head_blocks, int64_t tail_blocks);
 
 } // namespace elsa::fed

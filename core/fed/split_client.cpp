@@ -136,6 +136,8 @@ int64_t split_client::tail_blocks() const {
 
 void split_client::load_adapters(const std::vector<messages::named_tensor>& adapters) {
   auto state = from_wire(adapters);
+  if (impl_->in_step)
+    abandon_step();  // its backward would see changed weights
   model::load_lora_state(*impl_->bank, state, impl_->classifier, fmt::format("adapters for client {}", impl_->id));
 }
 
@@ -143,7 +145,8 @@ head_output split_client::begin_step() {
   auto& s = *impl_;
   s.optimizer->zero_grad();
   s.batch = train::make_classify_batch(s.next_batch(), s.pad);
-  auto act = s.segments->head.forward(s.batch.ids, s.batch.mask);
+  auto act = guarded(fmt::format("head forward of client {}", s.id),
+                     [&] { return s.segments->head.forward(s.batch.ids, s.batch.mask); });
   head_output out;
   out.activation = to_wire(act);
   const auto lengths = s.batch.mask.sum(1);
@@ -158,21 +161,25 @@ head_output split_client::begin_step() {
 messages::tensor_bytes split_client::tail_step(const messages::tensor_bytes& body_output) {
   auto& s = *impl_;
   auto h = s.step_tensor(body_output, "body output");
-  auto logits = s.segments->tail.forward(h, s.batch.mask);
-  auto loss = torch::nn::functional::cross_entropy(logits, s.batch.labels);
-  s.loss = loss.item<double>();
-  return to_wire(s.segments->tail.backward_loss(loss));
+  return guarded(fmt::format("tail step of client {}", s.id), [&] {
+    auto logits = s.segments->tail.forward(h, s.batch.mask);
+    auto loss = torch::nn::functional::cross_entropy(logits, s.batch.labels);
+    s.loss = loss.item<double>();
+    return to_wire(s.segments->tail.backward_loss(loss));
+  });
 }
 
 double split_client::finish_step(const messages::tensor_bytes& head_grad) {
   auto& s = *impl_;
   auto g = s.step_tensor(head_grad, "head gradient");
-  s.segments->head.backward(g);
-  if (s.cfg.grad_clip > 0)
-    torch::nn::utils::clip_grad_norm_(s.params, s.cfg.grad_clip);
-  s.optimizer->step();
-  s.optimizer->zero_grad();
   s.in_step = false;
+  guarded(fmt::format("head backward of client {}", s.id), [&] {
+    s.segments->head.backward(g);
+    if (s.cfg.grad_clip > 0)
+      torch::nn::utils::clip_grad_norm_(s.params, s.cfg.grad_clip);
+    s.optimizer->step();
+    s.optimizer->zero_grad();
+  });
   return s.loss;
 }
 

@@ -48,7 +48,7 @@ public:
 
   /// Copies adapter values (PEFT names) into the client's adapters and classifier; entries of the body
   /// blocks are skipped, so one cluster's full set can be passed. Unknown names or wrong shapes are an
-  /// elsa::error.
+  /// elsa::error. A step in progress is given up first (its backward would see changed weights).
   void load_adapters(const std::vector<messages::named_tensor>& adapters);
 
   /// Samples the next batch (seeded, without replacement within an epoch) and runs the head.

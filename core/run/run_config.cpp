@@ -138,6 +138,7 @@ void walk(Config& c, Visitor& v) {
   v.section("split");
   v.key("head_blocks", c.head_blocks, 1, k_max_blocks);
   v.key("tail_blocks", c.tail_blocks, 1, k_max_blocks);
+  // Whether a + b < n_layer (the edge runs at least one block) is checked against the model at start-up.
 
   v.section("elsa");
   v.key("trust_weighting", c.trust_weighting);
@@ -156,8 +157,16 @@ void walk(Config& c, Visitor& v) {
   v.key("dropouts", c.dropouts, 0, c.clients - 1);
   v.rule("dropouts", [&c] { return duplicate_problem(c.dropouts); });
   v.key("dropout_round", c.dropout_round, 0, c.rounds - 1);
-  v.key("dropout_step", c.dropout_step, 0, c.kappa1);
+  v.key("dropout_step", c.dropout_step, 0, c.kappa1 - 1);  // kappa1 would be after the round's last step
   v.key("dropout_mode", c.dropout_mode_name, k_dropout_modes);
+  v.key("silent_dropouts", c.silent_dropouts, 0, c.clients - 1);
+  v.rule("silent_dropouts", [&c] { return duplicate_problem(c.silent_dropouts); });
+  v.rule("silent_dropouts", [&c] {
+    for (auto id : c.silent_dropouts)
+      if (std::find(c.dropouts.begin(), c.dropouts.end(), id) != c.dropouts.end())
+        return fmt::format("client {} is also in dropouts; a client drops out one way", id);
+    return std::string{};
+  });
   v.key("edge_failures", c.edge_failures, 0, c.edges - 1);
   v.rule("edge_failures", [&c] { return duplicate_problem(c.edge_failures); });
   v.rule("edge_failures", [&c] {

@@ -76,8 +76,9 @@ struct run_config {
   int64_t straggler_delay_ms = 0;
   std::vector<int64_t> dropouts;      // client ids that drop out
   int64_t dropout_round = 0;          // ... in this edge round
-  int64_t dropout_step = 0;           // ... after this many of its local steps
+  int64_t dropout_step = 0;           // ... after this many of its local steps (< kappa1)
   std::string dropout_mode_name = "crash"; // TOML key "dropout_mode": crash or silent
+  std::vector<int64_t> silent_dropouts; // client ids that go silent at dropout_round/step, whatever dropout_mode
   std::vector<int64_t> edge_failures; // edge ids whose actor exits ...
   int64_t edge_failure_round = 0;     // ... at the start of this edge round
   std::vector<std::string> malformed_to; // roles sent one malformed message at the start: client, edge,
@@ -86,7 +87,7 @@ struct run_config {
   // [output]
   std::filesystem::path out_dir = "runs/run"; // --out overrides
   bool progress = true;         // one progress line per round on stderr
-  bool save_adapters = true;    // RUN/adapters/cluster_<k>/adapter_model.safetensors
+  bool save_adapters = true;    // RUN/adapters/<task>/adapter_model.safetensors (PEFT layout)
 
   static model::lora_config default_lora() {
     model::lora_config l;

@@ -109,7 +109,7 @@ TEST(Runtime, TrustUpdatesChangeWhoIsAggregated) {
     auto bytes = messages::codec{limits}.encode(messages::participant{messages::tier::coordinator, 0}, up);
     ASSERT_TRUE(bytes.ok());
     for (const auto& e : peers.edges)
-      caf::anon_send(e, messages::trust_atom::value, *bytes);
+      caf::send_as(peers.coordinator, e, messages::trust_atom::value, *bytes);
   };
   const auto r = run_quietly(cfg, hooks);
   ASSERT_EQ(r.metrics.size(), 2u);

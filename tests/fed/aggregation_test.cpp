@@ -178,6 +178,19 @@ TEST(Aggregation, AGivenLayoutOverridesTheFirstUpdate) {
   EXPECT_EQ(r.clusters.at(0).clients, (std::vector<uint32_t>{1}));
 }
 
+TEST(Aggregation, OneSenderMayUpdateSeveralClusters) {
+  // At the cloud an edge sends one aggregate per cluster: both count, and texts name an edge.
+  std::vector<client_update> ups = {update(0, 3, 10, 1, 1, 1), update(0, 3, 10, 3, 3, 3),
+                                    {1, 3, 0, 10, {f32("a", {9, 9, 9}), f32("b", {9})}}};
+  ups[1].cluster = 1;
+  auto in = inputs(3);
+  in.sender_kind = "edge";
+  const auto r = aggregate_updates(ups, in);
+  ASSERT_EQ(r.clusters.size(), 2u);
+  ASSERT_EQ(r.rejected.size(), 1u);
+  EXPECT_EQ(r.rejected[0].text.rfind("edge 1:", 0), 0u) << r.rejected[0].text;
+}
+
 TEST(Aggregation, Quorum) {
   EXPECT_FALSE(quorum_met(0, 0, 0.5));
   EXPECT_FALSE(quorum_met(1, 4, 0.5));

@@ -97,6 +97,7 @@ void expect_same(const er::run_config& a, const er::run_config& b) {
   EXPECT_EQ(a.dropout_round, b.dropout_round);
   EXPECT_EQ(a.dropout_step, b.dropout_step);
   EXPECT_EQ(a.dropout_mode_name, b.dropout_mode_name);
+  EXPECT_EQ(a.silent_dropouts, b.silent_dropouts);
   EXPECT_EQ(a.edge_failures, b.edge_failures);
   EXPECT_EQ(a.edge_failure_round, b.edge_failure_round);
   EXPECT_EQ(a.malformed_to, b.malformed_to);
@@ -163,6 +164,7 @@ dropouts = [2]
 dropout_round = 4
 dropout_step = 3
 dropout_mode = "silent"
+silent_dropouts = [3]
 edge_failures = [0, 2]
 edge_failure_round = 6
 malformed_to = ["edge", "cloud"]
@@ -210,7 +212,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 9 + 47); // sections + keys
+  EXPECT_EQ(n, 9 + 48); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {
@@ -415,6 +417,11 @@ TEST(RunConfigErrors, MalformedToAndPolicies) {
     << f.what;
   f = read_error("[faults]\ndropout_mode = \"loud\"\n");
   EXPECT_TRUE(contains(f.what, "[faults] dropout_mode = \"loud\" is not one of crash, silent")) << f.what;
+  f = read_error("[faults]\ndropouts = [1]\nsilent_dropouts = [1]\n");
+  EXPECT_TRUE(contains(f.what, "[faults] silent_dropouts")) << f.what;
+  EXPECT_TRUE(contains(f.what, "client 1 is also in dropouts")) << f.what;
+  f = read_error("[topology]\nkappa1 = 4\n[faults]\ndropout_step = 4\n");
+  EXPECT_TRUE(contains(f.what, "[faults] dropout_step")) << f.what;
 }
 
 TEST(RunConfigErrors, MissingFileAndBadToml) {

@@ -1,6 +1,6 @@
 // `elsa pretrain CONFIG [--resume]` and `elsa finetune --model DIR --task T --out RUN`: thin wrappers over
 // core/train, which holds the loops. This file includes no torch header.
-#include "actors/cli/commands.hpp"
+#include "cli/commands.hpp"
 
 #include <iostream>
 #include <memory>

@@ -1,6 +1,6 @@
 // `elsa run CONFIG --out RUN`: the main job, a whole ELSA run (clients, edges, coordinator, cloud as actors in
 // one process) from a TOML config (configs/quickstart.toml; keys in docs/configuration.md).
-#include "actors/cli/commands.hpp"
+#include "cli/commands.hpp"
 
 #include <iostream>
 #include <memory>

@@ -1,7 +1,7 @@
 // `elsa data stats`: what the data layer builds from data/, in numbers: per-task split sizes by label,
 // probe set, pre-training corpus and held-out LM text sizes, and the per-client partition. docs/data.md
 // quotes its output.
-#include "actors/cli/commands.hpp"
+#include "cli/commands.hpp"
 
 #include <algorithm>
 #include <chrono>

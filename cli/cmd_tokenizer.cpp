@@ -1,6 +1,6 @@
 // `elsa tokenizer encode|decode|train`: GPT-2 BPE on stdin/stdout for scripts and checks, and training the
 // vocabulary we ship (models/elsa-base) from the pre-training corpus.
-#include "actors/cli/commands.hpp"
+#include "cli/commands.hpp"
 
 #include <chrono>
 #include <cstdint>

@@ -1,6 +1,6 @@
 // `elsa generate --model DIR --prompt TEXT --max-new N [--greedy | --top-k K --seed S]` and
 // `elsa eval-lm --model DIR`: what a user runs to see what a base model learned. No torch header here.
-#include "actors/cli/commands.hpp"
+#include "cli/commands.hpp"
 
 #include <iostream>
 #include <memory>

@@ -1,6 +1,6 @@
 // The `elsa` program: one binary, one subcommand per job (data, tokenizer, ...). main() only wires the
 // subcommands together and turns errors into one clear line on stderr and a non-zero exit code.
-#include "actors/cli/commands.hpp"
+#include "cli/commands.hpp"
 
 #include <cstdio>
 

@@ -1,0 +1,127 @@
+// What a role believes about who sent a message: a forged envelope (a client, or an actor outside the run,
+// claiming to be the cloud) is refused by the edge and recorded; a trust update from the real coordinator
+// mid-run changes the next aggregation, checked on the aggregate's values (its digest equals the one
+// update left in), not on a map read back. Deterministic scheduler, real data.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <iterator>
+#include <mutex>
+
+#include <caf/send.hpp>
+
+#include "actors/interfaces.hpp"
+#include "tests/actors/run_helpers.hpp"
+
+namespace elsa::testing {
+namespace {
+
+messages::codec codec_for(const run::run_config& cfg) {
+  messages::codec_limits limits;
+  limits.max_clients = static_cast<uint32_t>(cfg.clients);
+  limits.max_edges = static_cast<uint32_t>(cfg.edges);
+  return messages::codec{limits};
+}
+
+std::string file_bytes(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  EXPECT_TRUE(f.good()) << p;
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+std::vector<nlohmann::json> errors_with(const actors::run_result& r, const std::string& code) {
+  std::vector<nlohmann::json> out;
+  for (const auto& e : r.errors)
+    if (e.value("code", "") == code)
+      out.push_back(e);
+  return out;
+}
+
+TEST(Peers, AnEdgeRefusesAdaptersWhoseEnvelopeClaimsTheCloud) {
+  auto cfg = small_run("forged");
+  cfg.rounds = 2;
+  cfg.kappa1 = 2;
+  actors::run_hooks hooks;
+  hooks.before_start = [&cfg](const actors::directory& peers) {
+    // Adapters that would wreck cluster 0 if applied: the right names, absurd values.
+    messages::adapter_update up;
+    up.round = 0;
+    up.cluster_id = 0;
+    std::vector<float> junk(8 * 192, 1e3f);
+    up.form = std::vector<messages::named_tensor>{
+      {"base_model.model.transformer.h.1.attn.c_attn.lora_A.weight",
+       messages::tensor_bytes::copy_of(messages::dtype::f32, {8, 192}, junk.data(), junk.size() * 4)}};
+    auto bytes = codec_for(cfg).encode(messages::participant{messages::tier::cloud, 0}, up);
+    ASSERT_TRUE(bytes.ok());
+    // From outside the run, and from a participant (client 3) lying about who it is.
+    caf::anon_send(peers.edges[0], messages::adapter_atom::value, *bytes);
+    caf::send_as(peers.clients[3], peers.edges[1], messages::adapter_atom::value, *bytes);
+  };
+  const auto r = run_quietly(cfg, hooks);
+  EXPECT_TRUE(r.summary.value("finished", false));
+  // Refused means not applied: the adapters are bit for bit those of the same run without the forgeries.
+  auto clean_cfg = cfg;
+  clean_cfg.out_dir += "_clean";
+  std::filesystem::remove_all(clean_cfg.out_dir);
+  const auto clean = run_quietly(clean_cfg);
+  EXPECT_EQ(file_bytes(cfg.out_dir / "adapters/spam/adapter_model.safetensors"),
+            file_bytes(clean_cfg.out_dir / "adapters/spam/adapter_model.safetensors"));
+  EXPECT_EQ(r.summary["tasks"]["spam"]["test_accuracy"], clean.summary["tasks"]["spam"]["test_accuracy"]);
+  const auto refused = errors_with(r, "refused/forged_sender");
+  ASSERT_EQ(refused.size(), 2u) << nlohmann::json(r.errors).dump(2);
+  std::set<std::string> who, texts;
+  for (const auto& e : refused) {
+    who.insert(e.value("actor", ""));
+    texts.insert(e.value("text", ""));
+  }
+  EXPECT_EQ(who, (std::set<std::string>{"edge 0", "edge 1"}));
+  EXPECT_TRUE(texts.count("a adapter_update message whose envelope says cloud 0 came from an actor outside the run; "
+                          "ignored"))
+    << *texts.begin();
+  EXPECT_TRUE(texts.count("a adapter_update message whose envelope says cloud 0 came from client 3; ignored"));
+}
+
+TEST(Peers, ATrustUpdateMidRunChangesTheNextAggregatesValues) {
+  auto cfg = small_run("trust_mid_run");
+  cfg.rounds = 2;
+  cfg.kappa1 = 2;
+  // Edge 0 serves clients 0, 2, 4, 6. Once its round 0 is recorded, the coordinator excludes 2, 4 and 6.
+  std::mutex mutex;
+  std::vector<nlohmann::json> edge0_rounds;
+  bool sent = false;
+  actors::run_hooks hooks;
+  hooks.on_event = [&](const nlohmann::json& ev, const actors::directory& peers) {
+    if (ev.value("type", "") != "edge_round" || ev.value("edge", -1) != 0)
+      return;
+    std::lock_guard<std::mutex> lock(mutex);
+    edge0_rounds.push_back(ev);
+    if (sent)
+      return;
+    sent = true;
+    messages::trust_update up;
+    up.round = 0;
+    up.scores = {{2, 0.0, true}, {4, 0.0, true}, {6, 0.0, true}};
+    auto bytes = codec_for(cfg).encode(messages::participant{messages::tier::coordinator, 0}, up);
+    ASSERT_TRUE(bytes.ok());
+    caf::send_as(peers.coordinator, peers.edges[0], messages::trust_atom::value, *bytes);
+  };
+  const auto r = run_quietly(cfg, hooks);
+  ASSERT_EQ(edge0_rounds.size(), 2u);
+  const auto& before = edge0_rounds[0];
+  const auto& after = edge0_rounds[1];
+  // Round 0: four updates averaged, so the aggregate equals none of them.
+  ASSERT_EQ(before["update_digests"].size(), 4u) << before.dump();
+  const std::string agg0 = before["aggregate_digests"]["0"];
+  for (const auto& [c, d] : before["update_digests"].items())
+    EXPECT_NE(d.get<std::string>(), agg0) << "client " << c;
+  // Round 1: only client 0 is left in, so the aggregate is exactly client 0's update.
+  ASSERT_EQ(after["update_digests"].size(), 4u) << "excluded clients still train and report";
+  EXPECT_EQ(after["aggregate_digests"]["0"].get<std::string>(), after["update_digests"]["0"].get<std::string>())
+    << after.dump();
+  EXPECT_EQ(after["aggregated"], nlohmann::json::array({0})) << after.dump();
+  EXPECT_EQ(after["left_out"], nlohmann::json({{"2", "excluded"}, {"4", "excluded"}, {"6", "excluded"}}));
+  EXPECT_TRUE(before["left_out"].empty()) << before.dump();
+}
+
+} // namespace
+} // namespace elsa::testing
