@@ -31,6 +31,7 @@ bool injected(const std::vector<int64_t>& ids, uint32_t id) {
 }
 
 void run_step(client_pointer self);
+void start_step(client_pointer self);
 
 // Gives up the round in progress (edge gone, timeout, bad reply): no update is sent for it.
 void abandon_round(client_pointer self, const std::string& code, const std::string& why) {
@@ -180,6 +181,33 @@ void run_step(client_pointer self) {
       st.silent = true;
     return;
   }
+  if (ctx.cfg.max_concurrent_steps > 0) {
+    // Admission first: until the edge admits the step, this client holds no graph.
+    const uint32_t round = st.round;
+    self->request(ctx.peers.edges.at(st.edge), std::chrono::milliseconds(ctx.cfg.step_deadline_ms), admit_atom::value,
+                  st.id)
+      .then(
+        [self, round](bool admitted) {
+          if (!self->state.in_round || round != self->state.round)
+            return;
+          if (admitted)
+            start_step(self);
+          else
+            abandon_round(self, "step_failed", "the edge does not admit steps of this client");
+        },
+        [self, round](const caf::error& err) {
+          if (self->state.in_round && round == self->state.round)
+            abandon_round(self, "step_failed", "no admission from the edge: " + self->system().render(err));
+        });
+    return;
+  }
+  start_step(self);
+}
+
+// The head forward of the next step, and its activation sent to the edge.
+void start_step(client_pointer self) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
   auto act = outgoing(self, segment::head, tensor_role::activation);
   try {
     auto head = st.core->begin_step();
@@ -239,9 +267,6 @@ void on_adapters(client_pointer self, const adapter_update& up) {
   }
   if (dense->empty())
     return;  // nothing new for this cluster
-  if (st.in_round && st.core->step_in_progress())
-    abandon_round(self, "superseded", fmt::format("new adapters of round {} arrived during a step of round {}",
-                                                  up.round, st.round));
   try {
     st.core->load_adapters(*dense);
   } catch (const elsa::error& e) {

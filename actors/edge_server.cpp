@@ -31,6 +31,7 @@ uint32_t current_round(const edge_pointer& self) {
 }
 
 void start_round(edge_pointer self, const payload& bytes, const open_round& open);
+void readmit(edge_pointer self, uint32_t client);
 
 // Round r may start once every cluster holds the global adapters of the cloud round it belongs to.
 bool ready_for(const edge_pointer& self, uint32_t round) {
@@ -62,6 +63,58 @@ void load_into_slots(edge_pointer self, uint32_t cluster, const fed::adapter_set
   for (const auto& [c, a] : st.clients)
     if (a.cluster_id == cluster && st.body->has_client(c))
       load_into_slot(self, c, set);
+}
+
+// -- step admission --
+
+// Lets waiting clients in while fewer than max_concurrent_steps are admitted.
+void admit_waiting(edge_pointer self) {
+  auto& st = self->state;
+  const auto cap = static_cast<std::size_t>(st.ctx->cfg.max_concurrent_steps);
+  while (!st.admission_queue.empty() && st.admitted.size() < cap) {
+    auto [c, promise] = std::move(st.admission_queue.front());
+    st.admission_queue.pop_front();
+    const bool live = st.clients.count(c) && !st.down.count(c);
+    if (live) {
+      st.admitted.insert(c);
+      st.peak_admitted = std::max(st.peak_admitted, st.admitted.size());
+    }
+    promise.deliver(live);
+  }
+}
+
+// Client c's step is over (it asks for its next one, its round ended, or it went away).
+void release(edge_pointer self, uint32_t c) {
+  if (self->state.admitted.erase(c))
+    admit_waiting(self);
+}
+
+// A new round: steps of the old one no longer count, and whoever still waits for one is told no.
+void reset_admission(edge_pointer self) {
+  auto& st = self->state;
+  st.admitted.clear();
+  for (auto& [c, promise] : st.admission_queue)
+    promise.deliver(false);
+  st.admission_queue.clear();
+}
+
+caf::result<bool> on_admit(edge_pointer self, uint32_t c) {
+  auto& st = self->state;
+  const participant claimed{tier::client, c};
+  if (!check_sender(self, *st.ctx, who(self), current_round(self), "admit", claimed))
+    return false;
+  release(self, c);  // asking again means its previous step is done
+  if (!st.clients.count(c))
+    return false;
+  readmit(self, c);
+  if (st.admitted.size() < static_cast<std::size_t>(st.ctx->cfg.max_concurrent_steps)) {
+    st.admitted.insert(c);
+    st.peak_admitted = std::max(st.peak_admitted, st.admitted.size());
+    return true;
+  }
+  auto promise = self->make_response_promise<bool>();
+  st.admission_queue.emplace_back(c, promise);
+  return promise;
 }
 
 // A client marked down because it went silent is waited for again once it speaks.
@@ -142,6 +195,20 @@ void close_current(edge_pointer self, close_reason reason) {
     aggregated_clients.insert(aggregated_clients.end(), a.clients.begin(), a.clients.end());
     stale_used += static_cast<int64_t>(a.stale.size());
   }
+  // A deadline close counts its quorum on the updates that passed validation, not on those that arrived.
+  if (reason == close_reason::quorum) {
+    std::size_t live = 0, accepted = 0;
+    for (auto c : st.expected)
+      live += st.down.count(c) ? 0 : 1;
+    for (auto c : aggregated_clients)
+      accepted += st.updates.count(c) ? 1 : 0;
+    if (!fed::quorum_met(accepted, live, ctx.cfg.quorum)) {
+      reason = close_reason::aborted;
+      agg.clusters.clear();
+      aggregated_clients.clear();
+      stale_used = 0;
+    }
+  }
 
   if (open.cloud_round) {
     // One update per cluster, empty when this edge has nothing for it, so the cloud knows when it has all.
@@ -200,7 +267,8 @@ void close_current(edge_pointer self, close_reason reason) {
           {"expected", st.expected.size()}, {"late", late}, {"missing", missing}, {"down", down},
           {"late_arrivals", st.late_arrivals}, {"aggregated", aggregated_clients}, {"stale_aggregated", stale_used}, {"bytes_down", st.bytes_down}, {"bytes_cloud", st.bytes_cloud},
           {"trust", trust}, {"update_digests", update_digests}, {"aggregate_digests", aggregate_digests},
-          {"left_out", left_out}});
+          {"left_out", left_out}, {"peak_admitted", st.peak_admitted}});
+  st.peak_admitted = 0;
   messages::close_round msg;
   msg.round = open.round;
   msg.reason = reason;
@@ -241,6 +309,7 @@ void on_deadline(edge_pointer self, uint32_t round) {
 
 void apply_placement(edge_pointer self, const std::vector<assignment>& assignments,
                      const std::vector<split_point>& splits) {
+  std::map<uint32_t, payload> encoded;  // cluster -> its adapters for newcomers, encoded once
   auto& st = self->state;
   for (const auto& s : splits)
     st.splits[s.client_id] = s;
@@ -266,17 +335,25 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
         self->monitor(st.ctx->peers.clients.at(a.client_id));
         st.monitored.insert(a.client_id);
       }
-      // A newcomer's slot (and the client itself) starts from this edge's adapters of its cluster.
+      // A newcomer's slot (and the client itself) starts from this edge's adapters of its cluster: one
+      // encoded message per cluster, shared by all its newcomers (not one copy each).
       auto it = st.cluster_adapters.find(a.cluster_id);
       if (it != st.cluster_adapters.end() && !it->second.empty() && load_into_slot(self, a.client_id, it->second)) {
-        adapter_update up;
-        up.round = current_round(self);
-        up.cluster_id = a.cluster_id;
-        up.form = it->second;
-        if (auto bytes = st.ctx->codec.encode(me(self), up)) {
-          st.bytes_down += static_cast<int64_t>(bytes->size());
-          self->send(st.ctx->peers.clients.at(a.client_id), adapter_atom::value, std::move(*bytes));
+        auto enc = encoded.find(a.cluster_id);
+        if (enc == encoded.end()) {
+          adapter_update up;
+          up.round = current_round(self);
+          up.cluster_id = a.cluster_id;
+          up.form = it->second;
+          auto bytes = st.ctx->codec.encode(me(self), up);
+          if (!bytes) {
+            record_error(self, *st.ctx, who(self), current_round(self), "internal", bytes.error().message);
+            continue;
+          }
+          enc = encoded.emplace(a.cluster_id, std::move(*bytes)).first;
         }
+        st.bytes_down += static_cast<int64_t>(enc->second.size());
+        self->send(st.ctx->peers.clients.at(a.client_id), adapter_atom::value, enc->second);
       }
     }
   }
@@ -296,6 +373,7 @@ void start_round(edge_pointer self, const payload& bytes, const open_round& open
     close_current(self, close_reason::aborted);
   st.current = open;
   st.open = true;
+  reset_admission(self);
   apply_placement(self, open.assignments, open.splits);
   st.expected.clear();
   for (const auto& [c, a] : st.clients)
@@ -363,10 +441,19 @@ void on_adapters(edge_pointer self, const payload& bytes, const received<adapter
     return;
   }
   const uint32_t c = msg.sender.id;
+  release(self, c);  // its round is over
   if (!st.clients.count(c)) {
     record_error(self, ctx, who(self), up.round, "unexpected_message",
                  fmt::format("adapter update from client {}, which is not assigned to this edge", c));
     return;
+  }
+  const bool on_time = st.open && up.round == current_round(self) && st.expected.count(c);
+  if (!on_time) {
+    // A straggler: its round closed before its update arrived. It is alive, so it is waited for again.
+    st.late_arrivals.push_back(c);
+    readmit(self, c);
+    if (ctx.cfg.stragglers_policy() != run::straggler_policy::staleness || up.round > current_round(self))
+      return;  // recorded as late, not aggregated
   }
   // The whole set of round r: the client's head/tail part and its body slot as the round's last step left it.
   auto& snaps = st.body_at_round_end[c];
@@ -385,16 +472,12 @@ void on_adapters(edge_pointer self, const payload& bytes, const received<adapter
     return;
   }
   st.registered_samples.emplace(c, up.sample_count);  // first claim stands until clients register
-  if (st.open && up.round == current_round(self) && st.expected.count(c)) {
+  if (on_time) {
     st.updates[c] = std::move(cu);
     maybe_complete(self);
-    return;
-  }
-  // A straggler: its round closed before its update arrived. It is alive, so it is waited for again.
-  st.late_arrivals.push_back(c);
-  readmit(self, c);
-  if (ctx.cfg.stragglers_policy() == run::straggler_policy::staleness && up.round <= current_round(self))
+  } else {
     st.stale.push_back(std::move(cu));
+  }
 }
 
 // -- split forward / backward --
@@ -445,7 +528,9 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
   if (!forward && st.current && in.round == st.current->round && in.step + 1 == st.current->local_steps) {
     auto& snaps = st.body_at_round_end[in.client_id];
     snaps[in.round] = st.body->adapters(in.client_id);
-    while (snaps.size() > 2)
+    // A late update is aggregated only under the staleness policy (one round late at most).
+    const std::size_t keep = ctx.cfg.stragglers_policy() == run::straggler_policy::staleness ? 2 : 1;
+    while (snaps.size() > keep)
       snaps.erase(snaps.begin());
   }
   auto reply = ctx.codec.encode(me(self), out);
@@ -505,6 +590,7 @@ edge_actor::behavior_type edge_server(edge_pointer self, context_ptr ctx, std::s
       if (dm.source == caf::actor_cast<caf::actor_addr>(st.ctx->peers.clients.at(c))) {
         st.down.insert(c);
         st.body->abandon_step(c);
+        release(self, c);
         maybe_complete(self);
         return;
       }
@@ -513,6 +599,7 @@ edge_actor::behavior_type edge_server(edge_pointer self, context_ptr ctx, std::s
     // -- split forward / backward --
     [self](forward_atom, const payload& bytes) -> caf::result<payload> { return serve_step(self, bytes, true); },
     [self](backward_atom, const payload& bytes) -> caf::result<payload> { return serve_step(self, bytes, false); },
+    [self](admit_atom, uint32_t client) -> caf::result<bool> { return on_admit(self, client); },
     // -- round control --
     [self](open_round_atom, const payload& bytes) { handle<open_round>(self, bytes); },
     [self](deadline_atom, uint32_t round) { on_deadline(self, round); },

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -12,6 +13,7 @@
 #include <vector>
 
 #include <caf/stateful_actor.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/interfaces.hpp"
 #include "core/fed/adapters.hpp"
@@ -59,6 +61,11 @@ struct edge_state {
   std::vector<uint32_t> late_arrivals;
   int64_t bytes_down = 0;
   int64_t bytes_cloud = 0;
+
+  // -- step admission ([topology] max_concurrent_steps) --
+  std::set<uint32_t> admitted;  // clients whose step may hold a graph now
+  std::size_t peak_admitted = 0;  // most admitted at once this round (the record's `peak_admitted`)
+  std::deque<std::pair<uint32_t, caf::typed_response_promise<bool>>> admission_queue;
 };
 
 using edge_pointer = edge_actor::stateful_pointer<edge_state>;

@@ -35,6 +35,7 @@ using client_actor = caf::typed_actor<
 using edge_actor = caf::typed_actor<
   caf::replies_to<messages::forward_atom, payload>::with<payload>,  // head activation -> body output
   caf::replies_to<messages::backward_atom, payload>::with<payload>, // tail gradient -> head gradient
+  caf::replies_to<messages::admit_atom, uint32_t>::with<bool>,      // may client c run a step now?
   caf::reacts_to<messages::open_round_atom, payload>,  // open_round from the coordinator
   caf::reacts_to<messages::adapter_atom, payload>,     // client updates, and global adapters from the cloud
   caf::reacts_to<messages::assign_atom, payload>,      // assignment_update from the coordinator

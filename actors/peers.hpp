@@ -44,7 +44,10 @@ template <class Self>
 bool check_sender(Self* self, const run_context& ctx, const std::string& who, uint32_t round,
                   const char* kind, const messages::participant& claimed, relay rule = relay::none) {
   const auto actual = actual_sender(self, ctx);
-  if (actual && (*actual == claimed || (rule == relay::by_edge && actual->role == messages::tier::edge)))
+  // An edge may pass on what the coordinator or the cloud said, never speak for another client or edge.
+  const bool relayed = rule == relay::by_edge && actual && actual->role == messages::tier::edge
+                       && (claimed.role == messages::tier::coordinator || claimed.role == messages::tier::cloud);
+  if (actual && (*actual == claimed || relayed))
     return true;
   record_error(self, ctx, who, round, "refused/forged_sender",
                fmt::format("a {} message whose envelope says {} {} came from {}; ignored", kind,

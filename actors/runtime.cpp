@@ -63,6 +63,8 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
   const auto base = fed::load_frozen_base(cfg.model_dir);
   fed::check_split(fed::base_layers(*base), cfg.head_blocks, cfg.tail_blocks);  // names [split]
   const auto data = fed::load_federation_data(cfg);
+  if (hooks.after_load)
+    hooks.after_load();
   std::vector<std::string> task_names = cfg.tasks;
   std::vector<double> majority;
   std::vector<int64_t> num_labels;

@@ -28,8 +28,11 @@ struct directory;
 
 /// Hooks for tests and tools; the defaults do nothing.
 struct run_hooks {
+  /// Called once the shared resources (tokenizer, frozen base, data) are loaded and before any participant
+  /// exists: what the scale benchmark measures memory from.
+  std::function<void()> after_load;
   /// Called once every actor is spawned and wired, before the cloud starts: a place to send extra
-  /// messages (e.g. a trust update) with caf::anon_send.
+  /// messages, e.g. a trust update with caf::send_as(peers.coordinator, ...) (anonymous ones are refused).
   std::function<void(const directory&)> before_start;
   /// Called with every event the recorder receives (in the recorder actor, in event order): a place to react
   /// mid-run, e.g. send a trust update with caf::send_as once a round closed.

@@ -26,6 +26,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(elsa, caf::first_custom_type_id)
   // -- split forward / backward --
   CAF_ADD_ATOM(elsa, elsa::messages, forward_atom, "forward")
   CAF_ADD_ATOM(elsa, elsa::messages, backward_atom, "backward")
+  CAF_ADD_ATOM(elsa, elsa::messages, admit_atom, "admit")  // a client asks its edge to admit its next step
 
   // -- adapters, fingerprints, coordination --
   CAF_ADD_ATOM(elsa, elsa::messages, adapter_atom, "adapter")

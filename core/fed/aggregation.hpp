@@ -16,7 +16,8 @@
 
 namespace elsa::fed {
 
-/// Names and shapes of an adapter set, sorted by name: what every update of one cluster must hold.
+/// Names and shapes of an adapter set, in its order (sets are sorted by name when built): what every update
+/// of one cluster must hold, in the same order.
 struct adapter_layout {
   std::vector<std::string> names;
   std::vector<std::vector<int64_t>> shapes;

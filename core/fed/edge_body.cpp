@@ -2,6 +2,8 @@
 #include "core/fed/edge_body.hpp"
 
 #include <map>
+#include <optional>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -22,6 +24,16 @@ struct slot {
   int64_t a = 1, b = 1;
   bool pending = false;
   std::vector<int64_t> shape;  // of the pending step's activation
+  // Adapters that arrived while a step was pending: checked at once, copied in when the step ends.
+  std::optional<std::map<std::string, torch::Tensor>> deferred;
+
+  void apply_deferred(uint32_t client) {
+    if (!deferred)
+      return;
+    auto state = std::move(*deferred);
+    deferred.reset();
+    bank->load(state, fmt::format("body adapters for client {}", client));
+  }
 };
 
 } // namespace
@@ -88,10 +100,17 @@ std::vector<uint32_t> edge_body::clients() const {
 
 void edge_body::load_adapters(uint32_t client, const std::vector<messages::named_tensor>& adapters) {
   auto& s = impl_->at(client);
-  // New values under a graph still in flight would break its backward: that step is given up.
-  if (s.pending)
-    abandon_step(client);
-  s.bank->load(from_wire(adapters), fmt::format("body adapters for client {}", client));
+  auto state = from_wire(adapters);
+  const auto origin = fmt::format("body adapters for client {}", client);
+  if (s.pending) {
+    // New values under a graph still in flight would break its backward: they wait for the step's end.
+    s.bank->check(state, origin);
+    for (auto& kv : state)
+      kv.second = kv.second.clone();
+    s.deferred = std::move(state);
+    return;
+  }
+  s.bank->load(state, origin);
 }
 
 messages::tensor_bytes edge_body::forward(uint32_t client, const messages::tensor_bytes& activation,
@@ -136,9 +155,10 @@ messages::tensor_bytes edge_body::backward(uint32_t client, const messages::tens
     if (impl_->cfg.grad_clip > 0)
       torch::nn::utils::clip_grad_norm_(s.params, impl_->cfg.grad_clip);
     s.optimizer->step();
-    s.optimizer->zero_grad();
+    drop_grads(s.params);
     return gi;
   });
+  s.apply_deferred(client);
   return to_wire(grad_in);
 }
 
@@ -146,9 +166,10 @@ void edge_body::abandon_step(uint32_t client) {
   auto it = impl_->slots.find(client);
   if (it == impl_->slots.end())
     return;
-  it->second.optimizer->zero_grad();
+  drop_grads(it->second.params);
   it->second.body->release();
   it->second.pending = false;
+  it->second.apply_deferred(client);
 }
 
 std::vector<messages::named_tensor> edge_body::adapters(uint32_t client) const {

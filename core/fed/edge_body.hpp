@@ -29,8 +29,8 @@ public:
   std::vector<uint32_t> clients() const;
 
   /// Copies the body-block entries of `adapters` into the client's slot; other entries (head, tail,
-  /// classifier) are ignored, so a cluster's full set can be passed as is. A step of that client still in
-  /// flight is given up (its backward would see changed weights): its backward request then fails.
+  /// classifier) are ignored, so a cluster's full set can be passed as is. While a step of that client is
+  /// pending the values are checked at once and copied in when the step ends.
   void load_adapters(uint32_t client, const std::vector<messages::named_tensor>& adapters);
 
   /// Body forward of one step: activation (B, T, C) with per-row token counts -> body output (B, T, C).

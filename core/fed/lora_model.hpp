@@ -50,6 +50,14 @@ auto guarded(const std::string& what, F&& f) -> decltype(f()) {
   }
 }
 
+/// Frees the gradients of `params` (LibTorch 1.13's zero_grad keeps zero-filled tensors): between steps a
+/// participant then holds only its adapters and optimizer moments.
+inline void drop_grads(const std::vector<torch::Tensor>& params) {
+  for (const auto& p : params)
+    if (p.grad().defined())
+      const_cast<torch::Tensor&>(p).mutable_grad().reset();
+}
+
 /// Blocks [first, last) as a list.
 std::vector<int64_t> block_range(int64_t first, int64_t last);
 

@@ -2,7 +2,10 @@
 #include "core/fed/split_client.hpp"
 
 #include <algorithm>
+#include <map>
+#include <optional>
 #include <random>
+#include <string>
 
 #include <fmt/format.h>
 
@@ -31,6 +34,21 @@ struct split_client::impl {
   std::vector<torch::Tensor> params;
   // the step in progress
   bool in_step = false;
+  // Adapters that arrived during a step: checked at once, copied in when the step ends (its backward
+  // needs the weights its forward used).
+  std::optional<std::map<std::string, torch::Tensor>> deferred;
+
+  std::string origin() const {
+    return fmt::format("adapters for client {}", id);
+  }
+
+  void apply_deferred() {
+    if (!deferred)
+      return;
+    auto state = std::move(*deferred);
+    deferred.reset();
+    model::load_lora_state(*bank, state, classifier, origin());
+  }
   train::classify_batch batch;
   double loss = 0;
   int64_t batch_tokens = 0;
@@ -135,10 +153,16 @@ int64_t split_client::tail_blocks() const {
 }
 
 void split_client::load_adapters(const std::vector<messages::named_tensor>& adapters) {
+  auto& s = *impl_;
   auto state = from_wire(adapters);
-  if (impl_->in_step)
-    abandon_step();  // its backward would see changed weights
-  model::load_lora_state(*impl_->bank, state, impl_->classifier, fmt::format("adapters for client {}", impl_->id));
+  if (s.in_step) {
+    model::check_lora_state(*s.bank, state, s.classifier, s.origin());
+    for (auto& kv : state)
+      kv.second = kv.second.clone();  // own the values: the message they view may go away
+    s.deferred = std::move(state);
+    return;
+  }
+  model::load_lora_state(*s.bank, state, s.classifier, s.origin());
 }
 
 head_output split_client::begin_step() {
@@ -178,15 +202,17 @@ double split_client::finish_step(const messages::tensor_bytes& head_grad) {
     if (s.cfg.grad_clip > 0)
       torch::nn::utils::clip_grad_norm_(s.params, s.cfg.grad_clip);
     s.optimizer->step();
-    s.optimizer->zero_grad();
+    drop_grads(s.params);
   });
+  s.apply_deferred();
   return s.loss;
 }
 
 void split_client::abandon_step() {
-  impl_->optimizer->zero_grad();
+  drop_grads(impl_->params);
   impl_->segments->head.release();
   impl_->segments->tail.release();
+  impl_->apply_deferred();
   impl_->in_step = false;
 }
 

@@ -48,7 +48,8 @@ public:
 
   /// Copies adapter values (PEFT names) into the client's adapters and classifier; entries of the body
   /// blocks are skipped, so one cluster's full set can be passed. Unknown names or wrong shapes are an
-  /// elsa::error. A step in progress is given up first (its backward would see changed weights).
+  /// elsa::error (checked at once). During a step the values are copied in when the step ends (its backward
+  /// needs the weights its forward used).
   void load_adapters(const std::vector<messages::named_tensor>& adapters);
 
   /// Samples the next batch (seeded, without replacement within an epoch) and runs the head.

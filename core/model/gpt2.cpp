@@ -402,48 +402,59 @@ std::map<std::string, torch::Tensor> adapter_bank::state(int64_t first, int64_t 
   return out;
 }
 
-void adapter_bank::load(const std::map<std::string, torch::Tensor>& state, const std::string& origin) {
+torch::Tensor* adapter_bank::target_of(const std::string& key, const torch::Tensor& value,
+                                      const std::string& origin) const {
   const std::string prefix = std::string(peft_prefix) + "h.";
-  torch::NoGradGuard no_grad;
-  for (const auto& [key, value] : state) {
-    if (key == peft_score)
-      continue;
-    // base_model.model.transformer.h.<i>.<layer path>.lora_<A|B>.weight
-    int64_t block = -1;
-    int layer = -1;
-    bool is_a = false;
-    if (key.rfind(prefix, 0) == 0) {
-      const auto dot = key.find('.', prefix.size());
-      const auto num = key.substr(prefix.size(), dot == std::string::npos ? 0 : dot - prefix.size());
-      if (!num.empty() && num.find_first_not_of("0123456789") == std::string::npos && num.size() < 6) {
-        block = std::stoll(num);
-        const auto rest = key.substr(dot + 1);
-        for (int k = 0; k < 4; ++k) {
-          const std::string p = layer_paths[k];
-          if (rest == p + ".lora_A.weight" || rest == p + ".lora_B.weight") {
-            layer = k;
-            is_a = rest == p + ".lora_A.weight";
-          }
+  // base_model.model.transformer.h.<i>.<layer path>.lora_<A|B>.weight
+  int64_t block = -1;
+  int layer = -1;
+  bool is_a = false;
+  if (key.rfind(prefix, 0) == 0) {
+    const auto dot = key.find('.', prefix.size());
+    const auto num = key.substr(prefix.size(), dot == std::string::npos ? 0 : dot - prefix.size());
+    if (!num.empty() && num.find_first_not_of("0123456789") == std::string::npos && num.size() < 6) {
+      block = std::stoll(num);
+      const auto rest = key.substr(dot + 1);
+      for (int k = 0; k < 4; ++k) {
+        const std::string p = layer_paths[k];
+        if (rest == p + ".lora_A.weight" || rest == p + ".lora_B.weight") {
+          layer = k;
+          is_a = rest == p + ".lora_A.weight";
         }
       }
     }
-    if (block < 0 || block >= n_layer_ || layer < 0)
-      throw error(errc::invalid_argument,
-                  fmt::format("{}: tensor '{}' is no LoRA adapter of this {}-block model", origin, key, n_layer_));
-    auto it = blocks_.find(block);
-    if (it == blocks_.end())
-      continue;  // another participant's blocks
-    const auto& f = it->second->factors[layer];
-    if (!f.A.defined())
-      throw error(errc::invalid_argument,
-                  fmt::format("{}: tensor '{}' has no matching adapter (check the LoRA targets)", origin, key));
-    auto target = is_a ? f.A : f.B;
-    if (target.sizes() != value.sizes())
-      throw error(errc::invalid_argument,
-                  fmt::format("{}: tensor '{}' has shape {}, the model expects {} (check the LoRA rank)", origin, key,
-                              fmt::join(value.sizes().vec(), "x"), fmt::join(target.sizes().vec(), "x")));
-    target.copy_(value.to(target.dtype()));
   }
+  if (block < 0 || block >= n_layer_ || layer < 0)
+    throw error(errc::invalid_argument,
+                fmt::format("{}: tensor '{}' is no LoRA adapter of this {}-block model", origin, key, n_layer_));
+  auto it = blocks_.find(block);
+  if (it == blocks_.end())
+    return nullptr;  // another participant's blocks
+  auto& f = it->second->factors[layer];
+  if (!f.A.defined())
+    throw error(errc::invalid_argument,
+                fmt::format("{}: tensor '{}' has no matching adapter (check the LoRA targets)", origin, key));
+  auto* target = is_a ? &f.A : &f.B;
+  if (target->sizes() != value.sizes())
+    throw error(errc::invalid_argument,
+                fmt::format("{}: tensor '{}' has shape {}, the model expects {} (check the LoRA rank)", origin, key,
+                            fmt::join(value.sizes().vec(), "x"), fmt::join(target->sizes().vec(), "x")));
+  return target;
+}
+
+void adapter_bank::check(const std::map<std::string, torch::Tensor>& state, const std::string& origin) const {
+  for (const auto& [key, value] : state)
+    if (key != peft_score)
+      target_of(key, value, origin);
+}
+
+void adapter_bank::load(const std::map<std::string, torch::Tensor>& state, const std::string& origin) {
+  check(state, origin);  // all or nothing: a bad entry leaves every factor as it was
+  torch::NoGradGuard no_grad;
+  for (const auto& [key, value] : state)
+    if (key != peft_score)
+      if (auto* target = target_of(key, value, origin))
+        target->copy_(value.to(target->dtype()));
 }
 
 int64_t adapter_bank::bytes() const {
@@ -633,19 +644,28 @@ std::map<std::string, torch::Tensor> lora_state(const adapter_bank& bank, const 
   return out;
 }
 
-void load_lora_state(adapter_bank& bank, const std::map<std::string, torch::Tensor>& state,
-                     const Classifier& classifier, const std::string& origin) {
-  bank.load(state, origin);
+void check_lora_state(const adapter_bank& bank, const std::map<std::string, torch::Tensor>& state,
+                      const Classifier& classifier, const std::string& origin) {
+  bank.check(state, origin);
   auto it = state.find(peft_score);
   if (it == state.end() || !classifier)
     return;
-  auto& w = classifier->score->weight;
+  const auto& w = classifier->score->weight;
   if (w.sizes() != it->second.sizes())
     throw error(errc::invalid_argument,
                 fmt::format("{}: tensor '{}' has shape {}, the classifier expects {} (check the task's labels)", origin,
                             peft_score, fmt::join(it->second.sizes().vec(), "x"), fmt::join(w.sizes().vec(), "x")));
+}
+
+void load_lora_state(adapter_bank& bank, const std::map<std::string, torch::Tensor>& state,
+                     const Classifier& classifier, const std::string& origin) {
+  check_lora_state(bank, state, classifier, origin);
+  bank.load(state, origin);
+  auto it = state.find(peft_score);
+  if (it == state.end() || !classifier)
+    return;
   torch::NoGradGuard no_grad;
-  w.copy_(it->second.to(w.dtype()));
+  classifier->score->weight.copy_(it->second.to(classifier->score->weight.dtype()));
 }
 
 std::map<std::string, torch::Tensor> base_state(const GPT2& model) {

@@ -197,6 +197,8 @@ public:
   /// Copies the entries of `state` for blocks this bank holds; entries of other blocks and the classifier's
   /// are skipped. elsa::error naming `origin` and the key for an unknown name or a wrong shape.
   void load(const std::map<std::string, torch::Tensor>& state, const std::string& origin);
+  /// The checks of load without copying anything.
+  void check(const std::map<std::string, torch::Tensor>& state, const std::string& origin) const;
   /// Bytes of the held factors.
   int64_t bytes() const;
 
@@ -205,6 +207,9 @@ private:
     lora_factors factors[4];
     block_lora view;
   };
+  // The factor `key` names, or null for an entry of a block this bank does not hold; throws on a bad entry.
+  torch::Tensor* target_of(const std::string& key, const torch::Tensor& value, const std::string& origin) const;
+
   std::map<int64_t, std::unique_ptr<held>> blocks_;  // stable addresses: views point into them
   int64_t n_layer_ = 0;
 };
@@ -308,6 +313,9 @@ std::map<std::string, torch::Tensor> lora_state(const adapter_bank& bank, const 
 /// the bank does not hold are skipped (a cluster's whole set can be passed to each participant).
 void load_lora_state(adapter_bank& bank, const std::map<std::string, torch::Tensor>& state,
                      const Classifier& classifier, const std::string& origin);
+/// The checks of load_lora_state without copying anything.
+void check_lora_state(const adapter_bank& bank, const std::map<std::string, torch::Tensor>& state,
+                      const Classifier& classifier, const std::string& origin);
 
 /// Base parameters under HF GPT-2 names (`wte.weight`, `h.0.attn.c_attn.weight`, ...), without adapters.
 std::map<std::string, torch::Tensor> base_state(const GPT2& model);

@@ -128,6 +128,7 @@ void walk(Config& c, Visitor& v) {
   v.key("rounds", c.rounds, 1, k_max_rounds);
   v.key("kappa1", c.kappa1, 1, k_max_rounds);
   v.key("kappa2", c.kappa2, 1, k_max_rounds);
+  v.key("max_concurrent_steps", c.max_concurrent_steps, 0, 1'000'000);
   v.rule("rounds", [&c] {
     return c.rounds % c.kappa2 == 0
              ? std::string{}

@@ -57,6 +57,7 @@ struct run_config {
   int64_t rounds = 10;          // edge rounds in total; a multiple of kappa2
   int64_t kappa1 = 10;          // local split-training steps per client per edge round
   int64_t kappa2 = 2;           // edge rounds per cloud aggregation
+  int64_t max_concurrent_steps = 0; // steps an edge admits at once (0: no limit); a waiting client holds no graph
 
   // [split]
   int64_t head_blocks = 1;      // a >= 1: raw embeddings never leave a client

@@ -76,13 +76,20 @@ void save_checkpoint(const fs::path& run_dir, model::GPT2& model, torch::optim::
                       {"train_seconds", st.train_seconds},
                       {"last_heldout_ppl", st.last_heldout_ppl}};
   std::ofstream(tmp / "state.json") << j.dump(2) << "\n";
-  // Swap in the complete folder, so an interrupted save keeps the previous checkpoint usable.
-  fs::remove_all(dst);
+  // Swap in the complete folder: the old one is moved aside first, so a kill at any point leaves a complete
+  // checkpoint (checkpoint/, or checkpoint.old/ which load_checkpoint falls back to).
+  const auto old = run_dir / "checkpoint.old";
+  fs::remove_all(old);
+  if (fs::exists(dst))
+    fs::rename(dst, old);
   fs::rename(tmp, dst);
+  fs::remove_all(old);
 }
 
 run_state load_checkpoint(const fs::path& run_dir, model::GPT2& model, torch::optim::AdamW& opt) {
-  const auto dir = run_dir / "checkpoint";
+  auto dir = run_dir / "checkpoint";
+  if (!fs::exists(dir / "state.json") && fs::exists(run_dir / "checkpoint.old" / "state.json"))
+    dir = run_dir / "checkpoint.old";  // killed between the two renames of save_checkpoint
   auto data = model::read_safetensors(dir / "model.safetensors");
   model::load_base_state(model, data.tensors, (dir / "model.safetensors").string());
   torch::load(opt, (dir / "optimizer.pt").string());
@@ -176,7 +183,8 @@ pretrain_outcome pretrain_on(const pretrain_config& cfg_in, const token_streams&
   torch::optim::AdamW opt(groups, torch::optim::AdamWOptions(cfg.lr));
 
   run_state st;
-  if (resume && fs::exists(cfg.run_dir / "checkpoint" / "state.json")) {
+  if (resume && (fs::exists(cfg.run_dir / "checkpoint" / "state.json") ||
+                 fs::exists(cfg.run_dir / "checkpoint.old" / "state.json"))) {
     st = load_checkpoint(cfg.run_dir, model, opt);
     log << fmt::format("resumed from {} at step {} ({} tokens seen)\n", (cfg.run_dir / "checkpoint").string(),
                        st.step, st.tokens_seen);

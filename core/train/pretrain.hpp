@@ -71,6 +71,8 @@ struct pretrain_outcome {
 /// stops at a checkpoint when it reaches step `stop_after` (0 = never). Same config, seed and thread count
 /// give the same weights bit for bit, whether the run went straight through or was stopped and resumed:
 /// each step's batch comes from a generator seeded by (seed, step) and the schedule follows steps only.
+/// (With [model] dropout > 0 a resumed run draws other dropout masks: torch's generator is not saved. The
+/// recipe uses dropout 0.)
 pretrain_outcome pretrain_on(const pretrain_config& cfg, const token_streams& streams, bool resume,
                              std::ostream& log, int64_t stop_after = 0);
 

@@ -4,11 +4,13 @@
 // update left in), not on a map read back. Deterministic scheduler, real data.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <iterator>
 #include <mutex>
 
 #include <caf/send.hpp>
+#include <fmt/format.h>
 
 #include "actors/interfaces.hpp"
 #include "tests/actors/run_helpers.hpp"
@@ -23,12 +25,6 @@ messages::codec codec_for(const run::run_config& cfg) {
   return messages::codec{limits};
 }
 
-std::string file_bytes(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  EXPECT_TRUE(f.good()) << p;
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
 std::vector<nlohmann::json> errors_with(const actors::run_result& r, const std::string& code) {
   std::vector<nlohmann::json> out;
   for (const auto& e : r.errors)
@@ -37,23 +33,48 @@ std::vector<nlohmann::json> errors_with(const actors::run_result& r, const std::
   return out;
 }
 
+// A whole cluster set (every adapter of the shipped 4-block model at rank 8, and the classifier) with absurd
+// values: if an edge took it, its slots and clients would train from it.
+messages::adapter_update junk_global(uint32_t round) {
+  messages::adapter_update up;
+  up.round = round;
+  up.base_round = round;
+  up.cluster_id = 0;
+  std::vector<messages::named_tensor> set;
+  const std::pair<const char*, std::pair<int64_t, int64_t>> layers[] = {
+    {"attn.c_attn", {192, 576}}, {"attn.c_proj", {192, 192}}, {"mlp.c_fc", {192, 768}}, {"mlp.c_proj", {768, 192}}};
+  auto tensor = [](std::vector<int64_t> shape) {
+    std::vector<float> v(static_cast<std::size_t>(shape[0] * shape[1]), 3.0f);
+    return messages::tensor_bytes::copy_of(messages::dtype::f32, shape, v.data(), v.size() * sizeof(float));
+  };
+  for (int b = 0; b < 4; ++b)
+    for (const auto& [name, io] : layers) {
+      const auto base = fmt::format("base_model.model.transformer.h.{}.{}", b, name);
+      set.push_back({base + ".lora_A.weight", tensor({8, io.first})});
+      set.push_back({base + ".lora_B.weight", tensor({io.second, 8})});
+    }
+  set.push_back({"base_model.model.score.weight", tensor({2, 192})});
+  std::sort(set.begin(), set.end(), [](const auto& x, const auto& y) { return x.name < y.name; });
+  up.form = std::move(set);
+  return up;
+}
+
 TEST(Peers, AnEdgeRefusesAdaptersWhoseEnvelopeClaimsTheCloud) {
   auto cfg = small_run("forged");
-  cfg.rounds = 2;
+  cfg.rounds = 4;
   cfg.kappa1 = 2;
+  // Mid-run, once edge 0 has closed round 0 (its slots and clients exist and train on): a forged "cloud"
+  // update for round 2 from outside the run to edge 0, and the same from client 3 to edge 1.
+  std::mutex mutex;
+  bool sent = false;
   actors::run_hooks hooks;
-  hooks.before_start = [&cfg](const actors::directory& peers) {
-    // Adapters that would wreck cluster 0 if applied: the right names, absurd values.
-    messages::adapter_update up;
-    up.round = 0;
-    up.cluster_id = 0;
-    std::vector<float> junk(8 * 192, 1e3f);
-    up.form = std::vector<messages::named_tensor>{
-      {"base_model.model.transformer.h.1.attn.c_attn.lora_A.weight",
-       messages::tensor_bytes::copy_of(messages::dtype::f32, {8, 192}, junk.data(), junk.size() * 4)}};
-    auto bytes = codec_for(cfg).encode(messages::participant{messages::tier::cloud, 0}, up);
-    ASSERT_TRUE(bytes.ok());
-    // From outside the run, and from a participant (client 3) lying about who it is.
+  hooks.on_event = [&](const nlohmann::json& ev, const actors::directory& peers) {
+    std::lock_guard<std::mutex> lock(mutex);
+    if (sent || ev.value("type", "") != "edge_round")
+      return;
+    sent = true;
+    auto bytes = codec_for(cfg).encode(messages::participant{messages::tier::cloud, 0}, junk_global(2));
+    ASSERT_TRUE(bytes.ok()) << bytes.error().message;
     caf::anon_send(peers.edges[0], messages::adapter_atom::value, *bytes);
     caf::send_as(peers.clients[3], peers.edges[1], messages::adapter_atom::value, *bytes);
   };

@@ -3,9 +3,13 @@
 #pragma once
 
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 #include <set>
 #include <sstream>
 #include <string>
+
+#include <gtest/gtest.h>
 
 #include "actors/runtime.hpp"
 #include "core/run/run_config.hpp"
@@ -36,6 +40,13 @@ inline run::run_config small_run(const std::string& name) {
 inline actors::run_result run_quietly(const run::run_config& cfg, const actors::run_hooks& hooks = {}) {
   std::ostringstream log;
   return actors::run_federation(cfg, log, hooks);
+}
+
+/// A file's bytes (empty, with a test failure, when it cannot be read).
+inline std::string file_bytes(const std::filesystem::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  EXPECT_TRUE(f.good()) << p;
+  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
 }
 
 /// The error events' "actor" fields.

@@ -22,11 +22,6 @@ double majority(const actors::run_result& r) {
   return r.summary["tasks"]["spam"].value("majority_accuracy", 1.0);
 }
 
-std::string file_bytes(const std::filesystem::path& p) {
-  std::ifstream f(p, std::ios::binary);
-  return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
-}
-
 TEST(Runtime, LearnsSpamAndTheCloudOnlyReceivesAdapters) {
   const auto cfg = small_run("learns");
   const auto r = run_quietly(cfg);

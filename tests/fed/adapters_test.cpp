@@ -4,19 +4,10 @@
 
 #include "core/errors.hpp"
 #include "core/fed/adapters.hpp"
+#include "tests/fed/adapter_helpers.hpp"
 
 namespace elsa::fed {
 namespace {
-
-messages::named_tensor f32(const std::string& name, std::vector<float> values) {
-  return {name, messages::tensor_bytes::copy_of(messages::dtype::f32, {static_cast<int64_t>(values.size())},
-                                                values.data(), values.size() * sizeof(float))};
-}
-
-std::vector<float> values(const messages::named_tensor& t) {
-  const auto* p = reinterpret_cast<const float*>(t.tensor.data());
-  return {p, p + t.tensor.numel()};
-}
 
 TEST(Adapters, WeightedAverageMatchesHandComputedValues) {
   const adapter_set x = {f32("a", {1, 2}), f32("b", {3})};

@@ -7,19 +7,10 @@
 #include <limits>
 
 #include "core/fed/aggregation.hpp"
+#include "tests/fed/adapter_helpers.hpp"
 
 namespace elsa::fed {
 namespace {
-
-messages::named_tensor f32(const std::string& name, std::vector<float> values) {
-  return {name, messages::tensor_bytes::copy_of(messages::dtype::f32, {static_cast<int64_t>(values.size())},
-                                                values.data(), values.size() * sizeof(float))};
-}
-
-std::vector<float> values(const messages::named_tensor& t) {
-  const auto* p = reinterpret_cast<const float*>(t.tensor.data());
-  return {p, p + t.tensor.numel()};
-}
 
 client_update update(uint32_t client, uint32_t round, uint64_t samples, float a0, float a1, float b) {
   return {client, round, 0, samples, {f32("a", {a0, a1}), f32("b", {b})}};

@@ -5,9 +5,15 @@
 
 #include <torch/torch.h>
 
+#include <unistd.h>
+
+#include <cmath>
+#include <filesystem>
+
 #include "core/errors.hpp"
 #include "core/fed/adapters.hpp"
 #include "core/fed/edge_body.hpp"
+#include "core/fed/evaluator.hpp"
 #include "core/fed/federation_data.hpp"
 #include "core/fed/frozen_base.hpp"
 #include "core/fed/lora_model.hpp"
@@ -193,6 +199,28 @@ TEST_F(SplitTraining, ParticipantsShareOneBaseAndNeverWriteIt) {
     EXPECT_FALSE(v.requires_grad()) << k;
     EXPECT_TRUE(torch::equal(v, copy.at(k))) << k << " changed";
   }
+}
+
+TEST_F(SplitTraining, NothingReadsTheModelFolderAfterStartUp) {
+  // The base is loaded once; participants and the evaluator are built and trained with the folder gone.
+  const auto dir = std::filesystem::temp_directory_path() / ("elsa_base_copy_" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::copy(cfg->model_dir, dir);
+  const auto own = load_frozen_base(dir);
+  std::filesystem::remove_all(dir);
+  auto gone = *cfg;
+  gone.model_dir = dir;
+  gone.eval_examples = 32;
+  gone.test_examples = 32;
+  split_client c(gone, *data, 0, *tok, own);
+  edge_body e(gone, own);
+  e.add_client(0, 1, 1);
+  EXPECT_TRUE(std::isfinite(step(c, e)));
+  evaluator ev(gone, *data, *tok, own);
+  const auto s = ev.evaluate(0, merge_disjoint(c.adapters(), e.adapters(0)), held_out::validation);
+  EXPECT_EQ(s.count, 32);
+  EXPECT_FALSE(own->module()->is_training()) << "the shared base stays in eval mode";
+  EXPECT_EQ(own.use_count(), 4) << "the test, the client, the edge and the evaluator hold the one base";
 }
 
 } // namespace

@@ -1,0 +1,174 @@
+// Many clients in one process: the same ELSA run at 100, 250, 500 and 1,000 clients with 10 edges (spam and
+// supersense by task, kappa1 = 1, 2 edge rounds, threaded scheduler on the real clock), reporting peak RSS,
+// memory per client beyond the shared base model and data, and seconds per edge round. What makes it fit:
+// one frozen base per process (each participant owns only its adapters) and step admission
+// ([topology] max_concurrent_steps), so at most a few step graphs per edge exist at a time.
+//
+//   build/elsa_scale_benchmark --clients N   one size; the last line of standard output is
+//                                            clients=N peak_rss_mb=X per_client_mb=Y round_s=Z
+//   build/elsa_scale_benchmark               every size, each in a fresh process (peak RSS is per process),
+//                                            then the table, the fitted slope of round time against clients
+//                                            and t(largest)/t(smallest)
+// Run from the repository root (it reads models/elsa-base and data/).
+#include <sys/resource.h>
+#include <unistd.h>
+
+#include <array>
+#include <cstdio>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <fmt/core.h>
+
+#include "actors/runtime.hpp"
+#include "core/errors.hpp"
+#include "core/run/run_config.hpp"
+
+namespace {
+
+using namespace elsa;
+
+double current_rss_mb() {
+  std::ifstream statm("/proc/self/statm");
+  long pages_total = 0, pages_resident = 0;
+  statm >> pages_total >> pages_resident;
+  return static_cast<double>(pages_resident) * static_cast<double>(::sysconf(_SC_PAGESIZE)) / (1024.0 * 1024.0);
+}
+
+double peak_rss_mb() {
+  rusage u{};
+  ::getrusage(RUSAGE_SELF, &u);
+  return static_cast<double>(u.ru_maxrss) / 1024.0;  // KiB on Linux
+}
+
+run::run_config scale_config(int64_t clients) {
+  run::run_config cfg;
+  cfg.model_dir = "models/elsa-base";
+  cfg.data_dir = "data";
+  cfg.out_dir = std::filesystem::temp_directory_path() / fmt::format("elsa_scale_benchmark_{}", clients);
+  cfg.tasks = {"spam", "supersense"};
+  cfg.partition = "by_task";
+  cfg.clients = clients;
+  cfg.edges = 10;
+  cfg.rounds = 2;
+  cfg.kappa1 = 1;
+  cfg.kappa2 = 2;
+  cfg.max_concurrent_steps = 1;  // per edge: 10 step graphs in the process at most
+  cfg.batch_size = 4;            // 500 spam clients at 1,000 need shards of 2 x batch (spam has 4,662)
+  cfg.max_len = 64;
+  cfg.threads = 2;
+  cfg.torch_threads = 1;
+  cfg.eval_examples = 64;
+  cfg.test_examples = 64;
+  cfg.round_deadline_ms = 1800000;  // a measurement, not a fault test: nobody is late
+  cfg.step_deadline_ms = 1800000;
+  cfg.progress = false;
+  cfg.save_adapters = false;
+  return cfg;
+}
+
+struct point {
+  int64_t clients = 0;
+  double peak = 0, per_client = 0, round_s = 0;
+};
+
+int run_one(int64_t clients) {
+  auto cfg = scale_config(clients);
+  std::filesystem::remove_all(cfg.out_dir);
+  double rss_loaded = 0;
+  actors::run_hooks hooks;
+  hooks.after_load = [&rss_loaded] { rss_loaded = current_rss_mb(); };
+  std::ostringstream log;
+  const auto r = actors::run_federation(cfg, log, hooks);
+  const double peak = peak_rss_mb();
+  // Edge-round wall time: metrics lines carry the seconds since the run started when each round was recorded.
+  double previous = 0, total = 0;
+  for (const auto& line : r.metrics) {
+    const double at = line.value("elapsed_s", 0.0);
+    total += at - previous;
+    previous = at;
+  }
+  const double round_s = r.metrics.empty() ? 0.0 : total / static_cast<double>(r.metrics.size());
+  const double per_client = (peak - rss_loaded) / static_cast<double>(clients);
+  std::cout << fmt::format("rss after base model and data: {:.1f} MB; steps {}; test accuracy spam {:.3f}, "
+                           "supersense {:.3f}; wall {:.1f} s\n",
+                           rss_loaded, r.steps, r.summary["tasks"]["spam"].value("test_accuracy", 0.0),
+                           r.summary["tasks"]["supersense"].value("test_accuracy", 0.0), r.wall_seconds);
+  std::cout << fmt::format("clients={} peak_rss_mb={:.1f} per_client_mb={:.3f} round_s={:.2f}", clients, peak,
+                           per_client, round_s)
+            << std::endl;
+  std::filesystem::remove_all(cfg.out_dir);
+  return 0;
+}
+
+// Runs `self --clients n` and parses its last line.
+point run_child(const std::string& self, int64_t n) {
+  const auto cmd = fmt::format("'{}' --clients {}", self, n);
+  std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(cmd.c_str(), "r"), ::pclose);
+  if (!pipe)
+    throw error(errc::io_error, "cannot start " + cmd);
+  std::array<char, 4096> buf{};
+  std::string last;
+  while (std::fgets(buf.data(), buf.size(), pipe.get()) != nullptr) {
+    std::cout << "  " << buf.data();
+    last = buf.data();
+  }
+  point p;
+  if (std::sscanf(last.c_str(), "clients=%ld peak_rss_mb=%lf per_client_mb=%lf round_s=%lf", &p.clients, &p.peak,
+                  &p.per_client, &p.round_s) != 4)
+    throw error(errc::io_error, fmt::format("{} did not end with its clients=... line", cmd));
+  return p;
+}
+
+} // namespace
+
+int main(int argc, char** argv) try {
+  int64_t clients = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--clients" && i + 1 < argc)
+      clients = std::atoll(argv[++i]);
+    else {
+      std::cerr << "usage: elsa_scale_benchmark [--clients N]\n";
+      return 1;
+    }
+  }
+  if (clients != 0 && (clients < 10 || clients > 100000)) {
+    std::cerr << "elsa_scale_benchmark: --clients must be in 10..100000\n";
+    return 1;
+  }
+  if (clients > 0)
+    return run_one(clients);
+
+  std::vector<point> points;
+  for (int64_t n : {100, 250, 500, 1000}) {
+    std::cout << fmt::format("clients = {} ...\n", n) << std::flush;
+    points.push_back(run_child(argv[0], n));
+  }
+  // Least-squares line round_s = a + b * clients.
+  double sx = 0, sy = 0, sxx = 0, sxy = 0;
+  for (const auto& p : points) {
+    sx += static_cast<double>(p.clients);
+    sy += p.round_s;
+    sxx += static_cast<double>(p.clients) * static_cast<double>(p.clients);
+    sxy += static_cast<double>(p.clients) * p.round_s;
+  }
+  const double n = static_cast<double>(points.size());
+  const double slope = (n * sxy - sx * sy) / (n * sxx - sx * sx);
+  const double intercept = (sy - slope * sx) / n;
+  std::cout << "\n| clients | peak RSS (MB) | per client (MB) | s per edge round |\n|---|---|---|---|\n";
+  for (const auto& p : points)
+    std::cout << fmt::format("| {} | {:.0f} | {:.3f} | {:.2f} |\n", p.clients, p.peak, p.per_client, p.round_s);
+  std::cout << fmt::format("\nround time fit: {:.3f} s + {:.5f} s per client; t({})/t({}) = {:.2f}\n", intercept,
+                           slope, points.back().clients, points.front().clients,
+                           points.back().round_s / points.front().round_s);
+  return 0;
+} catch (const elsa::error& e) {
+  std::cerr << "elsa_scale_benchmark: " << e.what() << "\n";
+  return 1;
+}
