@@ -47,7 +47,9 @@ void round_done(coordinator_pointer self) {
   auto& st = self->state;
   record(self, *st.ctx,
          {{"type", "round_closed"}, {"round", st.round}, {"cloud_round", st.round == st.last_round},
-          {"edges", st.closed.size()}, {"bytes_control", st.bytes_control}});
+          {"edges", st.closed.size()}, {"bytes_control", st.bytes_control},
+          // When it closed, on the process's steady clock: the recorder may see events late (one CAF thread).
+          {"at_s", std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count()}});
   st.bytes_control = 0;
   if (st.round < st.last_round) {
     open_edge_round(self, st.round + 1);

@@ -9,6 +9,7 @@
 #include <caf/actor_system_config.hpp>
 #include <caf/scheduler/test_coordinator.hpp>
 #include <caf/scoped_actor.hpp>
+#include <caf/thread_hook.hpp>
 #include <fmt/format.h>
 
 #include "actors/client.hpp"
@@ -41,6 +42,27 @@ messages::payload malformed_bytes() {
   junk[4] = 200; // ... claiming 200 words that are not there
   return messages::payload::copy_of(junk.data(), junk.size());
 }
+
+// LibTorch's intra-op thread count is per thread (OpenMP's ICV): every CAF worker sets [run] torch_threads
+// when it starts, or it would use OpenMP's default (all cores) however the main thread was set.
+class torch_threads_hook : public caf::thread_hook {
+public:
+  explicit torch_threads_hook(int64_t threads) : threads_(threads) {
+    // nop
+  }
+  void init(caf::actor_system&) override {
+    // nop
+  }
+  void thread_started() override {
+    fed::set_torch_threads(threads_);
+  }
+  void thread_terminates() override {
+    // nop
+  }
+
+private:
+  int64_t threads_;
+};
 
 } // namespace
 
@@ -91,6 +113,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
   // -- the actor system --
   caf::actor_system_config sys_cfg;
   messages::register_message_types(sys_cfg);
+  sys_cfg.add_thread_hook<torch_threads_hook>(cfg.torch_threads);
   if (cfg.deterministic)
     sys_cfg.set("scheduler.policy", caf::atom("testing"));
   else

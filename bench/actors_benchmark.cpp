@@ -1,22 +1,32 @@
-// Split training through the actors vs the same steps in a plain loop, same run, same model and batches:
-//   plain:  split_client and edge_body called directly (head fwd -> body fwd -> tail fwd/bwd -> body bwd ->
-//           head bwd), no messages;
-//   actors: `elsa run` machinery with 1 client and 1 edge on one CAF thread: every hop is a Cap'n Proto
-//           message between actors (encode, request/response, validate+decode).
-// Tokens/s of the training rounds only (rounds 1..2 of a single 4-round cloud round, timed by the client from
-// the round's opening to its last step, so the time includes every message hop and wait at the edge),
-// and the bytes the codec copied per step. Alternates plain/actors `--reps` times and prints each ratio and
-// the median. Run from the repository root: build/elsa_actors_benchmark [--reps 3]
+// Whole edge rounds through the actors vs the same work in a plain single-threaded loop, same run:
+//   plain:  split_client and edge_body called directly: every client's kappa1 steps (head fwd -> body fwd ->
+//           tail fwd/bwd -> body bwd -> head bwd), its body snapshot, the merge of its head/tail part with
+//           it, core/fed's validation and weighted average, and the aggregate loaded into every client and
+//           slot; no messages;
+//   actors: `elsa run` with the same clients and edge on one CAF thread: every hop is a Cap'n Proto message
+//           (encode, request/response, validate+decode), plus the round's opening, uploads, push-down and
+//           close through the coordinator.
+// Both time edge rounds 1 and 2 (round 0 warms up; round 3 ends the cloud round and is not timed): from the
+// end of round 0 to every client holding round 2's aggregate (actors: the round's record; it is written
+// after the push-down). Alternates which side goes first `--reps` times (default 7) and prints each ratio
+// (plain seconds / actors seconds, i.e. the actors' speed relative to the loop), the median and the spread.
+// Run from the repository root: build/elsa_actors_benchmark [--reps 7]
 #include <algorithm>
 #include <chrono>
 #include <cstring>
 #include <iostream>
+#include <map>
+#include <exception>
+#include <memory>
+#include <thread>
 #include <sstream>
 #include <vector>
 
 #include <fmt/core.h>
 
 #include "actors/runtime.hpp"
+#include "core/fed/adapters.hpp"
+#include "core/fed/aggregation.hpp"
 #include "core/fed/edge_body.hpp"
 #include "core/fed/frozen_base.hpp"
 #include "core/fed/federation_data.hpp"
@@ -33,11 +43,12 @@ run::run_config bench_config() {
   cfg.model_dir = std::filesystem::path(ELSA_SOURCE_DIR) / "models/elsa-base";
   cfg.data_dir = std::filesystem::path(ELSA_SOURCE_DIR) / "data";
   cfg.out_dir = std::filesystem::temp_directory_path() / "elsa_actors_benchmark";
-  cfg.clients = 1;
+  cfg.clients = 4;
   cfg.edges = 1;
   cfg.rounds = 4;
   cfg.kappa2 = 4;
-  cfg.kappa1 = 20;
+  cfg.kappa1 = 8;
+  cfg.max_len = 64;
   cfg.threads = 1;
   cfg.torch_threads = 1;
   cfg.eval_examples = 16;
@@ -48,45 +59,93 @@ run::run_config bench_config() {
 }
 
 struct measured {
-  double tokens_per_s = 0;
+  double seconds = 0;  // edge rounds 1 and 2
   double bytes_copied_per_step = 0;
   double extra_copied_per_step = 0;
   double link_bytes_per_step = 0;
 };
 
-// The same steps without actors: warm-up round, then two timed rounds of kappa1 steps.
-measured plain_loop(const run::run_config& cfg, const fed::federation_data& data, const text::bpe_tokenizer& tok) {
+using clock_type = std::chrono::steady_clock;
+
+// The same rounds without actors, on one thread.
+measured plain_rounds(const run::run_config& cfg, const fed::federation_data& data, const text::bpe_tokenizer& tok) {
   const auto base = fed::load_frozen_base(cfg.model_dir);
-  fed::split_client client(cfg, data, 0, tok, base);
+  std::vector<std::unique_ptr<fed::split_client>> clients;
   fed::edge_body edge(cfg, base);
-  edge.add_client(0, cfg.head_blocks, cfg.tail_blocks);
-  auto step = [&] {
-    auto head = client.begin_step();
-    auto body_out = edge.forward(0, head.activation, head.lengths);
-    auto grad = client.tail_step(body_out);
-    auto head_grad = edge.backward(0, grad);
-    client.finish_step(head_grad);
-    return client.last_batch_tokens();
+  const auto start = fed::initial_adapters(*base, cfg, data.num_labels(0), cfg.seed);
+  for (int64_t c = 0; c < cfg.clients; ++c) {
+    clients.push_back(std::make_unique<fed::split_client>(cfg, data, static_cast<uint32_t>(c), tok, base));
+    clients.back()->load_adapters(start);
+    edge.add_client(static_cast<uint32_t>(c), cfg.head_blocks, cfg.tail_blocks);
+    edge.load_adapters(static_cast<uint32_t>(c), start);
+  }
+  const auto layout = fed::layout_of(start);
+  auto round = [&](uint32_t r) {
+    std::vector<fed::client_update> updates;
+    for (auto& client : clients) {
+      const uint32_t c = client->id();
+      for (int64_t i = 0; i < cfg.kappa1; ++i) {
+        auto head = client->begin_step();
+        auto body_out = edge.forward(c, head.activation, head.lengths);
+        auto grad = client->tail_step(body_out);
+        client->finish_step(edge.backward(c, grad));
+      }
+      updates.push_back({c, r, 0, client->sample_count(), fed::merge_disjoint(client->adapters(), edge.adapters(c))});
+    }
+    fed::aggregation_inputs in;
+    in.round = r;
+    in.layouts[0] = layout;
+    in.policy.trust_weighting = cfg.trust_weighting;
+    const auto agg = fed::aggregate_updates(updates, in);
+    const auto& set = agg.clusters.at(0).adapters;
+    for (auto& client : clients) {
+      client->load_adapters(set);
+      edge.load_adapters(client->id(), set);
+    }
   };
-  for (int64_t i = 0; i < cfg.kappa1; ++i)
-    step();
-  int64_t tokens = 0;
-  const auto t0 = std::chrono::steady_clock::now();
-  for (int64_t i = 0; i < 2 * cfg.kappa1; ++i)
-    tokens += step();
-  const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return {static_cast<double>(tokens) / s, 0, 0, 0};
+  round(0);
+  const auto t0 = clock_type::now();
+  round(1);
+  round(2);
+  measured out;
+  out.seconds = std::chrono::duration<double>(clock_type::now() - t0).count();
+  return out;
+}
+
+// The plain rounds on a thread of their own, as the actors run on a CAF worker thread: the same thread
+// setup on both sides (a fresh thread with its own torch thread count and malloc arena), not the main thread
+// that loaded everything.
+measured plain_loop(const run::run_config& cfg, const fed::federation_data& data, const text::bpe_tokenizer& tok) {
+  measured out;
+  std::exception_ptr failure;
+  std::thread worker([&] {
+    try {
+      fed::set_torch_threads(cfg.torch_threads);
+      out = plain_rounds(cfg, data, tok);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  worker.join();
+  if (failure)
+    std::rethrow_exception(failure);
+  return out;
 }
 
 measured through_actors(const run::run_config& cfg) {
   std::ostringstream log;
-  const auto r = actors::run_federation(cfg, log);
-  // Rounds 1 and 2 (round 0 warms up): the client's own clock from each round's opening to its last step.
+  // The coordinator closes a round once its edge has pushed the aggregate down and reported; the event
+  // carries that moment (the recorder itself may run late on one CAF thread).
+  std::map<int64_t, double> closed;
+  actors::run_hooks hooks;
+  hooks.on_event = [&closed](const nlohmann::json& ev, const actors::directory&) {
+    if (ev.value("type", "") == "round_closed")
+      closed.emplace(ev.value("round", int64_t{-1}), ev.value("at_s", 0.0));
+  };
+  const auto r = actors::run_federation(cfg, log, hooks);
   const auto& m = r.metrics;
-  const double seconds = m.at(1)["train_seconds"].get<double>() + m.at(2)["train_seconds"].get<double>();
-  const double tokens = m.at(1)["tokens"].get<double>() + m.at(2)["tokens"].get<double>();
   measured out;
-  out.tokens_per_s = tokens / seconds;
+  out.seconds = closed.at(2) - closed.at(0);
   const double steps = static_cast<double>(r.steps);
   out.bytes_copied_per_step = static_cast<double>(r.codec.tensor_bytes_copied) / steps;
   out.extra_copied_per_step = static_cast<double>(r.codec.extra_bytes_copied) / steps;
@@ -100,7 +159,7 @@ measured through_actors(const run::run_config& cfg) {
 } // namespace
 
 int main(int argc, char** argv) try {
-  int reps = 3;
+  int reps = 7;
   for (int i = 1; i + 1 < argc; ++i)
     if (std::strcmp(argv[i], "--reps") == 0)
       reps = std::max(1, std::atoi(argv[i + 1]));
@@ -108,9 +167,10 @@ int main(int argc, char** argv) try {
   fed::set_torch_threads(cfg.torch_threads);
   const auto data = fed::load_federation_data(cfg);
   const auto tok = train::load_tokenizer(cfg.model_dir);
-  fmt::print("split training, 1 client + 1 edge, batch {} x {} tokens, a={} b={}, 1 torch thread, 1 CAF thread\n",
-             cfg.batch_size, cfg.max_len, cfg.head_blocks, cfg.tail_blocks);
-  fmt::print("{:>4} {:>14} {:>14} {:>8}\n", "rep", "plain tok/s", "actors tok/s", "ratio");
+  fmt::print("whole edge rounds 1-2: {} clients + 1 edge, {} steps each, batch {} x {} tokens, a={} b={}, 1 torch "
+             "thread, 1 CAF thread\n",
+             cfg.clients, cfg.kappa1, cfg.batch_size, cfg.max_len, cfg.head_blocks, cfg.tail_blocks);
+  fmt::print("{:>4} {:>12} {:>12} {:>8}\n", "rep", "plain s", "actors s", "ratio");
   std::vector<double> ratios;
   measured last;
   for (int rep = 0; rep < reps; ++rep) {
@@ -123,10 +183,11 @@ int main(int argc, char** argv) try {
       last = through_actors(cfg);
       p = plain_loop(cfg, data, tok);
     }
-    ratios.push_back(last.tokens_per_s / p.tokens_per_s);
-    fmt::print("{:>4} {:>14.0f} {:>14.0f} {:>8.3f}\n", rep + 1, p.tokens_per_s, last.tokens_per_s, ratios.back());
+    ratios.push_back(p.seconds / last.seconds);
+    fmt::print("{:>4} {:>12.2f} {:>12.2f} {:>8.3f}\n", rep + 1, p.seconds, last.seconds, ratios.back());
   }
   std::sort(ratios.begin(), ratios.end());
+  fmt::print("spread: {:.3f} to {:.3f}\n", ratios.front(), ratios.back());
   fmt::print("median actors/plain ratio: {:.3f} (target >= 0.95)\n", ratios[ratios.size() / 2]);
   fmt::print("per step in one process: {:.0f} bytes on the client-edge link (4 tensors + envelopes, plus the\n"
              "round's adapter traffic spread over its steps); the codec copied {:.0f} tensor bytes (each tensor\n"
