@@ -491,15 +491,16 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
     return make_caf_error(msg.error());
   }
   const auto& in = msg->body;
+  // The envelope must name the client the request is for, and the request must come from that client.
   const participant requester{tier::client, in.client_id};
-  if (!(msg->sender == requester) ||
-      !check_sender(self, ctx, who(self), in.round, forward ? "forward" : "backward", requester)) {
-    if (!(msg->sender == requester))
-      record_error(self, ctx, who(self), in.round, "refused/forged_sender",
-                   fmt::format("a step request for client {} in an envelope of {} {}", in.client_id,
-                               to_string(msg->sender.role), msg->sender.id));
+  if (!(msg->sender == requester)) {
+    record_error(self, ctx, who(self), in.round, "refused/forged_sender",
+                 fmt::format("a step request for client {} in an envelope of {} {}", in.client_id,
+                             to_string(msg->sender.role), msg->sender.id));
     return make_caf_error(errc::invalid_argument, "the request's sender is not the client it names");
   }
+  if (!check_sender(self, ctx, who(self), in.round, forward ? "forward" : "backward", requester))
+    return make_caf_error(errc::invalid_argument, "the request's sender is not the client it names");
   if (st.clients.count(in.client_id))
     readmit(self, in.client_id);  // a silent client that asks for a step is alive
   const bool shape_ok = forward ? (in.from == segment::head && in.role == tensor_role::activation)

@@ -67,10 +67,8 @@ void edge_body::add_client(uint32_t client, int64_t head_blocks, int64_t tail_bl
   if (it != impl_->slots.end() && it->second.a == head_blocks && it->second.b == tail_blocks)
     return;
   slot* s = &impl_->slots[client];
-  // Adapters of blocks the body keeps move into the new bank; blocks it gains start fresh.
-  auto bank = make_bank(*impl_->base, impl_->cfg, block_range(head_blocks, L - tail_blocks));
-  if (s->bank)
-    bank->load(s->bank->state(), fmt::format("body slot of client {} re-split", client));
+  auto bank = make_bank(*impl_->base, impl_->cfg, block_range(head_blocks, L - tail_blocks), s->bank.get(),
+                        fmt::format("body slot of client {} re-split", client));
   s->body.reset();
   s->bank = std::move(bank);
   s->a = head_blocks;

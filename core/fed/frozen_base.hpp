@@ -22,7 +22,4 @@ int64_t base_layers(const frozen_base& base);
 /// block (a + b < n_layer); elsa::error naming [split] otherwise.
 void check_split(int64_t n_layer, int64_t head_blocks, int64_t tail_blocks);
 
-/// Bytes of the base's parameters (what one process holds once, whatever the number of participants).
-int64_t base_bytes(const frozen_base& base);
-
 } // namespace elsa::fed

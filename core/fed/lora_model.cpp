@@ -1,7 +1,5 @@
-// Participant models and block selection (see lora_model.hpp).
+// The frozen base, adapter banks over it and split checks (see lora_model.hpp).
 #include "core/fed/lora_model.hpp"
-
-#include <cstdlib>
 
 #include <fmt/format.h>
 
@@ -24,46 +22,19 @@ int64_t base_layers(const frozen_base& base) {
   return base.config().n_layer;
 }
 
-int64_t base_bytes(const frozen_base& base) {
-  int64_t n = 0;
-  for (const auto& p : base.module()->parameters())
-    n += p.numel() * static_cast<int64_t>(p.element_size());
-  return n;
-}
-
 std::unique_ptr<model::adapter_bank> make_bank(const frozen_base& base, const run::run_config& cfg,
-                                               const std::vector<int64_t>& blocks) {
-  return std::make_unique<model::adapter_bank>(base.config(), cfg.lora, blocks);
+                                               const std::vector<int64_t>& blocks,
+                                               const model::adapter_bank* previous, const std::string& origin) {
+  auto bank = std::make_unique<model::adapter_bank>(base.config(), cfg.lora, blocks);
+  if (previous)
+    bank->load(previous->state(), origin);
+  return bank;
 }
 
 std::vector<int64_t> block_range(int64_t first, int64_t last) {
   std::vector<int64_t> out;
   for (int64_t i = first; i < last; ++i)
     out.push_back(i);
-  return out;
-}
-
-int64_t block_of(const std::string& name) {
-  static const std::string marker = ".h.";
-  const auto at = name.find(marker);
-  if (at == std::string::npos)
-    return -1;
-  const char* begin = name.c_str() + at + marker.size();
-  char* end = nullptr;
-  const long v = std::strtol(begin, &end, 10);
-  if (end == begin || *end != '.')
-    return -1;
-  return v;
-}
-
-std::map<std::string, torch::Tensor> select_blocks(const std::map<std::string, torch::Tensor>& state,
-                                                   int64_t first, int64_t last, bool with_classifier) {
-  std::map<std::string, torch::Tensor> out;
-  for (const auto& [name, t] : state) {
-    const int64_t b = block_of(name);
-    if (b >= 0 ? (b >= first && b < last) : with_classifier)
-      out[name] = t;
-  }
   return out;
 }
 

@@ -1,5 +1,5 @@
-// Internal to core/fed: the frozen base's definition, a participant's adapter bank over it, and picking the
-// adapter entries of a block range out of a PEFT-named state.
+// Internal to core/fed: the frozen base's definition, a participant's adapter bank over it, and the guards
+// every training step runs under.
 #pragma once
 
 #include <map>
@@ -31,9 +31,12 @@ private:
   model::GPT2 model_;
 };
 
-/// A fresh bank (PEFT init from torch's global generator) of cfg.lora on `blocks` of the base.
+/// A fresh bank (PEFT init from torch's global generator) of cfg.lora on `blocks` of the base. With
+/// `previous` (a re-split), the blocks both hold keep its adapters; blocks new to the bank start fresh.
 std::unique_ptr<model::adapter_bank> make_bank(const frozen_base& base, const run::run_config& cfg,
-                                               const std::vector<int64_t>& blocks);
+                                               const std::vector<int64_t>& blocks,
+                                               const model::adapter_bank* previous = nullptr,
+                                               const std::string& origin = "re-split");
 
 /// Runs `f`; a LibTorch (or other std::exception) failure becomes elsa::error(internal) naming `what`, so
 /// a training step can fail but never throw anything but elsa::error into the actor that called it.
@@ -60,13 +63,5 @@ inline void drop_grads(const std::vector<torch::Tensor>& params) {
 
 /// Blocks [first, last) as a list.
 std::vector<int64_t> block_range(int64_t first, int64_t last);
-
-/// Block index of a PEFT adapter name (`...transformer.h.<i>.attn...`), or -1 for anything else (score).
-int64_t block_of(const std::string& name);
-
-/// The entries of `state` in blocks [first, last), plus the classifier's when `with_classifier`.
-std::map<std::string, torch::Tensor> select_blocks(const std::map<std::string, torch::Tensor>& state,
-                                                   int64_t first, int64_t last, bool with_classifier);
-
 
 } // namespace elsa::fed

@@ -59,10 +59,7 @@ struct split_client::impl {
     auto blocks = block_range(0, head_blocks);
     for (int64_t i = L - tail_blocks; i < L; ++i)
       blocks.push_back(i);
-    // Adapters of blocks the client keeps move into the new bank; blocks it gains start fresh.
-    auto fresh = make_bank(*base, cfg, blocks);
-    if (bank)
-      fresh->load(bank->state(), fmt::format("client {} re-split", id));
+    auto fresh = make_bank(*base, cfg, blocks, bank.get(), fmt::format("client {} re-split", id));
     segments.reset();
     bank = std::move(fresh);
     a = head_blocks;

@@ -644,28 +644,38 @@ std::map<std::string, torch::Tensor> lora_state(const adapter_bank& bank, const 
   return out;
 }
 
-void check_lora_state(const adapter_bank& bank, const std::map<std::string, torch::Tensor>& state,
-                      const Classifier& classifier, const std::string& origin) {
-  bank.check(state, origin);
+namespace {
+
+// The classifier's entry of `state` when there is one and a classifier to take it (shape checked), or null.
+const torch::Tensor* score_entry(const std::map<std::string, torch::Tensor>& state, const Classifier& classifier,
+                                 const std::string& origin) {
   auto it = state.find(peft_score);
   if (it == state.end() || !classifier)
-    return;
+    return nullptr;
   const auto& w = classifier->score->weight;
   if (w.sizes() != it->second.sizes())
     throw error(errc::invalid_argument,
                 fmt::format("{}: tensor '{}' has shape {}, the classifier expects {} (check the task's labels)", origin,
                             peft_score, fmt::join(it->second.sizes().vec(), "x"), fmt::join(w.sizes().vec(), "x")));
+  return &it->second;
+}
+
+} // namespace
+
+void check_lora_state(const adapter_bank& bank, const std::map<std::string, torch::Tensor>& state,
+                      const Classifier& classifier, const std::string& origin) {
+  bank.check(state, origin);
+  score_entry(state, classifier, origin);
 }
 
 void load_lora_state(adapter_bank& bank, const std::map<std::string, torch::Tensor>& state,
                      const Classifier& classifier, const std::string& origin) {
-  check_lora_state(bank, state, classifier, origin);
+  const auto* score = score_entry(state, classifier, origin);  // before any copy: all or nothing
   bank.load(state, origin);
-  auto it = state.find(peft_score);
-  if (it == state.end() || !classifier)
+  if (!score)
     return;
   torch::NoGradGuard no_grad;
-  classifier->score->weight.copy_(it->second.to(classifier->score->weight.dtype()));
+  classifier->score->weight.copy_(score->to(classifier->score->weight.dtype()));
 }
 
 std::map<std::string, torch::Tensor> base_state(const GPT2& model) {
