@@ -212,18 +212,22 @@ public:
   }
 
   void sender(const participant& who) const {
-    require_known(who.role, tier::cloud, "envelope.sender.tier");
+    participant_of(who, "envelope.sender");
+  }
+
+  void participant_of(const participant& who, const field_name& field) const {
+    require_known(who.role, tier::cloud, field.dot(".tier"));
     switch (who.role) {
       case tier::client:
-        client_id(who.id, "envelope.sender.id");
+        client_id(who.id, field.dot(".id"));
         break;
       case tier::edge:
-        edge_id(who.id, "envelope.sender.id");
+        edge_id(who.id, field.dot(".id"));
         break;
       case tier::coordinator:
       case tier::cloud:
         ELSA_REQUIRE(who.id == 0, violation::id_out_of_range,
-                "envelope.sender.id: " + std::string{to_string(who.role)} + " id " + std::to_string(who.id)
+                field.str() + ".id: " + std::string{to_string(who.role)} + " id " + std::to_string(who.id)
                   + " is not 0 (there is one " + to_string(who.role) + ")");
         break;
     }
@@ -495,6 +499,29 @@ public:
     text(m.text, "error_report.text", true);
   }
 
+  void operator()(const registration& m) const {
+    cluster_id(m.cluster_id, "registration.cluster_id");
+  }
+
+  void operator()(const peer_table& m) const {
+    list_size(m.peers.size(), limits_.max_list, "peer_table.peers");
+    std::vector<std::pair<unsigned, uint32_t>> seen;
+    seen.reserve(m.peers.size());
+    for (std::size_t i = 0; i < m.peers.size(); ++i) {
+      field_name at{"peer_table.peers", i};
+      participant_of(m.peers[i].who, at.dot(".participant"));
+      cluster_id(m.peers[i].cluster_id, at.dot(".cluster_id"));
+      seen.emplace_back(static_cast<unsigned>(m.peers[i].who.role), m.peers[i].who.id);
+    }
+    std::sort(seen.begin(), seen.end());
+    auto dup = std::adjacent_find(seen.begin(), seen.end());
+    ELSA_REQUIRE(dup == seen.end(), violation::inconsistent,
+            "peer_table.peers: " + (dup == seen.end() ? std::string{}
+                                     : std::string{to_string(static_cast<tier>(dup->first))} + " "
+                                         + std::to_string(dup->second))
+              + " appears more than once");
+  }
+
   // -- who may send what ---------------------------------------------------------------
   // Catches misrouted messages: a client speaking for another client, an edge sending head tensors.
 
@@ -546,6 +573,16 @@ public:
 
   void sender_may_send(const participant&, const error_report&) const {
     // Everyone may complain.
+  }
+
+  void sender_may_send(const participant& who, const registration&) const {
+    ELSA_REQUIRE(who.role != tier::cloud, violation::inconsistent,
+            "registration: the cloud registers with no one (everyone registers with it or the coordinator)");
+  }
+
+  void sender_may_send(const participant& who, const peer_table&) const {
+    ELSA_REQUIRE(who.role == tier::coordinator, violation::inconsistent,
+            std::string{"peer_table: only the coordinator hands out peers, not a "} + to_string(who.role));
   }
 
 private:
@@ -645,6 +682,14 @@ std::size_t hint(const heartbeat&) {
 
 std::size_t hint(const error_report& m) {
   return 8 + hint(m.text);
+}
+
+std::size_t hint(const registration&) {
+  return 8;
+}
+
+std::size_t hint(const peer_table& m) {
+  return 8 + 6 * m.peers.size();
 }
 
 class writer {
@@ -812,6 +857,23 @@ public:
     b.setCode(enum_to_wire<w::ErrorCode>(m.code));
     b.setRound(m.round);
     b.setText(m.text);
+  }
+
+  void operator()(body_builder body, const registration& m) {
+    auto b = body.initRegistration();
+    b.setSamples(m.samples);
+    b.setClusterId(m.cluster_id);
+  }
+
+  void operator()(body_builder body, const peer_table& m) {
+    auto peers = body.initPeerTable().initPeers(static_cast<unsigned>(m.peers.size()));
+    for (unsigned i = 0; i < m.peers.size(); ++i) {
+      auto p = peers[i].initParticipant();
+      p.setTier(enum_to_wire<w::Tier>(m.peers[i].who.role));
+      p.setId(m.peers[i].who.id);
+      peers[i].setSamples(m.peers[i].samples);
+      peers[i].setClusterId(m.peers[i].cluster_id);
+    }
   }
 
 private:
@@ -1083,6 +1145,24 @@ public:
     return m;
   }
 
+  registration read(w::Registration::Reader r) const {
+    return registration{r.getSamples(), r.getClusterId()};
+  }
+
+  peer_table read(w::PeerTable::Reader r) const {
+    peer_table m;
+    auto peers = r.getPeers();
+    check_.list_size(peers.size(), limits_.max_list, "peer_table.peers");
+    m.peers.reserve(peers.size());
+    for (auto p : peers) {
+      participant who;
+      who.role = enum_from_wire(p.getParticipant().getTier(), tier::cloud, "peer_table.peers.participant.tier");
+      who.id = p.getParticipant().getId();
+      m.peers.push_back(peer_entry{who, p.getSamples(), p.getClusterId()});
+    }
+    return m;
+  }
+
   /// Reads the body that `body.which()` says is there, as message kind `kind`.
   template <class T>
   T read_body(body_reader body) const;
@@ -1117,6 +1197,8 @@ ELSA_WIRE_OF(trust_update, TRUST_UPDATE, getTrustUpdate)
 ELSA_WIRE_OF(assignment_update, ASSIGNMENT_UPDATE, getAssignmentUpdate)
 ELSA_WIRE_OF(heartbeat, HEARTBEAT, getHeartbeat)
 ELSA_WIRE_OF(error_report, ERROR_REPORT, getErrorReport)
+ELSA_WIRE_OF(registration, REGISTRATION, getRegistration)
+ELSA_WIRE_OF(peer_table, PEER_TABLE, getPeerTable)
 
 #undef ELSA_WIRE_OF
 
@@ -1310,6 +1392,8 @@ ELSA_INSTANTIATE(trust_update)
 ELSA_INSTANTIATE(assignment_update)
 ELSA_INSTANTIATE(heartbeat)
 ELSA_INSTANTIATE(error_report)
+ELSA_INSTANTIATE(registration)
+ELSA_INSTANTIATE(peer_table)
 
 #undef ELSA_INSTANTIATE
 #undef ELSA_REQUIRE

@@ -82,6 +82,10 @@ const char* to_string(message_kind kind) noexcept {
       return "heartbeat";
     case message_kind::error_report:
       return "error_report";
+    case message_kind::registration:
+      return "registration";
+    case message_kind::peer_table:
+      return "peer_table";
   }
   return "unknown message kind";
 }

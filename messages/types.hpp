@@ -316,6 +316,37 @@ struct assignment_update {
   }
 };
 
+// -- registration -----------------------------------------------------------------
+
+/// A participant announces itself to the coordinator (clients, edges) or to the cloud (the coordinator):
+/// who it is is the envelope's sender, and the actor that sent it is where to reach it.
+struct registration {
+  uint64_t samples = 0;     // a client's training examples (what its updates' sample counts may claim); else 0
+  uint32_t cluster_id = 0;  // the cluster (task) a client's data belongs to; else 0
+  friend bool operator==(const registration& a, const registration& b) {
+    return a.samples == b.samples && a.cluster_id == b.cluster_id;
+  }
+};
+
+/// One registered participant as the coordinator hands it on.
+struct peer_entry {
+  participant who;
+  uint64_t samples = 0;
+  uint32_t cluster_id = 0;
+  friend bool operator==(const peer_entry& a, const peer_entry& b) {
+    return a.who == b.who && a.samples == b.samples && a.cluster_id == b.cluster_id;
+  }
+};
+
+/// Whom the receiver talks to, from the coordinator once registration is complete. The actor message that
+/// carries it carries one actor handle per entry, in the same order (handles are not Cap'n Proto data).
+struct peer_table {
+  std::vector<peer_entry> peers;
+  friend bool operator==(const peer_table& a, const peer_table& b) {
+    return a.peers == b.peers;
+  }
+};
+
 // -- heartbeats -------------------------------------------------------------------
 
 /// Ping (is_reply false) or its reply, which echoes the ping's sent_ns so RTT uses one clock only.
@@ -366,6 +397,8 @@ enum class message_kind : uint8_t {
   assignment_update,
   heartbeat,
   error_report,
+  registration,
+  peer_table,
 };
 
 /// e.g. "split_tensor".
@@ -373,7 +406,8 @@ const char* to_string(message_kind kind) noexcept;
 
 /// Any message body, in message_kind order.
 using message_body = std::variant<open_round, close_round, round_ack, split_tensor, adapter_update,
-                                  fingerprint, trust_update, assignment_update, heartbeat, error_report>;
+                                  fingerprint, trust_update, assignment_update, heartbeat, error_report,
+                                  registration, peer_table>;
 
 namespace detail {
 

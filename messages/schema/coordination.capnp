@@ -42,3 +42,25 @@ struct AssignmentUpdate {
   assignments @2 :List(Common.Assignment);
   # The new placement of every client that moved.
 }
+
+struct Registration {
+  samples @0 :UInt64;
+  # A client's training examples: its updates may not claim more. 0 for other roles.
+  clusterId @1 :UInt32;
+  # The cluster (task) a client's data belongs to, until behaviour-aware clustering places it. 0 otherwise.
+}
+
+struct PeerEntry {
+  participant @0 :Common.Participant;
+  # A registered participant.
+  samples @1 :UInt64;
+  # What it registered (clients: training examples).
+  clusterId @2 :UInt32;
+  # Its registered cluster (clients).
+}
+
+struct PeerTable {
+  peers @0 :List(PeerEntry);
+  # Whom the receiver talks to. The actor message carrying this payload carries one actor handle per
+  # entry, in the same order.
+}

@@ -42,5 +42,9 @@ struct Envelope {
     # Liveness and round-trip-time probe (or its reply).
     errorReport @11 :Err.ErrorReport;
     # Something the sender could not handle.
+    registration @12 :Coordination.Registration;
+    # A participant announces itself (clients and edges to the coordinator, the coordinator to the cloud).
+    peerTable @13 :Coordination.PeerTable;
+    # The coordinator tells a participant whom it talks to.
   }
 }

@@ -237,6 +237,8 @@ TEST(CodecRoundTrip, KindOfFollowsTheEnvelopeOrder) {
   EXPECT_EQ(kind_of<split_tensor>, message_kind::split_tensor);
   EXPECT_EQ(kind_of<error_report>, message_kind::error_report);
   EXPECT_STREQ(to_string(kind_of<adapter_update>), "adapter_update");
+  EXPECT_EQ(kind_of<peer_table>, message_kind::peer_table);
+  EXPECT_STREQ(to_string(kind_of<registration>), "registration");
 }
 
 } // namespace

@@ -351,6 +351,44 @@ TEST(CodecValidation, DuplicateNamesAndClients) {
   expect_failure(codec{}.decode<trust_update>(crafted), violation::inconsistent, "client 3 appears more than once");
 }
 
+TEST(CodecValidation, RegistrationAndPeerTables) {
+  std::mt19937_64 rng{9};
+  codec_limits narrow;
+  narrow.max_clients = 8;
+  narrow.max_edges = 2;
+  narrow.max_clusters = 3;
+  const codec c{narrow};
+  // Only the coordinator hands out peers; the cloud registers with no one.
+  auto table = testing::sample_peer_table(rng);
+  ASSERT_TRUE(c.encode(participant{tier::coordinator, 0}, table).ok());
+  expect_failure(c.encode(participant{tier::edge, 0}, table), violation::inconsistent,
+                 "only the coordinator hands out peers");
+  expect_failure(c.encode(participant{tier::cloud, 0}, registration{}), violation::inconsistent,
+                 "the cloud registers with no one");
+  expect_failure(c.encode(participant{tier::client, 1}, registration{10, 3}), violation::id_out_of_range,
+                 "registration.cluster_id");
+  // Entries name real participants, once each.
+  auto dup = table;
+  dup.peers.push_back(dup.peers.front());
+  expect_failure(c.encode(participant{tier::coordinator, 0}, dup), violation::inconsistent,
+                 "edge 1 appears more than once");
+  auto crafted = craft([](wire::Envelope::Builder env) {
+    env.getSender().setTier(wire::Tier::COORDINATOR);
+    auto peers = env.getBody().initPeerTable().initPeers(2);
+    peers[0].initParticipant().setTier(wire::Tier::EDGE);
+    peers[1].initParticipant().setTier(wire::Tier::CLIENT);
+    peers[1].getParticipant().setId(8);
+  });
+  expect_failure(c.decode<peer_table>(crafted), violation::id_out_of_range, "peer_table.peers[1].participant.id");
+  auto coordinator_one = craft([](wire::Envelope::Builder env) {
+    env.getSender().setTier(wire::Tier::COORDINATOR);
+    auto p = env.getBody().initPeerTable().initPeers(1)[0].initParticipant();
+    p.setTier(wire::Tier::CLOUD);
+    p.setId(1);
+  });
+  expect_failure(c.decode<peer_table>(coordinator_one), violation::id_out_of_range, "is not 0");
+}
+
 TEST(CodecValidation, TrustScoreOutsideUnitInterval) {
   for (double bad : {1.5, -0.1, std::numeric_limits<double>::quiet_NaN()}) {
     auto bytes = craft([bad](wire::Envelope::Builder env) {

@@ -146,6 +146,18 @@ inline error_report sample_error_report(std::mt19937_64&) {
   return error_report{report_code::malformed_message, 3, "split_tensor.tensor: 12 data bytes, shape needs 16"};
 }
 
+inline registration sample_registration(std::mt19937_64& rng) {
+  return registration{100 + rng() % 1000, 2};
+}
+
+inline peer_table sample_peer_table(std::mt19937_64&) {
+  peer_table m;
+  m.peers.push_back({participant{tier::edge, 1}, 0, 0});
+  m.peers.push_back({participant{tier::client, 5}, 240, 2});
+  m.peers.push_back({participant{tier::cloud, 0}, 0, 0});
+  return m;
+}
+
 /// One valid sample of every body form, with a sender allowed to send it.
 inline std::vector<std::pair<participant, message_body>> all_samples(uint64_t seed) {
   std::mt19937_64 rng{seed};
@@ -167,6 +179,8 @@ inline std::vector<std::pair<participant, message_body>> all_samples(uint64_t se
   out.emplace_back(coordinator, sample_assignment_update(rng));
   out.emplace_back(edge, sample_heartbeat(rng));
   out.emplace_back(edge, sample_error_report(rng));
+  out.emplace_back(client, sample_registration(rng));
+  out.emplace_back(coordinator, sample_peer_table(rng));
   return out;
 }
 
