@@ -7,8 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "actors/peers.hpp"
-#include "actors/reporting.hpp"
+#include "actors/dispatch.hpp"
 #include "core/errors.hpp"
 #include "core/fed/split_client.hpp"
 
@@ -34,11 +33,19 @@ void run_step(client_pointer self);
 void start_step(client_pointer self);
 
 // Gives up the round in progress (edge gone, timeout, bad reply): no update is sent for it.
-void abandon_round(client_pointer self, const std::string& code, const std::string& why) {
+void abandon_round(client_pointer self, run::run_error code, const std::string& why) {
   auto& st = self->state;
   st.core->abandon_step();
   st.in_round = false;
   record_error(self, *st.ctx, who(self), st.round, code, why);
+}
+
+// The edge this client is placed on, if its peer table named it.
+std::optional<edge_actor> my_edge(const client_pointer& self) {
+  auto it = self->state.peers.edges.find(self->state.edge);
+  if (it == self->state.peers.edges.end())
+    return std::nullopt;
+  return it->second;
 }
 
 // -- end of round --
@@ -56,21 +63,34 @@ void finish_round(client_pointer self) {
   up.form = st.core->adapters();
   auto bytes = ctx.codec.encode(me(self), up);
   if (!bytes) {
-    abandon_round(self, "internal", "cannot encode the adapter update: " + bytes.error().message);
+    abandon_round(self, run::run_error::internal, "cannot encode the adapter update: " + bytes.error().message);
+    return;
+  }
+  auto edge = my_edge(self);
+  if (!edge) {
+    abandon_round(self, run::run_error::step_failed, fmt::format("edge {} is not in this client's peers", st.edge));
     return;
   }
   st.bytes_up += static_cast<int64_t>(bytes->size());
-  record(self, ctx,
-         {{"type", "client_round"}, {"round", st.round}, {"client", st.id}, {"edge", st.edge},
-          {"task", st.cluster < ctx.task_names.size() ? ctx.task_names[st.cluster] : std::string("?")},
-          {"steps", st.steps_done}, {"loss", st.steps_done ? st.loss_sum / st.steps_done : 0.0},
-          {"tokens", st.tokens}, {"bytes_up", st.bytes_up}, {"seconds", seconds}});
-  auto edge = ctx.peers.edges.at(st.edge);
-  if (injected(ctx.cfg.stragglers, st.id) && ctx.cfg.straggler_delay_ms > 0)
-    self->delayed_send(edge, std::chrono::milliseconds(ctx.cfg.straggler_delay_ms), adapter_atom::value,
+  run::client_round_event ev;
+  ev.round = st.round;
+  ev.client = st.id;
+  ev.edge = st.edge;
+  ev.task = st.cluster < ctx.task_names.size() ? ctx.task_names[st.cluster] : std::string("?");
+  ev.steps = st.steps_done;
+  ev.loss = st.steps_done ? st.loss_sum / st.steps_done : 0.0;
+  ev.tokens = st.tokens;
+  ev.bytes_up = st.bytes_up;
+  ev.seconds = seconds;
+  record(self, ctx, ev);
+  if (injected(ctx.cfg.stragglers, st.id) && ctx.cfg.straggler_delay_ms > 0) {
+    // Recorded whether or not the delay makes the update late (the edge's round says that).
+    record(self, ctx, run::fault_event{st.round, st.id, "delay", ctx.cfg.straggler_delay_ms});
+    self->delayed_send(*edge, std::chrono::milliseconds(ctx.cfg.straggler_delay_ms), deliver_atom::value,
                        std::move(*bytes));
-  else
-    self->send(edge, adapter_atom::value, std::move(*bytes));
+  } else {
+    self->send(*edge, deliver_atom::value, std::move(*bytes));
+  }
 }
 
 // -- one split-training step, in three hops --
@@ -93,7 +113,7 @@ std::optional<split_tensor> edge_reply(client_pointer self, const payload& bytes
   auto& st = self->state;
   auto msg = st.ctx->codec.decode<split_tensor>(bytes);
   if (!msg || msg->body.from != segment::body || msg->body.role != role || msg->body.client_id != st.id) {
-    abandon_round(self, "malformed_message",
+    abandon_round(self, run::run_error::malformed_message,
                   msg ? std::string("the edge's reply is not a body ")
                           + (role == tensor_role::activation ? "activation" : "gradient") + " for this client"
                       : msg.error().message);
@@ -108,10 +128,14 @@ template <class Atom, class Next>
 void ask_edge(client_pointer self, Atom atom, payload bytes, Next next) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
+  auto edge = my_edge(self);
+  if (!edge) {
+    abandon_round(self, run::run_error::step_failed, fmt::format("edge {} is not in this client's peers", st.edge));
+    return;
+  }
   st.bytes_up += static_cast<int64_t>(bytes.size());
   const uint32_t round = st.round;
-  self->request(ctx.peers.edges.at(st.edge), std::chrono::milliseconds(ctx.cfg.step_deadline_ms), atom,
-                std::move(bytes))
+  self->request(*edge, std::chrono::milliseconds(ctx.cfg.step_deadline_ms), atom, std::move(bytes))
     .then(
       [self, round, next](const payload& reply) {
         if (self->state.in_round && round == self->state.round)
@@ -119,7 +143,7 @@ void ask_edge(client_pointer self, Atom atom, payload bytes, Next next) {
       },
       [self, round](const caf::error& err) {
         if (self->state.in_round && round == self->state.round)
-          abandon_round(self, "step_failed",
+          abandon_round(self, run::run_error::step_failed,
                         std::string(Atom::value == forward_atom::value ? "forward" : "backward")
                           + " at the edge failed: " + self->system().render(err));
       });
@@ -133,7 +157,7 @@ void on_head_gradient(client_pointer self, const payload& bytes) {
   try {
     st.loss_sum += st.core->finish_step(msg->tensor);
   } catch (const elsa::error& e) {
-    abandon_round(self, "malformed_message", e.what());
+    abandon_round(self, run::run_error::malformed_message, e.what());
     return;
   }
   ++st.steps_done;
@@ -149,12 +173,12 @@ void on_body_output(client_pointer self, const payload& bytes) {
   try {
     grad.tensor = st.core->tail_step(msg->tensor);
   } catch (const elsa::error& e) {
-    abandon_round(self, "malformed_message", e.what());
+    abandon_round(self, run::run_error::malformed_message, e.what());
     return;
   }
   auto out = st.ctx->codec.encode(me(self), grad);
   if (!out) {
-    abandon_round(self, "internal", out.error().message);
+    abandon_round(self, run::run_error::internal, out.error().message);
     return;
   }
   ask_edge(self, backward_atom::value, std::move(*out), on_head_gradient);
@@ -171,8 +195,7 @@ void run_step(client_pointer self) {
   if ((silent_one || injected(ctx.cfg.dropouts, st.id)) && st.round == static_cast<uint32_t>(ctx.cfg.dropout_round)
       && st.steps_done == static_cast<uint32_t>(ctx.cfg.dropout_step)) {
     const bool crash = !silent_one && ctx.cfg.dropouts_mode() == run::dropout_mode::crash;
-    record(self, ctx, {{"type", "dropout"}, {"round", st.round}, {"client", st.id},
-                             {"mode", crash ? "crash" : "silent"}});
+    record(self, ctx, run::dropout_event{st.round, st.id, crash ? "crash" : "silent"});
     st.core->abandon_step();
     st.in_round = false;
     if (crash)
@@ -184,8 +207,12 @@ void run_step(client_pointer self) {
   if (ctx.cfg.max_concurrent_steps > 0) {
     // Admission first: until the edge admits the step, this client holds no graph.
     const uint32_t round = st.round;
-    self->request(ctx.peers.edges.at(st.edge), std::chrono::milliseconds(ctx.cfg.step_deadline_ms), admit_atom::value,
-                  st.id)
+    auto edge = my_edge(self);
+    if (!edge) {
+      abandon_round(self, run::run_error::step_failed, fmt::format("edge {} is not in this client's peers", st.edge));
+      return;
+    }
+    self->request(*edge, std::chrono::milliseconds(ctx.cfg.step_deadline_ms), admit_atom::value, st.id)
       .then(
         [self, round](bool admitted) {
           if (!self->state.in_round || round != self->state.round)
@@ -193,11 +220,11 @@ void run_step(client_pointer self) {
           if (admitted)
             start_step(self);
           else
-            abandon_round(self, "step_failed", "the edge does not admit steps of this client");
+            abandon_round(self, run::run_error::step_failed, "the edge does not admit steps of this client");
         },
         [self, round](const caf::error& err) {
           if (self->state.in_round && round == self->state.round)
-            abandon_round(self, "step_failed", "no admission from the edge: " + self->system().render(err));
+            abandon_round(self, run::run_error::step_failed, "no admission from the edge: " + self->system().render(err));
         });
     return;
   }
@@ -214,13 +241,13 @@ void start_step(client_pointer self) {
     act.tensor = std::move(head.activation);
     act.seq_lengths = std::move(head.lengths);
   } catch (const elsa::error& e) {
-    abandon_round(self, "internal", e.what());
+    abandon_round(self, run::run_error::internal, e.what());
     return;
   }
   st.tokens += st.core->last_batch_tokens();
   auto out = ctx.codec.encode(me(self), act);
   if (!out) {
-    abandon_round(self, "internal", out.error().message);
+    abandon_round(self, run::run_error::internal, out.error().message);
     return;
   }
   ask_edge(self, forward_atom::value, std::move(*out), on_body_output);
@@ -231,7 +258,7 @@ void start_step(client_pointer self) {
 void on_open_round(client_pointer self, const open_round& open) {
   auto& st = self->state;
   if (st.in_round)
-    abandon_round(self, "superseded", fmt::format("round {} opened before round {} finished", open.round, st.round));
+    abandon_round(self, run::run_error::superseded, fmt::format("round {} opened before round {} finished", open.round, st.round));
   for (const auto& a : open.assignments)
     if (a.client_id == st.id) {
       st.edge = a.edge_id;
@@ -242,7 +269,7 @@ void on_open_round(client_pointer self, const open_round& open) {
       try {
         st.core->set_split(s.head_blocks, s.tail_blocks);
       } catch (const elsa::error& e) {
-        record_error(self, *st.ctx, who(self), open.round, "out_of_range", e.what());
+        record_error(self, *st.ctx, who(self), open.round, run::run_error::out_of_range, e.what());
         return;
       }
     }
@@ -261,7 +288,7 @@ void on_adapters(client_pointer self, const adapter_update& up) {
   auto& st = self->state;
   const auto* dense = std::get_if<std::vector<named_tensor>>(&up.form);
   if (dense == nullptr) {
-    record_error(self, *st.ctx, who(self), up.round, "unexpected_message",
+    record_error(self, *st.ctx, who(self), up.round, run::run_error::refused, "sketch",
                  "count-sketch adapter updates are not decoded by clients yet");
     return;
   }
@@ -270,7 +297,7 @@ void on_adapters(client_pointer self, const adapter_update& up) {
   try {
     st.core->load_adapters(*dense);
   } catch (const elsa::error& e) {
-    record_error(self, *st.ctx, who(self), up.round, "malformed_message", e.what());
+    record_error(self, *st.ctx, who(self), up.round, run::run_error::malformed_message, e.what());
   }
 }
 
@@ -283,65 +310,53 @@ void on_assignment(client_pointer self, const assignment_update& up) {
     }
 }
 
-// Decodes `bytes` as T (or as any kind, for deliver) and hands it to the matching handler.
-template <class T>
-void handle(client_pointer self, const payload& bytes) {
+// The coordinator's peer table: the edges this client may be placed on.
+void on_peer_table(client_pointer self, const incoming& in, const peer_table& table) {
+  auto& st = self->state;
+  for (std::size_t i = 0; i < table.peers.size(); ++i)
+    if (table.peers[i].who.role == tier::edge)
+      st.peers.add(table.peers[i].who, (*in.peer_handles)[i]);
+  st.peers.complete = true;
+}
+
+// One dispatch: every one-way message, decoded once (actors/dispatch.hpp).
+void on_message(client_pointer self, const payload& bytes, const handles* peer_handles) {
   auto& st = self->state;
   if (st.silent)
     return;
-  auto msg = st.ctx->codec.decode<T>(bytes);
-  if (!msg) {
-    record_rejected(self, *st.ctx, who(self), st.round, msg.error());
-    return;
-  }
   // Round openings and the cloud's adapters reach a client through its edge.
-  if (!check_sender(self, *st.ctx, who(self), st.round, to_string(kind_of<T>), msg->sender, relay::by_edge))
-    return;
-  if constexpr (std::is_same_v<T, open_round>)
-    on_open_round(self, msg->body);
-  else if constexpr (std::is_same_v<T, adapter_update>)
-    on_adapters(self, msg->body);
-  else
-    on_assignment(self, msg->body);
+  dispatch(self, *st.ctx, st.peers, who(self), st.round, bytes, peer_handles, {relay::by_edge, false},
+           overloaded{
+             [&](const incoming&, const open_round& m) { on_open_round(self, m); },
+             [&](const incoming&, const adapter_update& m) { on_adapters(self, m); },
+             [&](const incoming&, const assignment_update& m) { on_assignment(self, m); },
+             [&](const incoming& in, const peer_table& m) { on_peer_table(self, in, m); },
+             [&](const incoming& in, const auto& m) {
+               refuse_kind(self, *st.ctx, who(self), st.round, kind_of<std::decay_t<decltype(m)>>, in.sender);
+             },
+           });
 }
 
 } // namespace
 
 client_actor::behavior_type client(client_pointer self, context_ptr ctx, std::shared_ptr<fed::split_client> core,
-                                   uint32_t id) {
-  self->state.ctx = std::move(ctx);
-  self->state.core = std::move(core);
-  self->state.id = id;
+                                   uint32_t id, uint32_t cluster, coordinator_actor coordinator) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.core = std::move(core);
+  st.id = id;
+  st.cluster = cluster;
+  st.peers.add({tier::coordinator, 0}, caf::actor_cast<caf::actor>(coordinator));
+  // Registration: who this client is (the envelope), what it holds and where to reach it (this actor).
+  auto hello = st.ctx->codec.encode(me(self), registration{st.core->sample_count(), cluster});
+  if (hello)
+    self->send(coordinator, deliver_atom::value, std::move(*hello));
+  else
+    record_error(self, *st.ctx, who(self), 0, run::run_error::internal, hello.error().message);
   return {
-    // -- round control --
-    [self](open_round_atom, const payload& bytes) { handle<open_round>(self, bytes); },
-    // -- adapters and placement --
-    [self](adapter_atom, const payload& bytes) { handle<adapter_update>(self, bytes); },
-    [self](assign_atom, const payload& bytes) { handle<assignment_update>(self, bytes); },
-    // -- any kind --
-    [self](deliver_atom, const payload& bytes) {
-      auto& st = self->state;
-      if (st.silent)
-        return;
-      auto kind = st.ctx->codec.peek(bytes);
-      if (!kind) {
-        record_rejected(self, *st.ctx, who(self), st.round, kind.error());
-        return;
-      }
-      switch (kind->first) {
-        case message_kind::open_round:
-          handle<open_round>(self, bytes);
-          break;
-        case message_kind::adapter_update:
-          handle<adapter_update>(self, bytes);
-          break;
-        case message_kind::assignment_update:
-          handle<assignment_update>(self, bytes);
-          break;
-        default:
-          record_error(self, *st.ctx, who(self), st.round, "unexpected_message",
-                       std::string("a client does not take ") + to_string(kind->first) + " messages");
-      }
+    [self](deliver_atom, const payload& bytes) { on_message(self, bytes, nullptr); },
+    [self](deliver_atom, const payload& bytes, const handles& peer_handles) {
+      on_message(self, bytes, &peer_handles);
     },
   };
 }

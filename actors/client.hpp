@@ -1,4 +1,4 @@
-// The client role: runs its local steps of U-shaped split training with its edge (head forward -> edge body
+// The client role: registers with the coordinator (its sample count and cluster), runs its local steps of U-shaped split training with its edge (head forward -> edge body
 // -> tail forward, loss, backward -> edge body backward -> head backward), then sends its head/tail adapters
 // to the edge. Maths lives in core/fed/split_client; this is protocol state only.
 #pragma once
@@ -10,6 +10,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/peers.hpp"
 
 namespace elsa::fed {
 class split_client;
@@ -25,6 +26,7 @@ struct client_state {
   uint32_t id = 0;
   uint32_t edge = 0;
   uint32_t cluster = 0;
+  peer_book peers;  // the coordinator (from the wiring), then the edges (from the coordinator's peer table)
 
   // -- the round in progress --
   uint32_t round = 0;
@@ -42,8 +44,9 @@ struct client_state {
 
 using client_pointer = client_actor::stateful_pointer<client_state>;
 
-/// Behaviour of client `id`, training with `core`.
+/// Behaviour of client `id`, training with `core` on data of cluster (task) `cluster`. It registers with
+/// `coordinator` at once and learns its edges from the coordinator's peer table.
 client_actor::behavior_type client(client_pointer self, context_ptr ctx, std::shared_ptr<fed::split_client> core,
-                                   uint32_t id);
+                                   uint32_t id, uint32_t cluster, coordinator_actor coordinator);
 
 } // namespace elsa::actors

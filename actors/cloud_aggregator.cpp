@@ -5,8 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "actors/peers.hpp"
-#include "actors/reporting.hpp"
+#include "actors/dispatch.hpp"
 #include "core/errors.hpp"
 #include "core/fed/aggregation.hpp"
 #include "core/fed/evaluator.hpp"
@@ -18,6 +17,7 @@ namespace {
 using namespace messages;
 
 const participant me{tier::cloud, 0};
+const std::string who = "cloud";
 
 uint32_t first_edge_round(const cloud_pointer& self) {
   return self->state.cloud_round * static_cast<uint32_t>(self->state.ctx->cfg.kappa2);
@@ -39,12 +39,12 @@ int64_t broadcast(cloud_pointer self, uint32_t round) {
     up.form = st.global[k];
     auto bytes = st.ctx->codec.encode(me, up);
     if (!bytes) {
-      record_error(self, *st.ctx, "cloud", round, "internal", bytes.error().message);
+      record_error(self, *st.ctx, who, round, run::run_error::internal, bytes.error().message);
       continue;
     }
     for (auto e : st.live_edges) {
       bytes_sent += static_cast<int64_t>(bytes->size());
-      self->send(st.ctx->peers.edges.at(e), adapter_atom::value, *bytes);
+      self->send(st.peers.edges.at(e), deliver_atom::value, *bytes);
     }
   }
   return bytes_sent;
@@ -62,10 +62,11 @@ void open_cloud_round(cloud_pointer self) {
   open.cloud_round = true;
   auto bytes = ctx.codec.encode(me, open);
   if (!bytes) {
-    record_error(self, ctx, "cloud", open.round, "internal", bytes.error().message);
+    record_error(self, ctx, who, open.round, run::run_error::internal, bytes.error().message);
     return;
   }
-  self->send(ctx.peers.coordinator, open_round_atom::value, std::move(*bytes));
+  st.bytes_control += static_cast<int64_t>(bytes->size());
+  self->send(st.peers.coordinator, deliver_atom::value, std::move(*bytes));
   // Every edge round may take its deadline; beyond that (plus slack) the cloud aggregates what it has.
   self->delayed_send(self, std::chrono::milliseconds(ctx.cfg.kappa2 * (2 * ctx.cfg.round_deadline_ms + 1000)),
                      deadline_atom::value, st.cloud_round);
@@ -74,20 +75,20 @@ void open_cloud_round(cloud_pointer self) {
 void finish(cloud_pointer self) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
-  nlohmann::json test = nlohmann::json::object();
+  run::final_event ev;
   for (uint32_t k = 0; k < st.global.size(); ++k) {
     try {
       const auto s = st.evaluator->evaluate(k, st.global[k], fed::held_out::test);
-      test[ctx.task_names.at(k)] = {{"accuracy", s.accuracy}, {"macro_f1", s.macro_f1}, {"loss", s.loss},
-                                    {"count", s.count}};
+      ev.test[ctx.task_names.at(k)] = {s.accuracy, s.macro_f1, s.loss, static_cast<int64_t>(s.count)};
       if (ctx.cfg.save_adapters)
         fed::save_adapter_set(ctx.cfg.out_dir / "adapters" / ctx.task_names.at(k), ctx.cfg, st.num_labels.at(k),
                               st.global[k]);
     } catch (const elsa::error& e) {
-      record_error(self, ctx, "cloud", last_edge_round(self), "internal", e.what());
+      record_error(self, ctx, who, last_edge_round(self), run::run_error::internal, e.what());
     }
   }
-  record(self, ctx, {{"type", "final"}, {"test", test}, {"cloud_received", st.received}});
+  ev.cloud_received = st.received;
+  record(self, ctx, ev);
 }
 
 void aggregate(cloud_pointer self) {
@@ -113,31 +114,34 @@ void aggregate(cloud_pointer self) {
   in.sender_kind = "edge";
   const auto agg = quorum ? fed::aggregate_updates(updates, in) : fed::aggregation_result{};
   for (const auto& r : agg.rejected)
-    record_error(self, ctx, "cloud", round, std::string("rejected_update/") + fed::to_string(r.why), r.text);
-  nlohmann::json accuracy = nlohmann::json::object(), loss = nlohmann::json::object();
+    record_error(self, ctx, who, round, run::run_error::rejected_update, fed::to_string(r.why), r.text);
+  run::cloud_round_event ev;
   for (uint32_t k = 0; k < st.global.size(); ++k) {
     auto it = agg.clusters.find(k);
     if (it != agg.clusters.end())
       st.global[k] = it->second.adapters;
     try {
       const auto s = st.evaluator->evaluate(k, st.global[k], fed::held_out::validation);
-      accuracy[ctx.task_names.at(k)] = s.accuracy;
-      loss[ctx.task_names.at(k)] = s.loss;
+      ev.accuracy[ctx.task_names.at(k)] = s.accuracy;
+      ev.loss[ctx.task_names.at(k)] = s.loss;
     } catch (const elsa::error& e) {
-      record_error(self, ctx, "cloud", round, "internal", e.what());
+      record_error(self, ctx, who, round, run::run_error::internal, e.what());
     }
   }
   if (!quorum)
-    record_error(self, ctx, "cloud", round, "no_quorum",
+    record_error(self, ctx, who, round, run::run_error::no_quorum,
                  fmt::format("{} of {} edges reported; the global adapters stay as they were", reported,
                              st.live_edges.size()));
   ++st.cloud_round;
   const bool more = static_cast<int64_t>(st.cloud_round) < ctx.cfg.cloud_rounds();
   const int64_t bytes_down = st.bytes_down_pending + (more ? broadcast(self, first_edge_round(self)) : 0);
   st.bytes_down_pending = 0;
-  record(self, ctx,
-         {{"type", "cloud_round"}, {"round", round}, {"edges_reported", reported}, {"bytes_down", bytes_down},
-          {"accuracy", accuracy}, {"loss", loss}});
+  ev.round = round;
+  ev.edges_reported = reported;
+  ev.bytes_down = bytes_down;
+  ev.bytes_control = st.bytes_control;
+  st.bytes_control = 0;
+  record(self, ctx, ev);
   if (more)
     open_cloud_round(self);
   else
@@ -156,22 +160,21 @@ void maybe_aggregate(cloud_pointer self) {
   aggregate(self);
 }
 
-void on_adapters(cloud_pointer self, const received<adapter_update>& msg) {
+void on_adapters(cloud_pointer self, const incoming& msg, const adapter_update& up) {
   auto& st = self->state;
-  const auto& up = msg.body;
   if (msg.sender.role != tier::edge) {
-    record_error(self, *st.ctx, "cloud", up.round, "unexpected_message",
+    record_error(self, *st.ctx, who, up.round, run::run_error::refused, "wrong_sender",
                  std::string("adapter update from a ") + to_string(msg.sender.role) + "; the cloud takes edges' only");
     return;
   }
   const auto* dense = std::get_if<std::vector<named_tensor>>(&up.form);
   if (dense == nullptr) {
-    record_error(self, *st.ctx, "cloud", up.round, "unexpected_message",
+    record_error(self, *st.ctx, who, up.round, run::run_error::refused, "sketch",
                  "count-sketch adapter updates are not decoded by the cloud yet");
     return;
   }
   if (!st.waiting || up.round != last_edge_round(self) || up.cluster_id >= st.global.size()) {
-    record_error(self, *st.ctx, "cloud", up.round, "late_update",
+    record_error(self, *st.ctx, who, up.round, run::run_error::late_update,
                  fmt::format("edge {}'s update for round {} arrived outside its cloud round", msg.sender.id, up.round));
     return;
   }
@@ -179,23 +182,57 @@ void on_adapters(cloud_pointer self, const received<adapter_update>& msg) {
   maybe_aggregate(self);
 }
 
-void on_payload(cloud_pointer self, const payload& bytes) {
+// The run begins once the edges are known and `start` arrived: the initial broadcast, the first opening.
+void maybe_begin(cloud_pointer self) {
   auto& st = self->state;
-  auto msg = st.ctx->codec.decode_any(bytes);
-  if (!msg) {
-    st.received["undecodable"] += 1;
-    record_rejected(self, *st.ctx, "cloud", last_edge_round(self), msg.error());
+  if (st.started || !st.start_asked || !st.peers.complete)
+    return;
+  st.started = true;
+  st.bytes_down_pending = broadcast(self, 0);
+  open_cloud_round(self);
+}
+
+// The coordinator registers with the cloud: from then on it is the cloud's coordinator.
+void on_registration(cloud_pointer self, const incoming& in) {
+  auto& st = self->state;
+  const auto from = self->current_sender();
+  if (in.sender.role != tier::coordinator || !from || st.peers.coordinator) {
+    record_error(self, *st.ctx, who, 0, run::run_error::refused, "registration_closed",
+                 fmt::format("a registration from {} {}: the cloud takes one, from the coordinator",
+                             to_string(in.sender.role), in.sender.id));
     return;
   }
-  const auto kind = static_cast<message_kind>(msg->body.index());
-  st.received[to_string(kind)] += 1;
-  if (!check_sender(self, *st.ctx, "cloud", last_edge_round(self), to_string(kind), msg->sender))
-    return;
-  if (auto* up = std::get_if<adapter_update>(&msg->body))
-    on_adapters(self, received<adapter_update>{msg->sender, std::move(*up)});
-  else
-    record_error(self, *st.ctx, "cloud", last_edge_round(self), "unexpected_message",
-                 std::string("the cloud only takes adapter updates, not ") + to_string(kind));
+  st.peers.add(in.sender, caf::actor_cast<caf::actor>(from));
+}
+
+// The coordinator's peer table: the edges.
+void on_peer_table(cloud_pointer self, const incoming& in, const peer_table& table) {
+  auto& st = self->state;
+  for (std::size_t i = 0; i < table.peers.size(); ++i)
+    if (table.peers[i].who.role == tier::edge) {
+      st.peers.add(table.peers[i].who, (*in.peer_handles)[i]);
+      st.live_edges.insert(table.peers[i].who.id);
+      self->monitor((*in.peer_handles)[i]);
+    }
+  st.peers.complete = true;
+  maybe_begin(self);
+}
+
+// One dispatch: every one-way message, decoded once and counted by kind (actors/dispatch.hpp).
+void on_message(cloud_pointer self, const payload& bytes, const handles* peer_handles) {
+  auto& st = self->state;
+  auto kind = st.ctx->codec.peek(bytes);
+  st.received[kind ? to_string(kind->first) : "undecodable"] += 1;
+  dispatch(self, *st.ctx, st.peers, who, last_edge_round(self), bytes, peer_handles, {relay::none, true},
+           overloaded{
+             [&](const incoming& in, const adapter_update& m) { on_adapters(self, in, m); },
+             [&](const incoming& in, const registration&) { on_registration(self, in); },
+             [&](const incoming& in, const peer_table& m) { on_peer_table(self, in, m); },
+             [&](const incoming& in, const auto& m) {
+               refuse_kind(self, *st.ctx, who, last_edge_round(self), kind_of<std::decay_t<decltype(m)>>,
+                           in.sender);
+             },
+           });
 }
 
 } // namespace
@@ -210,31 +247,26 @@ cloud_actor::behavior_type cloud_aggregator(cloud_pointer self, context_ptr ctx,
   st.num_labels = std::move(num_labels);
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
-    for (uint32_t e = 0; e < st.ctx->peers.edges.size(); ++e)
-      if (dm.source == caf::actor_cast<caf::actor_addr>(st.ctx->peers.edges[e])) {
-        st.live_edges.erase(e);
-        maybe_aggregate(self);
-      }
+    const auto gone = st.peers.who(dm.source);
+    if (gone && gone->role == tier::edge) {
+      st.live_edges.erase(gone->id);
+      maybe_aggregate(self);
+    }
   });
   return {
-    // -- round control --
     [self](start_atom) {
-      auto& st = self->state;
-      for (uint32_t e = 0; e < st.ctx->peers.edges.size(); ++e) {
-        st.live_edges.insert(e);
-        self->monitor(st.ctx->peers.edges[e]);
-      }
-      st.bytes_down_pending = broadcast(self, 0);
-      open_cloud_round(self);
+      self->state.start_asked = true;
+      maybe_begin(self);
     },
+    [self](deliver_atom, const payload& bytes) { on_message(self, bytes, nullptr); },
+    [self](deliver_atom, const payload& bytes, const handles& peer_handles) { on_message(self, bytes, &peer_handles); },
     [self](deadline_atom, uint32_t cloud_round) {
       auto& st = self->state;
+      if (!check_own_timer(self, *st.ctx, st.peers, who, cloud_round, "deadline"))
+        return;
       if (st.waiting && cloud_round == st.cloud_round)
         aggregate(self);
     },
-    // -- adapters (and anything else, which is counted and refused) --
-    [self](adapter_atom, const payload& bytes) { on_payload(self, bytes); },
-    [self](deliver_atom, const payload& bytes) { on_payload(self, bytes); },
   };
 }
 

@@ -2,7 +2,9 @@
 // to the edges, opens cloud round R (kappa2 edge rounds, paced by the coordinator), waits for every live
 // edge's per-cluster adapters (deadline, quorum), averages them weighted by data size, scores the result on
 // held-out data and starts the next cloud round; at the end it scores the test split and saves the adapters.
-// It only ever receives adapter updates (counted by kind in `received`, reported in the final event).
+// It learns the coordinator from its registration and the edges from the coordinator's peer table, and begins
+// once both that table and `start` are in. Of the protocol it receives adapter updates only (every kind it
+// receives is counted in `received`, reported in the final event).
 #pragma once
 
 #include <cstdint>
@@ -15,6 +17,7 @@
 #include <caf/stateful_actor.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/peers.hpp"
 #include "core/fed/adapters.hpp"
 
 namespace elsa::fed {
@@ -27,11 +30,15 @@ struct cloud_state {
   static inline const char* name = "elsa.cloud";
 
   context_ptr ctx;
+  peer_book peers;  // the coordinator (its registration), then the edges (the coordinator's peer table)
+  bool start_asked = false;  // `start` arrived; the run begins once the peer table is in too
+  bool started = false;
   std::shared_ptr<fed::evaluator> evaluator;
   std::vector<fed::adapter_set> global;   // by cluster
   std::vector<int64_t> num_labels;        // by cluster
   std::set<uint32_t> live_edges;
   int64_t bytes_down_pending = 0;  // the initial broadcast, recorded with the first cloud round
+  int64_t bytes_control = 0;       // openings sent to the coordinator this cloud round
 
   // -- the cloud round in progress --
   uint32_t cloud_round = 0;

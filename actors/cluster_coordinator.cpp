@@ -5,8 +5,7 @@
 
 #include <fmt/format.h>
 
-#include "actors/peers.hpp"
-#include "actors/reporting.hpp"
+#include "actors/dispatch.hpp"
 
 namespace elsa::actors {
 
@@ -15,28 +14,139 @@ namespace {
 using namespace messages;
 
 const participant me{tier::coordinator, 0};
+const std::string who = "coordinator";
 
+// Sends `bytes` to `to`, counted in `counter`.
+template <class Handle>
+void send_counted(coordinator_pointer self, const Handle& to, const payload& bytes, int64_t& counter) {
+  counter += static_cast<int64_t>(bytes.size());
+  self->send(to, deliver_atom::value, bytes);
+}
+
+// Sends `table` with the handles of its entries.
+template <class Handle>
+void send_table(coordinator_pointer self, const Handle& to, const peer_table& table) {
+  auto& st = self->state;
+  auto bytes = st.ctx->codec.encode(me, table);
+  if (!bytes) {
+    record_error(self, *st.ctx, who, 0, run::run_error::internal, bytes.error().message);
+    return;
+  }
+  handles hs;
+  for (const auto& e : table.peers) {
+    switch (e.who.role) {
+      case tier::client:
+        hs.push_back(caf::actor_cast<caf::actor>(st.peers.clients.at(e.who.id)));
+        break;
+      case tier::edge:
+        hs.push_back(caf::actor_cast<caf::actor>(st.peers.edges.at(e.who.id)));
+        break;
+      case tier::coordinator:
+        hs.push_back(caf::actor_cast<caf::actor>(self));
+        break;
+      case tier::cloud:
+        hs.push_back(caf::actor_cast<caf::actor>(st.peers.cloud));
+        break;
+    }
+  }
+  st.bytes_registration += static_cast<int64_t>(bytes->size());
+  self->send(to, deliver_atom::value, std::move(*bytes), std::move(hs));
+}
+
+// Everyone registered: place the clients (client c on edge c mod E, in the cluster of its data), give every
+// participant its peer table and watch the edges.
+void complete_registration(coordinator_pointer self) {
+  auto& st = self->state;
+  const auto& cfg = st.ctx->cfg;
+  st.peers.complete = true;
+  const auto edges = static_cast<uint32_t>(cfg.edges);
+  for (const auto& [c, entry] : st.peers.registered) {
+    st.assignments.push_back({c, c % edges, entry.cluster_id});
+    st.splits.push_back({c, static_cast<uint32_t>(cfg.head_blocks), static_cast<uint32_t>(cfg.tail_blocks)});
+  }
+  peer_table edge_list, for_edges;
+  for (const auto& [e, handle] : st.peers.edges)
+    edge_list.peers.push_back({{tier::edge, e}, 0, 0});
+  for_edges.peers.push_back({{tier::cloud, 0}, 0, 0});
+  for (const auto& [c, entry] : st.peers.registered)
+    for_edges.peers.push_back(entry);
+  send_table(self, st.peers.cloud, edge_list);
+  for (const auto& [e, handle] : st.peers.edges) {
+    send_table(self, handle, for_edges);
+    st.live_edges.insert(e);
+    self->monitor(handle);
+  }
+  for (const auto& [c, handle] : st.peers.clients)
+    send_table(self, handle, edge_list);
+  run::registered_event ev;
+  ev.clients = st.peers.clients.size();
+  ev.edges = st.peers.edges.size();
+  ev.bytes_control = st.bytes_registration;
+  record(self, *st.ctx, ev);
+}
+
+void on_registration(coordinator_pointer self, const incoming& in, const registration& reg) {
+  auto& st = self->state;
+  const auto& p = in.sender;
+  const auto from = caf::actor_cast<caf::actor_addr>(self->current_sender());
+  auto refuse = [&](const char* detail, const std::string& text) {
+    record_error(self, *st.ctx, who, 0, run::run_error::refused, detail, text);
+  };
+  if (p.role != tier::client && p.role != tier::edge) {
+    refuse("wrong_sender", fmt::format("a registration from the {}: only clients and edges register here",
+                                       to_string(p.role)));
+    return;
+  }
+  if (!from) {
+    refuse("forged_sender", fmt::format("an anonymous registration as {} {}", to_string(p.role), p.id));
+    return;
+  }
+  if (auto known = st.peers.who(from)) {
+    if (!(*known == p))
+      refuse("forged_sender", fmt::format("{} {} registered again as {} {}", to_string(known->role), known->id,
+                                          to_string(p.role), p.id));
+    return;  // a repeated registration changes nothing
+  }
+  const bool taken = p.role == tier::client ? st.peers.clients.count(p.id) > 0 : st.peers.edges.count(p.id) > 0;
+  if (taken || st.peers.complete) {
+    refuse("registration_closed",
+           fmt::format("{} {} registered {}", to_string(p.role), p.id,
+                       taken ? "from a second actor" : "after registration was complete"));
+    return;
+  }
+  st.bytes_registration += static_cast<int64_t>(in.bytes.size());
+  st.peers.add(p, caf::actor_cast<caf::actor>(self->current_sender()));
+  if (p.role == tier::client)
+    st.peers.registered[p.id] = peer_entry{p, reg.samples, reg.cluster_id};
+  if (static_cast<int64_t>(st.peers.clients.size()) == st.ctx->cfg.clients
+      && static_cast<int64_t>(st.peers.edges.size()) == st.ctx->cfg.edges)
+    complete_registration(self);
+}
 
 void open_edge_round(coordinator_pointer self, uint32_t round) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
   st.round = round;
   st.closed.clear();
-  open_round open;
-  open.round = round;
-  open.local_steps = static_cast<uint32_t>(ctx.cfg.kappa1);
-  open.deadline_ms = static_cast<uint64_t>(ctx.cfg.round_deadline_ms);
-  open.cloud_round = round == st.last_round;
-  open.assignments = st.assignments;
-  open.splits = st.splits;
-  auto bytes = ctx.codec.encode(me, open);
-  if (!bytes) {
-    record_error(self, ctx, "coordinator", round, "internal", bytes.error().message);
-    return;
-  }
+  // One opening per edge, with that edge's clients only: the opening bytes grow with the clients, not
+  // with their square.
   for (auto e : st.live_edges) {
-    st.bytes_control += static_cast<int64_t>(bytes->size());
-    self->send(ctx.peers.edges.at(e), open_round_atom::value, *bytes);
+    open_round open;
+    open.round = round;
+    open.local_steps = static_cast<uint32_t>(ctx.cfg.kappa1);
+    open.deadline_ms = static_cast<uint64_t>(ctx.cfg.round_deadline_ms);
+    open.cloud_round = round == st.last_round;
+    for (const auto& a : st.assignments)
+      if (a.edge_id == e) {
+        open.assignments.push_back(a);
+        open.splits.push_back(st.splits.at(a.client_id));
+      }
+    auto bytes = ctx.codec.encode(me, open);
+    if (!bytes) {
+      record_error(self, ctx, who, round, run::run_error::internal, bytes.error().message);
+      continue;
+    }
+    send_counted(self, st.peers.edges.at(e), *bytes, st.bytes_control);
   }
   // Edges close on their own deadline; this one only guards against an edge that never answers.
   self->delayed_send(self, std::chrono::milliseconds(2 * ctx.cfg.round_deadline_ms + 1000), deadline_atom::value,
@@ -45,17 +155,19 @@ void open_edge_round(coordinator_pointer self, uint32_t round) {
 
 void round_done(coordinator_pointer self) {
   auto& st = self->state;
-  record(self, *st.ctx,
-         {{"type", "round_closed"}, {"round", st.round}, {"cloud_round", st.round == st.last_round},
-          {"edges", st.closed.size()}, {"bytes_control", st.bytes_control},
-          // When it closed, on the process's steady clock: the recorder may see events late (one CAF thread).
-          {"at_s", std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count()}});
+  run::round_closed_event ev;
+  ev.round = st.round;
+  ev.cloud_round = st.round == st.last_round;
+  ev.edges = st.closed.size();
+  ev.bytes_control = st.bytes_control;
+  // When it closed, on the process's steady clock: the recorder may see events late (one CAF thread).
+  ev.at_s = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  record(self, *st.ctx, ev);
   st.bytes_control = 0;
-  if (st.round < st.last_round) {
+  if (st.round < st.last_round)
     open_edge_round(self, st.round + 1);
-  } else {
+  else
     st.running = false;  // the cloud opens the next cloud round after aggregating
-  }
 }
 
 void maybe_done(coordinator_pointer self) {
@@ -68,135 +180,106 @@ void maybe_done(coordinator_pointer self) {
   round_done(self);
 }
 
-// First contact (the peers are known only once the run starts): watch the edges, send initial trust.
-void setup(coordinator_pointer self) {
-  auto& st = self->state;
-  st.set_up = true;
-  for (uint32_t e = 0; e < st.ctx->peers.edges.size(); ++e) {
-    st.live_edges.insert(e);
-    self->monitor(st.ctx->peers.edges[e]);
-  }
-  // Trust starts at 1 on the edges; trust_update messages change it when the trust mechanism (ELSA.md 3.1) or
-  // an operator has something to say.
-}
-
 void on_cloud_round(coordinator_pointer self, const open_round& open) {
   auto& st = self->state;
-  if (!st.set_up)
-    setup(self);
+  if (!st.peers.complete) {
+    record_error(self, *st.ctx, who, open.round, run::run_error::refused, "not_registered",
+                 "the cloud opened a round before registration was complete");
+    return;
+  }
   st.running = true;
   st.last_round = open.round + static_cast<uint32_t>(st.ctx->cfg.kappa2) - 1;
   open_edge_round(self, open.round);
 }
 
-void on_close(coordinator_pointer self, const received<close_round>& msg) {
+void on_close(coordinator_pointer self, const incoming& in, const close_round& close) {
   auto& st = self->state;
-  if (msg.sender.role != tier::edge || msg.body.round != st.round)
+  if (in.sender.role != tier::edge || close.round != st.round)
     return;
-  st.closed.insert(msg.sender.id);
+  st.closed.insert(in.sender.id);
   maybe_done(self);
 }
 
-// An edge died: its clients move to the live edges (round-robin in client order) from the next round on.
+// An edge died: its clients move to the live edges (round-robin in client order) from the next round on;
+// each live edge and each moved client is told.
 void on_edge_down(coordinator_pointer self, uint32_t edge) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
   st.live_edges.erase(edge);
   if (st.live_edges.empty()) {
-    record_error(self, ctx, "coordinator", st.round, "no_edges", "every edge is down");
+    record_error(self, ctx, who, st.round, run::run_error::no_edges, "every edge is down");
     return;
   }
   std::vector<uint32_t> edges(st.live_edges.begin(), st.live_edges.end());
   std::size_t next = 0;
-  std::vector<uint32_t> moved;
+  assignment_update moved;
+  moved.round = st.round;
+  moved.reason = assignment_reason::edge_down;
   for (auto& a : st.assignments)
     if (a.edge_id == edge) {
       a.edge_id = edges[next++ % edges.size()];
-      moved.push_back(a.client_id);
+      moved.assignments.push_back(a);
     }
-  assignment_update up;
-  up.round = st.round;
-  up.reason = assignment_reason::edge_down;
-  up.assignments = st.assignments;
-  auto bytes = ctx.codec.encode(me, up);
-  if (bytes) {
-    for (auto e : st.live_edges) {
-      st.bytes_control += static_cast<int64_t>(bytes->size());
-      self->send(ctx.peers.edges.at(e), assign_atom::value, *bytes);
-    }
-    for (auto c : moved) {
-      st.bytes_control += static_cast<int64_t>(bytes->size());
-      self->send(ctx.peers.clients.at(c), assign_atom::value, *bytes);
-    }
+  if (auto bytes = ctx.codec.encode(me, moved)) {
+    for (auto e : st.live_edges)
+      send_counted(self, st.peers.edges.at(e), *bytes, st.bytes_control);
   }
-  record_error(self, ctx, "coordinator", st.round, "edge_down",
-               fmt::format("edge {} is down; {} clients reassigned", edge, moved.size()));
+  for (const auto& a : moved.assignments) {
+    assignment_update mine{moved.round, moved.reason, {a}};
+    if (auto bytes = ctx.codec.encode(me, mine))
+      send_counted(self, st.peers.clients.at(a.client_id), *bytes, st.bytes_control);
+  }
+  record_error(self, ctx, who, st.round, run::run_error::edge_down,
+               fmt::format("edge {} is down; {} clients reassigned", edge, moved.assignments.size()));
   maybe_done(self);
+}
+
+// One dispatch: every one-way message, decoded once (actors/dispatch.hpp).
+void on_message(coordinator_pointer self, const payload& bytes) {
+  auto& st = self->state;
+  dispatch(self, *st.ctx, st.peers, who, st.round, bytes, nullptr, {relay::none, true},
+           overloaded{
+             [&](const incoming& in, const registration& m) { on_registration(self, in, m); },
+             [&](const incoming& in, const open_round& m) {
+               if (in.sender.role == tier::cloud)
+                 on_cloud_round(self, m);
+               else
+                 refuse_kind(self, *st.ctx, who, st.round, message_kind::open_round, in.sender);
+             },
+             [&](const incoming& in, const close_round& m) { on_close(self, in, m); },
+             [&](const incoming& in, const auto& m) {
+               refuse_kind(self, *st.ctx, who, st.round, kind_of<std::decay_t<decltype(m)>>, in.sender);
+             },
+           });
 }
 
 } // namespace
 
-coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, context_ptr ctx,
-                                                     std::vector<messages::assignment> initial) {
+coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, context_ptr ctx, cloud_actor cloud) {
   auto& st = self->state;
   st.ctx = std::move(ctx);
-  st.assignments = std::move(initial);
-  for (const auto& a : st.assignments)
-    st.splits.push_back({a.client_id, static_cast<uint32_t>(st.ctx->cfg.head_blocks),
-                         static_cast<uint32_t>(st.ctx->cfg.tail_blocks)});
+  st.peers.add({tier::cloud, 0}, caf::actor_cast<caf::actor>(cloud));
+  auto hello = st.ctx->codec.encode(me, registration{});
+  if (hello)
+    self->send(cloud, deliver_atom::value, std::move(*hello));
+  else
+    record_error(self, *st.ctx, who, 0, run::run_error::internal, hello.error().message);
   self->set_down_handler([self](const caf::down_msg& dm) {
-    const auto& edges = self->state.ctx->peers.edges;
-    for (uint32_t e = 0; e < edges.size(); ++e)
-      if (dm.source == caf::actor_cast<caf::actor_addr>(edges[e]))
-        on_edge_down(self, e);
+    const auto gone = self->state.peers.who(dm.source);
+    if (gone && gone->role == tier::edge)
+      on_edge_down(self, gone->id);
   });
   return {
-    // -- round control --
-    [self](open_round_atom, const payload& bytes) {
-      auto msg = self->state.ctx->codec.decode<open_round>(bytes);
-      if (!msg || msg->sender.role != tier::cloud) {
-        if (!msg)
-          record_rejected(self, *self->state.ctx, "coordinator", self->state.round, msg.error());
-        return;
-      }
-      if (check_sender(self, *self->state.ctx, "coordinator", self->state.round, "open_round", msg->sender))
-        on_cloud_round(self, msg->body);
-    },
-    [self](close_round_atom, const payload& bytes) {
-      auto msg = self->state.ctx->codec.decode<close_round>(bytes);
-      if (!msg) {
-        record_rejected(self, *self->state.ctx, "coordinator", self->state.round, msg.error());
-        return;
-      }
-      if (check_sender(self, *self->state.ctx, "coordinator", self->state.round, "close_round", msg->sender))
-        on_close(self, *msg);
-    },
+    [self](deliver_atom, const payload& bytes) { on_message(self, bytes); },
     [self](deadline_atom, uint32_t round) {
       auto& st = self->state;
+      if (!check_own_timer(self, *st.ctx, st.peers, who, round, "deadline"))
+        return;
       if (st.running && round == st.round) {
-        record_error(self, *st.ctx, "coordinator", round, "deadline_missed",
+        record_error(self, *st.ctx, who, round, run::run_error::deadline_missed,
                      fmt::format("{} of {} edges closed round {}", st.closed.size(), st.live_edges.size(), round));
         round_done(self);
       }
-    },
-    // -- any kind --
-    [self](deliver_atom, const payload& bytes) {
-      auto& st = self->state;
-      auto msg = st.ctx->codec.decode_any(bytes);
-      if (!msg) {
-        record_rejected(self, *st.ctx, "coordinator", st.round, msg.error());
-        return;
-      }
-      if (!check_sender(self, *st.ctx, "coordinator", st.round, to_string(static_cast<message_kind>(msg->body.index())),
-                        msg->sender))
-        return;
-      if (auto* open = std::get_if<open_round>(&msg->body); open && msg->sender.role == tier::cloud)
-        on_cloud_round(self, *open);
-      else if (auto* close = std::get_if<close_round>(&msg->body))
-        on_close(self, received<close_round>{msg->sender, *close});
-      else
-        record_error(self, *st.ctx, "coordinator", st.round, "unexpected_message",
-                     std::string("the coordinator does not take this ") + to_string(static_cast<message_kind>(msg->body.index())));
     },
   };
 }

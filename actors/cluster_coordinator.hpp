@@ -1,16 +1,21 @@
-// The cluster-coordinator role: keeps the placement of clients on edges (and their clusters), their split
-// points and trust scores, and paces the kappa2 edge rounds of each cloud round: it opens edge round r on
-// every live edge, waits for their closes (or a deadline) and opens the next. When an edge dies its clients
-// are reassigned to the live edges. Clustering, trust and split planning algorithms arrive with the mechanisms (ELSA.md 3.1-3.3).
+// The cluster-coordinator role: takes the registrations of every client and edge, places clients on edges
+// (and in clusters) once all have registered, and tells each participant whom it talks to (peer tables: the
+// cloud gets the edges, each edge the cloud and the clients with what they registered, each client the
+// edges). It keeps split points and trust scores and paces the kappa2 edge rounds of each cloud round: it
+// opens edge round r on every live edge (each edge gets its own clients' placement), waits for their closes
+// (or a deadline) and opens the next. When an edge dies its clients are reassigned to the live edges.
+// Clustering, trust and split planning algorithms arrive with the mechanisms (docs/design.md).
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <set>
 #include <vector>
 
 #include <caf/stateful_actor.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/peers.hpp"
 
 namespace elsa::actors {
 
@@ -18,10 +23,11 @@ struct coordinator_state {
   static inline const char* name = "elsa.coordinator";
 
   context_ptr ctx;
-  std::vector<messages::assignment> assignments;  // by client id
+  peer_book peers;  // the cloud (from the wiring), then every registered client and edge
+  std::vector<messages::assignment> assignments;  // by client id, once registration is complete
   std::vector<messages::split_point> splits;      // by client id
   std::set<uint32_t> live_edges;
-  bool set_up = false;
+  int64_t bytes_registration = 0;  // registrations received and peer tables sent
 
   // -- the cloud round in progress --
   uint32_t round = 0;       // current edge round
@@ -33,8 +39,8 @@ struct coordinator_state {
 
 using coordinator_pointer = coordinator_actor::stateful_pointer<coordinator_state>;
 
-/// Behaviour of the coordinator; `initial` places client c on an edge and in a cluster.
-coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, context_ptr ctx,
-                                                     std::vector<messages::assignment> initial);
+/// Behaviour of the coordinator of a run with cfg.clients clients and cfg.edges edges; it registers with
+/// `cloud` at once.
+coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, context_ptr ctx, cloud_actor cloud);
 
 } // namespace elsa::actors

@@ -7,8 +7,7 @@
 
 #include <fmt/format.h>
 
-#include "actors/peers.hpp"
-#include "actors/reporting.hpp"
+#include "actors/dispatch.hpp"
 #include "core/errors.hpp"
 #include "core/fed/edge_body.hpp"
 
@@ -53,7 +52,7 @@ bool load_into_slot(edge_pointer self, uint32_t client, const fed::adapter_set& 
     st.body->load_adapters(client, set);
     return true;
   } catch (const elsa::error& e) {
-    record_error(self, *st.ctx, who(self), current_round(self), "malformed_message", e.what());
+    record_error(self, *st.ctx, who(self), current_round(self), run::run_error::malformed_message, e.what());
     return false;
   }
 }
@@ -101,7 +100,7 @@ void reset_admission(edge_pointer self) {
 caf::result<bool> on_admit(edge_pointer self, uint32_t c) {
   auto& st = self->state;
   const participant claimed{tier::client, c};
-  if (!check_sender(self, *st.ctx, who(self), current_round(self), "admit", claimed))
+  if (!check_sender(self, *st.ctx, st.peers, who(self), current_round(self), "admit", claimed))
     return false;
   release(self, c);  // asking again means its previous step is done
   if (!st.clients.count(c))
@@ -125,14 +124,26 @@ void readmit(edge_pointer self, uint32_t client) {
     st.down.erase(client);
 }
 
+// Sends `bytes` to client c, counted in the round's bytes_down; a client missing from the peer table is
+// recorded (it cannot happen once registration is complete).
+void send_to_client(edge_pointer self, uint32_t c, const payload& bytes) {
+  auto& st = self->state;
+  auto it = st.peers.clients.find(c);
+  if (it == st.peers.clients.end()) {
+    record_error(self, *st.ctx, who(self), current_round(self), run::run_error::internal,
+                 fmt::format("client {} is not in this edge's peers", c));
+    return;
+  }
+  st.bytes_down += static_cast<int64_t>(bytes.size());
+  self->send(it->second, deliver_atom::value, bytes);
+}
+
 // Sends an encoded adapter_update to every live client of `cluster`.
 void push_to_clients(edge_pointer self, uint32_t cluster, const payload& bytes) {
   auto& st = self->state;
   for (const auto& [c, a] : st.clients)
-    if (a.cluster_id == cluster && !st.down.count(c)) {
-      st.bytes_down += static_cast<int64_t>(bytes.size());
-      self->send(st.ctx->peers.clients.at(c), adapter_atom::value, bytes);
-    }
+    if (a.cluster_id == cluster && !st.down.count(c))
+      send_to_client(self, c, bytes);
 }
 
 // -- aggregation and closing --
@@ -160,7 +171,7 @@ void close_current(edge_pointer self, close_reason reason) {
 
   // Per cluster: validated, weighted average of the whole adapter sets (core/fed/aggregation).
   fed::aggregation_result agg;
-  nlohmann::json left_out = nlohmann::json::object();
+  std::map<uint32_t, std::string> left_out;  // client -> why the coordinator's decisions left it out
   if (reason != close_reason::aborted) {
     std::vector<fed::client_update> all;
     for (const auto& [c, u] : st.updates)
@@ -176,15 +187,15 @@ void close_current(edge_pointer self, close_reason reason) {
     in.excluded = st.excluded;
     in.policy.trust_weighting = ctx.cfg.trust_weighting;
     in.policy.staleness_decay = ctx.cfg.staleness_decay;
-    in.policy.max_staleness = 1;
+    in.policy.max_staleness = static_cast<uint32_t>(ctx.cfg.max_staleness);
     agg = fed::aggregate_updates(all, in);
     for (const auto& r : agg.rejected) {
       // Exclusion and zero trust are the coordinator's decisions, shown in the round's `left_out`; the
       // rest are bad or late updates, recorded as errors.
       if (r.why == fed::rejection::excluded || r.why == fed::rejection::zero_weight)
-        left_out[std::to_string(r.client)] = fed::to_string(r.why);
+        left_out[r.client] = fed::to_string(r.why);
       else
-        record_error(self, ctx, who(self), open.round, std::string("rejected_update/") + fed::to_string(r.why),
+        record_error(self, ctx, who(self), open.round, run::run_error::rejected_update, fed::to_string(r.why),
                      r.text);
     }
   }
@@ -226,11 +237,11 @@ void close_current(edge_pointer self, close_reason reason) {
       }
       auto bytes = ctx.codec.encode(me(self), up);
       if (!bytes) {
-        record_error(self, ctx, who(self), open.round, "internal", bytes.error().message);
+        record_error(self, ctx, who(self), open.round, run::run_error::internal, bytes.error().message);
         continue;
       }
       st.bytes_cloud += static_cast<int64_t>(bytes->size());
-      self->send(ctx.peers.cloud, adapter_atom::value, std::move(*bytes));
+      self->send(st.peers.cloud, deliver_atom::value, std::move(*bytes));
     }
   } else {
     for (auto& [k, a] : agg.clusters) {
@@ -246,29 +257,11 @@ void close_current(edge_pointer self, close_reason reason) {
       if (bytes)
         push_to_clients(self, k, *bytes);
       else
-        record_error(self, ctx, who(self), open.round, "internal", bytes.error().message);
+        record_error(self, ctx, who(self), open.round, run::run_error::internal, bytes.error().message);
     }
   }
 
   static const char* reasons[] = {"complete", "quorum", "deadline", "aborted"};
-  nlohmann::json trust = nlohmann::json::object();
-  for (const auto& [c, t] : st.trust)
-    trust[std::to_string(c)] = t;
-  std::vector<uint32_t> down(st.down.begin(), st.down.end());
-  // Digests of what came in and what came out, so a test or a reader can tell which updates an aggregate is.
-  nlohmann::json update_digests = nlohmann::json::object(), aggregate_digests = nlohmann::json::object();
-  for (const auto& [c, u] : st.updates)
-    update_digests[std::to_string(c)] = fmt::format("{:016x}", fed::digest(u.adapters));
-  for (const auto& [k, a] : agg.clusters)
-    aggregate_digests[std::to_string(k)] = fmt::format("{:016x}", fed::digest(a.adapters));
-  record(self, ctx,
-         {{"type", "edge_round"}, {"round", open.round}, {"edge", st.id},
-          {"reason", reasons[static_cast<int>(reason)]}, {"reported", st.updates.size()},
-          {"expected", st.expected.size()}, {"late", late}, {"missing", missing}, {"down", down},
-          {"late_arrivals", st.late_arrivals}, {"aggregated", aggregated_clients}, {"stale_aggregated", stale_used}, {"bytes_down", st.bytes_down}, {"bytes_cloud", st.bytes_cloud},
-          {"trust", trust}, {"update_digests", update_digests}, {"aggregate_digests", aggregate_digests},
-          {"left_out", left_out}, {"peak_admitted", st.peak_admitted}});
-  st.peak_admitted = 0;
   messages::close_round msg;
   msg.round = open.round;
   msg.reason = reason;
@@ -276,7 +269,38 @@ void close_current(edge_pointer self, close_reason reason) {
   msg.expected = static_cast<uint32_t>(st.expected.size());
   auto bytes = ctx.codec.encode(me(self), msg);
   if (bytes)
-    self->send(ctx.peers.coordinator, close_round_atom::value, std::move(*bytes));
+    st.bytes_control += static_cast<int64_t>(bytes->size());
+  else
+    record_error(self, ctx, who(self), open.round, run::run_error::internal, bytes.error().message);
+  run::edge_round_event ev;
+  ev.round = open.round;
+  ev.edge = st.id;
+  ev.reason = reasons[static_cast<int>(reason)];
+  ev.reported = st.updates.size();
+  ev.expected = st.expected.size();
+  ev.late = late;
+  ev.missing = missing;
+  ev.down.assign(st.down.begin(), st.down.end());
+  ev.late_arrivals = st.late_arrivals;
+  ev.aggregated = aggregated_clients;
+  ev.stale_aggregated = stale_used;
+  ev.bytes_down = st.bytes_down;
+  ev.bytes_cloud = st.bytes_cloud;
+  ev.bytes_control = st.bytes_control;
+  ev.trust = st.trust;
+  // Digests of what came in and what came out, so a test or a reader can tell which updates an aggregate is.
+  for (const auto& [c, u] : st.updates)
+    ev.update_digests[c] = fmt::format("{:016x}", fed::digest(u.adapters));
+  for (const auto& [k, a] : agg.clusters)
+    ev.aggregate_digests[k] = fmt::format("{:016x}", fed::digest(a.adapters));
+  ev.left_out = left_out;
+  ev.peak_admitted = st.peak_admitted;
+  // The event before the close: the recorder must see this edge's round before the coordinator's close of it.
+  record(self, ctx, ev);
+  if (bytes)
+    self->send(st.peers.coordinator, deliver_atom::value, std::move(*bytes));
+  st.peak_admitted = 0;
+  st.bytes_control = 0;
   st.updates.clear();
   st.late_arrivals.clear();
   st.bytes_down = 0;
@@ -307,12 +331,27 @@ void on_deadline(edge_pointer self, uint32_t round) {
 
 // -- round control --
 
+// Applies a placement: with `whole` (a round opening) `assignments` is this edge's whole client list and
+// clients not in it leave; otherwise (an assignment update) it lists moved clients only.
 void apply_placement(edge_pointer self, const std::vector<assignment>& assignments,
-                     const std::vector<split_point>& splits) {
+                     const std::vector<split_point>& splits, bool whole) {
   std::map<uint32_t, payload> encoded;  // cluster -> its adapters for newcomers, encoded once
   auto& st = self->state;
   for (const auto& s : splits)
     st.splits[s.client_id] = s;
+  if (whole) {
+    std::set<uint32_t> listed;
+    for (const auto& a : assignments)
+      if (a.edge_id == st.id)
+        listed.insert(a.client_id);
+    for (auto it = st.clients.begin(); it != st.clients.end();)
+      if (!listed.count(it->first)) {
+        st.body->remove_client(it->first);
+        it = st.clients.erase(it);
+      } else {
+        ++it;
+      }
+  }
   for (const auto& a : assignments) {
     if (a.edge_id != st.id) {
       if (st.clients.erase(a.client_id))
@@ -327,12 +366,13 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
     try {
       st.body->add_client(a.client_id, head, tail);
     } catch (const elsa::error& e) {
-      record_error(self, *st.ctx, who(self), current_round(self), "out_of_range", e.what());
+      record_error(self, *st.ctx, who(self), current_round(self), run::run_error::out_of_range, e.what());
       continue;
     }
     if (fresh) {
-      if (!st.monitored.count(a.client_id)) {
-        self->monitor(st.ctx->peers.clients.at(a.client_id));
+      auto handle = st.peers.clients.find(a.client_id);
+      if (!st.monitored.count(a.client_id) && handle != st.peers.clients.end()) {
+        self->monitor(handle->second);
         st.monitored.insert(a.client_id);
       }
       // A newcomer's slot (and the client itself) starts from this edge's adapters of its cluster: one
@@ -347,25 +387,26 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
           up.form = it->second;
           auto bytes = st.ctx->codec.encode(me(self), up);
           if (!bytes) {
-            record_error(self, *st.ctx, who(self), current_round(self), "internal", bytes.error().message);
+            record_error(self, *st.ctx, who(self), current_round(self), run::run_error::internal,
+                         bytes.error().message);
             continue;
           }
           enc = encoded.emplace(a.cluster_id, std::move(*bytes)).first;
         }
-        st.bytes_down += static_cast<int64_t>(enc->second.size());
-        self->send(st.ctx->peers.clients.at(a.client_id), adapter_atom::value, enc->second);
+        send_to_client(self, a.client_id, enc->second);
       }
     }
   }
 }
 
-void start_round(edge_pointer self, const payload& bytes, const open_round& open) {
+void start_round(edge_pointer self, const open_round& open) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
   const auto& failing = ctx.cfg.edge_failures;
   if (std::find(failing.begin(), failing.end(), static_cast<int64_t>(st.id)) != failing.end()
       && open.round == static_cast<uint32_t>(ctx.cfg.edge_failure_round)) {
-    record_error(self, ctx, who(self), open.round, "injected_fault", "edge fails at the start of the round");
+    record_error(self, ctx, who(self), open.round, run::run_error::injected_fault,
+                 "edge fails at the start of the round");
     self->quit(caf::exit_reason::user_shutdown);
     return;
   }
@@ -374,52 +415,57 @@ void start_round(edge_pointer self, const payload& bytes, const open_round& open
   st.current = open;
   st.open = true;
   reset_admission(self);
-  apply_placement(self, open.assignments, open.splits);
+  apply_placement(self, open.assignments, open.splits, true);
   st.expected.clear();
   for (const auto& [c, a] : st.clients)
     if (!st.down.count(c))
       st.expected.insert(c);
+  // Each client gets its own placement and split, not the whole edge's (bytes stay linear in clients).
   for (auto c : st.expected) {
-    st.bytes_down += static_cast<int64_t>(bytes.size());
-    self->send(ctx.peers.clients.at(c), open_round_atom::value, bytes);
+    open_round mine = open;
+    mine.assignments = {st.clients.at(c)};
+    mine.splits.clear();
+    auto sp = st.splits.find(c);
+    if (sp != st.splits.end())
+      mine.splits.push_back(sp->second);
+    auto bytes = ctx.codec.encode(me(self), mine);
+    if (bytes)
+      send_to_client(self, c, *bytes);
+    else
+      record_error(self, ctx, who(self), open.round, run::run_error::internal, bytes.error().message);
   }
   self->delayed_send(self, std::chrono::milliseconds(open.deadline_ms), deadline_atom::value, open.round);
   maybe_complete(self);
 }
 
-void on_open_round(edge_pointer self, const payload& bytes, const open_round& open) {
+void on_open_round(edge_pointer self, const open_round& open) {
   if (!ready_for(self, open.round)) {
-    self->state.stashed.push_back(bytes);
+    self->state.stashed.push_back(open);
     return;
   }
-  start_round(self, bytes, open);
+  start_round(self, open);
 }
 
 void run_stashed(edge_pointer self) {
   auto& st = self->state;
   while (!st.stashed.empty()) {
-    auto msg = st.ctx->codec.decode<open_round>(st.stashed.front());
-    if (!msg) {
-      st.stashed.erase(st.stashed.begin());
-      continue;
-    }
-    if (!ready_for(self, msg->body.round))
+    if (!ready_for(self, st.stashed.front().round))
       return;
-    auto bytes = st.stashed.front();
+    auto open = std::move(st.stashed.front());
     st.stashed.erase(st.stashed.begin());
-    start_round(self, bytes, msg->body);
+    start_round(self, open);
   }
 }
 
 // -- adapters: from clients (updates) and from the cloud (global) --
 
-void on_adapters(edge_pointer self, const payload& bytes, const received<adapter_update>& msg) {
+void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& up) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
-  const auto& up = msg.body;
+  const auto& bytes = msg.bytes;
   const auto* dense = std::get_if<std::vector<named_tensor>>(&up.form);
   if (dense == nullptr) {
-    record_error(self, ctx, who(self), up.round, "unexpected_message",
+    record_error(self, ctx, who(self), up.round, run::run_error::refused, "sketch",
                  "count-sketch adapter updates are not decoded by edges yet");
     return;
   }
@@ -436,14 +482,14 @@ void on_adapters(edge_pointer self, const payload& bytes, const received<adapter
     return;
   }
   if (msg.sender.role != tier::client) {
-    record_error(self, ctx, who(self), up.round, "unexpected_message",
+    record_error(self, ctx, who(self), up.round, run::run_error::refused, "wrong_sender",
                  std::string("adapter update from a ") + to_string(msg.sender.role));
     return;
   }
   const uint32_t c = msg.sender.id;
   release(self, c);  // its round is over
   if (!st.clients.count(c)) {
-    record_error(self, ctx, who(self), up.round, "unexpected_message",
+    record_error(self, ctx, who(self), up.round, run::run_error::refused, "not_assigned",
                  fmt::format("adapter update from client {}, which is not assigned to this edge", c));
     return;
   }
@@ -459,7 +505,7 @@ void on_adapters(edge_pointer self, const payload& bytes, const received<adapter
   auto& snaps = st.body_at_round_end[c];
   auto snap = snaps.find(up.round);
   if (snap == snaps.end()) {
-    record_error(self, ctx, who(self), up.round, "rejected_update/no_body_state",
+    record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "no_body_state",
                  fmt::format("client {}'s update of round {} has no body state of that round here", c, up.round));
     readmit(self, c);
     return;
@@ -468,10 +514,9 @@ void on_adapters(edge_pointer self, const payload& bytes, const received<adapter
   try {
     cu.adapters = fed::merge_disjoint(*dense, snap->second);
   } catch (const elsa::error& e) {
-    record_error(self, ctx, who(self), up.round, "rejected_update/wrong_names", e.what());
+    record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "wrong_names", e.what());
     return;
   }
-  st.registered_samples.emplace(c, up.sample_count);  // first claim stands until clients register
   if (on_time) {
     st.updates[c] = std::move(cu);
     maybe_complete(self);
@@ -494,12 +539,12 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
   // The envelope must name the client the request is for, and the request must come from that client.
   const participant requester{tier::client, in.client_id};
   if (!(msg->sender == requester)) {
-    record_error(self, ctx, who(self), in.round, "refused/forged_sender",
+    record_error(self, ctx, who(self), in.round, run::run_error::refused, "forged_sender",
                  fmt::format("a step request for client {} in an envelope of {} {}", in.client_id,
                              to_string(msg->sender.role), msg->sender.id));
     return make_caf_error(errc::invalid_argument, "the request's sender is not the client it names");
   }
-  if (!check_sender(self, ctx, who(self), in.round, forward ? "forward" : "backward", requester))
+  if (!check_sender(self, ctx, st.peers, who(self), in.round, forward ? "forward" : "backward", requester))
     return make_caf_error(errc::invalid_argument, "the request's sender is not the client it names");
   if (st.clients.count(in.client_id))
     readmit(self, in.client_id);  // a silent client that asks for a step is alive
@@ -509,7 +554,7 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
     const auto text = fmt::format("{} request from client {} is not a {} (or the client is not served here)",
                                   forward ? "forward" : "backward", in.client_id,
                                   forward ? "head activation" : "tail gradient");
-    record_error(self, ctx, who(self), in.round, "unexpected_message", text);
+    record_error(self, ctx, who(self), in.round, run::run_error::refused, "not_served", text);
     return make_caf_error(errc::invalid_argument, text);
   }
   split_tensor out;
@@ -522,15 +567,16 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
     out.tensor = forward ? st.body->forward(in.client_id, in.tensor, in.seq_lengths)
                          : st.body->backward(in.client_id, in.tensor);
   } catch (const elsa::error& e) {
-    record_error(self, ctx, who(self), in.round, "malformed_message", e.what());
+    record_error(self, ctx, who(self), in.round, run::run_error::malformed_message, e.what());
     return make_caf_error(e.code(), e.what());
   }
   // The round's last backward: keep the body as it is now for this client's update of the round.
   if (!forward && st.current && in.round == st.current->round && in.step + 1 == st.current->local_steps) {
     auto& snaps = st.body_at_round_end[in.client_id];
     snaps[in.round] = st.body->adapters(in.client_id);
-    // A late update is aggregated only under the staleness policy (one round late at most).
-    const std::size_t keep = ctx.cfg.stragglers_policy() == run::straggler_policy::staleness ? 2 : 1;
+    // A late update is aggregated only under the staleness policy, [elsa] max_staleness rounds late at most.
+    const std::size_t keep = ctx.cfg.stragglers_policy() == run::straggler_policy::staleness
+                               ? static_cast<std::size_t>(ctx.cfg.max_staleness) + 1 : 1;
     while (snaps.size() > keep)
       snaps.erase(snaps.begin());
   }
@@ -555,84 +601,79 @@ void on_trust(edge_pointer self, const trust_update& up) {
 }
 
 void on_assignment(edge_pointer self, const assignment_update& up) {
-  apply_placement(self, up.assignments, {});
+  apply_placement(self, up.assignments, {}, false);
 }
 
-template <class T>
-void handle(edge_pointer self, const payload& bytes) {
+// The coordinator's peer table: the cloud, and every client with what it registered.
+void on_peer_table(edge_pointer self, const incoming& in, const peer_table& table) {
   auto& st = self->state;
-  auto msg = st.ctx->codec.decode<T>(bytes);
-  if (!msg) {
-    record_rejected(self, *st.ctx, who(self), current_round(self), msg.error());
-    return;
+  for (std::size_t i = 0; i < table.peers.size(); ++i) {
+    const auto& p = table.peers[i];
+    if (p.who.role == tier::coordinator)
+      continue;  // known from the wiring; the table does not move it
+    st.peers.add(p.who, (*in.peer_handles)[i]);
+    if (p.who.role == tier::client) {
+      st.peers.registered[p.who.id] = p;
+      st.registered_samples[p.who.id] = p.samples;
+    }
   }
-  if (!check_sender(self, *st.ctx, who(self), current_round(self), to_string(kind_of<T>), msg->sender))
-    return;
-  if constexpr (std::is_same_v<T, open_round>)
-    on_open_round(self, bytes, msg->body);
-  else if constexpr (std::is_same_v<T, adapter_update>)
-    on_adapters(self, bytes, *msg);
-  else if constexpr (std::is_same_v<T, trust_update>)
-    on_trust(self, msg->body);
-  else
-    on_assignment(self, msg->body);
+  st.peers.complete = true;
+}
+
+// One dispatch: every one-way message, decoded once (actors/dispatch.hpp).
+void on_message(edge_pointer self, const payload& bytes, const handles* peer_handles) {
+  auto& st = self->state;
+  dispatch(self, *st.ctx, st.peers, who(self), current_round(self), bytes, peer_handles, {},
+           overloaded{
+             [&](const incoming&, const open_round& m) { on_open_round(self, m); },
+             [&](const incoming& in, const adapter_update& m) { on_adapters(self, in, m); },
+             [&](const incoming&, const trust_update& m) { on_trust(self, m); },
+             [&](const incoming&, const assignment_update& m) { on_assignment(self, m); },
+             [&](const incoming& in, const peer_table& m) { on_peer_table(self, in, m); },
+             [&](const incoming& in, const auto& m) {
+               refuse_kind(self, *st.ctx, who(self), current_round(self), kind_of<std::decay_t<decltype(m)>>,
+                           in.sender);
+             },
+           });
 }
 
 } // namespace
 
 edge_actor::behavior_type edge_server(edge_pointer self, context_ptr ctx, std::shared_ptr<fed::edge_body> body,
-                                      uint32_t id) {
-  self->state.ctx = std::move(ctx);
-  self->state.body = std::move(body);
-  self->state.id = id;
+                                      uint32_t id, coordinator_actor coordinator) {
+  auto& st = self->state;
+  st.ctx = std::move(ctx);
+  st.body = std::move(body);
+  st.id = id;
+  st.peers.add({tier::coordinator, 0}, caf::actor_cast<caf::actor>(coordinator));
+  auto hello = st.ctx->codec.encode(me(self), registration{});
+  if (hello)
+    self->send(coordinator, deliver_atom::value, std::move(*hello));
+  else
+    record_error(self, *st.ctx, who(self), 0, run::run_error::internal, hello.error().message);
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
-    for (const auto& [c, a] : st.clients)
-      if (dm.source == caf::actor_cast<caf::actor_addr>(st.ctx->peers.clients.at(c))) {
-        st.down.insert(c);
-        st.body->abandon_step(c);
-        release(self, c);
-        maybe_complete(self);
-        return;
-      }
+    const auto gone = st.peers.who(dm.source);
+    if (!gone || gone->role != tier::client || !st.clients.count(gone->id))
+      return;
+    const uint32_t c = gone->id;
+    st.down.insert(c);
+    st.body->abandon_step(c);
+    release(self, c);
+    maybe_complete(self);
   });
   return {
-    // -- split forward / backward --
+    // -- requests: split forward / backward, step admission --
     [self](forward_atom, const payload& bytes) -> caf::result<payload> { return serve_step(self, bytes, true); },
     [self](backward_atom, const payload& bytes) -> caf::result<payload> { return serve_step(self, bytes, false); },
     [self](admit_atom, uint32_t client) -> caf::result<bool> { return on_admit(self, client); },
-    // -- round control --
-    [self](open_round_atom, const payload& bytes) { handle<open_round>(self, bytes); },
-    [self](deadline_atom, uint32_t round) { on_deadline(self, round); },
-    // -- adapters and coordination --
-    [self](adapter_atom, const payload& bytes) { handle<adapter_update>(self, bytes); },
-    [self](assign_atom, const payload& bytes) { handle<assignment_update>(self, bytes); },
-    [self](trust_atom, const payload& bytes) { handle<trust_update>(self, bytes); },
-    // -- any kind --
-    [self](deliver_atom, const payload& bytes) {
-      auto& st = self->state;
-      auto kind = st.ctx->codec.peek(bytes);
-      if (!kind) {
-        record_rejected(self, *st.ctx, who(self), current_round(self), kind.error());
-        return;
-      }
-      switch (kind->first) {
-        case message_kind::open_round:
-          handle<open_round>(self, bytes);
-          break;
-        case message_kind::adapter_update:
-          handle<adapter_update>(self, bytes);
-          break;
-        case message_kind::trust_update:
-          handle<trust_update>(self, bytes);
-          break;
-        case message_kind::assignment_update:
-          handle<assignment_update>(self, bytes);
-          break;
-        default:
-          record_error(self, *st.ctx, who(self), current_round(self), "unexpected_message",
-                       std::string("an edge takes ") + to_string(kind->first) + " only as a request");
-      }
+    // -- every one-way message --
+    [self](deliver_atom, const payload& bytes) { on_message(self, bytes, nullptr); },
+    [self](deliver_atom, const payload& bytes, const handles& peer_handles) { on_message(self, bytes, &peer_handles); },
+    // -- its own timer --
+    [self](deadline_atom, uint32_t round) {
+      if (check_own_timer(self, *self->state.ctx, self->state.peers, who(self), round, "deadline"))
+        on_deadline(self, round);
     },
   };
 }

@@ -16,6 +16,7 @@
 #include <caf/typed_response_promise.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/peers.hpp"
 #include "core/fed/adapters.hpp"
 #include "core/fed/aggregation.hpp"
 
@@ -32,6 +33,7 @@ struct edge_state {
   context_ptr ctx;
   std::shared_ptr<fed::edge_body> body;
   uint32_t id = 0;
+  peer_book peers;  // the coordinator (from the wiring), then the cloud and the clients (its peer table)
 
   // -- placement --
   std::map<uint32_t, messages::assignment> clients;  // my clients
@@ -42,7 +44,7 @@ struct edge_state {
   std::map<uint32_t, int64_t> missed;  // consecutive rounds without an update
   std::map<uint32_t, double> trust;
   std::set<uint32_t> excluded;
-  std::map<uint32_t, uint64_t> registered_samples;  // from each client's first update (until registration)
+  std::map<uint32_t, uint64_t> registered_samples;  // what each client registered (from the peer table)
   // client -> round -> its body adapters as the slot held them when its last step of that round ended: what
   // its head/tail update of the round is merged with, however late it arrives (this and the previous round).
   std::map<uint32_t, std::map<uint32_t, fed::adapter_set>> body_at_round_end;
@@ -54,13 +56,14 @@ struct edge_state {
   // -- the round in progress --
   std::optional<messages::open_round> current;
   bool open = false;
-  std::vector<payload> stashed;  // openings waiting for global adapters
+  std::vector<messages::open_round> stashed;  // openings waiting for global adapters
   std::set<uint32_t> expected;
   std::map<uint32_t, fed::client_update> updates;  // whole adapter sets: head/tail + body snapshot
   std::vector<fed::client_update> stale;  // late updates kept for the next aggregation (staleness policy)
   std::vector<uint32_t> late_arrivals;
   int64_t bytes_down = 0;
   int64_t bytes_cloud = 0;
+  int64_t bytes_control = 0;
 
   // -- step admission ([topology] max_concurrent_steps) --
   std::set<uint32_t> admitted;  // clients whose step may hold a graph now
@@ -70,8 +73,9 @@ struct edge_state {
 
 using edge_pointer = edge_actor::stateful_pointer<edge_state>;
 
-/// Behaviour of edge `id`, running bodies with `body`.
+/// Behaviour of edge `id`, running bodies with `body`. It registers with `coordinator` at once and learns the
+/// cloud and its clients from the coordinator's peer table.
 edge_actor::behavior_type edge_server(edge_pointer self, context_ptr ctx, std::shared_ptr<fed::edge_body> body,
-                                      uint32_t id);
+                                      uint32_t id, coordinator_actor coordinator);
 
 } // namespace elsa::actors

@@ -1,9 +1,12 @@
-// Who really sent a message: the CAF address it came from, looked up in the run's directory, checked against
-// the participant its envelope claims. Every role calls check_sender once per decoded message, so a forged
-// envelope (a client claiming to be the cloud, an anonymous sender) is refused and recorded the same way
-// everywhere. Header-only; no protocol logic.
+// Whom a role talks to and who really sent a message. Each role keeps its own peer_book: the coordinator
+// (and, for the coordinator, the cloud) from the wiring, everyone else from the coordinator's peer table once
+// registration is complete; the coordinator fills its book from registrations. check_sender looks the CAF
+// address a message came from up in that book and compares it with the participant the envelope claims, so a
+// forged envelope (a client claiming to be the cloud, an anonymous sender) is refused and recorded the same
+// way by every role. Header-only; no protocol logic.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 
@@ -15,17 +18,55 @@
 
 namespace elsa::actors {
 
-/// The participant of the run whose actor sent the message being handled, or nullopt (anonymous sender,
-/// or an actor that is no participant).
+/// One role's view of the run's participants.
+struct peer_book {
+  coordinator_actor coordinator;
+  cloud_actor cloud;
+  std::map<uint32_t, client_actor> clients;
+  std::map<uint32_t, edge_actor> edges;
+  /// What each client registered (samples, cluster), as the coordinator handed it on.
+  std::map<uint32_t, messages::peer_entry> registered;
+  /// Participant by actor address.
+  std::map<caf::actor_addr, messages::participant> index;
+  /// True once the coordinator's peer table arrived (the coordinator: once registration is complete).
+  bool complete = false;
+
+  /// Adds (or replaces) participant `p`, reachable at `handle`.
+  void add(const messages::participant& p, const caf::actor& handle) {
+    using messages::tier;
+    index[caf::actor_cast<caf::actor_addr>(handle)] = p;
+    switch (p.role) {
+      case tier::client:
+        clients[p.id] = caf::actor_cast<client_actor>(handle);
+        break;
+      case tier::edge:
+        edges[p.id] = caf::actor_cast<edge_actor>(handle);
+        break;
+      case tier::coordinator:
+        coordinator = caf::actor_cast<coordinator_actor>(handle);
+        break;
+      case tier::cloud:
+        cloud = caf::actor_cast<cloud_actor>(handle);
+        break;
+    }
+  }
+
+  /// The participant at `addr`, if it is one.
+  std::optional<messages::participant> who(const caf::actor_addr& addr) const {
+    auto it = index.find(addr);
+    if (it == index.end())
+      return std::nullopt;
+    return it->second;
+  }
+};
+
+/// The participant whose actor sent the message being handled, or nullopt (anonymous, or no participant).
 template <class Self>
-std::optional<messages::participant> actual_sender(Self* self, const run_context& ctx) {
+std::optional<messages::participant> actual_sender(Self* self, const peer_book& peers) {
   const auto& src = self->current_sender();
   if (!src)
     return std::nullopt;
-  auto it = ctx.peers.index.find(caf::actor_cast<caf::actor_addr>(src));
-  if (it == ctx.peers.index.end())
-    return std::nullopt;
-  return it->second;
+  return peers.who(caf::actor_cast<caf::actor_addr>(src));
 }
 
 inline std::string describe(const std::optional<messages::participant>& p) {
@@ -39,19 +80,31 @@ inline std::string describe(const std::optional<messages::participant>& p) {
 enum class relay : uint8_t { none, by_edge };
 
 /// True when the message being handled came from `claimed` (or, with relay::by_edge, from an edge passing
-/// it on); otherwise records a `refused/forged_sender` error naming both and returns false.
+/// on what the coordinator or the cloud said); otherwise records `refused/forged_sender` and returns false.
 template <class Self>
-bool check_sender(Self* self, const run_context& ctx, const std::string& who, uint32_t round,
-                  const char* kind, const messages::participant& claimed, relay rule = relay::none) {
-  const auto actual = actual_sender(self, ctx);
-  // An edge may pass on what the coordinator or the cloud said, never speak for another client or edge.
+bool check_sender(Self* self, const run_context& ctx, const peer_book& peers, const std::string& who,
+                  uint32_t round, const char* kind, const messages::participant& claimed,
+                  relay rule = relay::none) {
+  const auto actual = actual_sender(self, peers);
   const bool relayed = rule == relay::by_edge && actual && actual->role == messages::tier::edge
                        && (claimed.role == messages::tier::coordinator || claimed.role == messages::tier::cloud);
   if (actual && (*actual == claimed || relayed))
     return true;
-  record_error(self, ctx, who, round, "refused/forged_sender",
+  record_error(self, ctx, who, round, run::run_error::refused, "forged_sender",
                fmt::format("a {} message whose envelope says {} {} came from {}; ignored", kind,
                            messages::to_string(claimed.role), claimed.id, describe(actual)));
+  return false;
+}
+
+/// True when the message being handled is the role's own timer; otherwise records `refused/forged_sender`.
+template <class Self>
+bool check_own_timer(Self* self, const run_context& ctx, const peer_book& peers, const std::string& who,
+                     uint32_t round, const char* atom) {
+  if (self->current_sender() == self->ctrl())
+    return true;
+  record_error(self, ctx, who, round, run::run_error::refused, "forged_sender",
+               fmt::format("a {} timer sent by {}, not by this actor; ignored", atom,
+                           describe(actual_sender(self, peers))));
   return false;
 }
 

@@ -105,10 +105,6 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
   for (int64_t e = 0; e < cfg.edges; ++e)
     edge_bodies.push_back(std::make_shared<fed::edge_body>(cfg, base));
   auto evaluator = std::make_shared<fed::evaluator>(cfg, data, tok, base);
-  std::vector<messages::assignment> placement;
-  for (int64_t c = 0; c < cfg.clients; ++c)
-    placement.push_back({static_cast<uint32_t>(c), static_cast<uint32_t>(c % cfg.edges),
-                         fed::initial_cluster(data, static_cast<uint32_t>(c))});
 
   // -- the actor system --
   caf::actor_system_config sys_cfg;
@@ -129,45 +125,49 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
   ctx->task_names = task_names;
   {
     caf::actor_system sys{sys_cfg};
-    // Spawned first, wired second: no actor reads the directory before `start` reaches the cloud.
+    // Wiring only: each role is built from the config, its id and this process's resources, and given the
+    // one address it needs to find the rest (the coordinator; the coordinator gets the cloud). Everyone
+    // registers, and the coordinator hands out the peer tables (actors/peers.hpp).
     std::function<void(const nlohmann::json&)> observer;
+    directory spawned;
     if (hooks.on_event)
-      observer = [&hooks, ctx](const nlohmann::json& ev) { hooks.on_event(ev, ctx->peers); };
-    ctx->peers.recorder = sys.spawn(recorder, record, cfg.out_dir, progress, observer);
-    for (int64_t c = 0; c < cfg.clients; ++c)
-      ctx->peers.clients.push_back(sys.spawn(client, context_ptr{ctx}, client_cores[static_cast<size_t>(c)],
-                                             static_cast<uint32_t>(c)));
+      observer = [&hooks, &spawned](const nlohmann::json& ev) { hooks.on_event(ev, spawned); };
+    spawned.recorder = sys.spawn(recorder, record, cfg.out_dir, progress, observer);
+    ctx->recorder = spawned.recorder;
+    spawned.cloud = sys.spawn(cloud_aggregator, context_ptr{ctx}, evaluator, initial, num_labels);
+    spawned.coordinator = sys.spawn(cluster_coordinator, context_ptr{ctx}, spawned.cloud);
     for (int64_t e = 0; e < cfg.edges; ++e)
-      ctx->peers.edges.push_back(sys.spawn(edge_server, context_ptr{ctx}, edge_bodies[static_cast<size_t>(e)],
-                                           static_cast<uint32_t>(e)));
-    ctx->peers.coordinator = sys.spawn(cluster_coordinator, context_ptr{ctx}, placement);
-    ctx->peers.cloud = sys.spawn(cloud_aggregator, context_ptr{ctx}, evaluator, initial, num_labels);
-    ctx->peers.index_peers();
+      spawned.edges.push_back(sys.spawn(edge_server, context_ptr{ctx}, edge_bodies[static_cast<size_t>(e)],
+                                        static_cast<uint32_t>(e), spawned.coordinator));
+    for (int64_t c = 0; c < cfg.clients; ++c)
+      spawned.clients.push_back(sys.spawn(client, context_ptr{ctx}, client_cores[static_cast<size_t>(c)],
+                                          static_cast<uint32_t>(c),
+                                          fed::initial_cluster(data, static_cast<uint32_t>(c)), spawned.coordinator));
 
     // -- injected faults that are messages --
     for (const auto& role : cfg.malformed_to) {
       const auto junk = malformed_bytes();
       if (role == "client")
-        caf::anon_send(ctx->peers.clients.front(), messages::deliver_atom::value, junk);
+        caf::anon_send(spawned.clients.front(), messages::deliver_atom::value, junk);
       else if (role == "edge")
-        caf::anon_send(ctx->peers.edges.front(), messages::deliver_atom::value, junk);
+        caf::anon_send(spawned.edges.front(), messages::deliver_atom::value, junk);
       else if (role == "coordinator")
-        caf::anon_send(ctx->peers.coordinator, messages::deliver_atom::value, junk);
+        caf::anon_send(spawned.coordinator, messages::deliver_atom::value, junk);
       else if (role == "cloud")
-        caf::anon_send(ctx->peers.cloud, messages::deliver_atom::value, junk);
+        caf::anon_send(spawned.cloud, messages::deliver_atom::value, junk);
     }
     if (hooks.before_start)
-      hooks.before_start(ctx->peers);
-    caf::anon_send(ctx->peers.cloud, messages::start_atom::value);
+      hooks.before_start(spawned);
+    caf::anon_send(spawned.cloud, messages::start_atom::value);
 
     auto stop_all = [&] {
-      for (auto& c : ctx->peers.clients)
+      for (auto& c : spawned.clients)
         caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
-      for (auto& e : ctx->peers.edges)
+      for (auto& e : spawned.edges)
         caf::anon_send_exit(e, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(ctx->peers.coordinator, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(ctx->peers.cloud, caf::exit_reason::user_shutdown);
-      caf::anon_send_exit(ctx->peers.recorder, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(spawned.coordinator, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(spawned.cloud, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(spawned.recorder, caf::exit_reason::user_shutdown);
     };
     bool finished = false;
     if (cfg.deterministic) {
@@ -185,7 +185,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
       const auto limit = std::chrono::milliseconds(cfg.cloud_rounds() * cfg.kappa2 * (3 * cfg.round_deadline_ms + 2000)
                                                    + 600000);
       caf::scoped_actor self{sys};
-      self->request(ctx->peers.recorder, limit, messages::done_atom::value)
+      self->request(spawned.recorder, limit, messages::done_atom::value)
         .receive([&](bool) { finished = true; },
                  [&](const caf::error& err) { log << "run: " << sys.render(err) << std::endl; });
       stop_all();

@@ -151,6 +151,7 @@ void walk(Config& c, Visitor& v) {
   v.key("quorum", c.quorum, 0.0, 1.0, true);
   v.key("straggler_policy", c.straggler_policy_name, k_straggler_policies);
   v.key("staleness_decay", c.staleness_decay, 0.0, 1.0);
+  v.key("max_staleness", c.max_staleness, 0, 100);
   v.key("down_after_missed", c.down_after_missed, 1, 1000);
   v.key("stragglers", c.stragglers, 0, c.clients - 1);
   v.rule("stragglers", [&c] { return duplicate_problem(c.stragglers); });

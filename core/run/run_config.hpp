@@ -72,6 +72,7 @@ struct run_config {
   double quorum = 0.5;                // min fraction of live clients (edges, at the cloud) for aggregation
   std::string straggler_policy_name = "drop"; // TOML key "straggler_policy": drop or staleness
   double staleness_decay = 0.5;
+  int64_t max_staleness = 1;          // staleness policy: updates at most this many rounds late are aggregated
   int64_t down_after_missed = 2;      // consecutive missed rounds before a silent client is marked down
   std::vector<int64_t> stragglers;    // client ids whose updates are delayed by straggler_delay_ms
   int64_t straggler_delay_ms = 0;

@@ -63,6 +63,7 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     r.expected += ev.value("expected", int64_t{0});
     r.bytes_edge_client += ev.value("bytes_down", int64_t{0});
     r.bytes_edge_cloud += ev.value("bytes_cloud", int64_t{0});
+    r.bytes_control += ev.value("bytes_control", int64_t{0});
     r.reasons[ev.value("reason", "?")] += 1;
     append_unique<int64_t>(r.late, ev.value("late", nlohmann::json::array()));
     append_unique<int64_t>(r.missing, ev.value("missing", nlohmann::json::array()));
@@ -81,11 +82,17 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     auto& r = at(round);
     r.cloud_done = true;
     r.bytes_cloud_edge += ev.value("bytes_down", int64_t{0});
+    r.bytes_control += ev.value("bytes_control", int64_t{0});
     r.accuracy = ev.value("accuracy", nlohmann::json::object());
     r.eval_loss = ev.value("loss", nlohmann::json::object());
   } else if (type == "dropout") {
     auto& r = at(round);
     r.dropouts.push_back(ev.value("client", int64_t{-1}));
+  } else if (type == "fault") {
+    at(round).delays.push_back({{"client", ev.value("client", int64_t{-1})}, {"kind", ev.value("kind", "")},
+                                {"delay_ms", ev.value("delay_ms", int64_t{0})}});
+  } else if (type == "registered") {
+    registered_bytes_ += ev.value("bytes_control", int64_t{0});
   } else if (type == "error") {
     errors_.push_back(ev);
     at(round).errors += 1;
@@ -128,6 +135,7 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
     line["aggregated"] = r.aggregated;
     line["stale_aggregated"] = r.stale_aggregated;
     line["dropouts"] = r.dropouts;
+    line["faults"] = r.delays;
     line["accuracy"] = r.cloud_round ? r.accuracy : nlohmann::json(nullptr);
     line["eval_loss"] = r.cloud_round ? r.eval_loss : nlohmann::json(nullptr);
     line["bytes"] = {{"client_to_edge", r.bytes_client_edge},
@@ -197,6 +205,7 @@ nlohmann::json run_record::summary(double wall_seconds) const {
     append_unique<int64_t>(dropouts, l["dropouts"]);
     append_unique<int64_t>(down, l["down"]);
   }
+  bytes["control"] = bytes["control"].get<int64_t>() + registered_bytes_;
   s["bytes"] = bytes;
   s["rounds"] = cfg_.rounds;
   s["rounds_recorded"] = static_cast<int64_t>(lines_.size());

@@ -13,6 +13,9 @@
 //   dropout       round, client, mode
 //   error         round, actor, code, text                                    (a rejected message, a fault)
 //   final         test{task: {accuracy, macro_f1, loss, count}}, cloud_received{kind: count}
+//   fault         round, client, kind, delay_ms                      (an injected straggler delay, on time or not)
+//   registered    clients, edges, bytes_control                       (registration complete)
+// The structs that write them are in core/run/events.hpp.
 #pragma once
 
 #include <cstdint>
@@ -70,6 +73,7 @@ private:
     int64_t bytes_client_edge = 0, bytes_edge_client = 0, bytes_edge_cloud = 0, bytes_cloud_edge = 0,
             bytes_control = 0;
     std::vector<int64_t> late, missing, down, dropouts, late_arrivals, aggregated;
+    nlohmann::json delays = nlohmann::json::array();  // injected faults other than dropouts
     int64_t stale_aggregated = 0;
     std::map<std::string, int64_t> reasons;
     nlohmann::json trust = nlohmann::json::object();
@@ -89,6 +93,7 @@ private:
   std::vector<nlohmann::json> lines_;
   std::vector<nlohmann::json> errors_;
   std::optional<nlohmann::json> final_;
+  int64_t registered_bytes_ = 0;  // registrations and peer tables, before the first round
 };
 
 } // namespace elsa::run

@@ -75,8 +75,8 @@ TEST(Peers, AnEdgeRefusesAdaptersWhoseEnvelopeClaimsTheCloud) {
     sent = true;
     auto bytes = codec_for(cfg).encode(messages::participant{messages::tier::cloud, 0}, junk_global(2));
     ASSERT_TRUE(bytes.ok()) << bytes.error().message;
-    caf::anon_send(peers.edges[0], messages::adapter_atom::value, *bytes);
-    caf::send_as(peers.clients[3], peers.edges[1], messages::adapter_atom::value, *bytes);
+    caf::anon_send(peers.edges[0], messages::deliver_atom::value, *bytes);
+    caf::send_as(peers.clients[3], peers.edges[1], messages::deliver_atom::value, *bytes);
   };
   const auto r = run_quietly(cfg, hooks);
   EXPECT_TRUE(r.summary.value("finished", false));
@@ -124,7 +124,7 @@ TEST(Peers, ATrustUpdateMidRunChangesTheNextAggregatesValues) {
     up.scores = {{2, 0.0, true}, {4, 0.0, true}, {6, 0.0, true}};
     auto bytes = codec_for(cfg).encode(messages::participant{messages::tier::coordinator, 0}, up);
     ASSERT_TRUE(bytes.ok());
-    caf::send_as(peers.coordinator, peers.edges[0], messages::trust_atom::value, *bytes);
+    caf::send_as(peers.coordinator, peers.edges[0], messages::deliver_atom::value, *bytes);
   };
   const auto r = run_quietly(cfg, hooks);
   ASSERT_EQ(edge0_rounds.size(), 2u);

@@ -29,10 +29,13 @@ TEST(Runtime, LearnsSpamAndTheCloudOnlyReceivesAdapters) {
   EXPECT_TRUE(r.summary.value("finished", false));
   // Clearly better than always answering "ham" (0.70 of the test split).
   EXPECT_GT(test_accuracy(r), majority(r) + 0.10) << r.summary.dump(2);
-  // Only adapter updates reached the cloud: one per edge and cluster per cloud round.
+  // Of the protocol only adapter updates reached the cloud (one per edge and cluster per cloud round), besides
+  // the coordinator's registration and the peer table naming the edges.
   const auto& received = r.summary["cloud_received"];
-  ASSERT_EQ(received.size(), 1u) << received.dump();
+  ASSERT_EQ(received.size(), 3u) << received.dump();
   EXPECT_EQ(received.value("adapter_update", 0), cfg.edges * (cfg.rounds / cfg.kappa2));
+  EXPECT_EQ(received.value("registration", 0), 1);
+  EXPECT_EQ(received.value("peer_table", 0), 1);
   EXPECT_TRUE(r.errors.empty()) << r.errors.front().dump();
   // Every round: all 8 clients reported all their steps, and bytes moved on every tier they should.
   for (const auto& line : r.metrics) {
@@ -104,7 +107,7 @@ TEST(Runtime, TrustUpdatesChangeWhoIsAggregated) {
     auto bytes = messages::codec{limits}.encode(messages::participant{messages::tier::coordinator, 0}, up);
     ASSERT_TRUE(bytes.ok());
     for (const auto& e : peers.edges)
-      caf::send_as(peers.coordinator, e, messages::trust_atom::value, *bytes);
+      caf::send_as(peers.coordinator, e, messages::deliver_atom::value, *bytes);
   };
   const auto r = run_quietly(cfg, hooks);
   ASSERT_EQ(r.metrics.size(), 2u);

@@ -212,7 +212,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 9 + 49); // sections + keys
+  EXPECT_EQ(n, 9 + 50); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {

@@ -1,0 +1,74 @@
+// One dispatch per role: a payload is decoded once, its sender checked against the role's peer book, and the
+// body handed to the one handler the role has for its kind. Kinds a role does not take fall through to one
+// refusal (`refused/wrong_kind`), recorded the same way by every role; so do undecodable bytes
+// (`malformed_message/<rule>`) and forged senders (`refused/forged_sender`). Header-only; no protocol logic.
+#pragma once
+
+#include <string>
+#include <type_traits>
+#include <variant>
+
+#include "actors/peers.hpp"
+#include "actors/reporting.hpp"
+
+namespace elsa::actors {
+
+/// Handlers for std::visit, one lambda per kind: overloaded{[](const open_round&) {...}, ...}.
+template <class... Fs>
+struct overloaded : Fs... {
+  using Fs::operator()...;
+};
+template <class... Fs>
+overloaded(Fs...) -> overloaded<Fs...>;
+
+/// What a handler knows about the message besides its body.
+struct incoming {
+  messages::participant sender;      // as the envelope says, and checked
+  const payload& bytes;              // as received (to pass on unchanged)
+  const handles* peer_handles;       // the actor handles sent with a peer table; null otherwise
+};
+
+/// How one role takes a message.
+struct dispatch_rules {
+  /// Through an edge too, for what the coordinator or the cloud said (clients).
+  relay rule = relay::none;
+  /// Registrations may come from actors not yet in the book (the coordinator, the cloud).
+  bool takes_registrations = false;
+};
+
+/// Records that this role does not take messages of `kind`.
+template <class Self>
+void refuse_kind(Self* self, const run_context& ctx, const std::string& who, uint32_t round,
+                 messages::message_kind kind, const messages::participant& sender) {
+  record_error(self, ctx, who, round, run::run_error::refused, "wrong_kind",
+               fmt::format("a {} does not take {} messages (this one from {} {})", who.substr(0, who.find(' ')),
+                           messages::to_string(kind), messages::to_string(sender.role), sender.id));
+}
+
+/// Decodes `bytes`, checks the sender and calls `handler(incoming, body)` for the body's kind. `handler` is
+/// an overloaded set with one entry per kind the role takes and a generic fallback that refuses the rest
+/// (see refuse_kind). `handler` may be called with a peer table only when `peer_handles` is set.
+template <class Self, class Handler>
+void dispatch(Self* self, const run_context& ctx, const peer_book& peers, const std::string& who, uint32_t round,
+              const payload& bytes, const handles* peer_handles, dispatch_rules rules, Handler&& handler) {
+  auto msg = ctx.codec.decode_any(bytes);
+  if (!msg) {
+    record_rejected(self, ctx, who, round, msg.error());
+    return;
+  }
+  const auto kind = static_cast<messages::message_kind>(msg->body.index());
+  const bool registration = kind == messages::message_kind::registration;
+  if (!(registration && rules.takes_registrations)
+      && !check_sender(self, ctx, peers, who, round, messages::to_string(kind), msg->sender, rules.rule))
+    return;
+  if ((kind == messages::message_kind::peer_table) != (peer_handles != nullptr)) {
+    record_error(self, ctx, who, round, run::run_error::refused, "no_handles",
+                 fmt::format("a {} message {} actor handles; ignored", messages::to_string(kind),
+                             peer_handles ? "with" : "without"));
+    return;
+  }
+  const incoming in{msg->sender, bytes, peer_handles};
+  std::visit([&](const auto& body) { handler(in, body); }, msg->body);
+}
+
+} // namespace elsa::actors

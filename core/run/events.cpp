@@ -1,0 +1,115 @@
+// JSON forms of the run's events (see events.hpp).
+#include "core/run/events.hpp"
+
+namespace elsa::run {
+
+namespace {
+
+template <class V>
+nlohmann::json keyed(const std::map<uint32_t, V>& m) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const auto& [k, v] : m)
+    out[std::to_string(k)] = v;
+  return out;
+}
+
+} // namespace
+
+const char* to_string(run_error code) noexcept {
+  switch (code) {
+    case run_error::malformed_message:
+      return "malformed_message";
+    case run_error::refused:
+      return "refused";
+    case run_error::rejected_update:
+      return "rejected_update";
+    case run_error::step_failed:
+      return "step_failed";
+    case run_error::superseded:
+      return "superseded";
+    case run_error::out_of_range:
+      return "out_of_range";
+    case run_error::injected_fault:
+      return "injected_fault";
+    case run_error::edge_down:
+      return "edge_down";
+    case run_error::no_edges:
+      return "no_edges";
+    case run_error::deadline_missed:
+      return "deadline_missed";
+    case run_error::late_update:
+      return "late_update";
+    case run_error::no_quorum:
+      return "no_quorum";
+    case run_error::internal:
+      return "internal";
+  }
+  return "unknown";
+}
+
+nlohmann::json client_round_event::to_json() const {
+  return {{"type", "client_round"}, {"round", round}, {"client", client}, {"edge", edge},
+          {"task", task},           {"steps", steps}, {"loss", loss},     {"tokens", tokens},
+          {"bytes_up", bytes_up},   {"seconds", seconds}};
+}
+
+nlohmann::json edge_round_event::to_json() const {
+  return {{"type", "edge_round"},
+          {"round", round},
+          {"edge", edge},
+          {"reason", reason},
+          {"reported", reported},
+          {"expected", expected},
+          {"late", late},
+          {"missing", missing},
+          {"down", down},
+          {"late_arrivals", late_arrivals},
+          {"aggregated", aggregated},
+          {"stale_aggregated", stale_aggregated},
+          {"bytes_down", bytes_down},
+          {"bytes_cloud", bytes_cloud},
+          {"bytes_control", bytes_control},
+          {"trust", keyed(trust)},
+          {"update_digests", keyed(update_digests)},
+          {"aggregate_digests", keyed(aggregate_digests)},
+          {"left_out", keyed(left_out)},
+          {"peak_admitted", peak_admitted}};
+}
+
+nlohmann::json round_closed_event::to_json() const {
+  return {{"type", "round_closed"}, {"round", round},   {"cloud_round", cloud_round},
+          {"edges", edges},         {"bytes_control", bytes_control}, {"at_s", at_s}};
+}
+
+nlohmann::json cloud_round_event::to_json() const {
+  return {{"type", "cloud_round"}, {"round", round},   {"edges_reported", edges_reported},
+          {"bytes_down", bytes_down}, {"bytes_control", bytes_control}, {"accuracy", accuracy}, {"loss", loss}};
+}
+
+nlohmann::json final_event::to_json() const {
+  nlohmann::json t = nlohmann::json::object();
+  for (const auto& [task, s] : test)
+    t[task] = {{"accuracy", s.accuracy}, {"macro_f1", s.macro_f1}, {"loss", s.loss}, {"count", s.count}};
+  return {{"type", "final"}, {"test", t}, {"cloud_received", cloud_received}};
+}
+
+nlohmann::json dropout_event::to_json() const {
+  return {{"type", "dropout"}, {"round", round}, {"client", client}, {"mode", mode}};
+}
+
+nlohmann::json fault_event::to_json() const {
+  return {{"type", "fault"}, {"round", round}, {"client", client}, {"kind", kind}, {"delay_ms", delay_ms}};
+}
+
+nlohmann::json registered_event::to_json() const {
+  return {{"type", "registered"}, {"clients", clients}, {"edges", edges}, {"bytes_control", bytes_control}};
+}
+
+nlohmann::json error_event::to_json() const {
+  std::string c = to_string(code);
+  if (!detail.empty())
+    c += "/" + detail;
+  return {{"type", "error"}, {"round", round}, {"actor", actor}, {"code", c}, {"text", text}};
+}
+
+} // namespace elsa::run

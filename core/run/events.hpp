@@ -1,0 +1,130 @@
+// The typed events of a run: what the actors report and the run record (run_record.hpp) turns into
+// RUN/metrics.jsonl (one line per edge round), RUN/events.jsonl (everything else) and summary.json. Actors fill
+// these structs; to_json() is the one place their JSON form is written, so the record format lives here and
+// not in the actor files. Torch-free and actor-free.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace elsa::run {
+
+/// What went wrong, for every error event of the record. Written as its name, or "name/detail" when the
+/// event carries a detail (e.g. "malformed_message/byte_length", "rejected_update/nan", "refused/forged_sender").
+enum class run_error : uint8_t {
+  malformed_message,  // bytes the codec refused (detail: the codec's rule), or a tensor a core object refused
+  refused,            // a message refused by who sent it or what it is (detail: forged_sender, wrong_kind, ...)
+  rejected_update,    // one adapter update left out of an aggregation (detail: fed::rejection)
+  step_failed,        // a client's step request failed or timed out
+  superseded,         // a round opened before the previous one finished at a client
+  out_of_range,       // a split or placement that does not fit
+  injected_fault,     // a configured fault fired (edge failure)
+  edge_down,          // the coordinator saw an edge go and moved its clients
+  no_edges,           // every edge is down
+  deadline_missed,    // the coordinator's guard deadline fired before every edge closed
+  late_update,        // an edge's update reached the cloud outside its cloud round
+  no_quorum,          // too few edges reported to the cloud
+  internal,           // encoding or a core call failed for reasons not tied to the input
+};
+
+/// e.g. "rejected_update".
+const char* to_string(run_error code) noexcept;
+
+/// A client finished its local steps of a round (seconds from the round's opening at the client).
+struct client_round_event {
+  uint32_t round = 0, client = 0, edge = 0;
+  std::string task;
+  uint32_t steps = 0;
+  double loss = 0;
+  int64_t tokens = 0, bytes_up = 0;
+  double seconds = 0;
+  nlohmann::json to_json() const;
+};
+
+/// An edge closed its round: who reported, who was aggregated or left out, bytes it sent.
+struct edge_round_event {
+  uint32_t round = 0, edge = 0;
+  std::string reason;  // complete, quorum, deadline, aborted
+  uint64_t reported = 0, expected = 0;
+  std::vector<uint32_t> late, missing, down, late_arrivals, aggregated;
+  int64_t stale_aggregated = 0;
+  int64_t bytes_down = 0;     // to its clients: openings, body replies, adapters
+  int64_t bytes_cloud = 0;    // to the cloud
+  int64_t bytes_control = 0;  // to the coordinator: its close_round
+  std::map<uint32_t, double> trust;
+  std::map<uint32_t, std::string> update_digests, aggregate_digests, left_out;
+  uint64_t peak_admitted = 0;
+  nlohmann::json to_json() const;
+};
+
+/// The coordinator closed edge round `round` (at_s: its steady clock, seconds).
+struct round_closed_event {
+  uint32_t round = 0;
+  bool cloud_round = false;
+  uint64_t edges = 0;
+  int64_t bytes_control = 0;  // openings, placements and trust it sent for this round
+  double at_s = 0;
+  nlohmann::json to_json() const;
+};
+
+/// The cloud aggregated a cloud round and scored the result on validation data.
+struct cloud_round_event {
+  uint32_t round = 0;
+  int64_t edges_reported = 0;
+  int64_t bytes_down = 0;     // global adapters to the edges
+  int64_t bytes_control = 0;  // its opening to the coordinator
+  std::map<std::string, double> accuracy, loss;  // by task
+  nlohmann::json to_json() const;
+};
+
+/// One task's test score at the end of the run.
+struct test_score {
+  double accuracy = 0, macro_f1 = 0, loss = 0;
+  int64_t count = 0;
+};
+
+/// The run is over: test scores, and what the cloud received by kind.
+struct final_event {
+  std::map<std::string, test_score> test;
+  std::map<std::string, int64_t> cloud_received;
+  nlohmann::json to_json() const;
+};
+
+/// A client dropped out (crash or silent), as injected.
+struct dropout_event {
+  uint32_t round = 0, client = 0;
+  std::string mode;
+  nlohmann::json to_json() const;
+};
+
+/// An injected fault that is not a dropout: a straggler's delay (kind "delay", with its size), whether or
+/// not the delay made the update miss its deadline.
+struct fault_event {
+  uint32_t round = 0, client = 0;
+  std::string kind;
+  int64_t delay_ms = 0;
+  nlohmann::json to_json() const;
+};
+
+/// Registration is complete: the coordinator placed every participant and told each whom it talks to.
+struct registered_event {
+  uint64_t clients = 0, edges = 0;
+  int64_t bytes_control = 0;  // registrations received and peer tables sent
+  nlohmann::json to_json() const;
+};
+
+/// Something went wrong or was refused; `actor` is e.g. "edge 1".
+struct error_event {
+  uint32_t round = 0;
+  std::string actor;
+  run_error code = run_error::internal;
+  std::string detail;  // optional finer reason, written after a slash
+  std::string text;
+  nlohmann::json to_json() const;
+};
+
+} // namespace elsa::run

@@ -1,0 +1,223 @@
+// Roles stand alone: an edge or a client is built from the run config, its id and this process's resources
+// (the frozen base, the data), given only the coordinator's address, and finds everyone else by messages. Here
+// each is spawned on its own in an actor system whose other participants are scripted test actors: it
+// registers, takes its peer table only from the coordinator, and works from what the table says (an edge
+// opens each client's round with that client's placement only; a client sends its first head activation to
+// the edge the table named). A whole run records the registration and an on-time straggler delay.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <fstream>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/send.hpp>
+
+#include "actors/client.hpp"
+#include "actors/edge_server.hpp"
+#include "core/fed/adapters.hpp"
+#include "core/fed/edge_body.hpp"
+#include "core/fed/federation_data.hpp"
+#include "core/fed/frozen_base.hpp"
+#include "core/fed/split_client.hpp"
+#include "core/train/tokens.hpp"
+#include "tests/actors/run_helpers.hpp"
+
+namespace elsa::testing {
+namespace {
+
+using namespace messages;
+using std::chrono::seconds;
+
+struct standalone {
+  run::run_config cfg;
+  caf::actor_system_config sys_cfg;
+  std::unique_ptr<caf::actor_system> sys;
+  std::shared_ptr<actors::run_context> ctx;
+
+  explicit standalone(const std::string& name) : cfg(small_run(name)) {
+    cfg.clients = 4;
+    cfg.edges = 4;
+    cfg.kappa1 = 1;
+    cfg.step_deadline_ms = 2000;
+    register_message_types(sys_cfg);
+    sys = std::make_unique<caf::actor_system>(sys_cfg);
+    codec_limits limits;
+    limits.max_clients = 4;
+    limits.max_edges = 4;
+    limits.max_clusters = 1;
+    ctx = std::make_shared<actors::run_context>(cfg, limits);
+    ctx->task_names = {"spam"};
+  }
+};
+
+// Receives the next (deliver, payload) at `self`, decoded as any kind; fails the test after 20 s.
+received<message_body> next_message(caf::scoped_actor& self, const codec& c) {
+  received<message_body> out;
+  bool got = false;
+  self->receive(
+    [&](deliver_atom, const payload& bytes) {
+      auto m = c.decode_any(bytes);
+      ASSERT_TRUE(m.ok()) << m.error().message;
+      out = std::move(*m);
+      got = true;
+    },
+    caf::after(seconds(20)) >> [] { FAIL() << "no message within 20 s"; });
+  EXPECT_TRUE(got);
+  return out;
+}
+
+// The next error event at the scripted recorder.
+nlohmann::json next_error(caf::scoped_actor& recorder) {
+  nlohmann::json ev = nlohmann::json::object();
+  for (int i = 0; i < 16 && ev.value("type", "") != "error"; ++i)
+    recorder->receive([&](record_atom, const std::string& text) { ev = nlohmann::json::parse(text); },
+                      caf::after(seconds(20)) >> [] { FAIL() << "no event within 20 s"; });
+  return ev;
+}
+
+TEST(Registration, AnEdgeAloneRegistersTakesItsPeersFromTheCoordinatorAndOpensEachClientsOwnRound) {
+  standalone s("standalone_edge");
+  auto& sys = *s.sys;
+  const auto& c = s.ctx->codec;
+  caf::scoped_actor recorder{sys}, coordinator{sys}, cloud{sys}, client1{sys}, client3{sys};
+  s.ctx->recorder = caf::actor_cast<actors::recorder_actor>(recorder);
+  const auto base = fed::load_frozen_base(s.cfg.model_dir);
+  auto edge = sys.spawn(actors::edge_server, actors::context_ptr{s.ctx}, std::make_shared<fed::edge_body>(s.cfg, base),
+                        2u, caf::actor_cast<actors::coordinator_actor>(coordinator));
+
+  // It registers as edge 2, from its own address.
+  auto hello = next_message(coordinator, c);
+  EXPECT_EQ(hello.sender, (participant{tier::edge, 2}));
+  EXPECT_TRUE(std::holds_alternative<registration>(hello.body));
+
+  peer_table table;
+  table.peers = {{{tier::cloud, 0}, 0, 0}, {{tier::client, 1}, 50, 0}, {{tier::client, 3}, 60, 0}};
+  const actors::handles hs{caf::actor_cast<caf::actor>(cloud), caf::actor_cast<caf::actor>(client1),
+                           caf::actor_cast<caf::actor>(client3)};
+  auto table_bytes = c.encode(participant{tier::coordinator, 0}, table).value();
+  // A peer table is taken from the coordinator only: the same table from client 1 is refused and recorded.
+  client1->send(edge, deliver_atom::value, table_bytes, hs);
+  const auto refused = next_error(recorder);
+  EXPECT_EQ(refused.value("code", ""), "refused/forged_sender") << refused.dump();
+  EXPECT_EQ(refused.value("actor", ""), "edge 2");
+  coordinator->send(edge, deliver_atom::value, table_bytes, hs);
+
+  // The cloud's global adapters (now the cloud is a known peer), then the coordinator opens round 0 for this
+  // edge's two clients.
+  adapter_update global;
+  global.cluster_id = 0;
+  global.form = fed::initial_adapters(*base, s.cfg, 2, 7);
+  cloud->send(edge, deliver_atom::value, c.encode(participant{tier::cloud, 0}, global).value());
+  open_round open;
+  open.round = 0;
+  open.local_steps = 1;
+  open.deadline_ms = 60000;
+  open.assignments = {{1, 2, 0}, {3, 2, 0}};
+  open.splits = {{1, 1, 1}, {3, 1, 1}};
+  coordinator->send(edge, deliver_atom::value, c.encode(participant{tier::coordinator, 0}, open).value());
+
+  // Each client gets the cluster's adapters (a newcomer) and an opening with its own placement only.
+  for (auto [self, id] : {std::pair<caf::scoped_actor*, uint32_t>{&client1, 1}, {&client3, 3}}) {
+    auto first = next_message(*self, c);
+    EXPECT_TRUE(std::holds_alternative<adapter_update>(first.body)) << "client " << id;
+    auto second = next_message(*self, c);
+    ASSERT_TRUE(std::holds_alternative<open_round>(second.body)) << "client " << id;
+    const auto& mine = std::get<open_round>(second.body);
+    EXPECT_EQ(second.sender, (participant{tier::edge, 2}));
+    EXPECT_EQ(mine.assignments, (std::vector<assignment>{{id, 2, 0}}));
+    EXPECT_EQ(mine.splits, (std::vector<split_point>{{id, 1, 1}}));
+    EXPECT_EQ(mine.local_steps, 1u);
+  }
+  caf::anon_send_exit(edge, caf::exit_reason::user_shutdown);
+}
+
+TEST(Registration, AClientAloneRegistersItsSamplesAndStepsWithTheEdgeItsTableNames) {
+  standalone s("standalone_client");
+  auto& sys = *s.sys;
+  const auto& c = s.ctx->codec;
+  caf::scoped_actor recorder{sys}, coordinator{sys}, edge1{sys};
+  s.ctx->recorder = caf::actor_cast<actors::recorder_actor>(recorder);
+  const auto tok = train::load_tokenizer(s.cfg.model_dir);
+  const auto base = fed::load_frozen_base(s.cfg.model_dir);
+  const auto data = fed::load_federation_data(s.cfg);
+  auto core = std::make_shared<fed::split_client>(s.cfg, data, 2, tok, base);
+  const auto samples = core->sample_count();
+  auto client = sys.spawn(actors::client, actors::context_ptr{s.ctx}, core, 2u, 0u,
+                          caf::actor_cast<actors::coordinator_actor>(coordinator));
+
+  auto hello = next_message(coordinator, c);
+  EXPECT_EQ(hello.sender, (participant{tier::client, 2}));
+  ASSERT_TRUE(std::holds_alternative<registration>(hello.body));
+  EXPECT_EQ(std::get<registration>(hello.body).samples, samples);
+  EXPECT_GT(samples, 0u);
+
+  // The table names edge 1 (a scripted actor); edge 1 opens round 0 with one local step.
+  peer_table table;
+  table.peers = {{{tier::edge, 1}, 0, 0}};
+  coordinator->send(client, deliver_atom::value, c.encode(participant{tier::coordinator, 0}, table).value(),
+                    actors::handles{caf::actor_cast<caf::actor>(edge1)});
+  open_round open;
+  open.round = 0;
+  open.local_steps = 1;
+  open.deadline_ms = 60000;
+  open.assignments = {{2, 1, 0}};
+  open.splits = {{2, 1, 1}};
+  edge1->send(client, deliver_atom::value, c.encode(participant{tier::edge, 1}, open).value());
+
+  // Its head forward reaches edge 1 as a request: client 2's head activation of round 0, step 0.
+  bool asked = false;
+  edge1->receive(
+    [&](forward_atom, const payload& bytes) {
+      auto m = c.decode<split_tensor>(bytes);
+      ASSERT_TRUE(m.ok()) << m.error().message;
+      EXPECT_EQ(m->sender, (participant{tier::client, 2}));
+      EXPECT_EQ(m->body.client_id, 2u);
+      EXPECT_EQ(m->body.round, 0u);
+      EXPECT_EQ(m->body.step, 0u);
+      EXPECT_EQ(m->body.from, segment::head);
+      EXPECT_EQ(m->body.tensor.shape().at(2), 192);
+      asked = true;
+    },
+    caf::after(seconds(20)) >> [] { FAIL() << "no forward request within 20 s"; });
+  EXPECT_TRUE(asked);
+  caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
+}
+
+TEST(Registration, AWholeRunRecordsTheRegistrationAndAnOnTimeStragglerDelay) {
+  auto cfg = small_run("registration_run");
+  cfg.rounds = 2;
+  cfg.kappa1 = 1;
+  cfg.stragglers = {5};
+  cfg.straggler_delay_ms = 40;  // far under the deadline: the update is on time
+  const auto r = run_quietly(cfg);
+  ASSERT_TRUE(r.summary.value("finished", false));
+  std::ifstream events(cfg.out_dir / "events.jsonl");
+  int registered = 0, delays = 0;
+  for (std::string line; std::getline(events, line);) {
+    const auto ev = nlohmann::json::parse(line);
+    if (ev.value("type", "") == "registered") {
+      ++registered;
+      EXPECT_EQ(ev.value("clients", 0), 8);
+      EXPECT_EQ(ev.value("edges", 0), 2);
+      EXPECT_GT(ev.value("bytes_control", 0), 0);
+    }
+    if (ev.value("type", "") == "fault") {
+      ++delays;
+      EXPECT_EQ(ev.value("client", -1), 5);
+      EXPECT_EQ(ev.value("delay_ms", 0), 40);
+    }
+  }
+  EXPECT_EQ(registered, 1);
+  EXPECT_EQ(delays, 2);  // one per round
+  for (const auto& line : r.metrics) {
+    EXPECT_EQ(line["faults"], nlohmann::json::array({{{"client", 5}, {"kind", "delay"}, {"delay_ms", 40}}}))
+      << line.dump();
+    EXPECT_TRUE(line["stragglers"].empty()) << "on time, so not late: " << line.dump();
+  }
+  EXPECT_TRUE(r.errors.empty()) << nlohmann::json(r.errors).dump(2);
+}
+
+} // namespace
+} // namespace elsa::testing
