@@ -67,6 +67,17 @@ void dispatch(Self* self, const run_context& ctx, const peer_book& peers, const 
                              peer_handles ? "with" : "without"));
     return;
   }
+  if (const auto* table = std::get_if<messages::peer_table>(&msg->body)) {
+    bool valid = table->peers.size() == peer_handles->size();
+    for (const auto& h : *peer_handles)
+      valid = valid && static_cast<bool>(h);
+    if (!valid) {
+      record_error(self, ctx, who, round, run::run_error::refused, "no_handles",
+                   fmt::format("a peer table of {} entries came with {} actor handles (or an invalid one); ignored",
+                               table->peers.size(), peer_handles->size()));
+      return;
+    }
+  }
   const incoming in{msg->sender, bytes, peer_handles};
   std::visit([&](const auto& body) { handler(in, body); }, msg->body);
 }

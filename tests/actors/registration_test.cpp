@@ -102,6 +102,10 @@ TEST(Registration, AnEdgeAloneRegistersTakesItsPeersFromTheCoordinatorAndOpensEa
   const auto refused = next_error(recorder);
   EXPECT_EQ(refused.value("code", ""), "refused/forged_sender") << refused.dump();
   EXPECT_EQ(refused.value("actor", ""), "edge 2");
+  // From the coordinator, but with a handle missing: refused too, nothing half-applied.
+  coordinator->send(edge, deliver_atom::value, table_bytes, actors::handles{hs[0], hs[1]});
+  const auto short_table = next_error(recorder);
+  EXPECT_EQ(short_table.value("code", ""), "refused/no_handles") << short_table.dump();
   coordinator->send(edge, deliver_atom::value, table_bytes, hs);
 
   // The cloud's global adapters (now the cloud is a known peer), then the coordinator opens round 0 for this
