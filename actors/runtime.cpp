@@ -83,7 +83,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
     *progress << "loading the base model, data and " << cfg.clients << " clients ..." << std::endl;
   const auto tok = train::load_tokenizer(cfg.model_dir);  // first: a wrong model dir fails in milliseconds
   const auto base = fed::load_frozen_base(cfg.model_dir);
-  fed::check_split(fed::base_layers(*base), cfg.head_blocks, cfg.tail_blocks);  // names [split]
+  fed::check_against_base(*base, cfg); // names [split] or [model] max_len
   const auto data = fed::load_federation_data(cfg);
   if (hooks.after_load)
     hooks.after_load();
