@@ -135,7 +135,12 @@ pretrain_outcome run_pretrain(const pretrain_config& cfg_in, bool resume, std::o
                   cfg.tokenizer_dir.string(), fs::absolute(cfg.tokenizer_dir).lexically_normal().string(),
                   cfg.tokenizer_dir.string()));
   const auto tok = load_tokenizer(cfg.tokenizer_dir);
-  fs::create_directories(cfg.run_dir);
+  std::error_code ec;
+  fs::create_directories(cfg.run_dir, ec);
+  if (ec)
+    throw error(errc::io_error,
+                fmt::format("pretrain: [paths] run_dir = \"{}\": cannot create the folder ({})",
+                            cfg.run_dir.string(), ec.message()));
 
   const uint64_t hash = vocabulary_hash(tok);
   const auto train_cache = cfg.run_dir / "train_tokens.bin";
