@@ -67,13 +67,13 @@ private:
 } // namespace
 
 run_result run_federation(const run::run_config& cfg, std::ostream& log, const run_hooks& hooks) {
+  return run_federation(cfg, log, cfg.progress ? &log : nullptr, hooks);
+}
+
+run_result run_federation(const run::run_config& cfg, std::ostream& log, std::ostream* results,
+                          const run_hooks& hooks) {
   run::validate(cfg);
   const auto started = clock_type::now();
-  std::filesystem::create_directories(cfg.out_dir);
-  {
-    std::ofstream f(cfg.out_dir / "config.toml");
-    f << run::to_toml(cfg);
-  }
   std::ostream* progress = cfg.progress ? &log : nullptr;
 
   // -- core objects: the frozen base (once), data, tokenizer, one split_client per client, one edge_body per
@@ -83,7 +83,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
     *progress << "loading the base model, data and " << cfg.clients << " clients ..." << std::endl;
   const auto tok = train::load_tokenizer(cfg.model_dir);  // first: a wrong model dir fails in milliseconds
   const auto base = fed::load_frozen_base(cfg.model_dir);
-  fed::check_split(fed::base_layers(*base), cfg.head_blocks, cfg.tail_blocks);  // names [split]
+  fed::check_against_base(*base, cfg); // names [split] or [model] max_len
   const auto data = fed::load_federation_data(cfg);
   if (hooks.after_load)
     hooks.after_load();
@@ -106,6 +106,15 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
     edge_bodies.push_back(std::make_shared<fed::edge_body>(cfg, base));
   auto evaluator = std::make_shared<fed::evaluator>(cfg, data, tok, base);
 
+  // -- the run directory: written only once set-up succeeded, so a failed set-up leaves nothing --
+  if (hooks.before_write)
+    hooks.before_write();
+  std::filesystem::create_directories(cfg.out_dir);
+  {
+    std::ofstream f(cfg.out_dir / "config.toml");
+    f << run::to_toml(cfg);
+  }
+
   // -- the actor system --
   caf::actor_system_config sys_cfg;
   messages::register_message_types(sys_cfg);
@@ -115,6 +124,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
   else
     sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.threads));
   run_result result;
+  std::string stop_reason; // set when hooks.stop_requested stopped the run
   auto record = std::make_shared<run::run_record>(cfg, task_names, majority);
   messages::codec_limits limits;
   limits.max_clients = static_cast<uint32_t>(cfg.clients);
@@ -170,11 +180,19 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
       caf::anon_send_exit(spawned.recorder, caf::exit_reason::user_shutdown);
     };
     bool finished = false;
+    auto stop_now = [&] {
+      if (stop_reason.empty() && hooks.stop_requested)
+        stop_reason = hooks.stop_requested();
+      if (!stop_reason.empty())
+        log << "stopping (" << stop_reason << "): the round in progress is abandoned" << std::endl;
+      return !stop_reason.empty();
+    };
     if (cfg.deterministic) {
       // Simulated time: run every job; when all are idle, jump to the next timer; stop when nothing is left.
       auto& sched = dynamic_cast<caf::scheduler::test_coordinator&>(sys.scheduler());
-      while (!record->finished()) {
-        sched.run();
+      while (!stop_now()) {
+        if (sched.try_run_once())
+          continue;
         if (record->finished() || !sched.trigger_timeout())
           break;
       }
@@ -184,20 +202,31 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
     } else {
       const auto limit = std::chrono::milliseconds(cfg.cloud_rounds() * cfg.kappa2 * (3 * cfg.round_deadline_ms + 2000)
                                                    + 600000);
+      const auto give_up = clock_type::now() + limit;
       caf::scoped_actor self{sys};
-      self->request(spawned.recorder, limit, messages::done_atom::value)
-        .receive([&](bool) { finished = true; },
-                 [&](const caf::error& err) { log << "run: " << sys.render(err) << std::endl; });
+      // Short requests, so a stop is noticed within one poll; the recorder answers at once when finished.
+      bool failed = false;
+      while (!finished && !failed && !stop_now() && clock_type::now() < give_up)
+        self->request(spawned.recorder, std::chrono::milliseconds(200), messages::done_atom::value)
+          .receive([&](bool) { finished = true; },
+                   [&](const caf::error& err) {
+                     if (err == caf::sec::request_timeout)
+                       return;
+                     log << "run: " << sys.render(err) << std::endl;
+                     failed = true;
+                   });
       stop_all();
     }
     result.codec = ctx->codec.stats();
-    if (!finished)
+    if (!finished && stop_reason.empty())
       throw error(errc::io_error, fmt::format("the run did not finish (recorded {} of {} rounds); see {}",
                                               record->lines().size(), cfg.rounds,
                                               (cfg.out_dir / "metrics.jsonl").string()));
   }
   result.wall_seconds = std::chrono::duration<double>(clock_type::now() - started).count();
   result.summary = record->summary(result.wall_seconds);
+  if (!stop_reason.empty())
+    result.summary["stop_reason"] = stop_reason;
   {
     std::ofstream f(cfg.out_dir / "summary.json");
     f << result.summary.dump(2) << '\n';
@@ -206,10 +235,14 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, const r
   result.errors = record->errors();
   for (const auto& l : result.metrics)
     result.steps += l.value("steps", int64_t{0});
-  if (progress)
-    *progress << record->summary_table(result.wall_seconds)
-              << "wrote " << cfg.out_dir.string() << "/: config.toml, metrics.jsonl, events.jsonl, summary.json"
-              << (cfg.save_adapters ? ", adapters/" : "") << std::endl;
+  if (!stop_reason.empty())
+    log << "stopped (" << stop_reason << ") after " << result.metrics.size() << " of " << cfg.rounds
+        << " edge rounds; the record is in " << cfg.out_dir.string()
+        << "/: config.toml, metrics.jsonl, events.jsonl, summary.json (\"finished\": false)" << std::endl;
+  else if (results)
+    *results << record->summary_table(result.wall_seconds) << "wrote " << cfg.out_dir.string()
+             << "/: config.toml, metrics.jsonl, events.jsonl, summary.json"
+             << (cfg.save_adapters ? ", adapters/" : "") << std::endl;
   return result;
 }
 

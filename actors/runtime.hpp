@@ -6,6 +6,7 @@
 
 #include <functional>
 #include <iosfwd>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -37,11 +38,25 @@ struct run_hooks {
   /// Called with every event the recorder receives (in the recorder actor, in event order): a place to react
   /// mid-run, e.g. send a trust update with caf::send_as once a round closed.
   std::function<void(const nlohmann::json& event, const directory&)> on_event;
+  /// Called once set-up succeeded (model, data and participants built), before anything is written into
+  /// cfg.out_dir: where `elsa run` claims its run directory. Throwing abandons the run with nothing written.
+  std::function<void()> before_write;
+  /// Polled while the run trains (every 200 ms threaded, between jobs when deterministic): a non-empty
+  /// answer (the reason, e.g. "SIGINT") stops the run. The round in progress is abandoned, the actors are
+  /// stopped, metrics.jsonl keeps the rounds already recorded and summary.json says "finished": false with
+  /// "stop_reason".
+  std::function<std::string()> stop_requested;
 };
 
-/// Runs `cfg` (validated here) writing into cfg.out_dir: config.toml, metrics.jsonl, summary.json and
-/// adapters/<task>/. Progress and the summary table go to `log` (when cfg.progress). elsa::error when the
-/// configuration, data or model cannot be used, or the run does not finish in time.
+/// Runs `cfg` (validated here) writing into cfg.out_dir: config.toml, metrics.jsonl, events.jsonl,
+/// summary.json and adapters/<task>/. Progress lines (when cfg.progress) and diagnostics go to `log`; the
+/// summary table and the paths written go to `results` (none when null). A run stopped through
+/// hooks.stop_requested returns normally, its summary unfinished. elsa::error when the configuration, data
+/// or model cannot be used, or the run does not finish in time.
+run_result run_federation(const run::run_config& cfg, std::ostream& log, std::ostream* results,
+                          const run_hooks& hooks = {});
+
+/// As above, with the summary table in `log` when cfg.progress.
 run_result run_federation(const run::run_config& cfg, std::ostream& log, const run_hooks& hooks = {});
 
 } // namespace elsa::actors

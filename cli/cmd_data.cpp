@@ -11,6 +11,7 @@
 
 #include <fmt/core.h>
 
+#include "cli/support.hpp"
 #include "core/data/corpus.hpp"
 #include "core/data/partition.hpp"
 #include "core/data/tasks.hpp"
@@ -42,7 +43,12 @@ std::vector<data::task> parse_tasks(const std::string& list) {
     pos = end + 1;
     if (name.empty())
       continue;
-    auto t = data::task_from_string(name);
+    data::task t{};
+    try {
+      t = data::task_from_string(name);
+    } catch (const error& e) {
+      throw error(e.code(), fmt::format("--tasks {}: {}", list, e.what()));
+    }
     if (std::find(out.begin(), out.end(), t) == out.end())
       out.push_back(t);
   }
@@ -112,6 +118,8 @@ void print_partition(const std::vector<const data::task_data*>& tasks, const dat
 
 void run_stats(const stats_options& o) {
   const auto start = std::chrono::steady_clock::now();
+  require_folder("--data-dir", o.data_dir,
+                 "scripts/fetch_data.sh fetches the data sets into data/ at the repository root");
   const auto selected = parse_tasks(o.tasks);
   data::partition_options p;
   p.scheme = data::partition_scheme_from_string(o.scheme);
@@ -155,9 +163,15 @@ void add_data_command(CLI::App& app) {
   auto* stats = cmd->add_subcommand("stats", "print split, corpus and per-client partition counts");
   stats->add_option("--data-dir", o->data_dir, "folder filled by scripts/fetch_data.sh")->capture_default_str();
   stats->add_option("--tasks", o->tasks, "comma-separated tasks: spam, party, genre, supersense")->capture_default_str();
-  stats->add_option("--clients", o->clients, "number of clients to partition over")->capture_default_str();
-  stats->add_option("--partition", o->scheme, "iid, dirichlet or by_task")->capture_default_str();
-  stats->add_option("--alpha", o->alpha, "Dirichlet concentration (dirichlet only)")->capture_default_str();
+  stats->add_option("--clients", o->clients, "number of clients to partition over")
+    ->capture_default_str()
+    ->check(int_range(1, 4096));
+  stats->add_option("--partition", o->scheme, "iid, dirichlet or by_task")
+    ->capture_default_str()
+    ->check(CLI::IsMember({"iid", "dirichlet", "by_task"}));
+  stats->add_option("--alpha", o->alpha, "Dirichlet concentration (dirichlet only)")
+    ->capture_default_str()
+    ->check(real_range(0.0, 1000.0, true));
   stats->add_option("--min-per-client", o->min_per_client, "minimum examples in every shard")->capture_default_str();
   stats->add_option("--seed", o->seed, "partition seed")->capture_default_str();
   stats->add_option("--split-seed", o->split_seed, "train/validation/test split seed")->capture_default_str();

@@ -3,10 +3,12 @@
 #include "cli/commands.hpp"
 
 #include <iostream>
+#include <limits>
 #include <memory>
 
 #include <fmt/core.h>
 
+#include "cli/support.hpp"
 #include "core/train/lm_tools.hpp"
 
 namespace elsa::cli {
@@ -17,12 +19,21 @@ void add_model_commands(CLI::App& app) {
   auto* g = app.add_subcommand("generate", "continue a prompt with a model directory");
   g->add_option("--model", *gen_model, "model directory")->capture_default_str();
   g->add_option("--prompt", gen->prompt, "text to continue")->required();
-  g->add_option("--max-new", gen->max_new, "tokens to generate at most")->capture_default_str();
-  g->add_flag("--greedy", gen->greedy, "always take the most likely token");
-  g->add_option("--top-k", gen->top_k, "sample from the k most likely tokens")->capture_default_str();
-  g->add_option("--temperature", gen->temperature, "softmax temperature for sampling")->capture_default_str();
+  g->add_option("--max-new", gen->max_new, "tokens to generate at most")
+    ->capture_default_str()
+    ->check(int_range(0, 100000));
+  g->add_flag("--greedy", gen->greedy, "always take the most likely token")->default_str("off");
+  g->add_option("--top-k", gen->top_k, "sample from the k most likely tokens")
+    ->capture_default_str()
+    ->check(int_range(1, int64_t{1} << 20));
+  g->add_option("--temperature", gen->temperature, "softmax temperature for sampling")
+    ->capture_default_str()
+    ->check(real_range(0.0, 1e6, true));
   g->add_option("--seed", gen->seed, "sampling seed")->capture_default_str();
-  g->callback([gen, gen_model] { std::cout << train::generate(*gen_model, *gen) << std::endl; });
+  g->callback([gen, gen_model] {
+    require_folder("--model", *gen_model, "name a model folder (the repository ships models/elsa-base)");
+    std::cout << train::generate(*gen_model, *gen) << std::endl;
+  });
 
   struct eval_options {
     std::string model = "models/elsa-base";
@@ -35,9 +46,14 @@ void add_model_commands(CLI::App& app) {
   e->add_option("--model", ev->model, "model directory")->capture_default_str();
   e->add_option("--data-dir", ev->data_dir, "folder filled by scripts/fetch_data.sh")->capture_default_str();
   e->add_option("--max-tokens", ev->max_tokens, "held-out tokens scored, in evenly spread windows (0 = all)")
-      ->capture_default_str();
-  e->add_option("--threads", ev->threads, "torch threads")->capture_default_str();
+    ->capture_default_str()
+    ->check(int_range(0, std::numeric_limits<int64_t>::max()));
+  e->add_option("--threads", ev->threads, "torch threads")->capture_default_str()->check(int_range(1, 256));
   e->callback([ev] {
+    require_folder("--model", ev->model, "name a model folder (the repository ships models/elsa-base)");
+    require_folder("--data-dir", ev->data_dir,
+                   "scripts/fetch_data.sh fetches the data sets into data/ at the "
+                   "repository root");
     const auto r = train::evaluate_lm(ev->model, ev->data_dir, ev->max_tokens, ev->threads);
     fmt::print("held-out text: {} documents (validation splits of the four tasks), {} tokens scored\n", r.documents,
                r.tokens);

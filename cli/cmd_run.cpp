@@ -1,12 +1,20 @@
-// `elsa run CONFIG --out RUN`: the main job, a whole ELSA run (clients, edges, coordinator, cloud as actors in
-// one process) from a TOML config (configs/quickstart.toml; keys in docs/configuration.md).
+// `elsa run CONFIG --out RUN`: the main job, a whole ELSA run (clients, edges, coordinator, cloud as actors
+// in one process) from a TOML config (configs/quickstart.toml; keys in docs/configuration.md). The options
+// are set over the file and checked with it; the run directory is claimed before anything loads and created
+// only once set-up succeeded; SIGINT/SIGTERM stop a run cleanly once training started. Results (the table,
+// the paths, or summary.json with --json) go to stdout, progress and diagnostics to stderr.
 #include "cli/commands.hpp"
 
 #include <iostream>
 #include <memory>
 
+#include <fmt/format.h>
+
 #include "actors/runtime.hpp"
+#include "cli/support.hpp"
+#include "core/errors.hpp"
 #include "core/run/run_config.hpp"
+#include "core/run/run_dir.hpp"
 
 namespace elsa::cli {
 
@@ -15,27 +23,78 @@ void add_run_command(CLI::App& app) {
     std::string config;
     std::string out;
     int64_t rounds = 0;
+    bool force = false;
     bool deterministic = false;
     bool quiet = false;
+    bool json = false;
   };
+  const run::run_config defaults;
   auto o = std::make_shared<options>();
-  auto* cmd = app.add_subcommand("run", "run ELSA: split + hierarchical federated fine-tuning (configs/quickstart.toml)");
-  cmd->add_option("config", o->config, "TOML run config, e.g. configs/quickstart.toml")->required();
-  cmd->add_option("--out", o->out, "run directory (overrides [output] dir): metrics.jsonl, summary.json, adapters/");
-  cmd->add_option("--rounds", o->rounds, "override [topology] rounds (a multiple of kappa2)");
-  cmd->add_flag("--deterministic", o->deterministic, "deterministic scheduler and simulated clock (bit-for-bit)");
-  cmd->add_flag("--quiet", o->quiet, "no progress lines");
-  cmd->callback([o] {
-    auto cfg = run::read_run_config(o->config);
-    if (!o->out.empty())
-      cfg.out_dir = o->out;
-    if (o->rounds > 0)
-      cfg.rounds = o->rounds;
+  auto* cmd = app.add_subcommand(
+    "run", "run ELSA: split + hierarchical federated fine-tuning (configs/quickstart.toml)");
+  cmd
+    ->add_option("config", o->config,
+                 "TOML run config, e.g. configs/quickstart.toml (relative paths in it are "
+                 "taken from the current directory)")
+    ->required();
+  auto* out
+    = cmd
+        ->add_option("--out", o->out,
+                     "run directory for config.toml, metrics.jsonl, events.jsonl, summary.json, adapters/; "
+                     "must be new or empty (see --force)")
+        ->default_str("CONFIG's [output] dir");
+  cmd->add_flag("--force", o->force, "replace an earlier run in the run directory (deletes what is in it)")
+    ->default_str("off");
+  auto* rounds = cmd
+                   ->add_option("--rounds", o->rounds,
+                                "edge rounds in total, a multiple of kappa2 (sets [topology] rounds)")
+                   ->default_str(fmt::format("CONFIG's [topology] rounds, built-in {}", defaults.rounds));
+  cmd
+    ->add_flag("--deterministic", o->deterministic,
+               "deterministic scheduler and simulated clock, bit-for-bit reruns (sets [run] deterministic)")
+    ->default_str(fmt::format("CONFIG's [run] deterministic, built-in {}", defaults.deterministic));
+  cmd->add_flag("--quiet", o->quiet, "no progress lines on stderr (results still print on stdout)")
+    ->default_str("off");
+  cmd->add_flag("--json", o->json, "print summary.json on stdout instead of the table (for scripts)")
+    ->default_str("off");
+  cmd->callback([o, out, rounds] {
+    std::vector<run::key_override> overrides;
+    if (out->count() > 0)
+      overrides.push_back({"--out " + o->out, "output", "dir", o->out});
+    if (rounds->count() > 0)
+      overrides.push_back({fmt::format("--rounds {}", o->rounds), "topology", "rounds", o->rounds});
     if (o->deterministic)
-      cfg.deterministic = true;
+      overrides.push_back({"--deterministic", "run", "deterministic", true});
     if (o->quiet)
-      cfg.progress = false;
-    actors::run_federation(cfg, std::cerr);
+      overrides.push_back({"--quiet", "output", "progress", false});
+    const auto cfg = run::read_run_config(o->config, overrides);
+    run::check_input_folders(cfg, o->config);
+    const auto where = out->count() > 0
+                         ? "--out " + o->out
+                         : fmt::format("{}: [output] dir = \"{}\"", o->config, cfg.out_dir.string());
+    const auto dir = run::run_dir::claim(cfg.out_dir, o->force, where, "choose another --out",
+                                         run::federated_run_markers());
+
+    install_stop_handlers();
+    actors::run_hooks hooks;
+    hooks.before_write = [&dir] {
+      arm_stop(); // training starts: from here a signal stops the run cleanly
+      dir.create();
+    };
+    hooks.stop_requested = [] { return stop_signal_name(); };
+    actors::run_result r;
+    try {
+      r = actors::run_federation(cfg, std::cerr, o->json ? nullptr : &std::cout, hooks);
+    } catch (const error& e) {
+      // Set-up checks against the model ("[split] ...") name the key; the config file is named here.
+      if (e.what()[0] == '[')
+        throw error(e.code(), fmt::format("{}: {}", o->config, e.what()));
+      throw;
+    }
+    if (o->json)
+      std::cout << r.summary.dump(2) << std::endl;
+    if (r.summary.contains("stop_reason"))
+      throw exit_status{128 + stop_signal()};
   });
 }
 

@@ -12,6 +12,7 @@
 
 #include <fmt/core.h>
 
+#include "cli/support.hpp"
 #include "core/data/corpus.hpp"
 #include "core/errors.hpp"
 #include "core/text/bpe_trainer.hpp"
@@ -95,6 +96,8 @@ void run_train(const train_options& o) {
     return std::chrono::duration<double>(b - a).count();
   };
   const auto start = clock::now();
+  require_folder("--data-dir", o.data_dir,
+                 "scripts/fetch_data.sh fetches the data sets into data/ at the repository root");
   const auto corpus = data::pretraining_corpus(o.data_dir);
   const auto stats = data::measure(corpus);
   const auto corpus_done = clock::now();

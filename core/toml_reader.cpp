@@ -13,8 +13,13 @@
 namespace elsa::toml_config {
 
 toml::table parse(const std::filesystem::path& path) {
-  if (!std::filesystem::exists(path))
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!std::filesystem::exists(status))
     throw error(errc::file_not_found, fmt::format("{}: config file not found", path.string()));
+  if (std::filesystem::is_directory(status))
+    throw error(errc::invalid_argument,
+                fmt::format("{}: is a folder, not a config file; name the TOML file itself", path.string()));
   try {
     return toml::parse_file(path.string());
   } catch (const toml::parse_error& e) {
@@ -199,8 +204,19 @@ void section_reader::check_done() {
 }
 
 void section_reader::fail(const std::string& key, const std::string& what) const {
+  const auto origin = origins_.find(key.substr(0, key.find('[')));
+  const bool from_option = !key.empty() && origin != origins_.end();
   throw error(errc::invalid_argument,
-              fmt::format("{}: [{}]{}{} {}", file_, name_, key.empty() ? "" : " ", key, what));
+              fmt::format("{}: [{}]{}{} {}{}", from_option ? origin->second : file_, name_,
+                          key.empty() ? "" : " ", key, what, from_option ? "" : note_));
+}
+
+void section_reader::set_origin(const std::string& key, std::string origin) {
+  origins_[key] = std::move(origin);
+}
+
+void section_reader::set_note(std::string note) {
+  note_ = std::move(note);
 }
 
 const toml::node* section_reader::take(const char* key) {

@@ -68,14 +68,23 @@ public:
   /// Fails on the first key of the section that no get() claimed.
   void check_done();
 
-  /// Throws errc::invalid_argument "FILE: [section] key what".
+  /// Throws errc::invalid_argument "FILE: [section] key what", or "ORIGIN: [section] key what" for a key
+  /// given an origin by set_origin(); messages that name the file end with the note of set_note().
   [[noreturn]] void fail(const std::string& key, const std::string& what) const;
+
+  /// Messages about `key` (and its entries `key[i]`) name `origin` instead of the file: the command-line
+  /// option that set the key over the file, e.g. "--rounds 1".
+  void set_origin(const std::string& key, std::string origin);
+  /// Appended to the messages that name the file, e.g. " (with --rounds 4)" when options changed other keys.
+  void set_note(std::string note);
 
 private:
   const toml::node* take(const char* key);
 
   std::string file_;
   std::string name_;
+  std::string note_;
+  std::map<std::string, std::string> origins_;
   const toml::table* table_ = nullptr;
   std::map<std::string, bool> claimed_;
 };

@@ -31,14 +31,27 @@ int main(int argc, char** argv) try {
   int64_t steps = 20, a = 1, b = 1;
   CLI::App app{"LoRA training through the client/edge three-segment split (run from the repository root)"};
   app.add_option("--steps", steps, "training steps")->capture_default_str()->check(CLI::Range(1, 100000));
-  app.add_option("--a", a, "blocks in the client's head")->capture_default_str()->check(CLI::Range(0, 64));
-  app.add_option("--b", b, "blocks in the client's tail")->capture_default_str()->check(CLI::Range(0, 64));
+  // a >= 1: raw embeddings never leave the client; b >= 1: labels never leave it; a + b < n_layer: the edge
+  // runs at least one block (the rules `elsa run` applies to [split]).
+  app.add_option("--a", a, "blocks in the client's head (at least 1)")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 64));
+  app.add_option("--b", b, "blocks in the client's tail (at least 1)")
+    ->capture_default_str()
+    ->check(CLI::Range(1, 64));
   CLI11_PARSE(app, argc, argv);
   const int64_t batch = 8, max_len = 64;
   torch::manual_seed(1234);
   torch::set_num_threads(1);
 
   auto model = model::load_model("models/elsa-base");
+  if (a + b >= model->config().n_layer) {
+    fmt::print(stderr,
+               "split_training: error: --a {} --b {}: the model has {} blocks and the edge must run at least "
+               "one; need a + b < {}\n",
+               a, b, model->config().n_layer, model->config().n_layer);
+    return 1;
+  }
   const auto tok = train::load_tokenizer("models/elsa-base");
   const auto task = data::load_task("data", data::task::spam);
   model::lora_config lora;

@@ -230,8 +230,8 @@ std::string read_data_file(const std::filesystem::path& file) {
   if (!in) {
     throw elsa::error(errc::file_not_found,
                       fmt::format("cannot read data file {}: it does not exist or is not readable; "
-                                  "run scripts/fetch_data.sh (or set --data-dir / ELSA_DATA_DIR)",
-                                  file.string()));
+                                  "scripts/fetch_data.sh fetches what is missing",
+                                  std::filesystem::absolute(file).lexically_normal().string()));
   }
   in.seekg(0, std::ios::end);
   const auto size = static_cast<std::streamoff>(in.tellg());
@@ -246,10 +246,12 @@ std::string read_data_file(const std::filesystem::path& file) {
 void require_data_dir(const std::filesystem::path& dir) {
   std::error_code ec;
   if (!std::filesystem::is_directory(dir, ec)) {
-    throw elsa::error(errc::file_not_found,
-                      fmt::format("data folder {} does not exist; run scripts/fetch_data.sh "
-                                  "(or point --data-dir / ELSA_DATA_DIR at the folder it filled)",
-                                  dir.string()));
+    throw elsa::error(
+      errc::file_not_found,
+      fmt::format("data folder {} does not exist{}; scripts/fetch_data.sh fetches the data "
+                  "sets into data/ at the repository root",
+                  std::filesystem::absolute(dir).lexically_normal().string(),
+                  dir.is_relative() ? " (relative paths are taken from the current directory)" : ""));
   }
 }
 

@@ -7,6 +7,10 @@
 #include <filesystem>
 #include <memory>
 
+namespace elsa::run {
+struct run_config;
+} // namespace elsa::run
+
 namespace elsa::fed {
 
 class frozen_base;  // defined in core/fed/lora_model.hpp (torch)
@@ -21,5 +25,8 @@ int64_t base_layers(const frozen_base& base);
 /// Checks a split (a, b) against a model of n_layer blocks: a >= 1, b >= 1, and the edge runs at least one
 /// block (a + b < n_layer); elsa::error naming [split] otherwise.
 void check_split(int64_t n_layer, int64_t head_blocks, int64_t tail_blocks);
+/// Checks the keys of a run config that depend on the model: the split (check_split) and [model] max_len
+/// against the model's n_positions; elsa::error naming the [section] key otherwise.
+void check_against_base(const frozen_base& base, const run::run_config& cfg);
 
 } // namespace elsa::fed

@@ -47,4 +47,12 @@ void check_split(int64_t L, int64_t head_blocks, int64_t tail_blocks) {
                             head_blocks, tail_blocks, L, L));
 }
 
+void check_against_base(const frozen_base& base, const run::run_config& cfg) {
+  check_split(base.config().n_layer, cfg.head_blocks, cfg.tail_blocks);
+  if (cfg.max_len > base.config().n_positions)
+    throw error(errc::invalid_argument,
+                fmt::format("[model] max_len = {} exceeds the model's n_positions = {}; set it to at most {}",
+                            cfg.max_len, base.config().n_positions, base.config().n_positions));
+}
+
 } // namespace elsa::fed

@@ -211,13 +211,21 @@ struct section_lister {
 /// name the file.
 class file_reader {
 public:
-  file_reader(const fs::path& file, const toml::table& root) : file_(file), root_(root) {
-    // nop
+  file_reader(const fs::path& file, const toml::table& root, const std::vector<key_override>& overrides)
+      : file_(file), root_(root), overrides_(overrides) {
+    for (const auto& o : overrides_)
+      note_ += (note_.empty() ? " (with " : " ") + o.option;
+    if (!note_.empty())
+      note_ += ")";
   }
 
   void section(const char* name) {
     end();
     current_.emplace(file_, root_, name);
+    current_->set_note(note_);
+    for (const auto& o : overrides_)
+      if (o.section == name)
+        current_->set_origin(o.key, o.option);
   }
   template <class... Args>
   void key(const char* name, Args&&... args) {
@@ -236,6 +244,8 @@ public:
 private:
   const fs::path& file_;
   const toml::table& root_;
+  const std::vector<key_override>& overrides_;
+  std::string note_;
   std::optional<tc::section_reader> current_;
 };
 
@@ -395,13 +405,22 @@ dropout_mode run_config::dropouts_mode() const {
               "[faults] dropout_mode " + tc::choice_problem(dropout_mode_name, k_dropout_modes));
 }
 
-run_config read_run_config(const std::filesystem::path& path) {
-  const auto root = tc::parse(path);
+run_config read_run_config(const std::filesystem::path& path, const std::vector<key_override>& overrides) {
+  auto root = tc::parse(path);
   run_config cfg;
   section_lister lister;
   walk(cfg, lister);
   tc::check_sections(path, root, lister.sections);
-  file_reader reader{path, root};
+  // Overrides go into the parsed file, so one pass checks types, ranges and rules on the values the run uses.
+  for (const auto& o : overrides) {
+    if (std::find(lister.sections.begin(), lister.sections.end(), o.section) == lister.sections.end())
+      throw error(errc::internal, fmt::format("{} sets unknown section [{}]", o.option, o.section));
+    if (!root.contains(o.section))
+      root.insert(o.section, toml::table{});
+    if (auto* table = root.get(o.section)->as_table()) // not a table: the reader names the file's mistake
+      std::visit([&](const auto& v) { table->insert_or_assign(o.key, v); }, o.value);
+  }
+  file_reader reader{path, root, overrides};
   walk(cfg, reader);
   return cfg;
 }

@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <string>
+#include <variant>
 #include <vector>
 
 #include "core/model/config.hpp"
@@ -108,10 +109,23 @@ struct run_config {
   }
 };
 
-/// Reads a TOML file over the defaults. Unknown sections and keys, wrong types and out-of-range values are
-/// elsa::error (invalid_argument) naming the file, [section] key, the value and the allowed range; a missing
-/// file is file_not_found, bad TOML malformed_input with the line.
-run_config read_run_config(const std::filesystem::path& path);
+/// A command-line option that sets one key over the file, e.g. {"--rounds 4", "topology", "rounds", 4}.
+struct key_override {
+  std::string option;  // as messages name it: the option and its value as typed
+  std::string section; // TOML section, e.g. "topology"
+  std::string key;     // TOML key, e.g. "rounds"
+  std::variant<int64_t, double, bool, std::string> value;
+};
+
+/// Reads a TOML file over the defaults, with `overrides` set over the file before anything is checked, so
+/// ranges and cross-key rules see the values the run will use. Unknown sections and keys, wrong types and
+/// out-of-range values are elsa::error (invalid_argument) naming the file, [section] key, the value and the
+/// allowed range; a problem with a key an override set names the option instead of the file
+/// ("--rounds 1: [topology] rounds = 1 is not a multiple of kappa2 = 2 ..."), and with overrides present the
+/// other messages end with "(with OPTION ...)". A missing file is file_not_found, a folder or bad TOML
+/// invalid_argument or malformed_input (with the line).
+run_config read_run_config(const std::filesystem::path& path,
+                           const std::vector<key_override>& overrides = {});
 
 /// Checks every range and cross-field rule (also of values set in code or on the command line):
 /// elsa::error naming the [section] key and what is allowed. Does not look at files.

@@ -56,9 +56,12 @@ std::string read_file(const std::filesystem::path& path, const char* what) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(path, ec))
     throw error(errc::file_not_found,
-                fmt::format("{} file '{}' does not exist or is not a file; check the path (the GPT-2 files "
-                            "come from scripts/fetch_data.sh into data/gpt2/)",
-                            what, path.string()));
+                fmt::format("{} file '{}' does not exist or is not a file (tried {}{}){}", what,
+                            path.string(), std::filesystem::absolute(path, ec).lexically_normal().string(),
+                            path.is_relative() ? "; relative paths are taken from the current directory" : "",
+                            path.string().find("gpt2") != std::string::npos
+                              ? "; the GPT-2 files come from scripts/fetch_data.sh into data/gpt2/"
+                              : ""));
   std::ifstream in(path, std::ios::binary);
   std::string text{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
   if (in.bad() || !in.is_open())

@@ -27,6 +27,11 @@ using clock_type = std::chrono::steady_clock;
 } // namespace
 
 finetune_result run_finetune(const finetune_config& cfg, std::ostream& log) {
+  return run_finetune(cfg, log, log, {});
+}
+
+finetune_result run_finetune(const finetune_config& cfg, std::ostream& log, std::ostream& results,
+                             const std::function<void()>& before_write) {
   validate(cfg);
   const auto t_start = clock_type::now();
   torch::set_num_threads(static_cast<int>(cfg.threads));
@@ -126,6 +131,8 @@ finetune_result run_finetune(const finetune_config& cfg, std::ostream& log) {
   r.trainable_parameters = n_trainable;
   r.wall_seconds = std::chrono::duration<double>(clock_type::now() - t_start).count();
 
+  if (before_write)
+    before_write();
   std::filesystem::create_directories(cfg.out_dir);
   if (!cfg.train_base)
     model::save_adapters(cfg.out_dir / "adapter", model, cls);
@@ -157,12 +164,14 @@ finetune_result run_finetune(const finetune_config& cfg, std::ostream& log) {
   };
   std::ofstream(cfg.out_dir / "summary.json") << j.dump(2) << "\n";
 
-  log << fmt::format("\n| task | test acc | test macro-F1 | val acc | majority | train/epoch | test n | wall |\n"
-                     "|---|---|---|---|---|---|---|---|\n"
-                     "| {} | {:.4f} | {:.4f} | {:.4f} | {:.4f} | {} | {} | {:.0f} s |\n",
-                     cfg.task, r.test_accuracy, r.test_macro_f1, r.validation_accuracy, r.majority_accuracy, per_epoch,
-                     r.test_examples, r.wall_seconds);
-  log << "wrote " << (cfg.out_dir / "summary.json").string() << "\n";
+  results << fmt::format(
+    "\n| task | test acc | test macro-F1 | val acc | majority | train/epoch | test n | wall |\n"
+    "|---|---|---|---|---|---|---|---|\n"
+    "| {} | {:.4f} | {:.4f} | {:.4f} | {:.4f} | {} | {} | {:.0f} s |\n",
+    cfg.task, r.test_accuracy, r.test_macro_f1, r.validation_accuracy, r.majority_accuracy, per_epoch,
+    r.test_examples, r.wall_seconds);
+  results << "wrote " << (cfg.out_dir / "summary.json").string()
+          << (cfg.train_base ? "" : " and " + (cfg.out_dir / "adapter/").string()) << "\n";
   return r;
 }
 

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <iosfwd>
 #include <string>
 
@@ -67,5 +68,11 @@ struct finetune_result {
 
 /// Trains, evaluates, writes out_dir/summary.json, out_dir/adapter/ (PEFT-style) and prints a table to `log`.
 finetune_result run_finetune(const finetune_config& cfg, std::ostream& log);
+
+/// As above with progress in `log` and the table and the paths written in `results`; `before_write` (when
+/// set) is called once training and evaluation are done, before anything is written into out_dir (where
+/// `elsa finetune` claims its run directory), so a run that fails or is interrupted writes nothing.
+finetune_result run_finetune(const finetune_config& cfg, std::ostream& log, std::ostream& results,
+                             const std::function<void()>& before_write);
 
 } // namespace elsa::train

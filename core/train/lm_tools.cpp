@@ -16,6 +16,12 @@ namespace elsa::train {
 
 lm_eval_result evaluate_lm(const std::filesystem::path& model_dir, const std::filesystem::path& data_dir,
                            int64_t max_tokens, int64_t threads) {
+  if (threads < 1 || threads > 256)
+    throw error(errc::invalid_argument,
+                fmt::format("eval-lm: threads = {} is out of range; allowed 1..256", threads));
+  if (max_tokens < 0)
+    throw error(errc::invalid_argument,
+                fmt::format("eval-lm: max_tokens = {} is out of range; allowed 0 (all) or more", max_tokens));
   torch::set_num_threads(static_cast<int>(threads));
   auto model = model::load_model(model_dir);
   model->eval();

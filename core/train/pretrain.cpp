@@ -126,8 +126,21 @@ pretrain_outcome run_pretrain(const pretrain_config& cfg_in, bool resume, std::o
   pretrain_config cfg = cfg_in;
   torch::set_num_threads(static_cast<int>(cfg.threads));
   const auto t_start = clock_type::now();
+  if (!fs::exists(cfg.tokenizer_dir / "vocab.json") || !fs::exists(cfg.tokenizer_dir / "merges.txt"))
+    throw error(
+      errc::file_not_found,
+      fmt::format("pretrain: [paths] tokenizer_dir = \"{}\": no vocab.json and merges.txt in {}; make them "
+                  "with `elsa tokenizer train --vocab-size 8192 --out {}` (relative paths are taken from the "
+                  "current directory)",
+                  cfg.tokenizer_dir.string(), fs::absolute(cfg.tokenizer_dir).lexically_normal().string(),
+                  cfg.tokenizer_dir.string()));
   const auto tok = load_tokenizer(cfg.tokenizer_dir);
-  fs::create_directories(cfg.run_dir);
+  std::error_code ec;
+  fs::create_directories(cfg.run_dir, ec);
+  if (ec)
+    throw error(errc::io_error,
+                fmt::format("pretrain: [paths] run_dir = \"{}\": cannot create the folder ({})",
+                            cfg.run_dir.string(), ec.message()));
 
   const uint64_t hash = vocabulary_hash(tok);
   const auto train_cache = cfg.run_dir / "train_tokens.bin";

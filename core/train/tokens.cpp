@@ -101,11 +101,19 @@ uint64_t vocabulary_hash(const text::bpe_tokenizer& tok) {
 
 text::bpe_tokenizer load_tokenizer(const std::filesystem::path& dir) {
   const auto vocab = dir / "vocab.json", merges = dir / "merges.txt";
-  if (!std::filesystem::exists(vocab) || !std::filesystem::exists(merges))
-    throw error(errc::file_not_found,
-                fmt::format("{}: vocab.json and merges.txt are required (make them with `elsa tokenizer train "
-                            "--vocab-size 8192 --out {}`)",
-                            dir.string(), dir.string()));
+  std::error_code ec;
+  const auto abs = std::filesystem::absolute(dir, ec).lexically_normal();
+  if (!std::filesystem::is_directory(dir, ec))
+    throw error(
+      errc::file_not_found,
+      fmt::format("{}: no folder {}{}", dir.string(), abs.string(),
+                  dir.is_relative() ? " (relative paths are taken from the current directory)" : ""));
+  if (!std::filesystem::exists(vocab, ec) || !std::filesystem::exists(merges, ec))
+    throw error(
+      errc::file_not_found,
+      fmt::format("{}: no vocab.json and merges.txt in {}; a model folder (like models/elsa-base) holds "
+                  "config.json, model.safetensors, vocab.json and merges.txt",
+                  dir.string(), abs.string()));
   return text::bpe_tokenizer::load(vocab, merges);
 }
 

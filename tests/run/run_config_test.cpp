@@ -438,6 +438,73 @@ TEST(RunConfigErrors, MissingFileAndBadToml) {
   EXPECT_TRUE(contains(f.what, ":3: not valid TOML")) << f.what;
 }
 
+// -- command-line overrides: set over the file, checked with it, named in the messages --
+
+failure read_error_with(const std::string& text, const std::vector<er::key_override>& overrides) {
+  const auto p = write_toml("override", text);
+  failure f;
+  try {
+    er::read_run_config(p, overrides);
+  } catch (const elsa::error& e) {
+    f = {e.code(), e.what()};
+  }
+  fs::remove(p);
+  return f;
+}
+
+TEST(RunConfigOverrides, AreCheckedWithTheFileAndNameTheOption) {
+  // A bad override is named by the option, not the file.
+  auto f = read_error_with("", {{"--rounds 1", "topology", "rounds", int64_t{1}}});
+  EXPECT_EQ(f.code, elsa::errc::invalid_argument);
+  EXPECT_EQ(
+    f.what,
+    "--rounds 1: [topology] rounds = 1 is not a multiple of kappa2 = 2 (edge rounds per cloud round)");
+  f = read_error_with("", {{"--rounds 0", "topology", "rounds", int64_t{0}}});
+  EXPECT_EQ(f.what, "--rounds 0: [topology] rounds = 0 is out of range; allowed 1..1000000");
+  f = read_error_with("", {{"--rounds -5", "topology", "rounds", int64_t{-5}}});
+  EXPECT_EQ(f.what, "--rounds -5: [topology] rounds = -5 is out of range; allowed 1..1000000");
+  f = read_error_with("", {{"--out ", "output", "dir", std::string{}}});
+  EXPECT_EQ(f.what, "--out : [output] dir = \"\" must name a folder");
+  // A key of the file made wrong by an override names the file and the option.
+  f = read_error_with("[faults]\ndropout_round = 5\n", {{"--rounds 4", "topology", "rounds", int64_t{4}}});
+  EXPECT_TRUE(contains(f.what, "_override_")) << f.what;
+  EXPECT_TRUE(
+    contains(f.what, ": [faults] dropout_round = 5 is out of range; allowed 0..3 (with --rounds 4)"))
+    << f.what;
+  // The file's own mistakes still name the file (and no option, when none was given).
+  f = read_error_with("[topology]\nkappa1 = 0\n", {});
+  EXPECT_TRUE(contains(f.what, "_override_")) << f.what;
+  EXPECT_FALSE(contains(f.what, "with")) << f.what;
+}
+
+TEST(RunConfigOverrides, AnOverrideCanFixTheFile) {
+  const auto p = write_toml("fixable", "[topology]\nrounds = 7\n[run]\ndeterministic = false\n");
+  EXPECT_THROW(er::read_run_config(p), elsa::error);
+  const auto cfg = er::read_run_config(p, {{"--rounds 4", "topology", "rounds", int64_t{4}},
+                                           {"--deterministic", "run", "deterministic", true},
+                                           {"--out runs/x", "output", "dir", std::string{"runs/x"}},
+                                           {"--quiet", "output", "progress", false}});
+  fs::remove(p);
+  EXPECT_EQ(cfg.rounds, 4);
+  EXPECT_TRUE(cfg.deterministic);
+  EXPECT_EQ(cfg.out_dir, fs::path("runs/x"));
+  EXPECT_FALSE(cfg.progress);
+}
+
+TEST(RunConfigErrors, AFolderIsNoConfig) {
+  const auto dir = fs::temp_directory_path() / ("elsa_run_test_folder_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  try {
+    er::read_run_config(dir);
+    ADD_FAILURE() << "a folder read as a config";
+  } catch (const elsa::error& e) {
+    EXPECT_EQ(e.code(), elsa::errc::invalid_argument);
+    EXPECT_EQ(std::string(e.what()),
+              dir.string() + ": is a folder, not a config file; name the TOML file itself");
+  }
+  fs::remove_all(dir);
+}
+
 // -- validate(): values set in code get the file reader's messages --
 
 TEST(RunConfigValidate, NamesTheKeyAndWhatIsAllowed) {

@@ -1,0 +1,46 @@
+// What the subcommands of the `elsa` program share: the exit status a command asks for, the SIGINT/SIGTERM
+// handlers that let `elsa run` stop cleanly, the check that an input folder named by an option exists, and
+// the one-line text of an error.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+namespace elsa::cli {
+
+/// Thrown by a command that ends with a status other than 0 or 1 (a run stopped by SIGINT: 130).
+struct exit_status {
+  int code;
+};
+
+/// Installs handlers for SIGINT and SIGTERM, whatever the inherited disposition (a shell starts background
+/// jobs with SIGINT ignored). Until arm_stop() a signal ends the process as it would without handlers
+/// (after one line on stderr); once armed the first signal is only recorded (stop_signal()), the second
+/// exits at once with 128 + the signal.
+void install_stop_handlers();
+
+/// From now on a signal asks for a stop instead of ending the process (training has started).
+void arm_stop();
+
+/// The first signal received once armed: 0, SIGINT or SIGTERM.
+int stop_signal();
+
+/// "SIGINT", "SIGTERM" or "" for stop_signal().
+std::string stop_signal_name();
+
+/// Throws elsa::error (file_not_found) "OPTION PATH: no folder /abs/PATH (...); FIX" unless `dir` is a
+/// folder.
+void require_folder(const std::string& option, const std::filesystem::path& dir, const std::string& fix);
+
+/// Option checks whose messages read like the config's: "--threads: 0 is out of range; allowed 1..256".
+CLI::Validator int_range(int64_t lo, int64_t hi);
+/// "--lr: 0 is out of range; allowed (0, 1]" (lo excluded when lo_open).
+CLI::Validator real_range(double lo, double hi, bool lo_open = false);
+
+/// The text of an error as one line: line breaks become "; ", trailing blanks go.
+std::string one_line(const std::string& text);
+
+} // namespace elsa::cli
