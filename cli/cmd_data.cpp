@@ -118,9 +118,9 @@ void print_partition(const std::vector<const data::task_data*>& tasks, const dat
 
 void run_stats(const stats_options& o) {
   const auto start = std::chrono::steady_clock::now();
+  const auto selected = parse_tasks(o.tasks); // option mistakes first: they need no data
   require_folder("--data-dir", o.data_dir,
                  "scripts/fetch_data.sh fetches the data sets into data/ at the repository root");
-  const auto selected = parse_tasks(o.tasks);
   data::partition_options p;
   p.scheme = data::partition_scheme_from_string(o.scheme);
   p.num_clients = o.clients;
