@@ -324,13 +324,35 @@ void on_message(client_pointer self, const payload& bytes, const handles* peer_h
   auto& st = self->state;
   if (st.silent)
     return;
-  // Round openings and the cloud's adapters reach a client through its edge.
-  dispatch(self, *st.ctx, st.peers, who(self), st.round, bytes, peer_handles, {relay::by_edge, false},
+  // Openings and adapters come from the edge this client is placed on (the coordinator says which);
+  // placements and the peer table from the coordinator.
+  auto my_edge_sent = [&](const incoming& in, message_kind kind) {
+    if (in.sender.role == tier::edge && in.sender.id == st.edge)
+      return true;
+    record_error(self, *st.ctx, who(self), st.round, run::run_error::refused, "wrong_sender",
+                 fmt::format("a {} message from {} {}; this client is placed on edge {}", to_string(kind),
+                             to_string(in.sender.role), in.sender.id, st.edge));
+    return false;
+  };
+  dispatch(self, *st.ctx, st.peers, who(self), st.round, bytes, peer_handles, {},
            overloaded{
-             [&](const incoming&, const open_round& m) { on_open_round(self, m); },
-             [&](const incoming&, const adapter_update& m) { on_adapters(self, m); },
-             [&](const incoming&, const assignment_update& m) { on_assignment(self, m); },
-             [&](const incoming& in, const peer_table& m) { on_peer_table(self, in, m); },
+             [&](const incoming& in, const open_round& m) {
+               if (my_edge_sent(in, message_kind::open_round))
+                 on_open_round(self, m);
+             },
+             [&](const incoming& in, const adapter_update& m) {
+               if (my_edge_sent(in, message_kind::adapter_update))
+                 on_adapters(self, m);
+             },
+             [&](const incoming& in, const assignment_update& m) {
+               if (from_role(self, *st.ctx, who(self), st.round, in, message_kind::assignment_update,
+                             tier::coordinator))
+                 on_assignment(self, m);
+             },
+             [&](const incoming& in, const peer_table& m) {
+               if (from_role(self, *st.ctx, who(self), st.round, in, message_kind::peer_table, tier::coordinator))
+                 on_peer_table(self, in, m);
+             },
              [&](const incoming& in, const auto& m) {
                refuse_kind(self, *st.ctx, who(self), st.round, kind_of<std::decay_t<decltype(m)>>, in.sender);
              },

@@ -72,6 +72,24 @@ void open_cloud_round(cloud_pointer self) {
                      deadline_atom::value, st.cloud_round);
 }
 
+// A stopped run: the global adapters as the last completed cloud aggregation left them, written like a
+// finished run's (nothing when no cloud round completed). Returns how many cloud rounds are behind them.
+uint32_t save_now(cloud_pointer self) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  if (!ctx.cfg.save_adapters || st.cloud_round == 0)
+    return st.cloud_round;
+  for (uint32_t k = 0; k < st.global.size(); ++k) {
+    try {
+      fed::save_adapter_set(ctx.cfg.out_dir / "adapters" / ctx.task_names.at(k), ctx.cfg, st.num_labels.at(k),
+                            st.global[k]);
+    } catch (const elsa::error& e) {
+      record_error(self, ctx, who, last_edge_round(self), run::run_error::internal, e.what());
+    }
+  }
+  return st.cloud_round;
+}
+
 void finish(cloud_pointer self) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
@@ -196,10 +214,14 @@ void maybe_begin(cloud_pointer self) {
 void on_registration(cloud_pointer self, const incoming& in) {
   auto& st = self->state;
   const auto from = self->current_sender();
-  if (in.sender.role != tier::coordinator || !from || st.peers.coordinator) {
-    record_error(self, *st.ctx, who, 0, run::run_error::refused, "registration_closed",
-                 fmt::format("a registration from {} {}: the cloud takes one, from the coordinator",
-                             to_string(in.sender.role), in.sender.id));
+  const char* why = in.sender.role != tier::coordinator ? "wrong_sender"
+                    : !from                              ? "forged_sender"
+                    : st.peers.coordinator               ? "registration_closed"
+                                                         : nullptr;
+  if (why != nullptr) {
+    record_error(self, *st.ctx, who, 0, run::run_error::refused, why,
+                 fmt::format("a registration from {} {}{}: the cloud takes one, from the coordinator",
+                             to_string(in.sender.role), in.sender.id, from ? "" : " (anonymous)"));
     return;
   }
   st.peers.add(in.sender, caf::actor_cast<caf::actor>(from));
@@ -208,6 +230,11 @@ void on_registration(cloud_pointer self, const incoming& in) {
 // The coordinator's peer table: the edges.
 void on_peer_table(cloud_pointer self, const incoming& in, const peer_table& table) {
   auto& st = self->state;
+  if (st.peers.complete) {
+    record_error(self, *st.ctx, who, last_edge_round(self), run::run_error::refused, "registration_closed",
+                 "a second peer table; the cloud keeps its first (edges that died stay gone)");
+    return;
+  }
   for (std::size_t i = 0; i < table.peers.size(); ++i)
     if (table.peers[i].who.role == tier::edge) {
       st.peers.add(table.peers[i].who, (*in.peer_handles)[i]);
@@ -223,7 +250,7 @@ void on_message(cloud_pointer self, const payload& bytes, const handles* peer_ha
   auto& st = self->state;
   auto kind = st.ctx->codec.peek(bytes);
   st.received[kind ? to_string(kind->first) : "undecodable"] += 1;
-  dispatch(self, *st.ctx, st.peers, who, last_edge_round(self), bytes, peer_handles, {relay::none, true},
+  dispatch(self, *st.ctx, st.peers, who, last_edge_round(self), bytes, peer_handles, {true},
            overloaded{
              [&](const incoming& in, const adapter_update& m) { on_adapters(self, in, m); },
              [&](const incoming& in, const registration&) { on_registration(self, in); },
@@ -258,6 +285,8 @@ cloud_actor::behavior_type cloud_aggregator(cloud_pointer self, context_ptr ctx,
       self->state.start_asked = true;
       maybe_begin(self);
     },
+    // Process control from the wiring (like start): a stopped run keeps what the cloud has.
+    [self](save_atom) -> uint32_t { return save_now(self); },
     [self](deliver_atom, const payload& bytes) { on_message(self, bytes, nullptr); },
     [self](deliver_atom, const payload& bytes, const handles& peer_handles) { on_message(self, bytes, &peer_handles); },
     [self](deadline_atom, uint32_t cloud_round) {

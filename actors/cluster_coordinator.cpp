@@ -2,6 +2,7 @@
 #include "actors/cluster_coordinator.hpp"
 
 #include <chrono>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -15,6 +16,25 @@ using namespace messages;
 
 const participant me{tier::coordinator, 0};
 const std::string who = "coordinator";
+// The deadline timer's "round" for the registration deadline.
+constexpr uint32_t registration_timer = std::numeric_limits<uint32_t>::max();
+
+// Ids in 0..n-1 missing from `have`, as "0, 3, 5" (at most 10 named).
+template <class Map>
+std::string missing_ids(const Map& have, int64_t n) {
+  std::string out;
+  int named = 0, left = 0;
+  for (int64_t i = 0; i < n; ++i)
+    if (!have.count(static_cast<uint32_t>(i))) {
+      if (named < 10)
+        out += (named++ ? ", " : "") + std::to_string(i);
+      else
+        ++left;
+    }
+  if (left > 0)
+    out += fmt::format(" and {} more", left);
+  return out.empty() ? "none" : out;
+}
 
 // Sends `bytes` to `to`, counted in `counter`.
 template <class Handle>
@@ -70,19 +90,26 @@ void complete_registration(coordinator_pointer self) {
   for_edges.peers.push_back({{tier::cloud, 0}, 0, 0});
   for (const auto& [c, entry] : st.peers.registered)
     for_edges.peers.push_back(entry);
-  send_table(self, st.peers.cloud, edge_list);
-  for (const auto& [e, handle] : st.peers.edges) {
-    send_table(self, handle, for_edges);
-    st.live_edges.insert(e);
-    self->monitor(handle);
-  }
-  for (const auto& [c, handle] : st.peers.clients)
-    send_table(self, handle, edge_list);
   run::registered_event ev;
   ev.clients = st.peers.clients.size();
   ev.edges = st.peers.edges.size();
   ev.bytes_control = st.bytes_registration;
   record(self, *st.ctx, ev);
+  // Edges and clients first, the cloud last: the cloud begins (and broadcasts to the edges) once it has its
+  // table, and an edge must know the cloud by then.
+  for (const auto& [e, handle] : st.peers.edges) {
+    send_table(self, handle, for_edges);
+    st.live_edges.insert(e);
+    self->monitor(handle);
+  }
+  for (const auto& [c, handle] : st.peers.clients) {
+    send_table(self, handle, edge_list);
+    // Its placement from the start, so it takes openings and adapters from that edge only.
+    assignment_update initial{0, assignment_reason::initial, {st.assignments.at(c)}};
+    if (auto bytes = st.ctx->codec.encode(me, initial))
+      send_counted(self, handle, *bytes, st.bytes_registration);
+  }
+  send_table(self, st.peers.cloud, edge_list);
 }
 
 void on_registration(coordinator_pointer self, const incoming& in, const registration& reg) {
@@ -153,7 +180,8 @@ void open_edge_round(coordinator_pointer self, uint32_t round) {
                      round);
 }
 
-void round_done(coordinator_pointer self) {
+// Records that edge round st.round is closed (with the edges that closed it).
+void record_closed(coordinator_pointer self) {
   auto& st = self->state;
   run::round_closed_event ev;
   ev.round = st.round;
@@ -164,6 +192,11 @@ void round_done(coordinator_pointer self) {
   ev.at_s = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   record(self, *st.ctx, ev);
   st.bytes_control = 0;
+}
+
+void round_done(coordinator_pointer self) {
+  auto& st = self->state;
+  record_closed(self);
   if (st.round < st.last_round)
     open_edge_round(self, st.round + 1);
   else
@@ -186,6 +219,15 @@ void on_cloud_round(coordinator_pointer self, const open_round& open) {
     record_error(self, *st.ctx, who, open.round, run::run_error::refused, "not_registered",
                  "the cloud opened a round before registration was complete");
     return;
+  }
+  if (st.running) {
+    // The cloud gave up waiting (its own deadline) before this round closed: close it as it stands, so the
+    // record gets every round, then follow the cloud.
+    record_error(self, *st.ctx, who, st.round, run::run_error::deadline_missed,
+                 fmt::format("cloud round opening at round {} came before {} of {} edges closed round {}",
+                             open.round, st.live_edges.size() - st.closed.size(), st.live_edges.size(), st.round));
+    record_closed(self);
+    st.running = false;
   }
   st.running = true;
   st.last_round = open.round + static_cast<uint32_t>(st.ctx->cfg.kappa2) - 1;
@@ -237,7 +279,7 @@ void on_edge_down(coordinator_pointer self, uint32_t edge) {
 // One dispatch: every one-way message, decoded once (actors/dispatch.hpp).
 void on_message(coordinator_pointer self, const payload& bytes) {
   auto& st = self->state;
-  dispatch(self, *st.ctx, st.peers, who, st.round, bytes, nullptr, {relay::none, true},
+  dispatch(self, *st.ctx, st.peers, who, st.round, bytes, nullptr, {true},
            overloaded{
              [&](const incoming& in, const registration& m) { on_registration(self, in, m); },
              [&](const incoming& in, const open_round& m) {
@@ -261,9 +303,12 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
   st.peers.add({tier::cloud, 0}, caf::actor_cast<caf::actor>(cloud));
   auto hello = st.ctx->codec.encode(me, registration{});
   if (hello)
-    self->send(cloud, deliver_atom::value, std::move(*hello));
+    send_counted(self, cloud, *hello, st.bytes_registration);
   else
     record_error(self, *st.ctx, who, 0, run::run_error::internal, hello.error().message);
+  // Registration has a deadline too: a participant that never registers ends the run with its name.
+  self->delayed_send(self, std::chrono::milliseconds(st.ctx->cfg.round_deadline_ms), deadline_atom::value,
+                     registration_timer);
   self->set_down_handler([self](const caf::down_msg& dm) {
     const auto gone = self->state.peers.who(dm.source);
     if (gone && gone->role == tier::edge)
@@ -275,6 +320,15 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
       auto& st = self->state;
       if (!check_own_timer(self, *st.ctx, st.peers, who, round, "deadline"))
         return;
+      if (round == registration_timer) {
+        if (!st.peers.complete)
+          record_error(self, *st.ctx, who, 0, run::run_error::not_registered, std::string{},
+                       fmt::format("registration incomplete after {} ms ([faults] round_deadline_ms): clients "
+                                   "missing: {}; edges missing: {}",
+                                   st.ctx->cfg.round_deadline_ms, missing_ids(st.peers.clients, st.ctx->cfg.clients),
+                                   missing_ids(st.peers.edges, st.ctx->cfg.edges)));
+        return;
+      }
       if (st.running && round == st.round) {
         record_error(self, *st.ctx, who, round, run::run_error::deadline_missed,
                      fmt::format("{} of {} edges closed round {}", st.closed.size(), st.live_edges.size(), round));

@@ -30,11 +30,22 @@ struct incoming {
 
 /// How one role takes a message.
 struct dispatch_rules {
-  /// Through an edge too, for what the coordinator or the cloud said (clients).
-  relay rule = relay::none;
   /// Registrations may come from actors not yet in the book (the coordinator, the cloud).
   bool takes_registrations = false;
 };
+
+/// True when `in` came from a participant of `role`; otherwise records `refused/wrong_sender` (e.g. a round
+/// opening from the cloud at an edge: a known peer, but not the one that opens rounds).
+template <class Self>
+bool from_role(Self* self, const run_context& ctx, const std::string& who, uint32_t round, const incoming& in,
+               messages::message_kind kind, messages::tier role) {
+  if (in.sender.role == role)
+    return true;
+  record_error(self, ctx, who, round, run::run_error::refused, "wrong_sender",
+               fmt::format("a {} message from {} {}; only the {} sends these here", messages::to_string(kind),
+                           messages::to_string(in.sender.role), in.sender.id, messages::to_string(role)));
+  return false;
+}
 
 /// Records that this role does not take messages of `kind`.
 template <class Self>
@@ -59,7 +70,7 @@ void dispatch(Self* self, const run_context& ctx, const peer_book& peers, const 
   const auto kind = static_cast<messages::message_kind>(msg->body.index());
   const bool registration = kind == messages::message_kind::registration;
   if (!(registration && rules.takes_registrations)
-      && !check_sender(self, ctx, peers, who, round, messages::to_string(kind), msg->sender, rules.rule))
+      && !check_sender(self, ctx, peers, who, round, messages::to_string(kind), msg->sender))
     return;
   if ((kind == messages::message_kind::peer_table) != (peer_handles != nullptr)) {
     record_error(self, ctx, who, round, run::run_error::refused, "no_handles",

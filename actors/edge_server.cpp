@@ -29,7 +29,7 @@ uint32_t current_round(const edge_pointer& self) {
   return self->state.current ? self->state.current->round : 0;
 }
 
-void start_round(edge_pointer self, const payload& bytes, const open_round& open);
+void start_round(edge_pointer self, const open_round& open);
 void readmit(edge_pointer self, uint32_t client);
 
 // Round r may start once every cluster holds the global adapters of the cloud round it belongs to.
@@ -221,6 +221,7 @@ void close_current(edge_pointer self, close_reason reason) {
     }
   }
 
+  std::vector<payload> uploads;  // to the cloud, sent after the round's event and close (see below)
   if (open.cloud_round) {
     // One update per cluster, empty when this edge has nothing for it, so the cloud knows when it has all.
     for (uint32_t k = 0; k < ctx.clusters; ++k) {
@@ -241,7 +242,7 @@ void close_current(edge_pointer self, close_reason reason) {
         continue;
       }
       st.bytes_cloud += static_cast<int64_t>(bytes->size());
-      self->send(st.peers.cloud, deliver_atom::value, std::move(*bytes));
+      uploads.push_back(std::move(*bytes));
     }
   } else {
     for (auto& [k, a] : agg.clusters) {
@@ -295,10 +296,13 @@ void close_current(edge_pointer self, close_reason reason) {
     ev.aggregate_digests[k] = fmt::format("{:016x}", fed::digest(a.adapters));
   ev.left_out = left_out;
   ev.peak_admitted = st.peak_admitted;
-  // The event before the close: the recorder must see this edge's round before the coordinator's close of it.
+  // The event first, then the close, then the uploads: the recorder must see this edge's round before the
+  // coordinator's close of it, and the coordinator this close before the cloud's next opening.
   record(self, ctx, ev);
   if (bytes)
     self->send(st.peers.coordinator, deliver_atom::value, std::move(*bytes));
+  for (auto& up : uploads)
+    self->send(st.peers.cloud, deliver_atom::value, std::move(up));
   st.peak_admitted = 0;
   st.bytes_control = 0;
   st.updates.clear();
@@ -462,7 +466,6 @@ void run_stashed(edge_pointer self) {
 void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& up) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
-  const auto& bytes = msg.bytes;
   const auto* dense = std::get_if<std::vector<named_tensor>>(&up.form);
   if (dense == nullptr) {
     record_error(self, ctx, who(self), up.round, run::run_error::refused, "sketch",
@@ -475,7 +478,12 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
     if (!dense->empty()) {
       st.cluster_adapters[up.cluster_id] = *dense;
       load_into_slots(self, up.cluster_id, *dense);
-      push_to_clients(self, up.cluster_id, bytes);
+      // Passed on under this edge's envelope: a client takes adapters from its own edge only.
+      auto mine = ctx.codec.encode(me(self), up);
+      if (mine)
+        push_to_clients(self, up.cluster_id, *mine);
+      else
+        record_error(self, ctx, who(self), up.round, run::run_error::internal, mine.error().message);
     }
     st.global_round[up.cluster_id] = up.round;
     run_stashed(self);
@@ -574,7 +582,7 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
   if (!forward && st.current && in.round == st.current->round && in.step + 1 == st.current->local_steps) {
     auto& snaps = st.body_at_round_end[in.client_id];
     snaps[in.round] = st.body->adapters(in.client_id);
-    // A late update is aggregated only under the staleness policy, [elsa] max_staleness rounds late at most.
+    // A late update is aggregated only under the staleness policy, [faults] max_staleness rounds late at most.
     const std::size_t keep = ctx.cfg.stragglers_policy() == run::straggler_policy::staleness
                                ? static_cast<std::size_t>(ctx.cfg.max_staleness) + 1 : 1;
     while (snaps.size() > keep)
@@ -623,12 +631,25 @@ void on_peer_table(edge_pointer self, const incoming& in, const peer_table& tabl
 // One dispatch: every one-way message, decoded once (actors/dispatch.hpp).
 void on_message(edge_pointer self, const payload& bytes, const handles* peer_handles) {
   auto& st = self->state;
+  // Rounds, trust and placements are the coordinator's to send (the codec would let the cloud send them).
+  auto from_coordinator = [&](const incoming& in, message_kind kind) {
+    return from_role(self, *st.ctx, who(self), current_round(self), in, kind, tier::coordinator);
+  };
   dispatch(self, *st.ctx, st.peers, who(self), current_round(self), bytes, peer_handles, {},
            overloaded{
-             [&](const incoming&, const open_round& m) { on_open_round(self, m); },
+             [&](const incoming& in, const open_round& m) {
+               if (from_coordinator(in, message_kind::open_round))
+                 on_open_round(self, m);
+             },
              [&](const incoming& in, const adapter_update& m) { on_adapters(self, in, m); },
-             [&](const incoming&, const trust_update& m) { on_trust(self, m); },
-             [&](const incoming&, const assignment_update& m) { on_assignment(self, m); },
+             [&](const incoming& in, const trust_update& m) {
+               if (from_coordinator(in, message_kind::trust_update))
+                 on_trust(self, m);
+             },
+             [&](const incoming& in, const assignment_update& m) {
+               if (from_coordinator(in, message_kind::assignment_update))
+                 on_assignment(self, m);
+             },
              [&](const incoming& in, const peer_table& m) { on_peer_table(self, in, m); },
              [&](const incoming& in, const auto& m) {
                refuse_kind(self, *st.ctx, who(self), current_round(self), kind_of<std::decay_t<decltype(m)>>,

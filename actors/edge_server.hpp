@@ -46,7 +46,7 @@ struct edge_state {
   std::set<uint32_t> excluded;
   std::map<uint32_t, uint64_t> registered_samples;  // what each client registered (from the peer table)
   // client -> round -> its body adapters as the slot held them when its last step of that round ended: what
-  // its head/tail update of the round is merged with, however late it arrives (this and the previous round).
+  // its head/tail update of the round is merged with, however late it arrives (the last [faults] max_staleness + 1 rounds under the staleness policy, else one).
   std::map<uint32_t, std::map<uint32_t, fed::adapter_set>> body_at_round_end;
 
   // -- adapters per cluster: the latest global (from the cloud) or edge aggregate --

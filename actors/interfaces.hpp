@@ -55,6 +55,7 @@ using coordinator_actor = caf::typed_actor<
 /// not yet, see docs/runtime.md).
 using cloud_actor = caf::typed_actor<
   caf::reacts_to<messages::start_atom>,  // the run may begin (once its peer table is in)
+  caf::replies_to<messages::save_atom>::with<uint32_t>,  // save the global adapters now: cloud rounds behind them
   caf::reacts_to<messages::deliver_atom, payload>,
   caf::reacts_to<messages::deliver_atom, payload, handles>,
   caf::reacts_to<messages::deadline_atom, uint32_t>>;  // own timer

@@ -75,20 +75,14 @@ inline std::string describe(const std::optional<messages::participant>& p) {
   return fmt::format("{} {}", messages::to_string(p->role), p->id);
 }
 
-/// How a role accepts relayed messages: only from the claimed sender itself, or also through an edge
-/// (clients get the coordinator's round openings and the cloud's adapters through their edge).
-enum class relay : uint8_t { none, by_edge };
-
-/// True when the message being handled came from `claimed` (or, with relay::by_edge, from an edge passing
-/// on what the coordinator or the cloud said); otherwise records `refused/forged_sender` and returns false.
+/// True when the message being handled came from `claimed` itself; otherwise records `refused/forged_sender`
+/// and returns false. Nothing is relayed under another's envelope: an edge that passes the cloud's adapters
+/// on signs them itself.
 template <class Self>
 bool check_sender(Self* self, const run_context& ctx, const peer_book& peers, const std::string& who,
-                  uint32_t round, const char* kind, const messages::participant& claimed,
-                  relay rule = relay::none) {
+                  uint32_t round, const char* kind, const messages::participant& claimed) {
   const auto actual = actual_sender(self, peers);
-  const bool relayed = rule == relay::by_edge && actual && actual->role == messages::tier::edge
-                       && (claimed.role == messages::tier::coordinator || claimed.role == messages::tier::cloud);
-  if (actual && (*actual == claimed || relayed))
+  if (actual && *actual == claimed)
     return true;
   record_error(self, ctx, who, round, run::run_error::refused, "forged_sender",
                fmt::format("a {} message whose envelope says {} {} came from {}; ignored", kind,

@@ -44,7 +44,7 @@ void on_event(recorder_pointer self, const std::string& text) {
   if (ev.value("type", "") == "error" && st.progress != nullptr)
     *st.progress << "  ! " << ev.value("actor", "?") << ", round " << ev.value("round", 0) << ": "
                  << ev.value("code", "?") << ": " << ev.value("text", "") << std::endl;
-  if (st.record->finished()) {
+  if (st.record->finished() || !st.record->aborted().empty()) {
     for (auto& p : st.waiting)
       p.deliver(true);
     st.waiting.clear();
@@ -66,7 +66,7 @@ recorder_actor::behavior_type recorder(recorder_pointer self, std::shared_ptr<ru
   return {
     [self](messages::record_atom, const std::string& text) { on_event(self, text); },
     [self](messages::done_atom) -> caf::result<bool> {
-      if (self->state.record->finished())
+      if (self->state.record->finished() || !self->state.record->aborted().empty())
         return true;
       auto promise = self->make_response_promise<bool>();
       self->state.waiting.push_back(promise);

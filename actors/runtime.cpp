@@ -125,6 +125,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
     sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.threads));
   run_result result;
   std::string stop_reason; // set when hooks.stop_requested stopped the run
+  int64_t saved_cloud_rounds = -1;  // a stopped run: cloud rounds behind the adapters it saved
   auto record = std::make_shared<run::run_record>(cfg, task_names, majority);
   messages::codec_limits limits;
   limits.max_clients = static_cast<uint32_t>(cfg.clients);
@@ -170,12 +171,15 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
       hooks.before_start(spawned);
     caf::anon_send(spawned.cloud, messages::start_atom::value);
 
-    auto stop_all = [&] {
+    auto stop_training = [&] {
       for (auto& c : spawned.clients)
         caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
       for (auto& e : spawned.edges)
         caf::anon_send_exit(e, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(spawned.coordinator, caf::exit_reason::user_shutdown);
+    };
+    auto stop_all = [&] {
+      stop_training();
       caf::anon_send_exit(spawned.cloud, caf::exit_reason::user_shutdown);
       caf::anon_send_exit(spawned.recorder, caf::exit_reason::user_shutdown);
     };
@@ -193,10 +197,20 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
       while (!stop_now()) {
         if (sched.try_run_once())
           continue;
-        if (record->finished() || !sched.trigger_timeout())
+        if (record->finished() || !record->aborted().empty() || !sched.trigger_timeout())
           break;
       }
       finished = record->finished();
+      if (!finished && !stop_reason.empty()) {
+        // The round in progress is abandoned: everyone but the cloud goes first, then the cloud saves.
+        stop_training();
+        sched.run();
+        caf::scoped_actor self{sys};
+        self->send(spawned.cloud, messages::save_atom::value);
+        sched.run();
+        self->receive([&](uint32_t n) { saved_cloud_rounds = static_cast<int64_t>(n); },
+                      caf::after(std::chrono::seconds(0)) >> [] {});
+      }
       stop_all();
       sched.run();
     } else {
@@ -215,9 +229,20 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
                      log << "run: " << sys.render(err) << std::endl;
                      failed = true;
                    });
+      // A stopped run keeps the cloud's adapters of its last completed cloud round (it may be mid-evaluation);
+      // the others go first, so the round in progress goes no further.
+      if (!finished && !stop_reason.empty()) {
+        stop_training();
+        self->request(spawned.cloud, std::chrono::minutes(2), messages::save_atom::value)
+          .receive([&](uint32_t n) { saved_cloud_rounds = static_cast<int64_t>(n); },
+                   [&](const caf::error& err) { log << "saving the adapters: " << sys.render(err) << std::endl; });
+      }
       stop_all();
     }
     result.codec = ctx->codec.stats();
+    if (!record->aborted().empty())
+      throw error(errc::io_error, fmt::format("the run could not start: {}; see {}", record->aborted(),
+                                              (cfg.out_dir / "events.jsonl").string()));
     if (!finished && stop_reason.empty())
       throw error(errc::io_error, fmt::format("the run did not finish (recorded {} of {} rounds); see {}",
                                               record->lines().size(), cfg.rounds,
@@ -225,8 +250,10 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
   }
   result.wall_seconds = std::chrono::duration<double>(clock_type::now() - started).count();
   result.summary = record->summary(result.wall_seconds);
-  if (!stop_reason.empty())
+  if (!stop_reason.empty()) {
     result.summary["stop_reason"] = stop_reason;
+    result.summary["adapters_cloud_rounds"] = std::max<int64_t>(saved_cloud_rounds, 0);
+  }
   {
     std::ofstream f(cfg.out_dir / "summary.json");
     f << result.summary.dump(2) << '\n';
@@ -238,7 +265,11 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
   if (!stop_reason.empty())
     log << "stopped (" << stop_reason << ") after " << result.metrics.size() << " of " << cfg.rounds
         << " edge rounds; the record is in " << cfg.out_dir.string()
-        << "/: config.toml, metrics.jsonl, events.jsonl, summary.json (\"finished\": false)" << std::endl;
+        << "/: config.toml, metrics.jsonl, events.jsonl, summary.json (\"finished\": false)"
+        << (cfg.save_adapters && saved_cloud_rounds > 0
+              ? fmt::format(", adapters/ (after {} of {} cloud rounds)", saved_cloud_rounds, cfg.cloud_rounds())
+              : std::string(", no adapters (no cloud round completed)"))
+        << std::endl;
   else if (results)
     *results << record->summary_table(result.wall_seconds) << "wrote " << cfg.out_dir.string()
              << "/: config.toml, metrics.jsonl, events.jsonl, summary.json"

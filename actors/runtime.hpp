@@ -1,5 +1,6 @@
 // Running a whole ELSA training run in one process: builds every participant's core objects, spawns the
-// clients, edge servers, coordinator, cloud and recorder as CAF actors, wires their directory, injects the
+// clients, edge servers, coordinator, cloud and recorder as CAF actors (each given only the address it
+// registers with; see actors/peers.hpp), injects the
 // configured malformed messages, starts the cloud and waits for the final event. With [run] deterministic,
 // CAF's deterministic test scheduler and its simulated clock drive the run (bit-for-bit reruns).
 #pragma once

@@ -46,6 +46,7 @@ CAF_BEGIN_TYPE_ID_BLOCK(elsa, caf::first_custom_type_id)
   CAF_ADD_ATOM(elsa, elsa::messages, start_atom, "start")
   CAF_ADD_ATOM(elsa, elsa::messages, record_atom, "record")
   CAF_ADD_ATOM(elsa, elsa::messages, done_atom, "done")
+  CAF_ADD_ATOM(elsa, elsa::messages, save_atom, "save")  // a stopped run asks the cloud to save what it has
 
 CAF_END_TYPE_ID_BLOCK(elsa)
 

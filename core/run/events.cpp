@@ -41,6 +41,8 @@ const char* to_string(run_error code) noexcept {
       return "late_update";
     case run_error::no_quorum:
       return "no_quorum";
+    case run_error::not_registered:
+      return "not_registered";
     case run_error::internal:
       return "internal";
   }

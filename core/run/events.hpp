@@ -28,6 +28,7 @@ enum class run_error : uint8_t {
   deadline_missed,    // the coordinator's guard deadline fired before every edge closed
   late_update,        // an edge's update reached the cloud outside its cloud round
   no_quorum,          // too few edges reported to the cloud
+  not_registered,     // registration did not complete in time: the run cannot start (ends it)
   internal,           // encoding or a core call failed for reasons not tied to the input
 };
 
@@ -66,7 +67,7 @@ struct round_closed_event {
   uint32_t round = 0;
   bool cloud_round = false;
   uint64_t edges = 0;
-  int64_t bytes_control = 0;  // openings, placements and trust it sent for this round
+  int64_t bytes_control = 0;  // openings and placements it sent for this round
   double at_s = 0;
   nlohmann::json to_json() const;
 };

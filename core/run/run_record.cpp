@@ -95,6 +95,8 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     registered_bytes_ += ev.value("bytes_control", int64_t{0});
   } else if (type == "error") {
     errors_.push_back(ev);
+    if (ev.value("code", "") == "not_registered" && aborted_.empty())
+      aborted_ = ev.value("text", "registration incomplete");
     at(round).errors += 1;
   } else if (type == "final") {
     final_ = ev;

@@ -47,6 +47,11 @@ public:
     return final_.has_value();
   }
 
+  /// Why the run cannot go on (an error event that ends it, e.g. `not_registered`), or empty.
+  const std::string& aborted() const {
+    return aborted_;
+  }
+
   /// summary.json: final per-task test accuracy (and the majority baseline), totals of bytes per tier,
   /// rounds, stragglers, dropouts, errors, wall time.
   nlohmann::json summary(double wall_seconds) const;
@@ -94,6 +99,7 @@ private:
   std::vector<nlohmann::json> errors_;
   std::optional<nlohmann::json> final_;
   int64_t registered_bytes_ = 0;  // registrations and peer tables, before the first round
+  std::string aborted_;
 };
 
 } // namespace elsa::run

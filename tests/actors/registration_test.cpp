@@ -15,6 +15,7 @@
 #include <caf/send.hpp>
 
 #include "actors/client.hpp"
+#include "actors/cluster_coordinator.hpp"
 #include "actors/edge_server.hpp"
 #include "core/fed/adapters.hpp"
 #include "core/fed/edge_body.hpp"
@@ -65,6 +66,19 @@ received<message_body> next_message(caf::scoped_actor& self, const codec& c) {
     },
     caf::after(seconds(20)) >> [] { FAIL() << "no message within 20 s"; });
   EXPECT_TRUE(got);
+  return out;
+}
+
+// Receives the next peer table (with its handles) at `self`.
+std::pair<received<peer_table>, actors::handles> next_table(caf::scoped_actor& self, const codec& c) {
+  std::pair<received<peer_table>, actors::handles> out;
+  self->receive(
+    [&](deliver_atom, const payload& bytes, const actors::handles& hs) {
+      auto m = c.decode<peer_table>(bytes);
+      ASSERT_TRUE(m.ok()) << m.error().message;
+      out = {std::move(*m), hs};
+    },
+    caf::after(seconds(20)) >> [] { FAIL() << "no peer table within 20 s"; });
   return out;
 }
 
@@ -157,12 +171,30 @@ TEST(Registration, AClientAloneRegistersItsSamplesAndStepsWithTheEdgeItsTableNam
   EXPECT_EQ(std::get<registration>(hello.body).samples, samples);
   EXPECT_GT(samples, 0u);
 
-  // The table names edge 1 (a scripted actor); edge 1 opens round 0 with one local step.
+  // The table names edges 1 and 3 (scripted actors); the coordinator places the client on edge 1.
+  caf::scoped_actor edge3{sys};
   peer_table table;
-  table.peers = {{{tier::edge, 1}, 0, 0}};
+  table.peers = {{{tier::edge, 1}, 0, 0}, {{tier::edge, 3}, 0, 0}};
   coordinator->send(client, deliver_atom::value, c.encode(participant{tier::coordinator, 0}, table).value(),
-                    actors::handles{caf::actor_cast<caf::actor>(edge1)});
+                    actors::handles{caf::actor_cast<caf::actor>(edge1), caf::actor_cast<caf::actor>(edge3)});
+  assignment_update placed{0, assignment_reason::initial, {{2, 1, 0}}};
+  coordinator->send(client, deliver_atom::value, c.encode(participant{tier::coordinator, 0}, placed).value());
+  // Edge 3 is a known peer but not this client's edge: its opening is refused. Edge 1 speaking for the
+  // coordinator (moving the client to edge 3) is a forged sender.
   open_round open;
+  open.round = 0;
+  open.local_steps = 1;
+  open.deadline_ms = 60000;
+  open.assignments = {{2, 3, 0}};
+  edge3->send(client, deliver_atom::value, c.encode(participant{tier::edge, 3}, open).value());
+  auto refused = next_error(recorder);
+  EXPECT_EQ(refused.value("code", ""), "refused/wrong_sender") << refused.dump();
+  assignment_update moved{0, assignment_reason::latency, {{2, 3, 0}}};
+  edge1->send(client, deliver_atom::value, c.encode(participant{tier::coordinator, 0}, moved).value());
+  refused = next_error(recorder);
+  EXPECT_EQ(refused.value("code", ""), "refused/forged_sender") << refused.dump();
+  // Edge 1 opens round 0 with one local step.
+  open = open_round{};
   open.round = 0;
   open.local_steps = 1;
   open.deadline_ms = 60000;
@@ -187,6 +219,71 @@ TEST(Registration, AClientAloneRegistersItsSamplesAndStepsWithTheEdgeItsTableNam
     caf::after(seconds(20)) >> [] { FAIL() << "no forward request within 20 s"; });
   EXPECT_TRUE(asked);
   caf::anon_send_exit(client, caf::exit_reason::user_shutdown);
+}
+
+TEST(Registration, TheCoordinatorAloneTakesEachRegistrationOnceAndHandsOutThePeerTables) {
+  standalone s("standalone_coordinator");
+  s.cfg.clients = 2;
+  s.cfg.edges = 1;
+  s.ctx = std::make_shared<actors::run_context>(s.cfg, s.ctx->codec.limits());
+  auto& sys = *s.sys;
+  const auto& c = s.ctx->codec;
+  caf::scoped_actor recorder{sys}, cloud{sys}, client0{sys}, client1{sys}, impostor{sys}, edge0{sys};
+  s.ctx->recorder = caf::actor_cast<actors::recorder_actor>(recorder);
+  auto coordinator = sys.spawn(actors::cluster_coordinator, actors::context_ptr{s.ctx},
+                               caf::actor_cast<actors::cloud_actor>(cloud));
+  auto hello = next_message(cloud, c);
+  EXPECT_EQ(hello.sender, (participant{tier::coordinator, 0}));
+  client0->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 0}, registration{10, 0}).value());
+  // A second actor claiming client 0 is refused; the first registration stands.
+  impostor->send(coordinator, deliver_atom::value,
+                 c.encode(participant{tier::client, 0}, registration{999, 0}).value());
+  const auto refused = next_error(recorder);
+  EXPECT_EQ(refused.value("code", ""), "refused/registration_closed") << refused.dump();
+  client1->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 1}, registration{20, 0}).value());
+  edge0->send(coordinator, deliver_atom::value, c.encode(participant{tier::edge, 0}, registration{}).value());
+
+  // The edge: the cloud and both clients with what they registered, each with its own handle.
+  auto [for_edge, edge_handles] = next_table(edge0, c);
+  ASSERT_EQ(for_edge.body.peers.size(), 3u);
+  EXPECT_EQ(for_edge.body.peers[0].who, (participant{tier::cloud, 0}));
+  EXPECT_EQ(for_edge.body.peers[1], (peer_entry{{tier::client, 0}, 10, 0}));
+  EXPECT_EQ(for_edge.body.peers[2], (peer_entry{{tier::client, 1}, 20, 0}));
+  EXPECT_EQ(edge_handles[0], caf::actor_cast<caf::actor>(cloud));
+  EXPECT_EQ(edge_handles[1], caf::actor_cast<caf::actor>(client0));
+  EXPECT_EQ(edge_handles[2], caf::actor_cast<caf::actor>(client1));
+  // Each client: the edges, then its own placement.
+  for (auto [self, id] : {std::pair<caf::scoped_actor*, uint32_t>{&client0, 0}, {&client1, 1}}) {
+    auto [table, hs] = next_table(*self, c);
+    EXPECT_EQ(table.body.peers, (std::vector<peer_entry>{{{tier::edge, 0}, 0, 0}}));
+    EXPECT_EQ(hs, (actors::handles{caf::actor_cast<caf::actor>(edge0)}));
+    auto placed = next_message(*self, c);
+    ASSERT_TRUE(std::holds_alternative<assignment_update>(placed.body));
+    EXPECT_EQ(std::get<assignment_update>(placed.body).assignments, (std::vector<assignment>{{id, 0, 0}}));
+  }
+  auto [for_cloud, cloud_handles] = next_table(cloud, c);
+  EXPECT_EQ(for_cloud.body.peers, (std::vector<peer_entry>{{{tier::edge, 0}, 0, 0}}));
+  caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
+}
+
+TEST(Registration, AParticipantThatNeverRegistersIsNamedAtTheDeadline) {
+  standalone s("standalone_deadline");
+  s.cfg.clients = 2;
+  s.cfg.edges = 1;
+  s.cfg.round_deadline_ms = 300;
+  s.ctx = std::make_shared<actors::run_context>(s.cfg, s.ctx->codec.limits());
+  auto& sys = *s.sys;
+  const auto& c = s.ctx->codec;
+  caf::scoped_actor recorder{sys}, cloud{sys}, client0{sys}, edge0{sys};
+  s.ctx->recorder = caf::actor_cast<actors::recorder_actor>(recorder);
+  auto coordinator = sys.spawn(actors::cluster_coordinator, actors::context_ptr{s.ctx},
+                               caf::actor_cast<actors::cloud_actor>(cloud));
+  client0->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 0}, registration{10, 0}).value());
+  edge0->send(coordinator, deliver_atom::value, c.encode(participant{tier::edge, 0}, registration{}).value());
+  const auto ev = next_error(recorder);
+  EXPECT_EQ(ev.value("code", ""), "not_registered") << ev.dump();
+  EXPECT_NE(ev.value("text", "").find("clients missing: 1; edges missing: none"), std::string::npos) << ev.dump();
+  caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
 }
 
 TEST(Registration, AWholeRunRecordsTheRegistrationAndAnOnTimeStragglerDelay) {
