@@ -2,6 +2,7 @@
 #include "actors/cluster_coordinator.hpp"
 
 #include <chrono>
+#include <ctime>
 #include <limits>
 
 #include <fmt/format.h>
@@ -190,6 +191,9 @@ void record_closed(coordinator_pointer self) {
   ev.bytes_control = st.bytes_control;
   // When it closed, on the process's steady clock: the recorder may see events late (one CAF thread).
   ev.at_s = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  timespec cpu{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+  ev.cpu_s = static_cast<double>(cpu.tv_sec) + 1e-9 * static_cast<double>(cpu.tv_nsec);
   record(self, *st.ctx, ev);
   st.bytes_control = 0;
 }

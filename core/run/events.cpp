@@ -80,7 +80,8 @@ nlohmann::json edge_round_event::to_json() const {
 
 nlohmann::json round_closed_event::to_json() const {
   return {{"type", "round_closed"}, {"round", round},   {"cloud_round", cloud_round},
-          {"edges", edges},         {"bytes_control", bytes_control}, {"at_s", at_s}};
+          {"edges", edges},         {"bytes_control", bytes_control}, {"at_s", at_s},
+          {"cpu_s", cpu_s}};
 }
 
 nlohmann::json cloud_round_event::to_json() const {

@@ -62,13 +62,15 @@ struct edge_round_event {
   nlohmann::json to_json() const;
 };
 
-/// The coordinator closed edge round `round` (at_s: its steady clock, seconds).
+/// The coordinator closed edge round `round` (at_s: its steady clock, seconds; cpu_s: the CPU seconds its
+/// process had used by then, all threads).
 struct round_closed_event {
   uint32_t round = 0;
   bool cloud_round = false;
   uint64_t edges = 0;
   int64_t bytes_control = 0;  // openings and placements it sent for this round
   double at_s = 0;
+  double cpu_s = 0;
   nlohmann::json to_json() const;
 };
 
