@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "actors/dispatch.hpp"
+#include "core/fed/placement.hpp"
 
 namespace elsa::actors {
 
@@ -74,17 +75,19 @@ void send_table(coordinator_pointer self, const Handle& to, const peer_table& ta
   self->send(to, deliver_atom::value, std::move(*bytes), std::move(hs));
 }
 
-// Everyone registered: place the clients (client c on edge c mod E, in the cluster of its data), give every
-// participant its peer table and watch the edges.
+// Everyone registered: place the clients (core/fed/placement), give every participant its peer table and
+// watch the edges.
 void complete_registration(coordinator_pointer self) {
   auto& st = self->state;
   const auto& cfg = st.ctx->cfg;
   st.peers.complete = true;
-  const auto edges = static_cast<uint32_t>(cfg.edges);
-  for (const auto& [c, entry] : st.peers.registered) {
-    st.assignments.push_back({c, c % edges, entry.cluster_id});
-    st.splits.push_back({c, static_cast<uint32_t>(cfg.head_blocks), static_cast<uint32_t>(cfg.tail_blocks)});
-  }
+  std::map<uint32_t, uint32_t> cluster_of;
+  for (const auto& [c, entry] : st.peers.registered)
+    cluster_of[c] = entry.cluster_id;
+  st.assignments = fed::initial_placement(cluster_of, static_cast<uint32_t>(cfg.edges));
+  for (const auto& a : st.assignments)
+    st.splits.push_back(
+      {a.client_id, static_cast<uint32_t>(cfg.head_blocks), static_cast<uint32_t>(cfg.tail_blocks)});
   peer_table edge_list, for_edges;
   for (const auto& [e, handle] : st.peers.edges)
     edge_list.peers.push_back({{tier::edge, e}, 0, 0});
@@ -246,8 +249,8 @@ void on_close(coordinator_pointer self, const incoming& in, const close_round& c
   maybe_done(self);
 }
 
-// An edge died: its clients move to the live edges (round-robin in client order) from the next round on;
-// each live edge and each moved client is told.
+// An edge died: its clients move to the live edges (core/fed/placement) from the next round on; each live
+// edge and each moved client is told.
 void on_edge_down(coordinator_pointer self, uint32_t edge) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
@@ -256,16 +259,10 @@ void on_edge_down(coordinator_pointer self, uint32_t edge) {
     record_error(self, ctx, who, st.round, run::run_error::no_edges, "every edge is down");
     return;
   }
-  std::vector<uint32_t> edges(st.live_edges.begin(), st.live_edges.end());
-  std::size_t next = 0;
   assignment_update moved;
   moved.round = st.round;
   moved.reason = assignment_reason::edge_down;
-  for (auto& a : st.assignments)
-    if (a.edge_id == edge) {
-      a.edge_id = edges[next++ % edges.size()];
-      moved.assignments.push_back(a);
-    }
+  moved.assignments = fed::reassign(st.assignments, edge, st.live_edges);
   if (auto bytes = ctx.codec.encode(me, moved)) {
     for (auto e : st.live_edges)
       send_counted(self, st.peers.edges.at(e), *bytes, st.bytes_control);
