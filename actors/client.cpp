@@ -327,12 +327,7 @@ void on_message(client_pointer self, const payload& bytes, const handles* peer_h
   // Openings and adapters come from the edge this client is placed on (the coordinator says which);
   // placements and the peer table from the coordinator.
   auto my_edge_sent = [&](const incoming& in, message_kind kind) {
-    if (in.sender.role == tier::edge && in.sender.id == st.edge)
-      return true;
-    record_error(self, *st.ctx, who(self), st.round, run::run_error::refused, "wrong_sender",
-                 fmt::format("a {} message from {} {}; this client is placed on edge {}", to_string(kind),
-                             to_string(in.sender.role), in.sender.id, st.edge));
-    return false;
+    return from_role(self, *st.ctx, who(self), st.round, in, kind, tier::edge, st.edge);
   };
   dispatch(self, *st.ctx, st.peers, who(self), st.round, bytes, peer_handles, {},
            overloaded{
@@ -370,11 +365,7 @@ client_actor::behavior_type client(client_pointer self, context_ptr ctx, std::sh
   st.cluster = cluster;
   st.peers.add({tier::coordinator, 0}, caf::actor_cast<caf::actor>(coordinator));
   // Registration: who this client is (the envelope), what it holds and where to reach it (this actor).
-  auto hello = st.ctx->codec.encode(me(self), registration{st.core->sample_count(), cluster});
-  if (hello)
-    self->send(coordinator, deliver_atom::value, std::move(*hello));
-  else
-    record_error(self, *st.ctx, who(self), 0, run::run_error::internal, hello.error().message);
+  register_with(self, *st.ctx, who(self), me(self), coordinator, registration{st.core->sample_count(), cluster});
   return {
     [self](deliver_atom, const payload& bytes) { on_message(self, bytes, nullptr); },
     [self](deliver_atom, const payload& bytes, const handles& peer_handles) {

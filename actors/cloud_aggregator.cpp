@@ -248,9 +248,7 @@ void on_peer_table(cloud_pointer self, const incoming& in, const peer_table& tab
 // One dispatch: every one-way message, decoded once and counted by kind (actors/dispatch.hpp).
 void on_message(cloud_pointer self, const payload& bytes, const handles* peer_handles) {
   auto& st = self->state;
-  auto kind = st.ctx->codec.peek(bytes);
-  st.received[kind ? to_string(kind->first) : "undecodable"] += 1;
-  dispatch(self, *st.ctx, st.peers, who, last_edge_round(self), bytes, peer_handles, {true},
+  dispatch(self, *st.ctx, st.peers, who, last_edge_round(self), bytes, peer_handles, {true, &st.received},
            overloaded{
              [&](const incoming& in, const adapter_update& m) { on_adapters(self, in, m); },
              [&](const incoming& in, const registration&) { on_registration(self, in); },

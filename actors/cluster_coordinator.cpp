@@ -302,11 +302,7 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
   auto& st = self->state;
   st.ctx = std::move(ctx);
   st.peers.add({tier::cloud, 0}, caf::actor_cast<caf::actor>(cloud));
-  auto hello = st.ctx->codec.encode(me, registration{});
-  if (hello)
-    send_counted(self, cloud, *hello, st.bytes_registration);
-  else
-    record_error(self, *st.ctx, who, 0, run::run_error::internal, hello.error().message);
+  st.bytes_registration += register_with(self, *st.ctx, who, me, cloud, registration{});
   // Registration has a deadline too: a participant that never registers ends the run with its name.
   self->delayed_send(self, std::chrono::milliseconds(st.ctx->cfg.round_deadline_ms), deadline_atom::value,
                      registration_timer);

@@ -4,6 +4,8 @@
 // (`malformed_message/<rule>`) and forged senders (`refused/forged_sender`). Header-only; no protocol logic.
 #pragma once
 
+#include <map>
+#include <optional>
 #include <string>
 #include <type_traits>
 #include <variant>
@@ -32,18 +34,23 @@ struct incoming {
 struct dispatch_rules {
   /// Registrations may come from actors not yet in the book (the coordinator, the cloud).
   bool takes_registrations = false;
+  /// When set, every message is counted here by kind ("undecodable" for bytes that are none), whatever
+  /// becomes of it (the cloud reports what it received).
+  std::map<std::string, int64_t>* kinds_received = nullptr;
 };
 
-/// True when `in` came from a participant of `role`; otherwise records `refused/wrong_sender` (e.g. a round
-/// opening from the cloud at an edge: a known peer, but not the one that opens rounds).
+/// True when `in` came from a participant of `role` (and, when `id` is set, that one); otherwise records
+/// `refused/wrong_sender` (e.g. a round opening from the cloud at an edge, or from an edge that is not the
+/// client's own: a known peer, but not the one that sends these).
 template <class Self>
 bool from_role(Self* self, const run_context& ctx, const std::string& who, uint32_t round, const incoming& in,
-               messages::message_kind kind, messages::tier role) {
-  if (in.sender.role == role)
+               messages::message_kind kind, messages::tier role, std::optional<uint32_t> id = std::nullopt) {
+  if (in.sender.role == role && (!id || in.sender.id == *id))
     return true;
   record_error(self, ctx, who, round, run::run_error::refused, "wrong_sender",
-               fmt::format("a {} message from {} {}; only the {} sends these here", messages::to_string(kind),
-                           messages::to_string(in.sender.role), in.sender.id, messages::to_string(role)));
+               fmt::format("a {} message from {} {}; only the {}{} sends these here", messages::to_string(kind),
+                           messages::to_string(in.sender.role), in.sender.id, messages::to_string(role),
+                           id ? " " + std::to_string(*id) : std::string{}));
   return false;
 }
 
@@ -64,10 +71,14 @@ void dispatch(Self* self, const run_context& ctx, const peer_book& peers, const 
               const payload& bytes, const handles* peer_handles, dispatch_rules rules, Handler&& handler) {
   auto msg = ctx.codec.decode_any(bytes);
   if (!msg) {
+    if (rules.kinds_received)
+      (*rules.kinds_received)["undecodable"] += 1;
     record_rejected(self, ctx, who, round, msg.error());
     return;
   }
   const auto kind = static_cast<messages::message_kind>(msg->body.index());
+  if (rules.kinds_received)
+    (*rules.kinds_received)[messages::to_string(kind)] += 1;
   const bool registration = kind == messages::message_kind::registration;
   if (!(registration && rules.takes_registrations)
       && !check_sender(self, ctx, peers, who, round, messages::to_string(kind), msg->sender))

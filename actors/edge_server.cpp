@@ -620,10 +620,8 @@ void on_peer_table(edge_pointer self, const incoming& in, const peer_table& tabl
     if (p.who.role == tier::coordinator)
       continue;  // known from the wiring; the table does not move it
     st.peers.add(p.who, (*in.peer_handles)[i]);
-    if (p.who.role == tier::client) {
-      st.peers.registered[p.who.id] = p;
+    if (p.who.role == tier::client)
       st.registered_samples[p.who.id] = p.samples;
-    }
   }
   st.peers.complete = true;
 }
@@ -667,11 +665,7 @@ edge_actor::behavior_type edge_server(edge_pointer self, context_ptr ctx, std::s
   st.body = std::move(body);
   st.id = id;
   st.peers.add({tier::coordinator, 0}, caf::actor_cast<caf::actor>(coordinator));
-  auto hello = st.ctx->codec.encode(me(self), registration{});
-  if (hello)
-    self->send(coordinator, deliver_atom::value, std::move(*hello));
-  else
-    record_error(self, *st.ctx, who(self), 0, run::run_error::internal, hello.error().message);
+  register_with(self, *st.ctx, who(self), me(self), coordinator, registration{});
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
     const auto gone = st.peers.who(dm.source);

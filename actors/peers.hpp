@@ -24,7 +24,7 @@ struct peer_book {
   cloud_actor cloud;
   std::map<uint32_t, client_actor> clients;
   std::map<uint32_t, edge_actor> edges;
-  /// What each client registered (samples, cluster), as the coordinator handed it on.
+  /// What each client registered (samples, cluster): the coordinator's record of registrations.
   std::map<uint32_t, messages::peer_entry> registered;
   /// Participant by actor address.
   std::map<caf::actor_addr, messages::participant> index;
@@ -88,6 +88,21 @@ bool check_sender(Self* self, const run_context& ctx, const peer_book& peers, co
                fmt::format("a {} message whose envelope says {} {} came from {}; ignored", kind,
                            messages::to_string(claimed.role), claimed.id, describe(actual)));
   return false;
+}
+
+/// Sends `reg` from `me` to `to` (the coordinator, or for the coordinator the cloud): how a role announces
+/// itself. Returns the bytes sent; 0, with an `internal` error recorded, when it cannot be encoded.
+template <class Self, class Handle>
+int64_t register_with(Self* self, const run_context& ctx, const std::string& who, const messages::participant& me,
+                      const Handle& to, const messages::registration& reg) {
+  auto bytes = ctx.codec.encode(me, reg);
+  if (!bytes) {
+    record_error(self, ctx, who, 0, run::run_error::internal, bytes.error().message);
+    return 0;
+  }
+  const auto size = static_cast<int64_t>(bytes->size());
+  self->send(to, messages::deliver_atom::value, std::move(*bytes));
+  return size;
 }
 
 /// True when the message being handled is the role's own timer; otherwise records `refused/forged_sender`.

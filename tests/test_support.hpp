@@ -37,10 +37,9 @@ struct program_result {
   std::string output;
 };
 
-/// Runs `elsa ARGS` through the shell, as a user would.
-inline program_result run_elsa(const std::string& args) {
+/// Runs `command` through the shell: its exit code and stdout (add 2>&1 for stderr too).
+inline program_result run_shell(const std::string& command) {
   program_result r;
-  const std::string command = elsa_bin() + " " + args + " 2>&1";
   FILE* pipe = ::popen(command.c_str(), "r");
   if (pipe == nullptr)
     return r;
@@ -50,6 +49,11 @@ inline program_result run_elsa(const std::string& args) {
   const int status = ::pclose(pipe);
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
   return r;
+}
+
+/// Runs `elsa ARGS` through the shell, as a user would.
+inline program_result run_elsa(const std::string& args) {
+  return run_shell(elsa_bin() + " " + args + " 2>&1");
 }
 
 } // namespace elsa::testing

@@ -110,15 +110,7 @@ TEST(ExampleSplitTraining, RefusesASplitThatLeaksOrLeavesNoBody) {
   const auto bin = std::string{ELSA_BINARY_DIR} + "/elsa_example_split_training";
   ASSERT_TRUE(std::filesystem::exists(bin)) << bin;
   const auto run = [&](const std::string& args) {
-    program_result r;
-    const auto command = "cd '" + source_dir().string() + "' && " + bin + " " + args + " 2>&1";
-    FILE* pipe = ::popen(command.c_str(), "r");
-    std::array<char, 4096> buf{};
-    while (size_t n = std::fread(buf.data(), 1, buf.size(), pipe))
-      r.output.append(buf.data(), n);
-    const int status = ::pclose(pipe);
-    r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
+    return run_shell("cd '" + source_dir().string() + "' && " + bin + " " + args + " 2>&1");
   };
   auto r = run("--a 0 --steps 1");
   EXPECT_NE(r.exit_code, 0) << r.output;
