@@ -16,7 +16,7 @@ namespace elsa::cli {
 namespace {
 
 std::atomic<bool> armed{false};
-volatile std::sig_atomic_t received = 0;
+std::atomic<int> received{0};  // lock-free, so usable in a handler; exchanged so two signals cannot both be "first"
 
 void write_stderr(const char* text) {
   size_t n = 0;
@@ -35,11 +35,11 @@ extern "C" void on_stop_signal(int sig) {
     std::raise(sig);
     return;
   }
-  if (received != 0) {
+  int none = 0;
+  if (!received.compare_exchange_strong(none, sig)) {
     write_stderr("\nelsa: second signal: exiting at once (summary.json not written)\n");
     ::_exit(128 + sig);
   }
-  received = sig;
 }
 
 } // namespace
@@ -48,6 +48,8 @@ void install_stop_handlers() {
   struct sigaction action {};
   action.sa_handler = on_stop_signal;
   sigemptyset(&action.sa_mask);
+  sigaddset(&action.sa_mask, SIGINT);  // the handler is not interrupted by the other stop signal
+  sigaddset(&action.sa_mask, SIGTERM);
   action.sa_flags = SA_RESTART;
   ::sigaction(SIGINT, &action, nullptr);
   ::sigaction(SIGTERM, &action, nullptr);
