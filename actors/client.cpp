@@ -76,7 +76,7 @@ void finish_round(client_pointer self) {
   ev.round = st.round;
   ev.client = st.id;
   ev.edge = st.edge;
-  ev.task = st.cluster < ctx.task_names.size() ? ctx.task_names[st.cluster] : std::string("?");
+  ev.task = st.core->task();
   ev.steps = st.steps_done;
   ev.loss = st.steps_done ? st.loss_sum / st.steps_done : 0.0;
   ev.tokens = st.tokens;
@@ -184,11 +184,80 @@ void on_body_output(client_pointer self, const payload& bytes) {
   ask_edge(self, backward_atom::value, std::move(*out), on_head_gradient);
 }
 
+// -- behaviour fingerprint: the public probes through the split path, then the upload --
+
+void probe_batch(client_pointer self, std::size_t batch);
+
+void on_probe_output(client_pointer self, const payload& bytes) {
+  auto& st = self->state;
+  auto msg = st.ctx->codec.decode<split_tensor>(bytes);
+  if (!msg || !msg->body.probe || msg->body.from != segment::body || msg->body.client_id != st.id) {
+    abandon_round(self, run::run_error::malformed_message,
+                  msg ? std::string("the edge's reply is not a probe body output for this client")
+                      : msg.error().message);
+    return;
+  }
+  try {
+    st.core->probe_tail(msg->body.step, msg->body.tensor);
+  } catch (const elsa::error& e) {
+    abandon_round(self, run::run_error::malformed_message, e.what());
+    return;
+  }
+  if (msg->body.step + 1 < st.core->probe_batches()) {
+    probe_batch(self, msg->body.step + 1);
+    return;
+  }
+  const auto& cfg = st.ctx->cfg;
+  try {
+    auto fp = st.core->fingerprint(st.round, cfg.fingerprint, cfg.shrinkage, cfg.predictive_vocab);
+    auto out = st.ctx->codec.encode(me(self), fp);
+    if (!out)
+      throw elsa::error(elsa::errc::internal, out.error().message);
+    st.bytes_up += static_cast<int64_t>(out->size());
+    self->send(st.peers.coordinator, deliver_atom::value, std::move(*out));
+  } catch (const elsa::error& e) {
+    record_error(self, *st.ctx, who(self), st.round, run::run_error::internal, e.what());
+  }
+  finish_round(self);
+}
+
+void probe_batch(client_pointer self, std::size_t batch) {
+  auto& st = self->state;
+  auto req = outgoing(self, segment::head, tensor_role::activation);
+  req.probe = true;
+  req.step = static_cast<uint32_t>(batch);
+  try {
+    auto head = st.core->probe_head(batch);
+    req.tensor = std::move(head.activation);
+    req.seq_lengths = std::move(head.lengths);
+  } catch (const elsa::error& e) {
+    abandon_round(self, run::run_error::internal, e.what());
+    return;
+  }
+  auto out = st.ctx->codec.encode(me(self), req);
+  if (!out) {
+    abandon_round(self, run::run_error::internal, out.error().message);
+    return;
+  }
+  ask_edge(self, forward_atom::value, std::move(*out), on_probe_output);
+}
+
+// The round's steps are done: an attacker's adapters become its attack, then the fingerprint (in a
+// fingerprint round) and the upload.
+void steps_done(client_pointer self) {
+  auto& st = self->state;
+  st.core->end_round();
+  if (st.fingerprint && st.core->probe_batches() > 0)
+    probe_batch(self, 0);
+  else
+    finish_round(self);
+}
+
 void run_step(client_pointer self) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
   if (st.steps_done >= st.steps_target) {
-    finish_round(self);
+    steps_done(self);
     return;
   }
   const bool silent_one = injected(ctx.cfg.silent_dropouts, st.id);
@@ -275,6 +344,8 @@ void on_open_round(client_pointer self, const open_round& open) {
     }
   st.round = open.round;
   st.in_round = true;
+  st.fingerprint = open.fingerprint;
+  st.core->begin_round();
   st.steps_target = open.local_steps;
   st.steps_done = 0;
   st.loss_sum = 0;

@@ -36,6 +36,7 @@ struct client_state {
   double loss_sum = 0;
   int64_t tokens = 0;
   int64_t bytes_up = 0;
+  bool fingerprint = false;  // this round ends with a fingerprint (after the steps, before the upload)
   caf::actor_clock::time_point round_started;  // simulated under the deterministic scheduler
 
   // -- injected faults --

@@ -8,6 +8,7 @@
 #include "actors/dispatch.hpp"
 #include "core/errors.hpp"
 #include "core/fed/aggregation.hpp"
+#include "core/fed/behaviour.hpp"
 #include "core/fed/evaluator.hpp"
 
 namespace elsa::actors {
@@ -25,6 +26,13 @@ uint32_t first_edge_round(const cloud_pointer& self) {
 
 uint32_t last_edge_round(const cloud_pointer& self) {
   return first_edge_round(self) + static_cast<uint32_t>(self->state.ctx->cfg.kappa2) - 1;
+}
+
+// The cluster that stands for task t (core/fed/behaviour): most of its clients are in it.
+uint32_t cluster_of_task(const cloud_pointer& self, uint32_t t) {
+  const auto& st = self->state;
+  const auto k = fed::cluster_for_task(t, st.cluster_of, st.task_of);
+  return k && *k < st.global.size() ? *k : 0;
 }
 
 // Sends every cluster's global adapters to the live edges, tagged with the first edge round that uses them.
@@ -79,10 +87,11 @@ uint32_t save_now(cloud_pointer self) {
   const auto& ctx = *st.ctx;
   if (!ctx.cfg.save_adapters || st.cloud_round == 0)
     return st.cloud_round;
-  for (uint32_t k = 0; k < st.global.size(); ++k) {
+  for (uint32_t t = 0; t < ctx.task_names.size(); ++t) {
     try {
-      fed::save_adapter_set(ctx.cfg.out_dir / "adapters" / ctx.task_names.at(k), ctx.cfg, st.num_labels.at(k),
-                            st.global[k]);
+      const auto& name = ctx.task_names[t];
+      fed::save_adapter_set(ctx.cfg.out_dir / "adapters" / name, ctx.cfg, st.num_labels.at(t),
+                            fed::for_task(st.global[cluster_of_task(self, t)], name));
     } catch (const elsa::error& e) {
       record_error(self, ctx, who, last_edge_round(self), run::run_error::internal, e.what());
     }
@@ -94,13 +103,15 @@ void finish(cloud_pointer self) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
   run::final_event ev;
-  for (uint32_t k = 0; k < st.global.size(); ++k) {
+  for (uint32_t t = 0; t < ctx.task_names.size(); ++t) {
     try {
-      const auto s = st.evaluator->evaluate(k, st.global[k], fed::held_out::test);
-      ev.test[ctx.task_names.at(k)] = {s.accuracy, s.macro_f1, s.loss, static_cast<int64_t>(s.count)};
+      const auto& name = ctx.task_names[t];
+      const auto& set = st.global[cluster_of_task(self, t)];
+      const auto s = st.evaluator->evaluate(t, set, fed::held_out::test);
+      ev.test[name] = {s.accuracy, s.macro_f1, s.loss, static_cast<int64_t>(s.count)};
       if (ctx.cfg.save_adapters)
-        fed::save_adapter_set(ctx.cfg.out_dir / "adapters" / ctx.task_names.at(k), ctx.cfg, st.num_labels.at(k),
-                              st.global[k]);
+        fed::save_adapter_set(ctx.cfg.out_dir / "adapters" / name, ctx.cfg, st.num_labels.at(t),
+                              fed::for_task(set, name));
     } catch (const elsa::error& e) {
       record_error(self, ctx, who, last_edge_round(self), run::run_error::internal, e.what());
     }
@@ -108,6 +119,8 @@ void finish(cloud_pointer self) {
   ev.cloud_received = st.received;
   record(self, ctx, ev);
 }
+
+void next_cloud_round(cloud_pointer self);
 
 void aggregate(cloud_pointer self) {
   auto& st = self->state;
@@ -137,11 +150,13 @@ void aggregate(cloud_pointer self) {
   for (uint32_t k = 0; k < st.global.size(); ++k) {
     auto it = agg.clusters.find(k);
     if (it != agg.clusters.end())
-      st.global[k] = it->second.adapters;
+      st.global[k] = fed::overlay(st.global[k], it->second.adapters);  // heads no edge sent stay
+  }
+  for (uint32_t t = 0; t < ctx.task_names.size(); ++t) {
     try {
-      const auto s = st.evaluator->evaluate(k, st.global[k], fed::held_out::validation);
-      ev.accuracy[ctx.task_names.at(k)] = s.accuracy;
-      ev.loss[ctx.task_names.at(k)] = s.loss;
+      const auto s = st.evaluator->evaluate(t, st.global[cluster_of_task(self, t)], fed::held_out::validation);
+      ev.accuracy[ctx.task_names[t]] = s.accuracy;
+      ev.loss[ctx.task_names[t]] = s.loss;
     } catch (const elsa::error& e) {
       record_error(self, ctx, who, round, run::run_error::internal, e.what());
     }
@@ -150,12 +165,26 @@ void aggregate(cloud_pointer self) {
     record_error(self, ctx, who, round, run::run_error::no_quorum,
                  fmt::format("{} of {} edges reported; the global adapters stay as they were", reported,
                              st.live_edges.size()));
+  ev.round = round;
+  ev.edges_reported = reported;
+  st.held = ev;
+  if (ctx.cfg.fingerprint_round(round) && !(st.reclustered && st.reclustered->round == round))
+    return;  // the coordinator's re-clustering of this round comes first (on_reclustered)
+  next_cloud_round(self);
+}
+
+// Applies a re-clustering that arrived for the round just aggregated, then broadcasts and opens the next cloud
+// round (or finishes).
+void next_cloud_round(cloud_pointer self) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  auto ev = std::move(*st.held);
+  st.held.reset();
+  st.reclustered.reset();
   ++st.cloud_round;
   const bool more = static_cast<int64_t>(st.cloud_round) < ctx.cfg.cloud_rounds();
   const int64_t bytes_down = st.bytes_down_pending + (more ? broadcast(self, first_edge_round(self)) : 0);
   st.bytes_down_pending = 0;
-  ev.round = round;
-  ev.edges_reported = reported;
   ev.bytes_down = bytes_down;
   ev.bytes_control = st.bytes_control;
   st.bytes_control = 0;
@@ -164,6 +193,26 @@ void aggregate(cloud_pointer self) {
     open_cloud_round(self);
   else
     finish(self);
+}
+
+// The coordinator re-clustered the clients in a fingerprint round. Before the edges closed it (the usual case)
+// their uploads already follow the new clusters: only the placement changes. After (some fingerprints never
+// came), the aggregate followed the old clusters: each new cluster starts from the old ones its members
+// come from (core/fed/behaviour's reseed_clusters), then the next cloud round begins.
+void on_reclustered(cloud_pointer self, const assignment_update& up) {
+  auto& st = self->state;
+  if (up.reason != assignment_reason::recluster)
+    return;  // edge moves do not concern the cloud
+  std::map<uint32_t, uint32_t> after = st.cluster_of;
+  for (const auto& a : up.assignments)
+    after[a.client_id] = a.cluster_id;
+  const bool aggregated = st.held && st.held->round == up.round;
+  if (aggregated)
+    st.global = fed::reseed_clusters(st.global, st.cluster_of, after, st.task_of, st.ctx->task_names);
+  st.cluster_of = std::move(after);
+  st.reclustered = up;
+  if (aggregated)
+    next_cloud_round(self);
 }
 
 void maybe_aggregate(cloud_pointer self) {
@@ -235,12 +284,18 @@ void on_peer_table(cloud_pointer self, const incoming& in, const peer_table& tab
                  "a second peer table; the cloud keeps its first (edges that died stay gone)");
     return;
   }
-  for (std::size_t i = 0; i < table.peers.size(); ++i)
-    if (table.peers[i].who.role == tier::edge) {
-      st.peers.add(table.peers[i].who, (*in.peer_handles)[i]);
-      st.live_edges.insert(table.peers[i].who.id);
+  for (std::size_t i = 0; i < table.peers.size(); ++i) {
+    const auto& p = table.peers[i];
+    if (p.who.role == tier::edge) {
+      st.peers.add(p.who, (*in.peer_handles)[i]);
+      st.live_edges.insert(p.who.id);
       self->monitor((*in.peer_handles)[i]);
+    } else if (p.who.role == tier::client) {
+      // Only what the client registered: the cloud never talks to clients.
+      st.task_of[p.who.id] = p.cluster_id;
+      st.cluster_of[p.who.id] = st.ctx->cfg.clustering == "task" ? p.cluster_id : 0;
     }
+  }
   st.peers.complete = true;
   maybe_begin(self);
 }
@@ -253,6 +308,11 @@ void on_message(cloud_pointer self, const payload& bytes, const handles* peer_ha
              [&](const incoming& in, const adapter_update& m) { on_adapters(self, in, m); },
              [&](const incoming& in, const registration&) { on_registration(self, in); },
              [&](const incoming& in, const peer_table& m) { on_peer_table(self, in, m); },
+             [&](const incoming& in, const assignment_update& m) {
+               if (from_role(self, *st.ctx, who, last_edge_round(self), in, message_kind::assignment_update,
+                             tier::coordinator))
+                 on_reclustered(self, m);
+             },
              [&](const incoming& in, const auto& m) {
                refuse_kind(self, *st.ctx, who, last_edge_round(self), kind_of<std::decay_t<decltype(m)>>,
                            in.sender);

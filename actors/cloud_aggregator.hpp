@@ -3,13 +3,15 @@
 // edge's per-cluster adapters (deadline, quorum), averages them weighted by data size, scores the result on
 // held-out data and starts the next cloud round; at the end it scores the test split and saves the adapters.
 // It learns the coordinator from its registration and the edges from the coordinator's peer table, and begins
-// once both that table and `start` are in. Of the protocol it receives adapter updates only (every kind it
-// receives is counted in `received`, reported in the final event).
+// once both that table and `start` are in. Of the protocol it receives adapter updates and, after a
+// re-clustering, the coordinator's new placement (every kind it receives is counted in `received`, reported
+// in the final event). Each task is scored with the cluster most of its clients are in.
 #pragma once
 
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -19,6 +21,7 @@
 #include "actors/interfaces.hpp"
 #include "actors/peers.hpp"
 #include "core/fed/adapters.hpp"
+#include "core/run/events.hpp"
 
 namespace elsa::fed {
 class evaluator;
@@ -34,8 +37,10 @@ struct cloud_state {
   bool start_asked = false;  // `start` arrived; the run begins once the peer table is in too
   bool started = false;
   std::shared_ptr<fed::evaluator> evaluator;
-  std::vector<fed::adapter_set> global;   // by cluster
-  std::vector<int64_t> num_labels;        // by cluster
+  std::vector<fed::adapter_set> global;   // by cluster (heads per task, core/fed/adapters.hpp)
+  std::vector<int64_t> num_labels;        // by task
+  std::map<uint32_t, uint32_t> task_of;     // client -> task of its head (the coordinator's peer table)
+  std::map<uint32_t, uint32_t> cluster_of;  // client -> cluster
   std::set<uint32_t> live_edges;
   int64_t bytes_down_pending = 0;  // the initial broadcast, recorded with the first cloud round
   int64_t bytes_control = 0;       // openings sent to the coordinator this cloud round
@@ -45,11 +50,14 @@ struct cloud_state {
   bool waiting = false;
   std::map<uint32_t, std::map<uint32_t, std::pair<fed::adapter_set, uint64_t>>> received_sets; // edge -> cluster
   std::map<std::string, int64_t> received;  // message kinds received, for the record
+  // A fingerprint round's aggregate waits for the coordinator's re-clustering before the next cloud round.
+  std::optional<messages::assignment_update> reclustered;  // arrived, not applied yet
+  std::optional<run::cloud_round_event> held;              // the aggregated round's event, until then
 };
 
 using cloud_pointer = cloud_actor::stateful_pointer<cloud_state>;
 
-/// Behaviour of the cloud: `initial` are the starting adapters per cluster (with `num_labels` labels each).
+/// Behaviour of the cloud: `initial` are the starting adapters per cluster; `num_labels` the labels of each task.
 cloud_actor::behavior_type cloud_aggregator(cloud_pointer self, context_ptr ctx,
                                             std::shared_ptr<fed::evaluator> evaluator,
                                             std::vector<fed::adapter_set> initial, std::vector<int64_t> num_labels);

@@ -8,6 +8,8 @@
 #include <fmt/format.h>
 
 #include "actors/dispatch.hpp"
+#include "core/errors.hpp"
+#include "core/fed/behaviour.hpp"
 #include "core/fed/placement.hpp"
 
 namespace elsa::actors {
@@ -81,16 +83,22 @@ void complete_registration(coordinator_pointer self) {
   auto& st = self->state;
   const auto& cfg = st.ctx->cfg;
   st.peers.complete = true;
-  std::map<uint32_t, uint32_t> cluster_of;
+  // A client registers the task of its head; under clustering = "task" that is its cluster, otherwise every
+  // client starts in cluster 0 (behaviour clustering moves them after the first fingerprinting).
   for (const auto& [c, entry] : st.peers.registered)
-    cluster_of[c] = entry.cluster_id;
-  st.assignments = fed::initial_placement(cluster_of, static_cast<uint32_t>(cfg.edges));
+    st.cluster_of[c] = cfg.clustering == "task" ? entry.cluster_id : 0;
+  st.assignments = fed::initial_placement(st.cluster_of, static_cast<uint32_t>(cfg.edges));
   for (const auto& a : st.assignments)
     st.splits.push_back(
       {a.client_id, static_cast<uint32_t>(cfg.head_blocks), static_cast<uint32_t>(cfg.tail_blocks)});
-  peer_table edge_list, for_edges;
+  peer_table edge_list, for_edges, for_cloud;
   for (const auto& [e, handle] : st.peers.edges)
     edge_list.peers.push_back({{tier::edge, e}, 0, 0});
+  // The cloud gets the clients too, with the task of each one's head: it scores each task with the cluster
+  // most of that task's clients are in.
+  for_cloud = edge_list;
+  for (const auto& [c, entry] : st.peers.registered)
+    for_cloud.peers.push_back(entry);
   for_edges.peers.push_back({{tier::cloud, 0}, 0, 0});
   for (const auto& [c, entry] : st.peers.registered)
     for_edges.peers.push_back(entry);
@@ -113,7 +121,7 @@ void complete_registration(coordinator_pointer self) {
     if (auto bytes = st.ctx->codec.encode(me, initial))
       send_counted(self, handle, *bytes, st.bytes_registration);
   }
-  send_table(self, st.peers.cloud, edge_list);
+  send_table(self, st.peers.cloud, for_cloud);
 }
 
 void on_registration(coordinator_pointer self, const incoming& in, const registration& reg) {
@@ -167,6 +175,7 @@ void open_edge_round(coordinator_pointer self, uint32_t round) {
     open.local_steps = static_cast<uint32_t>(ctx.cfg.kappa1);
     open.deadline_ms = static_cast<uint64_t>(ctx.cfg.round_deadline_ms);
     open.cloud_round = round == st.last_round;
+    open.fingerprint = ctx.cfg.fingerprint_round(round);
     for (const auto& a : st.assignments)
       if (a.edge_id == e) {
         open.assignments.push_back(a);
@@ -201,8 +210,74 @@ void record_closed(coordinator_pointer self) {
   st.bytes_control = 0;
 }
 
+// The fingerprint round closed: re-cluster and update trust (core/fed/behaviour), then tell the edges (trust,
+// then their clients' placements) and the cloud (every placement; it waits for them before the next cloud
+// round). Sent even when nothing changed, so the cloud never waits in vain.
+void recluster_clients(coordinator_pointer self) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  st.reclustered_round = st.round;
+  const auto started = std::chrono::steady_clock::now();
+  fed::reclustering out;
+  try {
+    out = fed::recluster(st.fingerprints, st.last_fingerprints, st.cluster_of, st.trust, ctx.cfg, ctx.clusters);
+  } catch (const elsa::error& e) {
+    record_error(self, ctx, who, st.round, run::run_error::internal, e.what());
+    out.clusters = st.cluster_of;
+    out.trust = st.trust;
+  }
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  for (const auto& text : out.rejected)
+    record_error(self, ctx, who, st.round, run::run_error::malformed_message, "fingerprint", text);
+  run::clustering_event ev;
+  ev.round = st.round;
+  ev.fingerprints = st.fingerprints.size();
+  for (auto& [c, fp] : st.fingerprints)
+    st.last_fingerprints[c] = std::move(fp);
+  st.fingerprints.clear();
+  st.cluster_of = out.clusters;
+  st.trust = out.trust;
+  for (auto& a : st.assignments)
+    a.cluster_id = st.cluster_of.at(a.client_id);
+
+  // Trust to every live edge (exclusions only when trust weighting is on: off, trust is recorded, not used).
+  trust_update tu;
+  tu.round = st.round;
+  for (const auto& [c, t] : st.trust)
+    tu.scores.push_back({c, t, ctx.cfg.trust_weighting && out.excluded.count(c) > 0});
+  int64_t bytes = 0;
+  if (auto enc = ctx.codec.encode(me, tu))
+    for (auto e : st.live_edges)
+      send_counted(self, st.peers.edges.at(e), *enc, bytes);
+  for (auto e : st.live_edges) {
+    assignment_update mine{st.round, assignment_reason::recluster, {}};
+    for (const auto& a : st.assignments)
+      if (a.edge_id == e)
+        mine.assignments.push_back(a);
+    if (auto enc = ctx.codec.encode(me, mine))
+      send_counted(self, st.peers.edges.at(e), *enc, bytes);
+  }
+  assignment_update all{st.round, assignment_reason::recluster, st.assignments};
+  if (auto enc = ctx.codec.encode(me, all))
+    send_counted(self, st.peers.cloud, *enc, bytes);
+
+  ev.k = out.k;
+  ev.silhouette = out.silhouette;
+  ev.clusters = st.cluster_of;
+  ev.medoids = out.medoids;
+  ev.consistency = out.consistency;
+  ev.trust = st.trust;
+  ev.excluded.assign(out.excluded.begin(), out.excluded.end());
+  ev.bytes_control = bytes;
+  ev.seconds = seconds;
+  st.bytes_control += bytes;
+  record(self, ctx, ev);
+}
+
 void round_done(coordinator_pointer self) {
   auto& st = self->state;
+  if (st.ctx->cfg.fingerprint_round(st.round) && st.reclustered_round != static_cast<int64_t>(st.round))
+    recluster_clients(self);  // some fingerprints never came: cluster on those that did
   record_closed(self);
   if (st.round < st.last_round)
     open_edge_round(self, st.round + 1);
@@ -249,6 +324,32 @@ void on_close(coordinator_pointer self, const incoming& in, const close_round& c
   maybe_done(self);
 }
 
+// A client's fingerprint of the fingerprint round in progress (kept until the round closes).
+void on_fingerprint(coordinator_pointer self, const incoming& in, const fingerprint& fp) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  if (in.sender.role != tier::client || in.sender.id != fp.client_id) {
+    record_error(self, ctx, who, st.round, run::run_error::refused, "forged_sender",
+                 fmt::format("a fingerprint of client {} from {} {}", fp.client_id, to_string(in.sender.role),
+                             in.sender.id));
+    return;
+  }
+  if (!st.running || fp.round != st.round || !ctx.cfg.fingerprint_round(st.round)) {
+    record_error(self, ctx, who, st.round, run::run_error::refused, "not_fingerprint_round",
+                 fmt::format("client {}'s fingerprint of round {} outside a fingerprint round (now round {})",
+                             fp.client_id, fp.round, st.round));
+    return;
+  }
+  st.fingerprints[fp.client_id] = fp;
+  // Every client on a live edge has sent one: cluster now, so the edges aggregate this round by the new
+  // clusters (they wait for it). Otherwise the round's close does it with what came.
+  std::size_t expected = 0;
+  for (const auto& a : st.assignments)
+    expected += st.live_edges.count(a.edge_id);
+  if (st.fingerprints.size() >= expected && st.reclustered_round != static_cast<int64_t>(st.round))
+    recluster_clients(self);
+}
+
 // An edge died: its clients move to the live edges (core/fed/placement) from the next round on; each live
 // edge and each moved client is told.
 void on_edge_down(coordinator_pointer self, uint32_t edge) {
@@ -290,6 +391,7 @@ void on_message(coordinator_pointer self, const payload& bytes) {
                  refuse_kind(self, *st.ctx, who, st.round, message_kind::open_round, in.sender);
              },
              [&](const incoming& in, const close_round& m) { on_close(self, in, m); },
+             [&](const incoming& in, const fingerprint& m) { on_fingerprint(self, in, m); },
              [&](const incoming& in, const auto& m) {
                refuse_kind(self, *st.ctx, who, st.round, kind_of<std::decay_t<decltype(m)>>, in.sender);
              },

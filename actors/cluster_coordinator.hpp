@@ -4,7 +4,10 @@
 // edges). It keeps split points and trust scores and paces the kappa2 edge rounds of each cloud round: it
 // opens edge round r on every live edge (each edge gets its own clients' placement), waits for their closes
 // (or a deadline) and opens the next. When an edge dies its clients are reassigned to the live edges.
-// Clustering, trust and split planning algorithms arrive with the mechanisms (docs/design.md).
+// Under [elsa] clustering = "behaviour" the clients send fingerprints at the end of every recluster_every-th
+// cloud round; when that round closes the coordinator re-clusters them and updates their trust
+// (core/fed/behaviour) and tells the edges (trust, placement) and the cloud (placement) before the next
+// cloud round begins. Split planning arrives with its mechanism (docs/design.md).
 #pragma once
 
 #include <cstdint>
@@ -28,6 +31,13 @@ struct coordinator_state {
   std::vector<messages::split_point> splits;      // by client id
   std::set<uint32_t> live_edges;
   int64_t bytes_registration = 0;  // registrations received and peer tables sent
+
+  // -- behaviour clustering and trust (ELSA.md 3.1; the decisions are core/fed/behaviour's) --
+  std::map<uint32_t, uint32_t> cluster_of;  // every client's cluster
+  std::map<uint32_t, double> trust;         // tau_n; 1 until a client's first fingerprinting
+  std::map<uint32_t, messages::fingerprint> fingerprints;       // of the fingerprint round in progress
+  std::map<uint32_t, messages::fingerprint> last_fingerprints;  // each client's previous one (drift)
+  int64_t reclustered_round = -1;  // the fingerprint round last clustered
 
   // -- the cloud round in progress --
   uint32_t round = 0;       // current edge round

@@ -246,6 +246,8 @@ void close_current(edge_pointer self, close_reason reason) {
     }
   } else {
     for (auto& [k, a] : agg.clusters) {
+      // Heads of tasks none of this round's updates held stay as they were (heads per task, adapters.hpp).
+      a.adapters = fed::overlay(st.cluster_adapters[k], a.adapters);
       st.cluster_adapters[k] = a.adapters;
       load_into_slots(self, k, a.adapters);
       adapter_update up;
@@ -316,6 +318,8 @@ void maybe_complete(edge_pointer self) {
   auto& st = self->state;
   if (!st.open)
     return;
+  if (st.current->fingerprint && st.reclustered_round != static_cast<int64_t>(st.current->round))
+    return;  // the coordinator's re-clustering of this round first (or the deadline)
   for (auto c : st.expected)
     if (!st.updates.count(c) && !st.down.count(c))
       return;
@@ -557,7 +561,7 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
   if (st.clients.count(in.client_id))
     readmit(self, in.client_id);  // a silent client that asks for a step is alive
   const bool shape_ok = forward ? (in.from == segment::head && in.role == tensor_role::activation)
-                                : (in.from == segment::tail && in.role == tensor_role::gradient);
+                                : (in.from == segment::tail && in.role == tensor_role::gradient && !in.probe);
   if (!shape_ok || !st.clients.count(in.client_id) || st.down.count(in.client_id)) {
     const auto text = fmt::format("{} request from client {} is not a {} (or the client is not served here)",
                                   forward ? "forward" : "backward", in.client_id,
@@ -571,15 +575,18 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
   out.client_id = in.client_id;
   out.from = segment::body;
   out.role = forward ? tensor_role::activation : tensor_role::gradient;
+  out.probe = in.probe;
   try {
-    out.tensor = forward ? st.body->forward(in.client_id, in.tensor, in.seq_lengths)
-                         : st.body->backward(in.client_id, in.tensor);
+    // A probe batch (a fingerprint) runs the body without gradients and leaves the client's step alone.
+    out.tensor = in.probe ? st.body->probe_forward(in.client_id, in.tensor, in.seq_lengths)
+                 : forward ? st.body->forward(in.client_id, in.tensor, in.seq_lengths)
+                           : st.body->backward(in.client_id, in.tensor);
   } catch (const elsa::error& e) {
     record_error(self, ctx, who(self), in.round, run::run_error::malformed_message, e.what());
     return make_caf_error(e.code(), e.what());
   }
   // The round's last backward: keep the body as it is now for this client's update of the round.
-  if (!forward && st.current && in.round == st.current->round && in.step + 1 == st.current->local_steps) {
+  if (!forward && !in.probe && st.current && in.round == st.current->round && in.step + 1 == st.current->local_steps) {
     auto& snaps = st.body_at_round_end[in.client_id];
     snaps[in.round] = st.body->adapters(in.client_id);
     // A late update is aggregated only under the staleness policy, [faults] max_staleness rounds late at most.
@@ -610,6 +617,11 @@ void on_trust(edge_pointer self, const trust_update& up) {
 
 void on_assignment(edge_pointer self, const assignment_update& up) {
   apply_placement(self, up.assignments, {}, false);
+  if (up.reason == assignment_reason::recluster) {
+    auto& st = self->state;
+    st.reclustered_round = up.round;
+    maybe_complete(self);
+  }
 }
 
 // The coordinator's peer table: the cloud, and every client with what it registered.

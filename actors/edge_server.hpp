@@ -56,6 +56,9 @@ struct edge_state {
   // -- the round in progress --
   std::optional<messages::open_round> current;
   bool open = false;
+  // Behaviour clustering: a fingerprint round closes once the coordinator's re-clustering of it is in (or at
+  // its deadline), so its aggregation follows the new clusters.
+  int64_t reclustered_round = -1;
   std::vector<messages::open_round> stashed;  // openings waiting for global adapters
   std::set<uint32_t> expected;
   std::map<uint32_t, fed::client_update> updates;  // whole adapter sets: head/tail + body snapshot

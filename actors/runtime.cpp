@@ -84,7 +84,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
   const auto tok = train::load_tokenizer(cfg.model_dir);  // first: a wrong model dir fails in milliseconds
   const auto base = fed::load_frozen_base(cfg.model_dir);
   fed::check_against_base(*base, cfg); // names [split] or [model] max_len
-  const auto data = fed::load_federation_data(cfg);
+  auto data = fed::load_federation_data(cfg);
   if (hooks.after_load)
     hooks.after_load();
   std::vector<std::string> task_names = cfg.tasks;
@@ -94,13 +94,40 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
     majority.push_back(data.majority_accuracy(i));
     num_labels.push_back(data.num_labels(i));
   }
-  const auto clusters = static_cast<uint32_t>(data.tasks.size());
+  // Clusters: the tasks (an oracle), one, or up to K found from behaviour (ELSA.md 3.1). Every cluster's set
+  // carries a head per task it may hold (core/fed/adapters.hpp): under "task" its own task's, otherwise all.
+  const auto n_tasks = static_cast<uint32_t>(data.tasks.size());
+  const uint32_t clusters = cfg.clustering == "task" ? n_tasks
+                            : cfg.clustering == "none"
+                              ? 1u
+                              : static_cast<uint32_t>(std::min<int64_t>(
+                                  cfg.clusters > 0 ? cfg.clusters : cfg.max_clusters, cfg.clients));
+  std::vector<fed::adapter_set> per_task;
+  for (uint32_t t = 0; t < n_tasks; ++t)
+    per_task.push_back(
+      fed::with_task_head(fed::initial_adapters(*base, cfg, num_labels[t], cfg.seed + 7919u * t), task_names[t]));
   std::vector<fed::adapter_set> initial;
-  for (uint32_t k = 0; k < clusters; ++k)
-    initial.push_back(fed::initial_adapters(*base, cfg, num_labels[k], cfg.seed + 7919u * k));
+  for (uint32_t k = 0; k < clusters; ++k) {
+    if (cfg.clustering == "task") {
+      initial.push_back(per_task[k]);
+      continue;
+    }
+    fed::adapter_set set = fed::lora_only(per_task[0]);
+    for (const auto& t : per_task)
+      for (const auto& nt : t)
+        if (fed::is_head(nt.name))
+          set.push_back(nt);
+    initial.push_back(fed::overlay({}, set));  // sorted by name
+  }
+  if (cfg.clustering == "behaviour")
+    fed::attach_probes(data, cfg, tok);
+  const auto byzantine = cfg.byzantine_clients();
   std::vector<std::shared_ptr<fed::split_client>> client_cores;
-  for (int64_t c = 0; c < cfg.clients; ++c)
+  for (int64_t c = 0; c < cfg.clients; ++c) {
     client_cores.push_back(std::make_shared<fed::split_client>(cfg, data, static_cast<uint32_t>(c), tok, base));
+    if (std::binary_search(byzantine.begin(), byzantine.end(), static_cast<uint32_t>(c)))
+      client_cores.back()->set_byzantine(cfg.byzantine_mode, cfg.byzantine_scale, cfg.seed * 7777u + c);
+  }
   std::vector<std::shared_ptr<fed::edge_body>> edge_bodies;
   for (int64_t e = 0; e < cfg.edges; ++e)
     edge_bodies.push_back(std::make_shared<fed::edge_body>(cfg, base));
@@ -127,6 +154,15 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
   std::string stop_reason; // set when hooks.stop_requested stopped the run
   int64_t saved_cloud_rounds = -1;  // a stopped run: cloud rounds behind the adapters it saved
   auto record = std::make_shared<run::run_record>(cfg, task_names, majority);
+  {
+    std::vector<std::string> client_task;
+    std::vector<int64_t> client_group;
+    for (int64_t c = 0; c < cfg.clients; ++c) {
+      client_task.push_back(task_names.at(fed::initial_cluster(data, static_cast<uint32_t>(c))));
+      client_group.push_back(fed::majority_label(data, static_cast<uint32_t>(c)));
+    }
+    record->set_truth(std::move(client_task), std::move(client_group), byzantine);
+  }
   messages::codec_limits limits;
   limits.max_clients = static_cast<uint32_t>(cfg.clients);
   limits.max_edges = static_cast<uint32_t>(cfg.edges);

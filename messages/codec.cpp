@@ -744,6 +744,7 @@ public:
     b.setLocalSteps(m.local_steps);
     b.setDeadlineMs(m.deadline_ms);
     b.setCloudRound(m.cloud_round);
+    b.setFingerprint(m.fingerprint);
     assignments(b.initAssignments(static_cast<unsigned>(m.assignments.size())), m.assignments);
     auto splits = b.initSplits(static_cast<unsigned>(m.splits.size()));
     for (unsigned i = 0; i < m.splits.size(); ++i) {
@@ -779,6 +780,7 @@ public:
     tensor(b.initTensor(), m.tensor);
     u32_list(b.initSeqLengths(static_cast<unsigned>(m.seq_lengths.size())), m.seq_lengths);
     u32_list(b.initLabels(static_cast<unsigned>(m.labels.size())), m.labels);
+    b.setProbe(m.probe);
   }
 
   void operator()(body_builder body, const adapter_update& m) {
@@ -998,6 +1000,7 @@ public:
     m.local_steps = r.getLocalSteps();
     m.deadline_ms = r.getDeadlineMs();
     m.cloud_round = r.getCloudRound();
+    m.fingerprint = r.getFingerprint();
     m.assignments = assignments(r.getAssignments(), "open_round.assignments");
     auto splits = r.getSplits();
     check_.list_size(splits.size(), limits_.max_list, "open_round.splits");
@@ -1035,6 +1038,7 @@ public:
     m.tensor = tensor(r.getTensor(), "split_tensor.tensor");
     m.seq_lengths = u32_list(r.getSeqLengths(), "split_tensor.seq_lengths");
     m.labels = u32_list(r.getLabels(), "split_tensor.labels");
+    m.probe = r.getProbe();
     return m;
   }
 

@@ -152,9 +152,11 @@ struct open_round {
   bool cloud_round = false;
   std::vector<assignment> assignments;
   std::vector<split_point> splits;
+  bool fingerprint = false;  // clients fingerprint on the public probes after their steps, before uploading
   friend bool operator==(const open_round& a, const open_round& b) {
     return a.round == b.round && a.local_steps == b.local_steps && a.deadline_ms == b.deadline_ms
-           && a.cloud_round == b.cloud_round && a.assignments == b.assignments && a.splits == b.splits;
+           && a.cloud_round == b.cloud_round && a.assignments == b.assignments && a.splits == b.splits
+           && a.fingerprint == b.fingerprint;
   }
 };
 
@@ -216,10 +218,11 @@ struct split_tensor {
   tensor_bytes tensor;                // (batch, seq, d_model)
   std::vector<uint32_t> seq_lengths;  // empty, or one per batch row
   std::vector<uint32_t> labels;       // empty, or one per batch row (two-part split baselines only)
+  bool probe = false;                 // a public probe batch (no gradients); `step` is its batch index
   friend bool operator==(const split_tensor& a, const split_tensor& b) {
     return a.round == b.round && a.step == b.step && a.client_id == b.client_id && a.from == b.from
            && a.role == b.role && a.tensor == b.tensor && a.seq_lengths == b.seq_lengths
-           && a.labels == b.labels;
+           && a.labels == b.labels && a.probe == b.probe;
   }
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <map>
 #include <string>
 
 #include "core/errors.hpp"
@@ -54,6 +55,19 @@ std::vector<double> consistency_scores(const distance_matrix& d, const partition
                                             + std::to_string(i) + " has no medoid among the clients");
     to_medoid[i] = d(i, it->second);
   }
+  // A client alone in its cluster is its own medoid: nobody vouches for its behaviour, so it is measured by
+  // the distance to the nearest other client instead (an outlier cannot escape by forming its own cluster).
+  std::map<uint32_t, std::size_t> members;
+  for (auto k : clusters.label)
+    ++members[k];
+  for (std::size_t i = 0; i < n && n > 1; ++i)
+    if (members[clusters.label[i]] == 1) {
+      double nearest = std::numeric_limits<double>::infinity();
+      for (std::size_t j = 0; j < n; ++j)
+        if (j != i)
+          nearest = std::min(nearest, d(i, j));
+      to_medoid[i] = nearest;
+    }
   std::vector<double> known;
   for (std::size_t i = 0; i < n; ++i)
     if (drift[i]) {
@@ -65,9 +79,10 @@ std::vector<double> consistency_scores(const distance_matrix& d, const partition
   const double s_d = median_scale(known);
   std::vector<double> score(n);
   for (std::size_t i = 0; i < n; ++i) {
-    double exponent = -params.beta * to_medoid[i] / s_m;
+    // Only the excess over a typical client counts: a client at or within the median scores 1.
+    double exponent = -params.beta * std::max(0.0, to_medoid[i] / s_m - 1.0);
     if (drift[i])
-      exponent -= params.gamma * *drift[i] / s_d;
+      exponent -= params.gamma * std::max(0.0, *drift[i] / s_d - 1.0);
     // A far outlier would underflow to 0; the smallest normal double keeps the documented (0, 1].
     score[i] = std::max(std::exp(exponent), std::numeric_limits<double>::min());
   }

@@ -20,10 +20,11 @@ struct trust_params {
 };
 
 /// The consistency score of every client, in (0, 1]:
-///   c_n = exp(-beta * D(n, medoid of n's cluster) / s_m) * exp(-gamma * drift_n / s_d)
+///   c_n = exp(-beta * max(0, D(n, medoid of n's cluster) / s_m - 1)) * exp(-gamma * max(0, drift_n / s_d - 1))
 /// where s_m is the median over all clients of their distance to their own medoid and s_d the median of the
-/// known drifts (each replaced by 1 when it is not > 0), so beta and gamma are on the scale of a typical
-/// client whatever the units of D. drift_n = D(R_n now, R_n at the previous fingerprinting); nullopt (the
+/// known drifts (each replaced by 1 when it is not > 0): a client no farther than a typical one scores 1,
+/// and beta and gamma weigh the excess in units of the typical distance whatever the units of D. A client
+/// alone in its cluster is measured by its distance to the nearest other client (nobody vouches for it). drift_n = D(R_n now, R_n at the previous fingerprinting); nullopt (the
 /// first time) contributes a factor 1. Scaling by medians assumes an honest majority.
 std::vector<double> consistency_scores(const distance_matrix& d, const partition& clusters,
                                        const std::vector<std::optional<double>>& drift, const trust_params& params);

@@ -3,7 +3,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <memory>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -55,6 +57,87 @@ adapter_set weighted_average(const std::vector<weighted_set>& sets) {
     out.push_back({ref.name, messages::tensor_bytes::copy_of(messages::dtype::f32, ref.tensor.shape(), acc.data(),
                                                              acc.size() * sizeof(float))});
   }
+  return out;
+}
+
+adapter_set weighted_average_by_name(const std::vector<weighted_set>& sets) {
+  std::map<std::string, std::vector<std::pair<const messages::named_tensor*, double>>> by_name;
+  for (const auto& s : sets) {
+    if (s.set == nullptr)
+      throw error(errc::invalid_argument, "weighted_average_by_name: no adapter set");
+    for (const auto& nt : *s.set)
+      by_name[nt.name].emplace_back(&nt, s.weight);
+  }
+  adapter_set out;
+  for (const auto& [name, entries] : by_name) {
+    std::vector<adapter_set> singles;
+    singles.reserve(entries.size());
+    for (const auto& e : entries)
+      singles.push_back({*e.first});
+    std::vector<weighted_set> ws;
+    for (std::size_t i = 0; i < entries.size(); ++i)
+      ws.push_back({&singles[i], entries[i].second});
+    auto avg = weighted_average(ws);
+    out.push_back(std::move(avg.front()));
+  }
+  return out;
+}
+
+namespace {
+constexpr const char* k_head_prefix = "base_model.model.score.";
+constexpr const char* k_plain_head = "base_model.model.score.weight";
+
+void sort_by_name(adapter_set& set) {
+  std::sort(set.begin(), set.end(), [](const auto& a, const auto& b) { return a.name < b.name; });
+}
+} // namespace
+
+std::string head_name(const std::string& task) {
+  return std::string(k_head_prefix) + task + ".weight";
+}
+
+bool is_head(const std::string& name) {
+  return name.rfind(k_head_prefix, 0) == 0;
+}
+
+adapter_set for_task(const adapter_set& set, const std::string& task) {
+  adapter_set out;
+  const auto mine = head_name(task);
+  for (const auto& nt : set) {
+    if (!is_head(nt.name))
+      out.push_back(nt);
+    else if (nt.name == mine || nt.name == k_plain_head)
+      out.push_back({k_plain_head, nt.tensor});
+  }
+  sort_by_name(out);
+  return out;
+}
+
+adapter_set with_task_head(adapter_set set, const std::string& task) {
+  for (auto& nt : set)
+    if (nt.name == k_plain_head)
+      nt.name = head_name(task);
+  sort_by_name(set);
+  return set;
+}
+
+adapter_set lora_only(const adapter_set& set) {
+  adapter_set out;
+  for (const auto& nt : set)
+    if (!is_head(nt.name))
+      out.push_back(nt);
+  return out;
+}
+
+adapter_set overlay(const adapter_set& older, const adapter_set& newer) {
+  adapter_set out = newer;
+  std::set<std::string> have;
+  for (const auto& nt : newer)
+    have.insert(nt.name);
+  for (const auto& nt : older)
+    if (!have.count(nt.name))
+      out.push_back(nt);
+  sort_by_name(out);
   return out;
 }
 

@@ -24,6 +24,28 @@ struct weighted_set {
 /// bf16 in; f32 out, owned); weights must be >= 0 with a positive sum. elsa::error names the mismatch.
 adapter_set weighted_average(const std::vector<weighted_set>& sets);
 
+/// sum_i w_i x_i / sum_i w_i per name, over the sets that hold that name (each task's head is averaged over
+/// its own task's clients); the same name must have the same shape everywhere. Sorted by name.
+adapter_set weighted_average_by_name(const std::vector<weighted_set>& sets);
+
+// -- heads per task --
+// Adapter sets on the wire carry one classifier head per task under head_name(task), so a cluster whose
+// clients hold several tasks averages LoRA over all of them and each head over its task's clients only.
+// Participants, evaluation and files use the plain PEFT name (base_model.model.score.weight).
+
+/// "base_model.model.score.<task>.weight".
+std::string head_name(const std::string& task);
+/// A classifier head of any task, qualified or plain.
+bool is_head(const std::string& name);
+/// The LoRA entries of `set` plus `task`'s head under the plain PEFT name; other tasks' heads left out.
+adapter_set for_task(const adapter_set& set, const std::string& task);
+/// `set` with its plain head (if any) renamed to head_name(task), sorted by name.
+adapter_set with_task_head(adapter_set set, const std::string& task);
+/// The LoRA entries only.
+adapter_set lora_only(const adapter_set& set);
+/// `newer` plus the entries of `older` whose names `newer` lacks (heads no update touched), sorted.
+adapter_set overlay(const adapter_set& older, const adapter_set& newer);
+
 /// The union of two sets with no name in common (a client's head/tail part and its body part), sorted.
 adapter_set merge_disjoint(const adapter_set& a, const adapter_set& b);
 

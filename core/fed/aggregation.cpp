@@ -2,6 +2,7 @@
 #include "core/fed/aggregation.hpp"
 
 #include <cmath>
+#include <algorithm>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -75,19 +76,36 @@ const char* to_string(rejection why) {
 
 std::optional<rejected_update> validate(const client_update& u, const adapter_layout& layout,
                                         uint64_t registered_samples, const char* kind) {
-  if (u.adapters.size() != layout.names.size())
-    return reject(u, rejection::wrong_names,
-                  fmt::format("{} {}: {} tensors, the cluster's adapters have {}", kind, u.client, u.adapters.size(),
-                              layout.names.size()));
-  for (std::size_t i = 0; i < u.adapters.size(); ++i) {
-    const auto& nt = u.adapters[i];
-    if (nt.name != layout.names[i])
-      return reject(u, rejection::wrong_names,
-                    fmt::format("{} {}: tensor '{}' where the cluster has '{}'", kind, u.client, nt.name, layout.names[i]));
-    if (nt.tensor.shape() != layout.shapes[i])
+  // LoRA entries must be the cluster's, in order; heads are per task (adapters.hpp): each must have its
+  // task's shape where the cluster has that head, and a head the cluster has not seen yet is taken as is.
+  std::vector<std::size_t> lora;  // indices into layout
+  std::map<std::string, std::size_t> heads;
+  for (std::size_t i = 0; i < layout.names.size(); ++i) {
+    if (is_head(layout.names[i]))
+      heads[layout.names[i]] = i;
+    else
+      lora.push_back(i);
+  }
+  std::size_t next = 0;  // the next LoRA entry of the layout
+  for (const auto& nt : u.adapters) {
+    std::optional<std::size_t> at;
+    if (is_head(nt.name)) {
+      if (auto h = heads.find(nt.name); h != heads.end())
+        at = h->second;
+    } else {
+      if (next >= lora.size())
+        return reject(u, rejection::wrong_names,
+                      fmt::format("{} {}: tensor '{}' beyond the cluster's {} adapter tensors", kind, u.client, nt.name,
+                                  lora.size()));
+      at = lora[next++];
+      if (nt.name != layout.names[*at])
+        return reject(u, rejection::wrong_names, fmt::format("{} {}: tensor '{}' where the cluster has '{}'", kind,
+                                                             u.client, nt.name, layout.names[*at]));
+    }
+    if (at && nt.tensor.shape() != layout.shapes[*at])
       return reject(u, rejection::wrong_shape,
                     fmt::format("{} {}: '{}' has shape [{}], the cluster's is [{}]", kind, u.client, nt.name,
-                                fmt::join(nt.tensor.shape(), ","), fmt::join(layout.shapes[i], ",")));
+                                fmt::join(nt.tensor.shape(), ","), fmt::join(layout.shapes[*at], ",")));
     if (nt.tensor.numel() < 0 ||
         static_cast<std::size_t>(nt.tensor.numel()) * messages::dtype_size(nt.tensor.type()) != nt.tensor.size_bytes())
       return reject(u, rejection::wrong_shape,
@@ -96,6 +114,10 @@ std::optional<rejected_update> validate(const client_update& u, const adapter_la
     if (!all_finite(nt.tensor))
       return reject(u, rejection::not_finite, fmt::format("{} {}: '{}' holds NaN or infinity", kind, u.client, nt.name));
   }
+  if (next != lora.size())
+    return reject(u, rejection::wrong_names,
+                  fmt::format("{} {}: {} adapter tensors, the cluster's adapters have {}", kind, u.client, next,
+                              lora.size()));
   if (u.samples > registered_samples)
     return reject(u, rejection::inflated_samples,
                   fmt::format("{} {}: claims {} samples, registered {}", kind, u.client, u.samples, registered_samples));
@@ -159,6 +181,13 @@ aggregation_result aggregate_updates(const std::vector<client_update>& updates, 
       out.rejected.push_back(std::move(*bad));
       continue;
     }
+    // A head the cluster had not seen joins its layout, so later updates of that task are checked against it.
+    for (const auto& nt : u.adapters)
+      if (is_head(nt.name) && std::find(layout->second.names.begin(), layout->second.names.end(), nt.name)
+                                == layout->second.names.end()) {
+        layout->second.names.push_back(nt.name);
+        layout->second.shapes.push_back(nt.tensor.shape());
+      }
     const double w = update_weight(u, in.round, in.trust, in.policy);
     if (!(w > 0)) {
       out.rejected.push_back(reject(u, rejection::zero_weight, fmt::format("{} {}: weight {}", kind, u.client, w)));
@@ -174,7 +203,8 @@ aggregation_result aggregate_updates(const std::vector<client_update>& updates, 
       total += w;
     }
     cluster_aggregate agg;
-    agg.adapters = weighted_average(sets);  // cannot throw: every set passed validate against one layout
+    // Cannot throw: every set passed validate against one layout (heads per name, see adapters.hpp).
+    agg.adapters = weighted_average_by_name(sets);
     for (const auto& [u, w] : list) {
       agg.samples += u->samples;
       agg.clients.push_back(u->client);

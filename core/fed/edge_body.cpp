@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/errors.hpp"
+#include "core/fed/adapters.hpp"
 #include "core/fed/lora_model.hpp"
 #include "core/fed/tensor_bridge.hpp"
 
@@ -98,7 +99,7 @@ std::vector<uint32_t> edge_body::clients() const {
 
 void edge_body::load_adapters(uint32_t client, const std::vector<messages::named_tensor>& adapters) {
   auto& s = impl_->at(client);
-  auto state = from_wire(adapters);
+  auto state = from_wire(lora_only(adapters));  // heads (any task's) belong to the clients
   const auto origin = fmt::format("body adapters for client {}", client);
   if (s.pending) {
     // New values under a graph still in flight would break its backward: they wait for the step's end.
@@ -111,11 +112,15 @@ void edge_body::load_adapters(uint32_t client, const std::vector<messages::named
   s.bank->load(state, origin);
 }
 
-messages::tensor_bytes edge_body::forward(uint32_t client, const messages::tensor_bytes& activation,
-                                          const std::vector<uint32_t>& lengths) {
-  auto& s = impl_->at(client);
+namespace {
+
+// The activation of a step or probe batch as the body takes it, with its attention mask; elsa::error
+// (malformed_input) naming the client on a wrong shape or length.
+std::pair<torch::Tensor, torch::Tensor> body_input(const frozen_base& base, uint32_t client,
+                                                   const messages::tensor_bytes& activation,
+                                                   const std::vector<uint32_t>& lengths) {
   auto h = from_wire(activation);
-  const auto& mc = impl_->base->config();
+  const auto& mc = base.config();
   if (h.dim() != 3 || h.size(2) != mc.n_embd || h.size(1) > mc.n_positions)
     throw error(errc::malformed_input, fmt::format("client {}: activation has shape [{}], expected (B, T<={}, {})",
                                                    client, fmt::join(h.sizes().vec(), ","), mc.n_positions,
@@ -130,6 +135,15 @@ messages::tensor_bytes edge_body::forward(uint32_t client, const messages::tenso
                                                      lengths[i], h.size(1)));
     mask[static_cast<int64_t>(i)].narrow(0, 0, lengths[i]).fill_(1);
   }
+  return {h, mask};
+}
+
+} // namespace
+
+messages::tensor_bytes edge_body::forward(uint32_t client, const messages::tensor_bytes& activation,
+                                          const std::vector<uint32_t>& lengths) {
+  auto& s = impl_->at(client);
+  auto [h, mask] = body_input(*impl_->base, client, activation, lengths);
   auto out = guarded(fmt::format("body forward of client {}", client), [&] {
     s.optimizer->zero_grad();
     return s.body->forward(h, mask);
@@ -137,6 +151,17 @@ messages::tensor_bytes edge_body::forward(uint32_t client, const messages::tenso
   s.pending = true;
   s.shape = h.sizes().vec();
   return to_wire(out);
+}
+
+messages::tensor_bytes edge_body::probe_forward(uint32_t client, const messages::tensor_bytes& activation,
+                                                const std::vector<uint32_t>& lengths) {
+  auto& s = impl_->at(client);
+  auto [h, mask] = body_input(*impl_->base, client, activation, lengths);
+  torch::NoGradGuard no_grad;
+  // run_blocks directly, not the segment: the segment keeps its input and output for a pending backward.
+  const int64_t L = impl_->model->n_layer();
+  return to_wire(guarded(fmt::format("probe body forward of client {}", client),
+                         [&] { return impl_->model->run_blocks(h, s.a, L - s.b, mask, s.bank.get()); }));
 }
 
 messages::tensor_bytes edge_body::backward(uint32_t client, const messages::tensor_bytes& grad_output) {

@@ -37,6 +37,10 @@ public:
   /// elsa::error (invalid_argument / malformed_input) on an unknown client or bad shapes.
   messages::tensor_bytes forward(uint32_t client, const messages::tensor_bytes& activation,
                                  const std::vector<uint32_t>& lengths);
+  /// Body forward of a public probe batch (a fingerprint, ELSA.md 3.1): the same checks and the slot's
+  /// current adapters, without gradients; a pending step is left as it is.
+  messages::tensor_bytes probe_forward(uint32_t client, const messages::tensor_bytes& activation,
+                                       const std::vector<uint32_t>& lengths);
   /// Body backward for the client's pending step: gradient of its output -> gradient of its input. Clips
   /// and steps the slot's optimizer. elsa::error when no forward is pending or the shape differs.
   messages::tensor_bytes backward(uint32_t client, const messages::tensor_bytes& grad_output);

@@ -15,6 +15,7 @@ namespace elsa::fed {
 namespace {
 
 struct task_eval {
+  std::string name;  // as in [data] tasks: its head's name in adapter sets (adapters.hpp)
   int64_t num_labels = 2;
   std::vector<train::encoded> validation, test;
   model::Classifier classifier{nullptr};
@@ -42,6 +43,7 @@ evaluator::evaluator(const run::run_config& cfg, const federation_data& data, co
   for (std::size_t i = 0; i < data.tasks.size(); ++i) {
     const auto& td = *data.tasks[i];
     task_eval te;
+    te.name = cfg.tasks.at(i);
     te.num_labels = data.num_labels(i);
     te.validation = train::encode_examples(tok, train::subsample(td.validation, cfg.eval_examples, rng),
                                            cfg.max_len, true);
@@ -59,7 +61,8 @@ score evaluator::evaluate(std::size_t task_index, const adapter_set& adapters, h
   if (task_index >= s.tasks.size())
     throw error(errc::invalid_argument, fmt::format("evaluate: no task {}", task_index));
   auto& te = s.tasks[task_index];
-  model::load_lora_state(*s.bank, from_wire(adapters), te.classifier, "adapters to evaluate");
+  // A cluster's set may hold the heads of several tasks: the LoRA and this task's head are scored.
+  model::load_lora_state(*s.bank, from_wire(for_task(adapters, te.name)), te.classifier, "adapters to evaluate");
   const auto r = train::evaluate_classifier(s.model, te.classifier,
                                             which == held_out::validation ? te.validation : te.test,
                                             te.num_labels, s.pad, s.bank.get());

@@ -6,7 +6,9 @@
 
 #include <fmt/format.h>
 
+#include "core/data/corpus.hpp"
 #include "core/data/partition.hpp"
+#include "core/train/classify.hpp"
 #include "core/errors.hpp"
 
 namespace elsa::fed {
@@ -63,6 +65,29 @@ federation_data load_federation_data(const run::run_config& cfg) {
     }
   }
   return out;
+}
+
+int64_t majority_label(const federation_data& d, uint32_t client) {
+  const auto& shard = d.shards.at(client);
+  const auto& td = *d.tasks.at(shard.task_index);
+  std::vector<std::size_t> counts(td.label_names.size());
+  for (auto i : shard.indices)
+    ++counts.at(static_cast<std::size_t>(td.train.at(i).label));
+  return static_cast<int64_t>(std::max_element(counts.begin(), counts.end()) - counts.begin());
+}
+
+void attach_probes(federation_data& d, const run::run_config& cfg, const text::bpe_tokenizer& tok) {
+  std::vector<data::example> xs;
+  try {
+    for (auto& text : data::probe_set(cfg.data_dir, static_cast<std::size_t>(cfg.probes)))
+      xs.push_back({std::move(text), 0, {}});
+  } catch (const error& e) {
+    throw error(e.code(), fmt::format("[elsa] probes = {}: {}", cfg.probes, e.what()));
+  }
+  auto probes = std::make_shared<std::vector<std::vector<int32_t>>>();
+  for (auto& x : train::encode_examples(tok, xs, cfg.max_len, true))
+    probes->push_back(std::move(x.ids));
+  d.probes = std::move(probes);
 }
 
 } // namespace elsa::fed

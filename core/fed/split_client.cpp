@@ -10,15 +10,19 @@
 #include <fmt/format.h>
 
 #include "core/errors.hpp"
+#include "core/fed/adapters.hpp"
 #include "core/fed/lora_model.hpp"
 #include "core/fed/tensor_bridge.hpp"
 #include "core/train/classify.hpp"
+
+#include <ATen/CPUGeneratorImpl.h>
 
 namespace elsa::fed {
 
 struct split_client::impl {
   run::run_config cfg;
   uint32_t id = 0;
+  std::string task;  // its head's task, as in [data] tasks
   int32_t pad = 0;
   std::vector<train::encoded> examples;
   std::vector<std::size_t> order;  // this epoch's permutation
@@ -52,6 +56,36 @@ struct split_client::impl {
   train::classify_batch batch;
   double loss = 0;
   int64_t batch_tokens = 0;
+  // Byzantine behaviour (set_byzantine): "", label_flip, random_update or scaled_update.
+  std::string attack;
+  double attack_scale = 1.0;
+  std::mt19937_64 attack_rng;
+  std::map<std::string, torch::Tensor> round_start;  // update attackers: the adapters the round began with
+
+  // A tensor of noise with `scale` times the norm of `like` (0 stays 0), from the attacker's own generator.
+  torch::Tensor noise_like(const torch::Tensor& like, double scale) {
+    auto gen = at::detail::createCPUGenerator(attack_rng());
+    auto z = at::normal(0.0, 1.0, like.sizes(), gen, like.options());
+    const double n = z.norm().item<double>();
+    return n > 0 ? z * (scale * like.norm().item<double>() / n) : z;
+  }
+
+  // Fingerprints: the process's encoded probes and the hidden states (per batch) of the one in progress.
+  std::shared_ptr<const std::vector<std::vector<int32_t>>> probes;
+  std::map<std::size_t, torch::Tensor> probe_hidden;  // batch -> (rows, C) at each probe's last real token
+
+  train::classify_batch probe_batch(std::size_t i) const {
+    if (!probes || i >= (probes->size() + probe_batch_size - 1) / probe_batch_size)
+      throw error(errc::invalid_argument, fmt::format("client {}: no probe batch {}", id, i));
+    std::vector<train::encoded> items;
+    const auto end = std::min(probes->size(), (i + 1) * probe_batch_size);
+    for (auto j = i * probe_batch_size; j < end; ++j)
+      items.push_back({(*probes)[j], 0});
+    std::vector<const train::encoded*> ptrs;
+    for (const auto& x : items)
+      ptrs.push_back(&x);
+    return train::make_classify_batch(ptrs, pad);
+  }
 
   void build(int64_t head_blocks, int64_t tail_blocks) {
     const int64_t L = model->n_layer();
@@ -107,6 +141,7 @@ split_client::split_client(const run::run_config& cfg, const federation_data& da
   s.pad = tok.eot_id();
   const auto& shard = data.shards.at(client);
   const auto& td = *data.tasks.at(shard.task_index);
+  s.task = cfg.tasks.at(shard.task_index);
   std::vector<data::example> mine;
   mine.reserve(shard.indices.size());
   for (auto i : shard.indices)
@@ -119,6 +154,7 @@ split_client::split_client(const run::run_config& cfg, const federation_data& da
     s.order[i] = i;
   s.cursor = s.order.size();  // shuffle on first use
   s.rng.seed(cfg.seed * 1000003ULL + client);
+  s.probes = data.probes;
   s.base = std::move(base);
   s.model = s.base->module();
   s.classifier = model::Classifier(s.model->config().n_embd, data.num_labels(shard.task_index));
@@ -151,7 +187,7 @@ int64_t split_client::tail_blocks() const {
 
 void split_client::load_adapters(const std::vector<messages::named_tensor>& adapters) {
   auto& s = *impl_;
-  auto state = from_wire(adapters);
+  auto state = from_wire(for_task(adapters, s.task));  // a cluster's set may hold other tasks' heads
   if (s.in_step) {
     model::check_lora_state(*s.bank, state, s.classifier, s.origin());
     for (auto& kv : state)
@@ -166,6 +202,8 @@ head_output split_client::begin_step() {
   auto& s = *impl_;
   s.optimizer->zero_grad();
   s.batch = train::make_classify_batch(s.next_batch(), s.pad);
+  if (s.attack == "label_flip")
+    s.batch.labels = s.classifier->score->weight.size(0) - 1 - s.batch.labels;
   auto act = guarded(fmt::format("head forward of client {}", s.id),
                      [&] { return s.segments->head.forward(s.batch.ids, s.batch.mask); });
   head_output out;
@@ -186,7 +224,12 @@ messages::tensor_bytes split_client::tail_step(const messages::tensor_bytes& bod
     auto logits = s.segments->tail.forward(h, s.batch.mask);
     auto loss = torch::nn::functional::cross_entropy(logits, s.batch.labels);
     s.loss = loss.item<double>();
-    return to_wire(s.segments->tail.backward_loss(loss));
+    auto g = s.segments->tail.backward_loss(loss);
+    if (s.attack == "scaled_update")
+      g = g * s.attack_scale;
+    else if (s.attack == "random_update")
+      g = s.noise_like(g, s.attack_scale);
+    return to_wire(g.contiguous());
   });
 }
 
@@ -224,7 +267,115 @@ int64_t split_client::last_batch_tokens() const {
 std::vector<messages::named_tensor> split_client::adapters() const {
   const auto& s = *impl_;
   const int64_t L = s.model->n_layer();  // the bank holds exactly the head and tail blocks
-  return to_wire(model::lora_state(*s.bank, s.classifier, 0, L));
+  return with_task_head(to_wire(model::lora_state(*s.bank, s.classifier, 0, L)), s.task);
+}
+
+const std::string& split_client::task() const {
+  return impl_->task;
+}
+
+void split_client::set_byzantine(const std::string& mode, double scale, uint64_t seed) {
+  if (mode != "label_flip" && mode != "random_update" && mode != "scaled_update")
+    throw error(errc::invalid_argument, fmt::format("client {}: no byzantine mode '{}'", impl_->id, mode));
+  impl_->attack = mode;
+  impl_->attack_scale = scale;
+  impl_->attack_rng.seed(seed);
+}
+
+void split_client::begin_round() {
+  auto& s = *impl_;
+  if (s.attack != "random_update" && s.attack != "scaled_update")
+    return;
+  s.round_start.clear();
+  for (auto& [k, v] : model::lora_state(*s.bank, s.classifier, 0, s.model->n_layer()))
+    s.round_start[k] = v.detach().clone();
+}
+
+void split_client::end_round() {
+  auto& s = *impl_;
+  if (s.round_start.empty())
+    return;
+  torch::NoGradGuard no_grad;
+  auto now = model::lora_state(*s.bank, s.classifier, 0, s.model->n_layer());
+  std::map<std::string, torch::Tensor> attack;
+  for (auto& [k, v] : now) {
+    auto start = s.round_start.count(k) ? s.round_start.at(k) : v.detach().clone();
+    auto delta = v.detach() - start;
+    attack[k] = s.attack == "scaled_update" ? start + s.attack_scale * delta : start + s.noise_like(delta, s.attack_scale);
+  }
+  model::load_lora_state(*s.bank, attack, s.classifier, s.origin());
+}
+
+std::size_t split_client::probe_batches() const {
+  const auto& s = *impl_;
+  return s.probes ? (s.probes->size() + probe_batch_size - 1) / probe_batch_size : 0;
+}
+
+head_output split_client::probe_head(std::size_t i) {
+  auto& s = *impl_;
+  auto batch = s.probe_batch(i);
+  torch::NoGradGuard no_grad;
+  auto act = guarded(fmt::format("probe head of client {}", s.id),
+                     [&] { return s.model->run_blocks(s.model->embed(batch.ids), 0, s.a, batch.mask, s.bank.get()); });
+  head_output out;
+  out.activation = to_wire(act);
+  const auto lengths = batch.mask.sum(1);
+  auto la = lengths.accessor<int64_t, 1>();
+  for (int64_t r = 0; r < lengths.size(0); ++r)
+    out.lengths.push_back(static_cast<uint32_t>(la[r]));
+  return out;
+}
+
+void split_client::probe_tail(std::size_t i, const messages::tensor_bytes& body_output) {
+  auto& s = *impl_;
+  auto batch = s.probe_batch(i);
+  auto h = from_wire(body_output);
+  const auto expected = std::vector<int64_t>{batch.ids.size(0), batch.ids.size(1), s.model->config().n_embd};
+  if (h.sizes().vec() != expected)
+    throw error(errc::malformed_input, fmt::format("client {}: probe body output has shape [{}], expected [{}]", s.id,
+                                                   fmt::join(h.sizes().vec(), ","), fmt::join(expected, ",")));
+  torch::NoGradGuard no_grad;
+  const int64_t L = s.model->n_layer();
+  auto out = guarded(fmt::format("probe tail of client {}", s.id), [&] {
+    auto x = s.model->final_norm(s.model->run_blocks(h, L - s.b, L, batch.mask, s.bank.get()));
+    auto last = (batch.mask.sum(1) - 1).clamp_min(0);  // (rows): index of each probe's last real token
+    return x.index({torch::arange(x.size(0)), last}).to(torch::kFloat64);  // (rows, C)
+  });
+  s.probe_hidden[i] = out;
+}
+
+messages::fingerprint split_client::fingerprint(uint32_t round, const std::string& form, double shrinkage,
+                                                int64_t vocab) {
+  auto& s = *impl_;
+  const auto batches = probe_batches();
+  if (batches == 0 || s.probe_hidden.size() != batches)
+    throw error(errc::invalid_argument, fmt::format("client {}: fingerprint with {} of {} probe batches in", s.id,
+                                                    s.probe_hidden.size(), batches));
+  std::vector<torch::Tensor> parts;
+  for (auto& kv : s.probe_hidden)
+    parts.push_back(kv.second);
+  s.probe_hidden.clear();
+  auto h = torch::cat(parts, 0);  // (Q, C), f64
+  messages::fingerprint fp;
+  fp.round = round;
+  fp.client_id = s.id;
+  fp.probe_count = static_cast<uint32_t>(h.size(0));
+  torch::NoGradGuard no_grad;
+  if (form == "predictive") {
+    const auto V = s.model->config().vocab_size;
+    const int64_t first = std::min<int64_t>(256, V - 1);
+    const int64_t n = std::min<int64_t>(vocab, V - first);
+    auto logits = s.model->lm_logits(h.to(torch::kFloat32).unsqueeze(0)).squeeze(0);  // (Q, V)
+    auto p = torch::softmax(logits.narrow(1, first, n).to(torch::kFloat64), 1).to(torch::kFloat32);
+    fp.form = messages::predictive_fingerprint{to_wire(p.contiguous())};
+    return fp;
+  }
+  auto mean = h.mean(0);
+  auto var = h.var(0, /*unbiased=*/false);
+  var = (1.0 - shrinkage) * var + shrinkage * var.mean() + 1e-6;
+  fp.form = messages::gaussian_fingerprint{to_wire(mean.to(torch::kFloat32).contiguous()),
+                                           to_wire(var.to(torch::kFloat32).contiguous())};
+  return fp;
 }
 
 } // namespace elsa::fed

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/fed/federation_data.hpp"
@@ -18,6 +19,9 @@ class bpe_tokenizer;
 }
 
 namespace elsa::fed {
+
+/// Probes per probe batch.
+inline constexpr std::size_t probe_batch_size = 32;
 
 /// What the head sends to the edge: activations (B, T, C) and the number of real tokens of each row.
 struct head_output {
@@ -65,8 +69,44 @@ public:
   /// Tokens (non-padding) in the last batch begun.
   int64_t last_batch_tokens() const;
 
-  /// The adapters this client trains: head and tail blocks plus the classifier (PEFT names, sorted).
+  /// The adapters this client trains: head and tail blocks plus the classifier (PEFT names, the classifier
+  /// under head_name(task()), sorted). load_adapters takes LoRA entries and this task's head (qualified or
+  /// plain) and skips other tasks' heads.
   std::vector<messages::named_tensor> adapters() const;
+  /// The task of its data and classifier, as in [data] tasks.
+  const std::string& task() const;
+
+  // -- byzantine behaviour ([faults] byzantine..., injected; the client attacks as a real attacker would and
+  // announces nothing: the federation sees only what it sends) --
+
+  /// Makes this client an attacker. label_flip: it trains on flipped labels (label -> K - 1 - label).
+  /// random_update / scaled_update: at each round's end (end_round) its adapters become the round's start plus
+  /// noise of `scale` times the update's norm (per tensor), or plus `scale` times the update; the gradients it
+  /// sends the edge are changed the same way (noise of scale x their norm, or scale x them).
+  /// elsa::error for another mode.
+  void set_byzantine(const std::string& mode, double scale, uint64_t seed);
+  /// A round begins with its adapters in: an update attacker keeps them as the start of its update.
+  void begin_round();
+  /// The round's steps are done: an update attacker's adapters become the attack (a no-op otherwise).
+  void end_round();
+
+  // -- behaviour fingerprints (ELSA.md 3.1) --
+  // The public probes go through the same split path as training, without gradients and without touching
+  // a step in progress: probe_head(i) -> the edge's body (probe forward) -> probe_tail(i, body output), for
+  // every batch i, then fingerprint().
+
+  /// Probe batches (of probe_batch_size) in federation_data::probes; 0 when the run has no probes.
+  std::size_t probe_batches() const;
+  /// Head forward of probe batch i; elsa::error when i is out of range.
+  head_output probe_head(std::size_t batch);
+  /// Tail blocks and final norm on the edge's output for probe batch i; keeps each probe's hidden state at
+  /// its last real token. elsa::error (malformed_input) on a wrong shape.
+  void probe_tail(std::size_t batch, const messages::tensor_bytes& body_output);
+  /// The fingerprint of the hidden states kept since the last call (elsa::error unless every batch is in):
+  /// gaussian: mean and variance per dimension, v <- (1 - shrinkage) v + shrinkage mean(v) + 1e-6;
+  /// predictive: softmax of the tied LM head over the shared vocabulary ids 256 .. 256 + vocab - 1 (the
+  /// tokenizer's first merges, its most frequent pairs), one row per probe. Clears what was kept.
+  messages::fingerprint fingerprint(uint32_t round, const std::string& form, double shrinkage, int64_t vocab);
 
 private:
   struct impl;

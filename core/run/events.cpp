@@ -108,6 +108,14 @@ nlohmann::json registered_event::to_json() const {
   return {{"type", "registered"}, {"clients", clients}, {"edges", edges}, {"bytes_control", bytes_control}};
 }
 
+
+nlohmann::json clustering_event::to_json() const {
+  return {{"type", "clustering"},   {"round", round},       {"fingerprints", fingerprints},
+          {"k", k},                 {"silhouette", silhouette}, {"clusters", keyed(clusters)},
+          {"medoids", keyed(medoids)}, {"consistency", keyed(consistency)}, {"trust", keyed(trust)},
+          {"excluded", excluded},   {"bytes_control", bytes_control}, {"seconds", seconds}};
+}
+
 nlohmann::json error_event::to_json() const {
   std::string c = to_string(code);
   if (!detail.empty())

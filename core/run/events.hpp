@@ -120,6 +120,23 @@ struct registered_event {
   nlohmann::json to_json() const;
 };
 
+/// The coordinator clustered the clients on their fingerprints of edge round `round` (ELSA.md 3.1) and
+/// updated their trust. `clusters` holds every client (those without a fingerprint keep their cluster).
+struct clustering_event {
+  uint32_t round = 0;
+  uint64_t fingerprints = 0;               // fingerprints received for the round
+  uint32_t k = 0;                          // clusters found
+  double silhouette = 0;                   // of the clustering, on the fingerprinted clients
+  std::map<uint32_t, uint32_t> clusters;   // client -> cluster
+  std::map<uint32_t, uint32_t> medoids;    // cluster -> its medoid client
+  std::map<uint32_t, double> consistency;  // client -> c_n of this fingerprinting
+  std::map<uint32_t, double> trust;        // client -> tau_n after it
+  std::vector<uint32_t> excluded;          // trust under tau_min
+  int64_t bytes_control = 0;               // trust and assignment updates sent
+  double seconds = 0;                      // KL matrix + clustering + trust, on the coordinator
+  nlohmann::json to_json() const;
+};
+
 /// Something went wrong or was refused; `actor` is e.g. "edge 1".
 struct error_event {
   uint32_t round = 0;

@@ -3,6 +3,7 @@
 #include "core/run/run_config.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <limits>
 #include <optional>
 #include <type_traits>
@@ -26,6 +27,9 @@ const names k_lora_targets = {"c_attn", "attn.c_proj", "c_fc", "mlp.c_proj"};
 const names k_straggler_policies = {"drop", "staleness"};
 const names k_dropout_modes = {"crash", "silent"};
 const names k_roles = {"client", "edge", "coordinator", "cloud"};
+const names k_clusterings = {"task", "behaviour", "none"};
+const names k_fingerprints = {"gaussian", "predictive"};
+const names k_byzantine_modes = {"label_flip", "random_update", "scaled_update"};
 
 constexpr int64_t k_max_threads = 256;
 constexpr int64_t k_max_clients = 4096;
@@ -142,7 +146,23 @@ void walk(Config& c, Visitor& v) {
   // Whether a + b < n_layer (the edge runs at least one block) is checked against the model at start-up.
 
   v.section("elsa");
+  v.key("clustering", c.clustering, k_clusterings);
+  v.key("fingerprint", c.fingerprint, k_fingerprints);
+  v.key("probes", c.probes, 2, 13000);
+  v.key("shrinkage", c.shrinkage, 0.0, 1.0);
+  v.key("predictive_vocab", c.predictive_vocab, 2, 65536);
+  v.key("clusters", c.clusters, 0, 256);
+  v.rule("clusters", [&c] {
+    return c.clusters <= c.clients ? std::string{}
+                                   : fmt::format("= {} exceeds clients = {}", c.clusters, c.clients);
+  });
+  v.key("max_clusters", c.max_clusters, 2, 256);
+  v.key("recluster_every", c.recluster_every, 1, k_max_rounds);
   v.key("trust_weighting", c.trust_weighting);
+  v.key("trust_beta", c.trust_beta, 0.0, 1000.0);
+  v.key("trust_gamma", c.trust_gamma, 0.0, 1000.0);
+  v.key("trust_rho", c.trust_rho, 0.0, 1.0);
+  v.key("tau_min", c.tau_min, 0.0, 1.0);
 
   // Client ids are 0..clients-1, edge ids 0..edges-1, rounds 0..rounds-1 (read in [topology] above).
   v.section("faults");
@@ -179,6 +199,16 @@ void walk(Config& c, Visitor& v) {
   v.key("edge_failure_round", c.edge_failure_round, 0, c.rounds - 1);
   v.key("malformed_to", c.malformed_to, k_roles);
   v.rule("malformed_to", [&c] { return duplicate_problem(c.malformed_to); });
+  v.key("byzantine", c.byzantine, 0, c.clients - 1);
+  v.rule("byzantine", [&c] { return duplicate_problem(c.byzantine); });
+  v.key("byzantine_fraction", c.byzantine_fraction, 0.0, 1.0);
+  v.rule("byzantine_fraction", [&c] {
+    return c.byzantine.empty() || c.byzantine_fraction == 0.0
+             ? std::string{}
+             : std::string{"is set together with byzantine = [...]; give the list or the fraction"};
+  });
+  v.key("byzantine_mode", c.byzantine_mode, k_byzantine_modes);
+  v.key("byzantine_scale", c.byzantine_scale, 0.0, 1e6);
 
   v.section("output");
   v.key("dir", c.out_dir);
@@ -386,6 +416,35 @@ private:
 };
 
 } // namespace
+
+std::vector<uint32_t> run_config::byzantine_clients() const {
+  std::vector<uint32_t> out;
+  if (!byzantine.empty()) {
+    for (auto id : byzantine)
+      out.push_back(static_cast<uint32_t>(id));
+  } else if (byzantine_fraction > 0) {
+    // A seeded partial Fisher-Yates (splitmix64 steps), so the draw depends only on the seed.
+    const auto n = static_cast<uint32_t>(clients);
+    const auto k = static_cast<uint32_t>(std::llround(byzantine_fraction * static_cast<double>(clients)));
+    std::vector<uint32_t> ids(n);
+    for (uint32_t i = 0; i < n; ++i)
+      ids[i] = i;
+    uint64_t state = seed ^ 0xB12A711E5ull;
+    auto next = [&state] {
+      uint64_t z = (state += 0x9E3779B97F4A7C15ull);
+      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+      return z ^ (z >> 31);
+    };
+    for (uint32_t i = 0; i < k && i < n; ++i) {
+      const auto j = i + static_cast<uint32_t>(next() % (n - i));
+      std::swap(ids[i], ids[j]);
+      out.push_back(ids[i]);
+    }
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
 
 straggler_policy run_config::stragglers_policy() const {
   if (straggler_policy_name == "drop")

@@ -64,8 +64,22 @@ struct run_config {
   int64_t head_blocks = 1;      // a >= 1: raw embeddings never leave a client
   int64_t tail_blocks = 1;      // b >= 1: labels never leave a client; a + b < n_layer
 
-  // [elsa] mechanism switches (clustering, trust, dynamic split, sketches, SS-OP) come with the mechanisms (ELSA.md 3).
-  bool trust_weighting = true;  // aggregation weights are trust * samples (trust stays 1 until the trust mechanism)
+  // [elsa] mechanism switches (ELSA.md 3): behaviour clustering and trust (3.1); the rest come with their
+  // mechanisms.
+  std::string clustering = "task";   // task: clusters are the tasks (an oracle); behaviour: fingerprints;
+                                     // none: one cluster
+  std::string fingerprint = "gaussian"; // gaussian (last-token hidden states) or predictive (shared vocab)
+  int64_t probes = 256;              // Q: public probes per fingerprint
+  double shrinkage = 0.1;            // variance v_i <- (1 - s) v_i + s mean(v)
+  int64_t predictive_vocab = 64;     // predictive fingerprint: the shared vocabulary (most frequent ids)
+  int64_t clusters = 0;              // K for behaviour clustering; 0: chosen by silhouette over 2..max_clusters
+  int64_t max_clusters = 8;
+  int64_t recluster_every = 1;       // cloud rounds between fingerprintings (the first ends cloud round 1)
+  bool trust_weighting = true;       // aggregation weights are trust * samples
+  double trust_beta = 1.0;           // c_n = exp(-beta D(n, medoid) / median) * exp(-gamma drift / median)
+  double trust_gamma = 1.0;
+  double trust_rho = 0.5;            // tau <- rho tau + (1 - rho) c
+  double tau_min = 0.3;              // clients under this trust are left out of aggregation
 
   // [faults]
   int64_t round_deadline_ms = 120000; // per edge round, from its opening; later updates are stragglers
@@ -86,6 +100,11 @@ struct run_config {
   int64_t edge_failure_round = 0;     // ... at the start of this edge round
   std::vector<std::string> malformed_to; // roles sent one malformed message at the start: client, edge,
                                          // coordinator, cloud
+  std::vector<int64_t> byzantine;     // client ids that attack (they train and fingerprint as attackers)
+  double byzantine_fraction = 0.0;    // ... or this fraction of the clients, drawn by seed (when the list is empty)
+  std::string byzantine_mode = "label_flip"; // label_flip, random_update or scaled_update
+  double byzantine_scale = 10.0;      // scaled_update: the update (difference from the global) times this;
+                                      // random_update: noise of this many times the update's norm
 
   // [output]
   std::filesystem::path out_dir = "runs/run"; // --out overrides
@@ -103,6 +122,13 @@ struct run_config {
 
   straggler_policy stragglers_policy() const;
   dropout_mode dropouts_mode() const;
+  /// The byzantine client ids: `byzantine`, or round(byzantine_fraction * clients) drawn by seed; sorted.
+  std::vector<uint32_t> byzantine_clients() const;
+  /// True when the clients fingerprint at the end of edge round `round` (0-based): the last edge round of
+  /// cloud rounds recluster_every, 2 recluster_every, ... (1-based), under clustering = "behaviour" only.
+  bool fingerprint_round(int64_t round) const {
+    return clustering == "behaviour" && (round + 1) % kappa2 == 0 && ((round + 1) / kappa2) % recluster_every == 0;
+  }
   /// Edge rounds per cloud round and cloud rounds in total.
   int64_t cloud_rounds() const {
     return rounds / kappa2;

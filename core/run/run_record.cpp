@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "core/cluster/clustering.hpp"
 #include "core/errors.hpp"
 
 namespace elsa::run {
@@ -38,6 +39,13 @@ void append_unique(std::vector<T>& to, const nlohmann::json& list) {
 run_record::run_record(const run_config& cfg, std::vector<std::string> tasks, std::vector<double> majority)
   : cfg_(cfg), tasks_(std::move(tasks)), majority_(std::move(majority)) {
   // nop
+}
+
+void run_record::set_truth(std::vector<std::string> client_task, std::vector<int64_t> client_group,
+                           std::vector<uint32_t> byzantine) {
+  client_task_ = std::move(client_task);
+  client_group_ = std::move(client_group);
+  byzantine_ = std::move(byzantine);
 }
 
 run_record::round_acc& run_record::at(int64_t round) {
@@ -85,6 +93,11 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     r.bytes_control += ev.value("bytes_control", int64_t{0});
     r.accuracy = ev.value("accuracy", nlohmann::json::object());
     r.eval_loss = ev.value("loss", nlohmann::json::object());
+  } else if (type == "clustering") {
+    auto& r = at(round);
+    r.clusters = ev.value("clusters", nlohmann::json::object());
+    if (ev.contains("trust"))
+      r.trust.update(ev["trust"]);
   } else if (type == "dropout") {
     auto& r = at(round);
     r.dropouts.push_back(ev.value("client", int64_t{-1}));
@@ -146,6 +159,27 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
                      {"cloud_to_edge", r.bytes_cloud_edge},
                      {"control", r.bytes_control}};
     line["trust"] = r.trust;
+    if (r.clusters) {
+      // Scored against the tasks when there are several, else against the clients' label groups.
+      clusters_ = *r.clusters;
+      ++clusterings_;
+      std::vector<uint32_t> found, truth;
+      const bool by_task = tasks_.size() > 1;
+      for (const auto& [id, k] : clusters_.items()) {
+        const auto c = static_cast<std::size_t>(std::stoul(id));
+        if (by_task ? c >= client_task_.size() : c >= client_group_.size())
+          continue;
+        found.push_back(k.get<uint32_t>());
+        truth.push_back(by_task ? static_cast<uint32_t>(std::find(tasks_.begin(), tasks_.end(), client_task_[c])
+                                                        - tasks_.begin())
+                                : static_cast<uint32_t>(client_group_[c]));
+      }
+      ari_ = found.empty() ? 0.0 : cluster::adjusted_rand_index(found, truth);
+    }
+    if (!clusters_.is_null()) {
+      line["clusters"] = clusters_;
+      line["ari"] = ari_;
+    }
     line["errors"] = r.errors;
     line["elapsed_s"] = elapsed_s;
     lines_.push_back(line);
@@ -218,6 +252,16 @@ nlohmann::json run_record::summary(double wall_seconds) const {
   s["wall_seconds"] = wall_seconds;
   s["cloud_received"] = final_ ? final_->value("cloud_received", nlohmann::json::object()) : nlohmann::json::object();
   s["finished"] = final_.has_value();
+  nlohmann::json client_task = nlohmann::json::object();
+  for (std::size_t c = 0; c < client_task_.size(); ++c)
+    client_task[std::to_string(c)] = client_task_[c];
+  s["client_task"] = client_task;
+  s["byzantine"] = byzantine_;
+  s["clusterings"] = clusterings_;
+  if (!clusters_.is_null()) {
+    s["clusters"] = clusters_;
+    s["ari"] = ari_;
+  }
   return s;
 }
 

@@ -35,6 +35,12 @@ public:
   /// tasks: names in cluster order; majority: each task's majority-class test accuracy (the baseline).
   run_record(const run_config& cfg, std::vector<std::string> tasks, std::vector<double> majority);
 
+  /// What the run knows about its clients that no participant reports: each client's task and, for
+  /// single-task runs, its label group (the majority label of its shard), which clusterings are scored
+  /// against (ARI in metrics lines), and the byzantine clients (summary.json). All by client id.
+  void set_truth(std::vector<std::string> client_task, std::vector<int64_t> client_group,
+                 std::vector<uint32_t> byzantine);
+
   /// Adds one event; returns the metrics lines of the rounds it completed, in round order. elapsed_s is the
   /// wall time the caller measured (written into those lines). elsa::error on an event without a known type.
   std::vector<nlohmann::json> add(const nlohmann::json& event, double elapsed_s);
@@ -85,6 +91,7 @@ private:
     int64_t reported = 0, expected = 0, errors = 0;
     bool closed = false, cloud_round = false, cloud_done = false;
     nlohmann::json accuracy = nlohmann::json::object(), eval_loss = nlohmann::json::object();
+    std::optional<nlohmann::json> clusters;  // a clustering after this round's fingerprints
   };
 
   round_acc& at(int64_t round);
@@ -100,6 +107,12 @@ private:
   std::optional<nlohmann::json> final_;
   int64_t registered_bytes_ = 0;  // registrations and peer tables, before the first round
   std::string aborted_;
+  std::vector<std::string> client_task_;
+  std::vector<int64_t> client_group_;
+  std::vector<uint32_t> byzantine_;
+  nlohmann::json clusters_;  // the latest clustering written into a line (null before the first)
+  double ari_ = 0;
+  int64_t clusterings_ = 0;
 };
 
 } // namespace elsa::run

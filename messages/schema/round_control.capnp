@@ -29,6 +29,9 @@ struct OpenRound {
   # Client -> edge and cluster placement for this round.
   splits @5 :List(SplitPoint);
   # Per-client split points (a, b) for this round.
+  fingerprint @6 :Bool;
+  # True when each client, after its local steps and before uploading, runs the public probes through
+  # its split path and sends its behaviour fingerprint to the coordinator (ELSA.md 3.1).
 }
 
 enum CloseReason {

@@ -41,4 +41,7 @@ struct SplitTensor {
   # Optional: real (unpadded) length of each row; empty means all rows are full length.
   labels @7 :List(UInt32);
   # Optional: class labels, only for two-part split baselines (SplitFed); always empty in the U-shape.
+  probe @8 :Bool;
+  # True for a batch of the public probe set (a fingerprint): the edge runs its body without gradients
+  # and keeps nothing for a backward; `step` is then the probe batch's index.
 }

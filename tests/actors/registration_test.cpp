@@ -261,8 +261,13 @@ TEST(Registration, TheCoordinatorAloneTakesEachRegistrationOnceAndHandsOutThePee
     ASSERT_TRUE(std::holds_alternative<assignment_update>(placed.body));
     EXPECT_EQ(std::get<assignment_update>(placed.body).assignments, (std::vector<assignment>{{id, 0, 0}}));
   }
+  // The cloud: the edges, then the clients with the task of each one's head (it scores each task with the
+  // cluster most of that task's clients are in; it never talks to them).
   auto [for_cloud, cloud_handles] = next_table(cloud, c);
-  EXPECT_EQ(for_cloud.body.peers, (std::vector<peer_entry>{{{tier::edge, 0}, 0, 0}}));
+  EXPECT_EQ(for_cloud.body.peers, (std::vector<peer_entry>{{{tier::edge, 0}, 0, 0},
+                                                           {{tier::client, 0}, 10, 0},
+                                                           {{tier::client, 1}, 20, 0}}));
+  EXPECT_EQ(cloud_handles.size(), 3u);
   caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
 }
 

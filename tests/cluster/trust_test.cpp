@@ -53,10 +53,11 @@ TEST(ConsistencyScores, FollowTheFormulaOnAHandMadeCase) {
   const std::vector<std::optional<double>> drift{1.0, std::nullopt, 3.0, 0.5};
   const auto c = consistency_scores(d, p, drift, {1.0, 2.0, 0.5, 0.3});
   ASSERT_EQ(c.size(), 4u);
-  EXPECT_NEAR(c[0], std::exp(-2.0), 1e-15);
-  EXPECT_NEAR(c[1], std::exp(-2.0), 1e-15);
-  EXPECT_NEAR(c[2], std::exp(-6.0), 1e-15);
-  EXPECT_NEAR(c[3], std::exp(-4.0 - 1.0), 1e-15);
+  // Excess over the medians: distances 0 1 0 3, drifts 0 - 2 0.
+  EXPECT_EQ(c[0], 1.0);
+  EXPECT_NEAR(c[1], std::exp(-1.0), 1e-15);
+  EXPECT_NEAR(c[2], std::exp(-2.0 * 2.0), 1e-15);
+  EXPECT_NEAR(c[3], std::exp(-3.0), 1e-15);
   // beta = gamma = 0: every client is fully consistent.
   for (double v : consistency_scores(d, p, drift, {0.0, 0.0, 0.5, 0.3}))
     EXPECT_EQ(v, 1.0);
@@ -110,19 +111,30 @@ TEST(ConsistencyScores, ADriftingClientScoresLower) {
 }
 
 TEST(ConsistencyScores, MediansOfZeroAreReplacedByOne) {
-  // Every client its own medoid: the distance median is 0. Drifts 0, 0, 0.7: the drift median is 0.
+  // Every client its own medoid: the distance median is 0. Drifts 0, 0, 1.7: the drift median is 0.
   distance_matrix d{3, {0, 5, 5, 5, 0, 5, 5, 5, 0}};
   const partition own{{0, 1, 2}, {{0, 0}, {1, 1}, {2, 2}}, 0.0};
-  const auto c = consistency_scores(d, own, {0.0, 0.0, 0.7}, {1.0, 2.0, 0.5, 0.3});
+  const auto c = consistency_scores(d, own, {0.0, 0.0, 1.7}, {1.0, 2.0, 0.5, 0.3});
   EXPECT_EQ(c[0], 1.0);
   EXPECT_EQ(c[1], 1.0);
   EXPECT_NEAR(c[2], std::exp(-2.0 * 0.7), 1e-15);
-  // One cluster, medoid 0, distances to it 0 0 2: median 0, so client 2 scores exp(-2), not exp(-inf).
+  // One cluster, medoid 0, distances to it 0 0 2: median 0 (so 1), so client 2 scores exp(-(2 - 1)).
   distance_matrix e{3, {0, 0, 2, 0, 0, 2, 2, 2, 0}};
   const partition one{{0, 0, 0}, {{0, 0}}, 2.0};
   const auto s = consistency_scores(e, one, std::vector<std::optional<double>>(3), {});
-  EXPECT_NEAR(s[2], std::exp(-2.0), 1e-15);
+  EXPECT_NEAR(s[2], std::exp(-1.0), 1e-15);
   EXPECT_EQ(s[0], 1.0);
+}
+
+TEST(ConsistencyScores, AClientAloneInItsClusterIsMeasuredByItsNearestNeighbour) {
+  // Clients 0-2 close together (cluster 0, medoid 0), client 3 far away in a cluster of its own.
+  distance_matrix d{4, {0, 1, 1, 8, 1, 0, 1, 9, 1, 1, 0, 10, 8, 9, 10, 0}};
+  const partition p{{0, 0, 0, 1}, {{0, 0}, {1, 3}}, 2.0};
+  const auto c = consistency_scores(d, p, std::vector<std::optional<double>>(4), {});
+  // Distances used: 0 1 1 8 (not 0 for client 3); median 1.
+  EXPECT_EQ(c[0], 1.0);
+  EXPECT_EQ(c[1], 1.0);
+  EXPECT_NEAR(c[3], std::exp(-7.0), 1e-15);
 }
 
 TEST(ConsistencyScores, RejectsMismatchedInput) {

@@ -6,6 +6,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -212,7 +213,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 9 + 50); // sections + keys
+  EXPECT_EQ(n, 9 + 66); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {
@@ -548,4 +549,50 @@ TEST(RunConfigValidate, NamesTheKeyAndWhatIsAllowed) {
   c.straggler_policy_name = "later";
   EXPECT_THROW(c.stragglers_policy(), elsa::error);
   EXPECT_EQ(validate_error(c), "[faults] straggler_policy = \"later\" is not one of drop, staleness");
+}
+
+TEST(RunConfig, ByzantineClientsAreTheListOrADrawBySeed) {
+  er::run_config cfg;
+  cfg.clients = 16;
+  cfg.byzantine = {5, 2};
+  EXPECT_EQ(cfg.byzantine_clients(), (std::vector<uint32_t>{2, 5}));
+  cfg.byzantine.clear();
+  cfg.byzantine_fraction = 0.25;
+  const auto drawn = cfg.byzantine_clients();
+  ASSERT_EQ(drawn.size(), 4u);
+  EXPECT_EQ(cfg.byzantine_clients(), drawn) << "the same seed draws the same clients";
+  for (auto id : drawn)
+    EXPECT_LT(id, 16u);
+  EXPECT_TRUE(std::adjacent_find(drawn.begin(), drawn.end()) == drawn.end());
+  cfg.seed += 1;
+  EXPECT_NE(cfg.byzantine_clients(), drawn) << "another seed draws others";
+  cfg.byzantine = {1};
+  EXPECT_THROW(er::validate(cfg), elsa::error) << "the list and the fraction together";
+}
+
+TEST(RunConfig, FingerprintRoundsEndEveryNthCloudRoundUnderBehaviourClustering) {
+  er::run_config cfg;
+  cfg.rounds = 12;
+  cfg.kappa2 = 2;
+  cfg.recluster_every = 2;
+  EXPECT_FALSE(cfg.fingerprint_round(3)) << "clustering = task fingerprints nothing";
+  cfg.clustering = "behaviour";
+  std::vector<int64_t> rounds;
+  for (int64_t r = 0; r < cfg.rounds; ++r)
+    if (cfg.fingerprint_round(r))
+      rounds.push_back(r);
+  EXPECT_EQ(rounds, (std::vector<int64_t>{3, 7, 11}));
+}
+
+TEST(RunConfig, TheShippedMechanismConfigsAreValid) {
+  for (const char* name : {"quickstart", "clustering", "byzantine"}) {
+    const auto cfg = er::read_run_config(elsa::testing::source_dir() / "configs" / (std::string(name) + ".toml"));
+    EXPECT_NO_THROW(er::validate(cfg)) << name;
+  }
+  const auto c = er::read_run_config(elsa::testing::source_dir() / "configs/clustering.toml");
+  EXPECT_EQ(c.clustering, "behaviour");
+  EXPECT_EQ(c.clients, 16);
+  EXPECT_EQ(c.tasks.size(), 4u);
+  const auto b = er::read_run_config(elsa::testing::source_dir() / "configs/byzantine.toml");
+  EXPECT_EQ(b.byzantine_clients().size(), 4u);
 }

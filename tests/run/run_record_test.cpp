@@ -78,5 +78,46 @@ TEST(RunRecord, ErrorsAreKeptAndCounted) {
   EXPECT_THROW(rec.add({{"type", "nonsense"}}, 0.3), elsa::error);
 }
 
+TEST(RunRecord, LinesAfterAClusteringCarryItsClustersAndTheirAriAgainstTheTasks) {
+  run_config cfg;
+  cfg.rounds = 2;
+  cfg.kappa2 = 1;
+  run_record rec(cfg, {"spam", "genre"}, {0.7, 0.3});
+  rec.set_truth({"spam", "spam", "genre", "genre"}, {0, 1, 0, 1}, {3});
+  auto close = [&](int round) {
+    return rec.add({{"type", "round_closed"}, {"round", round}, {"cloud_round", true}, {"edges", 1}}, 1.0).size()
+           + rec.add({{"type", "cloud_round"}, {"round", round}}, 1.0).size();
+  };
+  EXPECT_EQ(close(0), 1u);
+  EXPECT_FALSE(rec.lines()[0].contains("clusters")) << "no clustering yet";
+  // Clusters {0, 1} and {2, 3}: the tasks exactly, under other ids.
+  rec.add({{"type", "clustering"}, {"round", 1}, {"clusters", {{"0", 4}, {"1", 4}, {"2", 1}, {"3", 1}}},
+           {"trust", {{"3", 0.2}}}},
+          1.0);
+  EXPECT_EQ(close(1), 1u);
+  const auto& l = rec.lines()[1];
+  EXPECT_EQ(l["clusters"]["2"], 1);
+  EXPECT_DOUBLE_EQ(l["ari"].get<double>(), 1.0);
+  EXPECT_DOUBLE_EQ(l["trust"]["3"].get<double>(), 0.2);
+  const auto s = rec.summary(1.0);
+  EXPECT_EQ(s["client_task"]["2"], "genre");
+  EXPECT_EQ(s["byzantine"], json::array({3}));
+  EXPECT_DOUBLE_EQ(s["ari"].get<double>(), 1.0);
+}
+
+TEST(RunRecord, OneTasksClusteringIsScoredAgainstTheLabelGroups) {
+  run_config cfg;
+  cfg.rounds = 1;
+  cfg.kappa2 = 1;
+  run_record rec(cfg, {"spam"}, {0.7});
+  rec.set_truth({"spam", "spam", "spam", "spam"}, {0, 1, 0, 1}, {});
+  // Clusters {0, 1} and {2, 3} cut across the label groups {0, 2} and {1, 3}.
+  rec.add({{"type", "clustering"}, {"round", 0}, {"clusters", {{"0", 0}, {"1", 0}, {"2", 1}, {"3", 1}}}}, 1.0);
+  rec.add({{"type", "round_closed"}, {"round", 0}, {"cloud_round", true}, {"edges", 1}}, 1.0);
+  rec.add({{"type", "cloud_round"}, {"round", 0}}, 1.0);
+  ASSERT_EQ(rec.lines().size(), 1u);
+  EXPECT_LT(rec.lines()[0]["ari"].get<double>(), 0.0);
+}
+
 } // namespace
 } // namespace elsa::run

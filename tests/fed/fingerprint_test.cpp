@@ -1,0 +1,207 @@
+// Behaviour fingerprints through the split path (ELSA.md 3.1): the public probes go head -> edge body ->
+// tail without gradients and give the same last-token hidden states as the whole model with the client's
+// and the edge slot's adapters; both halves' adapters take part; a step in progress is untouched; the
+// Gaussian's shrinkage and the predictive form follow their formulas.
+#include <gtest/gtest.h>
+
+#include <torch/torch.h>
+
+#include "core/errors.hpp"
+#include "core/fed/adapters.hpp"
+#include "core/fed/edge_body.hpp"
+#include "core/fed/federation_data.hpp"
+#include "core/fed/frozen_base.hpp"
+#include "core/fed/lora_model.hpp"
+#include "core/fed/split_client.hpp"
+#include "core/fed/tensor_bridge.hpp"
+#include "core/train/classify.hpp"
+#include "core/train/tokens.hpp"
+#include "tests/test_support.hpp"
+
+namespace elsa::fed {
+namespace {
+
+struct Fingerprint : ::testing::Test {
+  static void SetUpTestSuite() {
+    torch::set_num_threads(1);
+    torch::manual_seed(3);
+    cfg = new run::run_config();
+    cfg->model_dir = testing::source_dir() / "models/elsa-base";
+    cfg->data_dir = testing::data_dir();
+    cfg->clients = 2;
+    cfg->edges = 1;
+    cfg->max_len = 48;
+    cfg->max_train_per_client = 200;
+    cfg->probes = 40;  // two batches: 32 + 8
+    data = new federation_data(load_federation_data(*cfg));
+    tok = new text::bpe_tokenizer(train::load_tokenizer(cfg->model_dir));
+    attach_probes(*data, *cfg, *tok);
+    base = new base_ptr(load_frozen_base(cfg->model_dir));
+  }
+  static void TearDownTestSuite() {
+    delete base;
+    delete tok;
+    delete data;
+    delete cfg;
+  }
+  static run::run_config* cfg;
+  static federation_data* data;
+  static text::bpe_tokenizer* tok;
+  static base_ptr* base;
+};
+
+run::run_config* Fingerprint::cfg = nullptr;
+federation_data* Fingerprint::data = nullptr;
+text::bpe_tokenizer* Fingerprint::tok = nullptr;
+base_ptr* Fingerprint::base = nullptr;
+
+void train_steps(split_client& c, edge_body& e, int n) {
+  for (int i = 0; i < n; ++i) {
+    auto head = c.begin_step();
+    auto out = e.forward(c.id(), head.activation, head.lengths);
+    c.finish_step(e.backward(c.id(), c.tail_step(out)));
+  }
+}
+
+// Runs every probe batch through the split path.
+void probe_all(split_client& c, edge_body& e) {
+  for (std::size_t i = 0; i < c.probe_batches(); ++i) {
+    auto head = c.probe_head(i);
+    c.probe_tail(i, e.probe_forward(c.id(), head.activation, head.lengths));
+  }
+}
+
+torch::Tensor values(const messages::tensor_bytes& t) {
+  return from_wire(t).to(torch::kFloat64);
+}
+
+// Last-token normalised hidden states of every probe through the whole model, with one bank holding the
+// client's head/tail adapters and the edge slot's body adapters.
+torch::Tensor whole_model_hidden(const split_client& c, const edge_body& e) {
+  auto all = merge_disjoint(e.adapters(c.id()), [&] {
+    std::vector<messages::named_tensor> lora;
+    for (auto& nt : c.adapters())
+      if (nt.name.find(".score.") == std::string::npos)
+        lora.push_back(nt);
+    return lora;
+  }());
+  auto model = (*Fingerprint::base)->module();
+  auto bank = make_bank(**Fingerprint::base, *Fingerprint::cfg, block_range(0, model->n_layer()));
+  bank->load(from_wire(all), "reference");
+  std::vector<train::encoded> items;
+  for (const auto& ids : *Fingerprint::data->probes)
+    items.push_back({ids, 0});
+  std::vector<const train::encoded*> ptrs;
+  for (const auto& x : items)
+    ptrs.push_back(&x);
+  auto batch = train::make_classify_batch(ptrs, Fingerprint::tok->eot_id());
+  torch::NoGradGuard no_grad;
+  auto h = model->hidden(batch.ids, batch.mask, bank.get());
+  auto last = batch.mask.sum(1) - 1;
+  return h.index({torch::arange(h.size(0)), last}).to(torch::kFloat64);
+}
+
+TEST_F(Fingerprint, ThroughTheSplitPathItEqualsTheWholeModelWithBothHalvesAdapters) {
+  split_client c(*cfg, *data, 0, *tok, *base);
+  edge_body e(*cfg, *base);
+  e.add_client(0, 1, 1);
+  train_steps(c, e, 3);  // adapters away from their init (LoRA B = 0 would hide whether they take part)
+  ASSERT_EQ(c.probe_batches(), 2u);
+  probe_all(c, e);
+  auto fp = c.fingerprint(4, "gaussian", 0.0, 0);
+  EXPECT_EQ(fp.round, 4u);
+  EXPECT_EQ(fp.client_id, 0u);
+  EXPECT_EQ(fp.probe_count, 40u);
+  const auto& g = std::get<messages::gaussian_fingerprint>(fp.form);
+  auto ref = whole_model_hidden(c, e);
+  ASSERT_EQ(ref.size(0), 40);
+  EXPECT_LT((values(g.mean) - ref.mean(0)).abs().max().item<double>(), 1e-4);
+  EXPECT_LT((values(g.variance) - (ref.var(0, false) + 1e-6)).abs().max().item<double>(), 1e-4);
+}
+
+TEST_F(Fingerprint, TheEdgeSlotsAndTheClientsAdaptersBothChangeIt) {
+  split_client c(*cfg, *data, 0, *tok, *base);
+  edge_body e(*cfg, *base);
+  e.add_client(0, 1, 1);
+  probe_all(c, e);
+  auto before = values(std::get<messages::gaussian_fingerprint>(c.fingerprint(0, "gaussian", 0.1, 0).form).mean);
+  // Train only the edge slot's copy: a second slot trains, its body adapters go into slot 0.
+  split_client other(*cfg, *data, 1, *tok, *base);
+  e.add_client(1, 1, 1);
+  train_steps(other, e, 3);
+  e.load_adapters(0, e.adapters(1));
+  probe_all(c, e);
+  auto edge_changed = values(std::get<messages::gaussian_fingerprint>(c.fingerprint(0, "gaussian", 0.1, 0).form).mean);
+  EXPECT_GT((edge_changed - before).abs().max().item<double>(), 1e-4) << "the body slot takes part";
+  c.load_adapters(other.adapters());  // same task: head/tail adapters and classifier fit
+  probe_all(c, e);
+  auto client_changed = values(std::get<messages::gaussian_fingerprint>(c.fingerprint(0, "gaussian", 0.1, 0).form).mean);
+  EXPECT_GT((client_changed - edge_changed).abs().max().item<double>(), 1e-4) << "the head and tail take part";
+}
+
+TEST_F(Fingerprint, AProbeLeavesAStepInProgressAsItWas) {
+  // Two identical pairs; one probes between the edge's forward and backward of a step.
+  torch::manual_seed(11);
+  split_client a(*cfg, *data, 0, *tok, *base);
+  torch::manual_seed(11);
+  split_client b(*cfg, *data, 0, *tok, *base);
+  edge_body ea(*cfg, *base), eb(*cfg, *base);
+  ea.add_client(0, 1, 1);
+  eb.add_client(0, 1, 1);
+  auto ha = a.begin_step();
+  auto hb = b.begin_step();
+  auto oa = ea.forward(0, ha.activation, ha.lengths);
+  auto ob = eb.forward(0, hb.activation, hb.lengths);
+  auto head = b.probe_head(0);
+  b.probe_tail(0, eb.probe_forward(0, head.activation, head.lengths));
+  auto ga = ea.backward(0, a.tail_step(oa));
+  auto gb = eb.backward(0, b.tail_step(ob));
+  EXPECT_EQ(a.finish_step(ga), b.finish_step(gb));
+  EXPECT_TRUE(values(ga).equal(values(gb))) << "the head gradient";
+  auto ad = a.adapters(), bd = b.adapters();
+  ASSERT_EQ(ad.size(), bd.size());
+  for (std::size_t i = 0; i < ad.size(); ++i)
+    EXPECT_TRUE(values(ad[i].tensor).equal(values(bd[i].tensor))) << ad[i].name;
+}
+
+TEST_F(Fingerprint, ShrinkagePullsEachVarianceTowardTheirMean) {
+  split_client c(*cfg, *data, 0, *tok, *base);
+  edge_body e(*cfg, *base);
+  e.add_client(0, 1, 1);
+  probe_all(c, e);
+  auto raw = values(std::get<messages::gaussian_fingerprint>(c.fingerprint(0, "gaussian", 0.0, 0).form).variance) - 1e-6;
+  probe_all(c, e);
+  auto shrunk = values(std::get<messages::gaussian_fingerprint>(c.fingerprint(0, "gaussian", 0.25, 0).form).variance);
+  auto expected = 0.75 * raw + 0.25 * raw.mean() + 1e-6;
+  EXPECT_LT((shrunk - expected).abs().max().item<double>(), 1e-5);
+  EXPECT_GT(shrunk.min().item<double>(), 0.0);
+}
+
+TEST_F(Fingerprint, PredictiveRowsAreDistributionsOverTheSharedVocabulary) {
+  split_client c(*cfg, *data, 0, *tok, *base);
+  edge_body e(*cfg, *base);
+  e.add_client(0, 1, 1);
+  probe_all(c, e);
+  auto fp = c.fingerprint(0, "predictive", 0.0, 64);
+  auto p = values(std::get<messages::predictive_fingerprint>(fp.form).probs);
+  ASSERT_EQ(p.sizes().vec(), (std::vector<int64_t>{40, 64}));
+  EXPECT_LT((p.sum(1) - 1).abs().max().item<double>(), 1e-5);
+  EXPECT_GT(p.min().item<double>(), 0.0);
+}
+
+TEST_F(Fingerprint, MissingBatchesAndBadShapesAreErrors) {
+  split_client c(*cfg, *data, 0, *tok, *base);
+  edge_body e(*cfg, *base);
+  e.add_client(0, 1, 1);
+  EXPECT_THROW(c.fingerprint(0, "gaussian", 0.1, 0), elsa::error) << "no batch in";
+  auto head = c.probe_head(0);
+  c.probe_tail(0, e.probe_forward(0, head.activation, head.lengths));
+  EXPECT_THROW(c.fingerprint(0, "gaussian", 0.1, 0), elsa::error) << "one of two batches in";
+  EXPECT_THROW(c.probe_head(2), elsa::error);
+  auto other = c.probe_head(1);
+  EXPECT_THROW(c.probe_tail(0, e.probe_forward(0, other.activation, other.lengths)), elsa::error)
+    << "batch 1's output for batch 0";
+}
+
+} // namespace
+} // namespace elsa::fed
