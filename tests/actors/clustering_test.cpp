@@ -1,0 +1,130 @@
+// Behaviour clustering in whole runs, deterministic and threaded on a real clock: clients of two tasks start
+// in one cluster, fingerprint at the end of each cloud round, are re-clustered and scored; metrics lines from
+// the first clustering on carry the clusters and their ARI, the edges aggregate with the coordinator's trust,
+// a mixed cluster aggregates (heads per task) and every task gets a test score. A byzantine client that
+// sends noise loses trust against the honest ones.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <map>
+
+#include "tests/actors/run_helpers.hpp"
+
+namespace elsa::testing {
+namespace {
+
+run::run_config two_tasks(const std::string& name, bool deterministic) {
+  auto cfg = small_run(name);
+  cfg.deterministic = deterministic;
+  cfg.tasks = {"spam", "genre"};
+  cfg.partition = "by_task";
+  cfg.clients = 6;
+  cfg.rounds = 4;
+  cfg.kappa1 = 3;
+  cfg.kappa2 = 2;
+  cfg.max_train_per_client = 120;
+  cfg.test_examples = 100;
+  cfg.eval_examples = 64;
+  cfg.clustering = "behaviour";
+  cfg.clusters = 2;
+  cfg.probes = 40;
+  // Edges wait for the re-clustering in fingerprint rounds; on a busy machine the probes can take longer
+  // than small_run's 10 s deadline, which would close the round first (a legitimate path, not this test's).
+  cfg.round_deadline_ms = 120000;
+  return cfg;
+}
+
+// Events of one type from RUN/events.jsonl.
+std::vector<nlohmann::json> events_of(const run::run_config& cfg, const std::string& type) {
+  std::vector<nlohmann::json> out;
+  std::ifstream f(cfg.out_dir / "events.jsonl");
+  for (std::string line; std::getline(f, line);) {
+    auto ev = nlohmann::json::parse(line);
+    if (ev.value("type", "") == type)
+      out.push_back(ev);
+  }
+  return out;
+}
+
+void expect_clustered_run(const run::run_config& cfg, const actors::run_result& r) {
+  EXPECT_TRUE(r.errors.empty()) << r.errors.front().dump();
+  ASSERT_TRUE(r.summary.value("finished", false));
+  const auto clusterings = events_of(cfg, "clustering");
+  ASSERT_EQ(clusterings.size(), 2u) << "one per cloud round";
+  for (const auto& c : clusterings) {
+    EXPECT_EQ(c["fingerprints"], 6) << c.dump();
+    EXPECT_EQ(c["clusters"].size(), 6u);
+    EXPECT_EQ(c["k"], 2);
+    EXPECT_EQ(c["trust"].size(), 6u);
+  }
+  ASSERT_EQ(r.metrics.size(), 4u);
+  EXPECT_FALSE(r.metrics[0].contains("clusters")) << "before the first clustering";
+  for (std::size_t i = 1; i < 4; ++i) {
+    ASSERT_TRUE(r.metrics[i].contains("clusters")) << i;
+    EXPECT_GE(r.metrics[i]["ari"].get<double>(), -1.0);
+    EXPECT_LE(r.metrics[i]["ari"].get<double>(), 1.0);
+  }
+  // The edges aggregated every round (a mixed cluster too: heads per task) with the coordinator's trust.
+  for (const auto& m : r.metrics)
+    EXPECT_EQ(m["aggregated"].size(), 6u) << m.dump();
+  EXPECT_EQ(r.metrics[2]["trust"].size(), 6u);
+  for (const char* task : {"spam", "genre"})
+    EXPECT_GT(r.summary["tasks"][task].value("test_examples", 0), 0) << task;
+  EXPECT_EQ(r.summary["client_task"]["1"], "genre");
+  EXPECT_EQ(r.summary["clusterings"], 2);
+}
+
+TEST(Clustering, ADeterministicRunFingerprintsClustersAndScoresEveryTask) {
+  const auto cfg = two_tasks("clustering_deterministic", true);
+  const auto r = run_quietly(cfg);
+  expect_clustered_run(cfg, r);
+  // Bit-for-bit again.
+  const auto again = run_quietly(cfg);
+  EXPECT_EQ(again.metrics.back()["clusters"], r.metrics.back()["clusters"]);
+  EXPECT_EQ(again.summary["tasks"], r.summary["tasks"]);
+}
+
+TEST(Clustering, AThreadedRunOnARealClockDoesTheSame) {
+  const auto cfg = two_tasks("clustering_threaded", false);
+  expect_clustered_run(cfg, run_quietly(cfg));
+}
+
+TEST(Clustering, ANoiseSendingByzantineClientEndsWithTheLowestTrust) {
+  auto cfg = small_run("clustering_byzantine");
+  cfg.clients = 6;
+  cfg.rounds = 6;
+  cfg.kappa1 = 3;
+  cfg.kappa2 = 1;
+  cfg.max_train_per_client = 120;
+  cfg.test_examples = 100;
+  cfg.eval_examples = 64;
+  cfg.clustering = "behaviour";
+  cfg.clusters = 1;
+  cfg.probes = 40;
+  cfg.byzantine = {4};
+  cfg.byzantine_mode = "random_update";
+  cfg.byzantine_scale = 10.0;
+  const auto r = run_quietly(cfg);
+  ASSERT_TRUE(r.summary.value("finished", false));
+  EXPECT_EQ(r.summary["byzantine"], nlohmann::json::array({4}));
+  // Trust is noisy from one fingerprinting to the next with six clients; over the run the attacker's is the
+  // lowest, and it was left out at least once.
+  const auto clusterings = events_of(cfg, "clustering");
+  ASSERT_EQ(clusterings.size(), 6u);
+  std::map<std::string, double> mean;
+  bool excluded = false;
+  for (const auto& c : clusterings) {
+    for (const auto& [id, t] : c["trust"].items())
+      mean[id] += t.get<double>() / 6.0;
+    for (const auto& x : c["excluded"])
+      excluded |= x.get<int>() == 4;
+  }
+  ASSERT_EQ(mean.size(), 6u);
+  for (const auto& [id, t] : mean)
+    if (id != "4")
+      EXPECT_LT(mean["4"], t) << "client " << id;
+  EXPECT_TRUE(excluded);
+}
+
+} // namespace
+} // namespace elsa::testing
