@@ -125,9 +125,11 @@ struct run_config {
   /// The byzantine client ids: `byzantine`, or round(byzantine_fraction * clients) drawn by seed; sorted.
   std::vector<uint32_t> byzantine_clients() const;
   /// True when the clients fingerprint at the end of edge round `round` (0-based): the last edge round of
-  /// cloud rounds recluster_every, 2 recluster_every, ... (1-based), under clustering = "behaviour" only.
+  /// cloud rounds 1, 1 + recluster_every, 1 + 2 recluster_every, ... (1-based), under clustering = "behaviour"
+  /// only. A large recluster_every clusters once, after the first cloud round.
   bool fingerprint_round(int64_t round) const {
-    return clustering == "behaviour" && (round + 1) % kappa2 == 0 && ((round + 1) / kappa2) % recluster_every == 0;
+    return clustering == "behaviour" && (round + 1) % kappa2 == 0
+           && ((round + 1) / kappa2 - 1) % recluster_every == 0;
   }
   /// Edge rounds per cloud round and cloud rounds in total.
   int64_t cloud_rounds() const {

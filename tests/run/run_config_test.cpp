@@ -581,7 +581,10 @@ TEST(RunConfig, FingerprintRoundsEndEveryNthCloudRoundUnderBehaviourClustering) 
   for (int64_t r = 0; r < cfg.rounds; ++r)
     if (cfg.fingerprint_round(r))
       rounds.push_back(r);
-  EXPECT_EQ(rounds, (std::vector<int64_t>{3, 7, 11}));
+  EXPECT_EQ(rounds, (std::vector<int64_t>{1, 5, 9})) << "cloud rounds 1, 3 and 5";
+  cfg.recluster_every = 1000;
+  EXPECT_TRUE(cfg.fingerprint_round(1));
+  EXPECT_FALSE(cfg.fingerprint_round(3)) << "a large recluster_every clusters once";
 }
 
 TEST(RunConfig, TheShippedMechanismConfigsAreValid) {
