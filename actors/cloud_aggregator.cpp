@@ -196,9 +196,9 @@ void next_cloud_round(cloud_pointer self) {
 }
 
 // The coordinator re-clustered the clients in a fingerprint round. Before the edges closed it (the usual case)
-// their uploads already follow the new clusters: only the placement changes. After (some fingerprints never
-// came), the aggregate followed the old clusters: each new cluster starts from the old ones its members
-// come from (core/fed/behaviour's reseed_clusters), then the next cloud round begins.
+// their uploads already follow the new clusters: only the placement changes. After (`after_close`: some
+// fingerprints never came), the aggregates followed the old clusters: each new cluster starts from the old
+// ones its members come from (core/fed/behaviour's reseed_clusters). Then the next cloud round begins.
 void on_reclustered(cloud_pointer self, const assignment_update& up) {
   auto& st = self->state;
   if (up.reason != assignment_reason::recluster)
@@ -206,12 +206,13 @@ void on_reclustered(cloud_pointer self, const assignment_update& up) {
   std::map<uint32_t, uint32_t> after = st.cluster_of;
   for (const auto& a : up.assignments)
     after[a.client_id] = a.cluster_id;
-  const bool aggregated = st.held && st.held->round == up.round;
-  if (aggregated)
+  // The coordinator says which path it took (a flag, not arrival order: an edge's close and its uploads
+  // travel on different links).
+  if (up.after_close)
     st.global = fed::reseed_clusters(st.global, st.cluster_of, after, st.task_of, st.ctx->task_names);
   st.cluster_of = std::move(after);
   st.reclustered = up;
-  if (aggregated)
+  if (st.held && st.held->round == up.round)
     next_cloud_round(self);
 }
 

@@ -167,6 +167,7 @@ void open_edge_round(coordinator_pointer self, uint32_t round) {
   const auto& ctx = *st.ctx;
   st.round = round;
   st.closed.clear();
+  st.fingerprints.clear();  // a fingerprint round counts its own fingerprints only
   // One opening per edge, with that edge's clients only: the opening bytes grow with the clients, not
   // with their square.
   for (auto e : st.live_edges) {
@@ -213,7 +214,7 @@ void record_closed(coordinator_pointer self) {
 // The fingerprint round closed: re-cluster and update trust (core/fed/behaviour), then tell the edges (trust,
 // then their clients' placements) and the cloud (every placement; it waits for them before the next cloud
 // round). Sent even when nothing changed, so the cloud never waits in vain.
-void recluster_clients(coordinator_pointer self) {
+void recluster_clients(coordinator_pointer self, bool after_close) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
   st.reclustered_round = st.round;
@@ -221,8 +222,9 @@ void recluster_clients(coordinator_pointer self) {
   fed::reclustering out;
   try {
     out = fed::recluster(st.fingerprints, st.last_fingerprints, st.cluster_of, st.trust, ctx.cfg, ctx.clusters);
-  } catch (const elsa::error& e) {
-    record_error(self, ctx, who, st.round, run::run_error::internal, e.what());
+  } catch (const std::exception& e) {
+    record_error(self, ctx, who, st.round, run::run_error::internal, std::string("re-clustering: ") + e.what());
+    out = fed::reclustering{};
     out.clusters = st.cluster_of;
     out.trust = st.trust;
   }
@@ -246,19 +248,26 @@ void recluster_clients(coordinator_pointer self) {
   for (const auto& [c, t] : st.trust)
     tu.scores.push_back({c, t, ctx.cfg.trust_weighting && out.excluded.count(c) > 0});
   int64_t bytes = 0;
-  if (auto enc = ctx.codec.encode(me, tu))
+  auto encoded = [&](const auto& msg) {
+    auto enc = ctx.codec.encode(me, msg);
+    if (!enc)
+      record_error(self, ctx, who, st.round, run::run_error::internal, enc.error().message);
+    return enc;
+  };
+  if (auto enc = encoded(tu))
     for (auto e : st.live_edges)
       send_counted(self, st.peers.edges.at(e), *enc, bytes);
   for (auto e : st.live_edges) {
-    assignment_update mine{st.round, assignment_reason::recluster, {}};
+    assignment_update mine{st.round, assignment_reason::recluster, {}, after_close};
     for (const auto& a : st.assignments)
       if (a.edge_id == e)
         mine.assignments.push_back(a);
-    if (auto enc = ctx.codec.encode(me, mine))
+    if (auto enc = encoded(mine))
       send_counted(self, st.peers.edges.at(e), *enc, bytes);
   }
-  assignment_update all{st.round, assignment_reason::recluster, st.assignments};
-  if (auto enc = ctx.codec.encode(me, all))
+  // The cloud waits for this before its next cloud round: sent even if encoding the others failed.
+  assignment_update all{st.round, assignment_reason::recluster, st.assignments, after_close};
+  if (auto enc = encoded(all))
     send_counted(self, st.peers.cloud, *enc, bytes);
 
   ev.k = out.k;
@@ -277,7 +286,7 @@ void recluster_clients(coordinator_pointer self) {
 void round_done(coordinator_pointer self) {
   auto& st = self->state;
   if (st.ctx->cfg.fingerprint_round(st.round) && st.reclustered_round != static_cast<int64_t>(st.round))
-    recluster_clients(self);  // some fingerprints never came: cluster on those that did
+    recluster_clients(self, true);  // some fingerprints never came: cluster on those that did
   record_closed(self);
   if (st.round < st.last_round)
     open_edge_round(self, st.round + 1);
@@ -334,10 +343,11 @@ void on_fingerprint(coordinator_pointer self, const incoming& in, const fingerpr
                              in.sender.id));
     return;
   }
-  if (!st.running || fp.round != st.round || !ctx.cfg.fingerprint_round(st.round)) {
+  if (!st.running || fp.round != st.round || !ctx.cfg.fingerprint_round(st.round)
+      || st.reclustered_round == static_cast<int64_t>(st.round)) {
     record_error(self, ctx, who, st.round, run::run_error::refused, "not_fingerprint_round",
-                 fmt::format("client {}'s fingerprint of round {} outside a fingerprint round (now round {})",
-                             fp.client_id, fp.round, st.round));
+                 fmt::format("client {}'s fingerprint of round {} came outside a fingerprint round or after its "
+                             "clustering (now round {})", fp.client_id, fp.round, st.round));
     return;
   }
   st.fingerprints[fp.client_id] = fp;
@@ -346,8 +356,8 @@ void on_fingerprint(coordinator_pointer self, const incoming& in, const fingerpr
   std::size_t expected = 0;
   for (const auto& a : st.assignments)
     expected += st.live_edges.count(a.edge_id);
-  if (st.fingerprints.size() >= expected && st.reclustered_round != static_cast<int64_t>(st.round))
-    recluster_clients(self);
+  if (st.fingerprints.size() >= expected)
+    recluster_clients(self, false);
 }
 
 // An edge died: its clients move to the live edges (core/fed/placement) from the next round on; each live

@@ -5,9 +5,10 @@
 // opens edge round r on every live edge (each edge gets its own clients' placement), waits for their closes
 // (or a deadline) and opens the next. When an edge dies its clients are reassigned to the live edges.
 // Under [elsa] clustering = "behaviour" the clients send fingerprints at the end of every recluster_every-th
-// cloud round; when that round closes the coordinator re-clusters them and updates their trust
-// (core/fed/behaviour) and tells the edges (trust, placement) and the cloud (placement) before the next
-// cloud round begins. Split planning arrives with its mechanism (docs/design.md).
+// cloud round; once every client on a live edge has sent one (or, failing that, when the round closes) the
+// coordinator re-clusters them and updates their trust (core/fed/behaviour) and tells the edges (trust,
+// placement; they wait for it before closing the round) and the cloud (placement) before the next cloud
+// round begins. Split planning arrives with its mechanism (docs/design.md).
 #pragma once
 
 #include <cstdint>

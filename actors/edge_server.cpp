@@ -177,6 +177,13 @@ void close_current(edge_pointer self, close_reason reason) {
     for (const auto& [c, u] : st.updates)
       all.push_back(u);
     all.insert(all.end(), st.stale.begin(), st.stale.end());
+    // An update counts for the client's cluster as it is now: a re-clustering of this round (behaviour
+    // clustering) may have moved it after its upload arrived.
+    for (auto& u : all) {
+      auto a = st.clients.find(u.client);
+      if (a != st.clients.end())
+        u.cluster = a->second.cluster_id;
+    }
     fed::aggregation_inputs in;
     in.round = open.round;
     for (const auto& [k, set] : st.cluster_adapters)

@@ -843,6 +843,7 @@ public:
     b.setRound(m.round);
     b.setReason(enum_to_wire<w::AssignmentReason>(m.reason));
     assignments(b.initAssignments(static_cast<unsigned>(m.assignments.size())), m.assignments);
+    b.setAfterClose(m.after_close);
   }
 
   void operator()(body_builder body, const heartbeat& m) {
@@ -1128,6 +1129,7 @@ public:
     m.round = r.getRound();
     m.reason = enum_from_wire(r.getReason(), assignment_reason::latency, "assignment_update.reason");
     m.assignments = assignments(r.getAssignments(), "assignment_update.assignments");
+    m.after_close = r.getAfterClose();
     return m;
   }
 

@@ -314,8 +314,10 @@ struct assignment_update {
   uint32_t round = 0;
   assignment_reason reason = assignment_reason::initial;
   std::vector<assignment> assignments;
+  bool after_close = false;  // a re-clustering decided after its round's edges closed
   friend bool operator==(const assignment_update& a, const assignment_update& b) {
-    return a.round == b.round && a.reason == b.reason && a.assignments == b.assignments;
+    return a.round == b.round && a.reason == b.reason && a.assignments == b.assignments
+           && a.after_close == b.after_close;
   }
 };
 

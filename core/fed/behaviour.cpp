@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstring>
 #include <optional>
+#include <utility>
 
 #include <fmt/format.h>
 
@@ -35,8 +36,12 @@ struct parsed {
   std::optional<cluster::diagonal_gaussian> gaussian;
   std::optional<cluster::predictive> predictive;
   std::string problem;
-  std::size_t dim = 0;  // d, or rows x cols
+  std::pair<std::size_t, std::size_t> shape;  // (d, 0), or (rows, cols)
 };
+
+std::string shape_text(const std::pair<std::size_t, std::size_t>& s) {
+  return s.second == 0 ? std::to_string(s.first) : fmt::format("{} x {}", s.first, s.second);
+}
 
 parsed parse(const messages::fingerprint& fp, const std::string& form) {
   parsed p;
@@ -58,7 +63,7 @@ parsed parse(const messages::fingerprint& fp, const std::string& form) {
                                 (*mean)[i], (*var)[i]);
         return p;
       }
-    p.dim = mean->size();
+    p.shape = {mean->size(), 0};
     p.gaussian = cluster::diagonal_gaussian{std::move(*mean), std::move(*var)};
     return p;
   }
@@ -93,7 +98,7 @@ parsed parse(const messages::fingerprint& fp, const std::string& form) {
     for (uint32_t c = 0; c < cols; ++c)
       (*probs)[static_cast<std::size_t>(r) * cols + c] /= sum;
   }
-  p.dim = static_cast<std::size_t>(rows) * cols;
+  p.shape = {rows, cols};
   p.predictive = cluster::predictive{rows, cols, std::move(*probs)};
   return p;
 }
@@ -116,14 +121,14 @@ reclustering recluster(const std::map<uint32_t, messages::fingerprint>& now,
   }
   // Parse; the majority's dimension is the run's (a client cannot impose its own).
   std::map<uint32_t, parsed> ok;
-  std::map<std::size_t, int> dims;
+  std::map<std::pair<std::size_t, std::size_t>, int> dims;
   for (const auto& [c, fp] : now) {
     auto p = parse(fp, cfg.fingerprint);
     if (!p.problem.empty()) {
       out.rejected.push_back(fmt::format("client {}'s fingerprint: {}", c, p.problem));
       continue;
     }
-    ++dims[p.dim];
+    ++dims[p.shape];
     ok.emplace(c, std::move(p));
   }
   if (!dims.empty()) {
@@ -131,9 +136,9 @@ reclustering recluster(const std::map<uint32_t, messages::fingerprint>& now,
                        return a.second < b.second;
                      })->first;
     for (auto it = ok.begin(); it != ok.end();)
-      if (it->second.dim != dim) {
-        out.rejected.push_back(fmt::format("client {}'s fingerprint has {} values where the others have {}",
-                                           it->first, it->second.dim, dim));
+      if (it->second.shape != dim) {
+        out.rejected.push_back(fmt::format("client {}'s fingerprint has shape {} where most have {}", it->first,
+                                           shape_text(it->second.shape), shape_text(dim)));
         it = ok.erase(it);
       } else {
         ++it;
@@ -184,7 +189,7 @@ reclustering recluster(const std::map<uint32_t, messages::fingerprint>& now,
     if (prev == previous.end())
       continue;
     auto p = parse(prev->second, cfg.fingerprint);
-    if (p.problem.empty() && p.dim == fps[i]->dim)
+    if (p.problem.empty() && p.shape == fps[i]->shape)
       drift[i] = discrepancy(*fps[i], p);
   }
   cluster::trust_params tp;

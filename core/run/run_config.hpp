@@ -76,7 +76,7 @@ struct run_config {
   int64_t max_clusters = 8;
   int64_t recluster_every = 1;       // cloud rounds between fingerprintings (the first ends cloud round 1)
   bool trust_weighting = true;       // aggregation weights are trust * samples
-  double trust_beta = 1.0;           // c_n = exp(-beta D(n, medoid) / median) * exp(-gamma drift / median)
+  double trust_beta = 1.0;           // c_n = exp(-beta max(0, D/median - 1)) * exp(-gamma max(0, drift/median - 1))
   double trust_gamma = 1.0;
   double trust_rho = 0.5;            // tau <- rho tau + (1 - rho) c
   double tau_min = 0.3;              // clients under this trust are left out of aggregation

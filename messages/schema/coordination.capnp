@@ -41,6 +41,9 @@ struct AssignmentUpdate {
   # Why clients moved.
   assignments @2 :List(Common.Assignment);
   # The new placement of every client that moved.
+  afterClose @3 :Bool;
+  # A re-clustering decided after its round's edges closed (some fingerprints never came): their aggregates
+  # followed the previous clusters, so the cloud starts each new cluster from the old ones its members left.
 }
 
 struct Registration {

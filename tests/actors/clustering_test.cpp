@@ -7,6 +7,7 @@
 
 #include <fstream>
 #include <map>
+#include <set>
 
 #include "tests/actors/run_helpers.hpp"
 
@@ -63,6 +64,21 @@ void expect_clustered_run(const run::run_config& cfg, const actors::run_result& 
     ASSERT_TRUE(r.metrics[i].contains("clusters")) << i;
     EXPECT_GE(r.metrics[i]["ari"].get<double>(), -1.0);
     EXPECT_LE(r.metrics[i]["ari"].get<double>(), 1.0);
+  }
+  // In each fingerprint round the edges aggregated by the new clusters: an edge's aggregates are exactly
+  // the clusters its clients (client c on edge c mod 2) were just placed in.
+  for (const auto& c : clusterings) {
+    for (const auto& e : events_of(cfg, "edge_round")) {
+      if (e["round"] != c["round"])
+        continue;
+      std::set<std::string> expected, got;
+      for (const auto& [id, k] : c["clusters"].items())
+        if (std::stoi(id) % 2 == e["edge"].get<int>())
+          expected.insert(std::to_string(k.get<int>()));
+      for (const auto& [k, digest] : e["aggregate_digests"].items())
+        got.insert(k);
+      EXPECT_EQ(got, expected) << "round " << c["round"] << " edge " << e["edge"];
+    }
   }
   // The edges aggregated every round (a mixed cluster too: heads per task) with the coordinator's trust.
   for (const auto& m : r.metrics)
