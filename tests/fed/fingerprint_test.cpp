@@ -1,7 +1,7 @@
 // Behaviour fingerprints through the split path (ELSA.md 3.1): the public probes go head -> edge body ->
 // tail without gradients and give the same last-token hidden states as the whole model with the client's
 // and the edge slot's adapters; both halves' adapters take part; a step in progress is untouched; the
-// Gaussian's shrinkage and the predictive form follow their formulas.
+// Gaussian's shrinkage and the predictive form follow their formulas; a byzantine client's attacks do what they say.
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
@@ -201,6 +201,61 @@ TEST_F(Fingerprint, MissingBatchesAndBadShapesAreErrors) {
   auto other = c.probe_head(1);
   EXPECT_THROW(c.probe_tail(0, e.probe_forward(0, other.activation, other.lengths)), elsa::error)
     << "batch 1's output for batch 0";
+}
+
+} // namespace
+} // namespace elsa::fed
+
+namespace elsa::fed {
+namespace {
+
+// The attacks of a byzantine client (split_client::set_byzantine), on its own adapters.
+TEST_F(Fingerprint, AnUpdateAttackerReportsTheRoundsStartPlusScaledOrNoiseUpdates) {
+  for (const std::string mode : {"scaled_update", "random_update"}) {
+    split_client c(*cfg, *data, 0, *tok, *base);
+    edge_body e(*cfg, *base);
+    e.add_client(0, 1, 1);
+    c.set_byzantine(mode, 3.0, 42);
+    c.begin_round();
+    const auto start = c.adapters();
+    train_steps(c, e, 2);
+    const auto trained = c.adapters();
+    c.end_round();
+    const auto attack = c.adapters();
+    ASSERT_EQ(attack.size(), start.size());
+    for (std::size_t i = 0; i < start.size(); ++i) {
+      const auto s0 = values(start[i].tensor), t = values(trained[i].tensor), a = values(attack[i].tensor);
+      const double update = (t - s0).norm().item<double>();
+      if (mode == "scaled_update")
+        EXPECT_LT((a - (s0 + 3.0 * (t - s0))).abs().max().item<double>(), 1e-5) << start[i].name;
+      else
+        EXPECT_NEAR((a - s0).norm().item<double>(), 3.0 * update, 1e-4 + 1e-3 * update) << start[i].name;
+    }
+  }
+  split_client honest(*cfg, *data, 0, *tok, *base);
+  honest.begin_round();
+  const auto before = honest.adapters();
+  honest.end_round();
+  const auto after = honest.adapters();
+  for (std::size_t i = 0; i < before.size(); ++i)
+    EXPECT_TRUE(values(before[i].tensor).equal(values(after[i].tensor))) << "an honest client's end_round changes nothing";
+  EXPECT_THROW(honest.set_byzantine("nice", 1.0, 1), elsa::error);
+}
+
+TEST_F(Fingerprint, ALabelFlipperSendsTheEdgeOtherGradientsFromTheSameBatch) {
+  torch::manual_seed(5);
+  split_client a(*cfg, *data, 0, *tok, *base);
+  torch::manual_seed(5);
+  split_client b(*cfg, *data, 0, *tok, *base);
+  b.set_byzantine("label_flip", 1.0, 1);
+  edge_body ea(*cfg, *base), eb(*cfg, *base);
+  ea.add_client(0, 1, 1);
+  eb.add_client(0, 1, 1);
+  auto ha = a.begin_step(), hb = b.begin_step();
+  EXPECT_TRUE(values(ha.activation).equal(values(hb.activation))) << "the same batch, the same head";
+  auto ga = a.tail_step(ea.forward(0, ha.activation, ha.lengths));
+  auto gb = b.tail_step(eb.forward(0, hb.activation, hb.lengths));
+  EXPECT_GT((values(ga) - values(gb)).abs().max().item<double>(), 1e-6) << "trained toward other labels";
 }
 
 } // namespace

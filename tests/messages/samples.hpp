@@ -37,6 +37,7 @@ inline open_round sample_open_round(std::mt19937_64& rng) {
   m.local_steps = 1 + static_cast<uint32_t>(rng() % 8);
   m.deadline_ms = 1000 + rng() % 100000;
   m.cloud_round = (rng() & 1) != 0;
+  m.fingerprint = true;
   for (uint32_t c = 0; c < 8; ++c) {
     m.assignments.push_back(assignment{c, c % 2, c % 3});
     m.splits.push_back(split_point{c, 1 + c % 3, c % 2});
@@ -61,6 +62,7 @@ inline split_tensor sample_split_tensor(std::mt19937_64& rng, dtype type = dtype
   m.role = tensor_role::activation;
   m.tensor = random_tensor(rng, type, {4, 16, 32});
   m.seq_lengths = {16, 9, 1, 12};
+  m.probe = (rng() & 1) != 0;
   m.labels = {0, 1, 1, 0};
   return m;
 }
@@ -135,7 +137,7 @@ inline trust_update sample_trust_update(std::mt19937_64& rng) {
 }
 
 inline assignment_update sample_assignment_update(std::mt19937_64&) {
-  return assignment_update{11, assignment_reason::edge_down, {{1, 0, 1}, {4, 0, 2}}};
+  return assignment_update{11, assignment_reason::recluster, {{1, 0, 1}, {4, 0, 2}}, true};
 }
 
 inline heartbeat sample_heartbeat(std::mt19937_64& rng) {
