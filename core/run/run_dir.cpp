@@ -102,7 +102,8 @@ run_dir run_dir::claim(const fs::path& dir, bool replace, const std::string& whe
 
 void run_dir::create() const {
   std::error_code ec;
-  if (replace_ && fs::is_directory(dir_, ec))
+  std::error_code absent;  // --force on a folder that does not exist yet: nothing to replace
+  if (replace_ && fs::is_directory(dir_, absent)) {
     for (const auto& entry : fs::directory_iterator(dir_, ec)) {
       std::error_code e;
       fs::remove_all(entry.path(), e);
@@ -110,8 +111,9 @@ void run_dir::create() const {
         throw error(errc::io_error, fmt::format("{}: cannot remove {} of the earlier run ({})", where_,
                                                 entry.path().string(), e.message()));
     }
-  if (ec)
-    throw error(errc::io_error, fmt::format("{}: cannot read the folder ({})", where_, ec.message()));
+    if (ec)
+      throw error(errc::io_error, fmt::format("{}: cannot read the folder ({})", where_, ec.message()));
+  }
   fs::create_directories(dir_, ec);
   if (ec)
     throw error(errc::io_error, fmt::format("{}: cannot create the folder ({})", where_, ec.message()));

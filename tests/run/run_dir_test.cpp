@@ -48,6 +48,15 @@ TEST(RunDir, ANewFolderIsCreatedOnlyWhenTheWorkStarts) {
   fs::remove_all(root);
 }
 
+TEST(RunDir, ForceOnAFolderThatDoesNotExistYetCreatesIt) {
+  const auto root = scratch("force_new");
+  const auto dir = root / "run";
+  const auto claimed = er::run_dir::claim(dir, true, "--out x", "choose another --out", er::federated_run_markers());
+  EXPECT_NO_THROW(claimed.create());
+  EXPECT_TRUE(fs::is_directory(dir));
+  fs::remove_all(root);
+}
+
 TEST(RunDir, AnEarlierRunIsRefusedAndKept) {
   const auto dir = scratch("earlier");
   fs::create_directories(dir / "adapters" / "genre");
