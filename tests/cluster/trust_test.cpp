@@ -111,13 +111,15 @@ TEST(ConsistencyScores, ADriftingClientScoresLower) {
 }
 
 TEST(ConsistencyScores, MediansOfZeroAreReplacedByOne) {
-  // Every client its own medoid: the distance median is 0. Drifts 0, 0, 1.7: the drift median is 0.
-  distance_matrix d{3, {0, 5, 5, 5, 0, 5, 5, 5, 0}};
-  const partition own{{0, 1, 2}, {{0, 0}, {1, 1}, {2, 2}}, 0.0};
-  const auto c = consistency_scores(d, own, {0.0, 0.0, 1.7}, {1.0, 2.0, 0.5, 0.3});
+  // Two pairs of identical fingerprints: every distance to a medoid is 0, so is their median. Drifts 0, 0,
+  // 1.7, 0: the drift median is 0 too. Both are replaced by 1.
+  distance_matrix d{4, {0, 0, 5, 5, 0, 0, 5, 5, 5, 5, 0, 0, 5, 5, 0, 0}};
+  const partition pairs{{0, 0, 1, 1}, {{0, 0}, {1, 2}}, 0.0};
+  const auto c = consistency_scores(d, pairs, {0.0, 0.0, 1.7, 0.0}, {1.0, 2.0, 0.5, 0.3});
   EXPECT_EQ(c[0], 1.0);
   EXPECT_EQ(c[1], 1.0);
   EXPECT_NEAR(c[2], std::exp(-2.0 * 0.7), 1e-15);
+  EXPECT_EQ(c[3], 1.0);
   // One cluster, medoid 0, distances to it 0 0 2: median 0 (so 1), so client 2 scores exp(-(2 - 1)).
   distance_matrix e{3, {0, 0, 2, 0, 0, 2, 2, 2, 0}};
   const partition one{{0, 0, 0}, {{0, 0}}, 2.0};
