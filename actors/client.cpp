@@ -122,12 +122,18 @@ std::optional<split_tensor> edge_reply(client_pointer self, const payload& bytes
   return std::move(msg->body);
 }
 
-// Sends one step request (forward or backward) to the edge; the reply goes to `next` unless the round was
-// given up meanwhile; a failed or timed-out request gives the round up.
+// Encodes one step request (forward or backward) and sends it to the edge; the reply goes to `next` unless the
+// round was given up meanwhile; an encoding failure, a failed or a timed-out request gives the round up.
 template <class Atom, class Next>
-void ask_edge(client_pointer self, Atom atom, payload bytes, Next next) {
+void ask_edge(client_pointer self, Atom atom, const split_tensor& msg, Next next) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
+  auto encoded = ctx.codec.encode(me(self), msg);
+  if (!encoded) {
+    abandon_round(self, run::run_error::internal, encoded.error().message);
+    return;
+  }
+  payload bytes = std::move(*encoded);
   auto edge = my_edge(self);
   if (!edge) {
     abandon_round(self, run::run_error::step_failed, fmt::format("edge {} is not in this client's peers", st.edge));
@@ -176,12 +182,7 @@ void on_body_output(client_pointer self, const payload& bytes) {
     abandon_round(self, run::run_error::malformed_message, e.what());
     return;
   }
-  auto out = st.ctx->codec.encode(me(self), grad);
-  if (!out) {
-    abandon_round(self, run::run_error::internal, out.error().message);
-    return;
-  }
-  ask_edge(self, backward_atom::value, std::move(*out), on_head_gradient);
+  ask_edge(self, backward_atom::value, grad, on_head_gradient);
 }
 
 // -- behaviour fingerprint: the public probes through the split path, then the upload --
@@ -234,12 +235,7 @@ void probe_batch(client_pointer self, std::size_t batch) {
     abandon_round(self, run::run_error::internal, e.what());
     return;
   }
-  auto out = st.ctx->codec.encode(me(self), req);
-  if (!out) {
-    abandon_round(self, run::run_error::internal, out.error().message);
-    return;
-  }
-  ask_edge(self, forward_atom::value, std::move(*out), on_probe_output);
+  ask_edge(self, forward_atom::value, req, on_probe_output);
 }
 
 // The round's steps are done: an attacker's adapters become its attack, then the fingerprint (in a
@@ -303,7 +299,6 @@ void run_step(client_pointer self) {
 // The head forward of the next step, and its activation sent to the edge.
 void start_step(client_pointer self) {
   auto& st = self->state;
-  const auto& ctx = *st.ctx;
   auto act = outgoing(self, segment::head, tensor_role::activation);
   try {
     auto head = st.core->begin_step();
@@ -314,12 +309,7 @@ void start_step(client_pointer self) {
     return;
   }
   st.tokens += st.core->last_batch_tokens();
-  auto out = ctx.codec.encode(me(self), act);
-  if (!out) {
-    abandon_round(self, run::run_error::internal, out.error().message);
-    return;
-  }
-  ask_edge(self, forward_atom::value, std::move(*out), on_body_output);
+  ask_edge(self, forward_atom::value, act, on_body_output);
 }
 
 // -- round control --

@@ -294,7 +294,7 @@ void on_peer_table(cloud_pointer self, const incoming& in, const peer_table& tab
     } else if (p.who.role == tier::client) {
       // Only what the client registered: the cloud never talks to clients.
       st.task_of[p.who.id] = p.cluster_id;
-      st.cluster_of[p.who.id] = st.ctx->cfg.clustering == "task" ? p.cluster_id : 0;
+      st.cluster_of[p.who.id] = fed::starting_cluster(st.ctx->cfg, p.cluster_id);
     }
   }
   st.peers.complete = true;

@@ -86,7 +86,7 @@ void complete_registration(coordinator_pointer self) {
   // A client registers the task of its head; under clustering = "task" that is its cluster, otherwise every
   // client starts in cluster 0 (behaviour clustering moves them after the first fingerprinting).
   for (const auto& [c, entry] : st.peers.registered)
-    st.cluster_of[c] = cfg.clustering == "task" ? entry.cluster_id : 0;
+    st.cluster_of[c] = fed::starting_cluster(cfg, entry.cluster_id);
   st.assignments = fed::initial_placement(st.cluster_of, static_cast<uint32_t>(cfg.edges));
   for (const auto& a : st.assignments)
     st.splits.push_back(

@@ -21,6 +21,7 @@
 #include "core/fed/adapters.hpp"
 #include "core/fed/edge_body.hpp"
 #include "core/fed/evaluator.hpp"
+#include "core/fed/behaviour.hpp"
 #include "core/fed/federation_data.hpp"
 #include "core/fed/frozen_base.hpp"
 #include "core/fed/split_client.hpp"
@@ -97,11 +98,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
   // Clusters: the tasks (an oracle), one, or up to K found from behaviour (ELSA.md 3.1). Every cluster's set
   // carries a head per task it may hold (core/fed/adapters.hpp): under "task" its own task's, otherwise all.
   const auto n_tasks = static_cast<uint32_t>(data.tasks.size());
-  const uint32_t clusters = cfg.clustering == "task" ? n_tasks
-                            : cfg.clustering == "none"
-                              ? 1u
-                              : static_cast<uint32_t>(std::min<int64_t>(
-                                  cfg.clusters > 0 ? cfg.clusters : cfg.max_clusters, cfg.clients));
+  const uint32_t clusters = fed::cluster_count(cfg, n_tasks);
   std::vector<fed::adapter_set> per_task;
   for (uint32_t t = 0; t < n_tasks; ++t)
     per_task.push_back(

@@ -109,6 +109,14 @@ double discrepancy(const parsed& a, const parsed& b) {
 
 } // namespace
 
+uint32_t cluster_count(const run::run_config& cfg, uint32_t tasks) {
+  if (cfg.clustering == "task")
+    return tasks;
+  if (cfg.clustering == "none")
+    return 1;
+  return static_cast<uint32_t>(std::min<int64_t>(cfg.clusters > 0 ? cfg.clusters : cfg.max_clusters, cfg.clients));
+}
+
 reclustering recluster(const std::map<uint32_t, messages::fingerprint>& now,
                        const std::map<uint32_t, messages::fingerprint>& previous,
                        const std::map<uint32_t, uint32_t>& cluster_of, const std::map<uint32_t, double>& trust,

@@ -17,6 +17,16 @@
 
 namespace elsa::fed {
 
+/// The clusters a run has: its tasks under clustering = "task", one under "none", and under "behaviour" K
+/// (`[elsa] clusters`) or, with K = 0, `max_clusters`; never more than the clients.
+uint32_t cluster_count(const run::run_config& cfg, uint32_t tasks);
+
+/// The cluster a client whose head is task `task` starts in: that task under clustering = "task", else 0
+/// (everyone together until the first clustering).
+inline uint32_t starting_cluster(const run::run_config& cfg, uint32_t task) {
+  return cfg.clustering == "task" ? task : 0;
+}
+
 /// What one fingerprinting decided.
 struct reclustering {
   std::map<uint32_t, uint32_t> clusters;   // every client of `cluster_of` -> its cluster (unfingerprinted: as before)

@@ -199,3 +199,25 @@ TEST(Reseed, EachTaskIsScoredWithTheClusterMostOfItsClientsAreIn) {
 
 } // namespace
 } // namespace elsa::fed
+
+namespace elsa::fed {
+namespace {
+
+TEST(Clusters, ARunHasItsTasksOneOrKAndClientsStartInTheirTaskOrInZero) {
+  run::run_config cfg;
+  cfg.clients = 6;
+  EXPECT_EQ(cluster_count(cfg, 3), 3u);
+  EXPECT_EQ(starting_cluster(cfg, 2), 2u);
+  cfg.clustering = "none";
+  EXPECT_EQ(cluster_count(cfg, 3), 1u);
+  EXPECT_EQ(starting_cluster(cfg, 2), 0u);
+  cfg.clustering = "behaviour";
+  cfg.max_clusters = 8;
+  EXPECT_EQ(cluster_count(cfg, 3), 6u) << "never more than the clients";
+  cfg.clusters = 4;
+  EXPECT_EQ(cluster_count(cfg, 3), 4u);
+  EXPECT_EQ(starting_cluster(cfg, 2), 0u);
+}
+
+} // namespace
+} // namespace elsa::fed
