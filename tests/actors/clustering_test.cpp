@@ -5,7 +5,6 @@
 // sends noise loses trust against the honest ones.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <map>
 #include <set>
 
@@ -14,37 +13,31 @@
 namespace elsa::testing {
 namespace {
 
-run::run_config two_tasks(const std::string& name, bool deterministic) {
+// Six clients with small shards, short evaluations and 40 probes, fingerprinting every cloud round.
+run::run_config small_behaviour_run(const std::string& name, int64_t rounds, int64_t kappa2, int64_t clusters) {
   auto cfg = small_run(name);
-  cfg.deterministic = deterministic;
-  cfg.tasks = {"spam", "genre"};
-  cfg.partition = "by_task";
   cfg.clients = 6;
-  cfg.rounds = 4;
+  cfg.rounds = rounds;
   cfg.kappa1 = 3;
-  cfg.kappa2 = 2;
+  cfg.kappa2 = kappa2;
   cfg.max_train_per_client = 120;
   cfg.test_examples = 100;
   cfg.eval_examples = 64;
   cfg.clustering = "behaviour";
-  cfg.clusters = 2;
+  cfg.clusters = clusters;
   cfg.probes = 40;
+  return cfg;
+}
+
+run::run_config two_tasks(const std::string& name, bool deterministic) {
+  auto cfg = small_behaviour_run(name, 4, 2, 2);
+  cfg.deterministic = deterministic;
+  cfg.tasks = {"spam", "genre"};
+  cfg.partition = "by_task";
   // Edges wait for the re-clustering in fingerprint rounds; on a busy machine the probes can take longer
   // than small_run's 10 s deadline, which would close the round first (a legitimate path, not this test's).
   cfg.round_deadline_ms = 120000;
   return cfg;
-}
-
-// Events of one type from RUN/events.jsonl.
-std::vector<nlohmann::json> events_of(const run::run_config& cfg, const std::string& type) {
-  std::vector<nlohmann::json> out;
-  std::ifstream f(cfg.out_dir / "events.jsonl");
-  for (std::string line; std::getline(f, line);) {
-    auto ev = nlohmann::json::parse(line);
-    if (ev.value("type", "") == type)
-      out.push_back(ev);
-  }
-  return out;
 }
 
 void expect_clustered_run(const run::run_config& cfg, const actors::run_result& r) {
@@ -106,17 +99,7 @@ TEST(Clustering, AThreadedRunOnARealClockDoesTheSame) {
 }
 
 TEST(Clustering, ANoiseSendingByzantineClientEndsWithTheLowestTrust) {
-  auto cfg = small_run("clustering_byzantine");
-  cfg.clients = 6;
-  cfg.rounds = 6;
-  cfg.kappa1 = 3;
-  cfg.kappa2 = 1;
-  cfg.max_train_per_client = 120;
-  cfg.test_examples = 100;
-  cfg.eval_examples = 64;
-  cfg.clustering = "behaviour";
-  cfg.clusters = 1;
-  cfg.probes = 40;
+  auto cfg = small_behaviour_run("clustering_byzantine", 6, 1, 1);
   cfg.byzantine = {4};
   cfg.byzantine_mode = "random_update";
   cfg.byzantine_scale = 10.0;
@@ -136,9 +119,11 @@ TEST(Clustering, ANoiseSendingByzantineClientEndsWithTheLowestTrust) {
       excluded |= x.get<int>() == 4;
   }
   ASSERT_EQ(mean.size(), 6u);
-  for (const auto& [id, t] : mean)
-    if (id != "4")
+  for (const auto& [id, t] : mean) {
+    if (id != "4") {
       EXPECT_LT(mean["4"], t) << "client " << id;
+    }
+  }
   EXPECT_TRUE(excluded);
 }
 

@@ -7,7 +7,6 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <fstream>
 
 #include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
@@ -299,24 +298,19 @@ TEST(Registration, AWholeRunRecordsTheRegistrationAndAnOnTimeStragglerDelay) {
   cfg.straggler_delay_ms = 40;  // far under the deadline: the update is on time
   const auto r = run_quietly(cfg);
   ASSERT_TRUE(r.summary.value("finished", false));
-  std::ifstream events(cfg.out_dir / "events.jsonl");
-  int registered = 0, delays = 0;
-  for (std::string line; std::getline(events, line);) {
-    const auto ev = nlohmann::json::parse(line);
-    if (ev.value("type", "") == "registered") {
-      ++registered;
-      EXPECT_EQ(ev.value("clients", 0), 8);
-      EXPECT_EQ(ev.value("edges", 0), 2);
-      EXPECT_GT(ev.value("bytes_control", 0), 0);
-    }
-    if (ev.value("type", "") == "fault") {
-      ++delays;
-      EXPECT_EQ(ev.value("client", -1), 5);
-      EXPECT_EQ(ev.value("delay_ms", 0), 40);
-    }
+  const auto registered = events_of(cfg, "registered");
+  for (const auto& ev : registered) {
+    EXPECT_EQ(ev.value("clients", 0), 8);
+    EXPECT_EQ(ev.value("edges", 0), 2);
+    EXPECT_GT(ev.value("bytes_control", 0), 0);
   }
-  EXPECT_EQ(registered, 1);
-  EXPECT_EQ(delays, 2);  // one per round
+  const auto delays = events_of(cfg, "fault");
+  for (const auto& ev : delays) {
+    EXPECT_EQ(ev.value("client", -1), 5);
+    EXPECT_EQ(ev.value("delay_ms", 0), 40);
+  }
+  EXPECT_EQ(registered.size(), 1u);
+  EXPECT_EQ(delays.size(), 2u);  // one per round
   for (const auto& line : r.metrics) {
     EXPECT_EQ(line["faults"], nlohmann::json::array({{{"client", 5}, {"kind", "delay"}, {"delay_ms", 40}}}))
       << line.dump();

@@ -8,6 +8,7 @@
 #include <set>
 #include <sstream>
 #include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -47,6 +48,19 @@ inline std::string file_bytes(const std::filesystem::path& p) {
   std::ifstream f(p, std::ios::binary);
   EXPECT_TRUE(f.good()) << p;
   return {std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>()};
+}
+
+/// The events of one type in RUN/events.jsonl, in order.
+inline std::vector<nlohmann::json> events_of(const run::run_config& cfg, const std::string& type) {
+  std::vector<nlohmann::json> out;
+  std::ifstream f(cfg.out_dir / "events.jsonl");
+  EXPECT_TRUE(f.good()) << cfg.out_dir;
+  for (std::string line; std::getline(f, line);) {
+    auto ev = nlohmann::json::parse(line);
+    if (ev.value("type", "") == type)
+      out.push_back(std::move(ev));
+  }
+  return out;
 }
 
 /// The error events' "actor" fields.

@@ -16,44 +16,23 @@
 #include "core/fed/tensor_bridge.hpp"
 #include "core/train/classify.hpp"
 #include "core/train/tokens.hpp"
+#include "tests/fed/split_fixture.hpp"
 #include "tests/test_support.hpp"
 
 namespace elsa::fed {
 namespace {
 
-struct Fingerprint : ::testing::Test {
-  static void SetUpTestSuite() {
-    torch::set_num_threads(1);
+struct Fingerprint : split_resources<Fingerprint> {
+  static run::run_config config() {
     torch::manual_seed(3);
-    cfg = new run::run_config();
-    cfg->model_dir = testing::source_dir() / "models/elsa-base";
-    cfg->data_dir = testing::data_dir();
-    cfg->clients = 2;
-    cfg->edges = 1;
-    cfg->max_len = 48;
-    cfg->max_train_per_client = 200;
-    cfg->probes = 40;  // two batches: 32 + 8
-    data = new federation_data(load_federation_data(*cfg));
-    tok = new text::bpe_tokenizer(train::load_tokenizer(cfg->model_dir));
+    auto c = two_clients(200);
+    c.probes = 40;  // two batches: 32 + 8
+    return c;
+  }
+  static void loaded() {
     attach_probes(*data, *cfg, *tok);
-    base = new base_ptr(load_frozen_base(cfg->model_dir));
   }
-  static void TearDownTestSuite() {
-    delete base;
-    delete tok;
-    delete data;
-    delete cfg;
-  }
-  static run::run_config* cfg;
-  static federation_data* data;
-  static text::bpe_tokenizer* tok;
-  static base_ptr* base;
 };
-
-run::run_config* Fingerprint::cfg = nullptr;
-federation_data* Fingerprint::data = nullptr;
-text::bpe_tokenizer* Fingerprint::tok = nullptr;
-base_ptr* Fingerprint::base = nullptr;
 
 void train_steps(split_client& c, edge_body& e, int n) {
   for (int i = 0; i < n; ++i) {

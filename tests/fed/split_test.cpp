@@ -20,46 +20,18 @@
 #include "core/fed/split_client.hpp"
 #include "core/fed/tensor_bridge.hpp"
 #include "core/train/tokens.hpp"
+#include "tests/fed/split_fixture.hpp"
 #include "tests/test_support.hpp"
 
 namespace elsa::fed {
 namespace {
 
-run::run_config two_clients() {
-  run::run_config cfg;
-  cfg.model_dir = testing::source_dir() / "models/elsa-base";
-  cfg.data_dir = testing::data_dir();
-  cfg.clients = 2;
-  cfg.edges = 1;
-  cfg.max_len = 48;
-  cfg.max_train_per_client = 400;
-  return cfg;
-}
 
-struct SplitTraining : ::testing::Test {
-  static void SetUpTestSuite() {
-    torch::set_num_threads(1);
-    cfg = new run::run_config(two_clients());
-    data = new federation_data(load_federation_data(*cfg));
-    tok = new text::bpe_tokenizer(train::load_tokenizer(cfg->model_dir));
-    base = new base_ptr(load_frozen_base(cfg->model_dir));
+struct SplitTraining : split_resources<SplitTraining> {
+  static run::run_config config() {
+    return two_clients(400);
   }
-  static void TearDownTestSuite() {
-    delete base;
-    delete tok;
-    delete data;
-    delete cfg;
-  }
-  static run::run_config* cfg;
-  static federation_data* data;
-  static text::bpe_tokenizer* tok;
-  static base_ptr* base;
 };
-
-run::run_config* SplitTraining::cfg = nullptr;
-federation_data* SplitTraining::data = nullptr;
-text::bpe_tokenizer* SplitTraining::tok = nullptr;
-base_ptr* SplitTraining::base = nullptr;
 
 // Largest absolute difference between two adapter sets with the same names and shapes.
 double max_diff(const std::vector<messages::named_tensor>& a, const std::vector<messages::named_tensor>& b) {
