@@ -3,11 +3,13 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <optional>
 
 #include <fmt/format.h>
 
 #include "actors/dispatch.hpp"
+#include "actors/heartbeat.hpp"
 #include "core/errors.hpp"
 #include "core/fed/split_client.hpp"
 
@@ -371,6 +373,24 @@ void on_assignment(client_pointer self, const assignment_update& up) {
     }
 }
 
+// An edge's ping: answered after the link's RTT in this process (ctx.latency, by client, edge and ping), so
+// the edge measures it on its own clock; in threaded runs the actors' own delay comes on top.
+void on_heartbeat(client_pointer self, const incoming& in, const heartbeat& ping) {
+  auto& st = self->state;
+  if (ping.is_reply)
+    return;  // this client pings no one
+  auto bytes = st.ctx->codec.encode(me(self), answer(self, ping));
+  if (!bytes) {
+    record_error(self, *st.ctx, who(self), st.round, run::run_error::internal, bytes.error().message);
+    return;
+  }
+  const auto& model = st.ctx->latency;
+  const uint32_t e = in.sender.id;
+  const double ms = st.id < model.base.clients && e < model.base.edges ? model.sample(st.id, e, ping.seq) : 0.0;
+  self->delayed_send(st.peers.edges.at(e), std::chrono::microseconds(std::llround(ms * 1000.0)),
+                     deliver_atom::value, std::move(*bytes));
+}
+
 // The coordinator's peer table: the edges this client may be placed on.
 void on_peer_table(client_pointer self, const incoming& in, const peer_table& table) {
   auto& st = self->state;
@@ -408,6 +428,10 @@ void on_message(client_pointer self, const payload& bytes, const handles* peer_h
              [&](const incoming& in, const peer_table& m) {
                if (from_role(self, *st.ctx, who(self), st.round, in, message_kind::peer_table, tier::coordinator))
                  on_peer_table(self, in, m);
+             },
+             [&](const incoming& in, const heartbeat& m) {
+               if (from_role(self, *st.ctx, who(self), st.round, in, message_kind::heartbeat, tier::edge))
+                 on_heartbeat(self, in, m);
              },
              [&](const incoming& in, const auto& m) {
                refuse_kind(self, *st.ctx, who(self), st.round, kind_of<std::decay_t<decltype(m)>>, in.sender);

@@ -2,12 +2,14 @@
 #include "actors/cluster_coordinator.hpp"
 
 #include <chrono>
+#include <cmath>
 #include <ctime>
 #include <limits>
 
 #include <fmt/format.h>
 
 #include "actors/dispatch.hpp"
+#include "actors/heartbeat.hpp"
 #include "core/errors.hpp"
 #include "core/fed/behaviour.hpp"
 #include "core/fed/placement.hpp"
@@ -88,6 +90,9 @@ void complete_registration(coordinator_pointer self) {
   for (const auto& [c, entry] : st.peers.registered)
     st.cluster_of[c] = fed::starting_cluster(cfg, entry.cluster_id);
   st.assignments = fed::initial_placement(st.cluster_of, static_cast<uint32_t>(cfg.edges));
+  st.rtt.clients = static_cast<uint32_t>(cfg.clients);
+  st.rtt.edges = static_cast<uint32_t>(cfg.edges);
+  st.rtt.ms.assign(static_cast<std::size_t>(cfg.clients * cfg.edges), NAN);
   for (const auto& a : st.assignments)
     st.splits.push_back(
       {a.client_id, static_cast<uint32_t>(cfg.head_blocks), static_cast<uint32_t>(cfg.tail_blocks)});
@@ -294,14 +299,120 @@ void round_done(coordinator_pointer self) {
     st.running = false;  // the cloud opens the next cloud round after aggregating
 }
 
+// Whether every live edge is in `have` (the edges that closed the round, or that replied to a measurement).
+bool all_live_edges_in(const coordinator_state& st, const std::set<uint32_t>& have) {
+  for (auto e : st.live_edges)
+    if (!have.count(e))
+      return false;
+  return true;
+}
+
 void maybe_done(coordinator_pointer self) {
   auto& st = self->state;
-  if (!st.running)
+  if (st.running && all_live_edges_in(st, st.closed))
+    round_done(self);
+}
+
+// -- latency-aware placement --
+
+// Every live edge has replied to the measurement (or its guard fired): place the clients on what was
+// measured (core/fed/placement), tell each moved client, record the placement, open the held cloud round.
+void finish_measurement(coordinator_pointer self) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  const auto& cfg = ctx.cfg;
+  if (!st.held)
     return;
+  const auto open = std::move(*st.held);
+  st.held.reset();
+  const auto capacity = fed::edge_capacities(cfg.edge_capacity, st.rtt.clients, st.rtt.edges, st.live_edges);
+  const auto before = st.assignments;
+  run::placement_event ev;
+  ev.round = open.round;
+  ev.policy = cfg.assignment;
+  ev.reason = st.placed ? "stragglers" : "measured";
+  try {
+    if (!st.placed && cfg.assignment == "latency")
+      st.assignments = fed::latency_placement(st.assignments, st.rtt, capacity);
+    if (cfg.rtt_deadline_ms > 0)
+      fed::move_stragglers(st.assignments, st.rtt, capacity, cfg.rtt_deadline_ms);
+  } catch (const std::exception& e) {
+    record_error(self, ctx, who, open.round, run::run_error::internal, std::string("placement: ") + e.what());
+    st.assignments = before;
+  }
+  st.placed = true;
+  for (std::size_t i = 0; i < st.assignments.size(); ++i) {
+    const auto& a = st.assignments[i];
+    ev.assignment[a.client_id] = a.edge_id;
+    if (a.edge_id == before[i].edge_id)
+      continue;
+    ev.moved.push_back(a.client_id);
+    // Its edge learns it from the round's opening; the client now, before that opening reaches it.
+    assignment_update mine{open.round, assignment_reason::latency, {a}};
+    if (auto bytes = ctx.codec.encode(me, mine))
+      send_counted(self, st.peers.clients.at(a.client_id), *bytes, ev.bytes_control);
+  }
+  for (uint32_t c = 0; c < st.rtt.clients; ++c)
+    for (uint32_t e = 0; e < st.rtt.edges; ++e)
+      ev.rtt_ms[c].push_back(st.rtt(c, e));
+  const auto lat = fed::latency_of(st.assignments, st.rtt);
+  ev.latency_total_ms = lat.total_ms;
+  ev.latency_max_ms = lat.max_ms;
+  ev.unmeasured = lat.unmeasured;
+  ev.reports = st.measured.size();
+  st.bytes_control += ev.bytes_control;
+  record(self, ctx, ev);
+  st.running = true;
+  open_edge_round(self, open.round);
+}
+
+void maybe_measured(coordinator_pointer self) {
+  auto& st = self->state;
+  if (st.held && all_live_edges_in(st, st.measured))
+    finish_measurement(self);
+}
+
+// Asks every live edge to measure its RTT to every client (a ping; the edge replies with its links); the
+// cloud's opening `open` waits for the replies.
+void measure_then_open(coordinator_pointer self, const open_round& open) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  st.held = open;
+  st.measured.clear();
+  ++st.heartbeat_seq;
+  heartbeat ping;
+  ping.seq = st.heartbeat_seq;
+  ping.sent_ns = clock_ns(self);
+  auto bytes = ctx.codec.encode(me, ping);
+  if (!bytes) {
+    record_error(self, ctx, who, open.round, run::run_error::internal, bytes.error().message);
+    finish_measurement(self);
+    return;
+  }
   for (auto e : st.live_edges)
-    if (!st.closed.count(e))
-      return;
-  round_done(self);
+    send_counted(self, st.peers.edges.at(e), *bytes, st.bytes_control);
+  // An edge replies by its own timeout at the latest; this guards against one that never does.
+  self->delayed_send(self, std::chrono::milliseconds(2 * ctx.cfg.heartbeat_timeout_ms + 1000), deadline_atom::value,
+                     heartbeat_timer(st.heartbeat_seq));
+}
+
+// An edge's reply: its RTT to every client that answered (the others are unmeasured now).
+void on_heartbeat(coordinator_pointer self, const incoming& in, const heartbeat& m) {
+  auto& st = self->state;
+  if (in.sender.role != tier::edge || !m.is_reply) {
+    refuse_kind(self, *st.ctx, who, st.round, message_kind::heartbeat, in.sender);
+    return;
+  }
+  const uint32_t e = in.sender.id;
+  if (!st.held || m.seq != st.heartbeat_seq || e >= st.rtt.edges)
+    return;  // a reply to an earlier measurement
+  for (uint32_t c = 0; c < st.rtt.clients; ++c)
+    st.rtt.ms[static_cast<std::size_t>(c) * st.rtt.edges + e] = NAN;
+  for (const auto& l : m.links)
+    if (l.client_id < st.rtt.clients)
+      st.rtt.ms[static_cast<std::size_t>(l.client_id) * st.rtt.edges + e] = l.rtt_ms;
+  st.measured.insert(e);
+  maybe_measured(self);
 }
 
 void on_cloud_round(coordinator_pointer self, const open_round& open) {
@@ -320,9 +431,8 @@ void on_cloud_round(coordinator_pointer self, const open_round& open) {
     record_closed(self);
     st.running = false;
   }
-  st.running = true;
   st.last_round = open.round + static_cast<uint32_t>(st.ctx->cfg.kappa2) - 1;
-  open_edge_round(self, open.round);
+  measure_then_open(self, open);
 }
 
 void on_close(coordinator_pointer self, const incoming& in, const close_round& close) {
@@ -386,6 +496,7 @@ void on_edge_down(coordinator_pointer self, uint32_t edge) {
   record_error(self, ctx, who, st.round, run::run_error::edge_down,
                fmt::format("edge {} is down; {} clients reassigned", edge, moved.assignments.size()));
   maybe_done(self);
+  maybe_measured(self);
 }
 
 // One dispatch: every one-way message, decoded once (actors/dispatch.hpp).
@@ -402,6 +513,7 @@ void on_message(coordinator_pointer self, const payload& bytes) {
              },
              [&](const incoming& in, const close_round& m) { on_close(self, in, m); },
              [&](const incoming& in, const fingerprint& m) { on_fingerprint(self, in, m); },
+             [&](const incoming& in, const heartbeat& m) { on_heartbeat(self, in, m); },
              [&](const incoming& in, const auto& m) {
                refuse_kind(self, *st.ctx, who, st.round, kind_of<std::decay_t<decltype(m)>>, in.sender);
              },
@@ -429,6 +541,19 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
       auto& st = self->state;
       if (!check_own_timer(self, *st.ctx, st.peers, who, round, "deadline"))
         return;
+      if (is_heartbeat_timer(round)) {
+        if (st.held && heartbeat_timer_of(round, st.heartbeat_seq)) {
+          std::set<uint32_t> silent;
+          for (auto e : st.live_edges)
+            if (!st.measured.count(e))
+              silent.insert(e);
+          record_error(self, *st.ctx, who, st.held->round, run::run_error::deadline_missed,
+                       fmt::format("edges {} did not reply to heartbeat {} within {} ms; placing on what the "
+                                   "others measured", fmt::join(silent, ", "), st.heartbeat_seq, 2 * st.ctx->cfg.heartbeat_timeout_ms + 1000));
+          finish_measurement(self);
+        }
+        return;
+      }
       if (round == registration_timer) {
         if (!st.peers.complete)
           record_error(self, *st.ctx, who, 0, run::run_error::not_registered, std::string{},

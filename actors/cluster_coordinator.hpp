@@ -8,11 +8,16 @@
 // cloud round; once every client on a live edge has sent one (or, failing that, when the round closes) the
 // coordinator re-clusters them and updates their trust (core/fed/behaviour) and tells the edges (trust,
 // placement; they wait for it before closing the round) and the cloud (placement) before the next cloud
-// round begins. Split planning arrives with its mechanism (docs/design.md).
+// round begins. Before each cloud round it asks every live edge (a heartbeat ping) to measure its RTT to every
+// client and waits for their replies (or [elsa] heartbeat_timeout_ms): the first measurement places the
+// clients ([elsa] assignment: round_robin, or latency = least total RTT under edge capacity), later ones move
+// clients over [elsa] rtt_deadline_ms to a nearer edge with room (core/fed/placement). Split planning arrives
+// with its mechanism (docs/design.md).
 #pragma once
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <vector>
 
@@ -20,6 +25,7 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/peers.hpp"
+#include "core/cluster/assignment.hpp"
 
 namespace elsa::actors {
 
@@ -39,6 +45,13 @@ struct coordinator_state {
   std::map<uint32_t, messages::fingerprint> fingerprints;       // of the fingerprint round in progress
   std::map<uint32_t, messages::fingerprint> last_fingerprints;  // each client's previous one (drift)
   int64_t reclustered_round = -1;  // the fingerprint round last clustered
+
+  // -- latency-aware placement (ELSA.md 3.1; the decisions are core/fed/placement's) --
+  cluster::latency_matrix rtt;       // clients x edges as the edges last measured them; NaN: never
+  uint64_t heartbeat_seq = 0;        // the measurement in progress (or the last)
+  std::set<uint32_t> measured;       // edges that replied to it
+  std::optional<messages::open_round> held;  // the cloud's opening, until the measurement is in
+  bool placed = false;               // the first measurement has placed the clients
 
   // -- the cloud round in progress --
   uint32_t round = 0;       // current edge round

@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "actors/dispatch.hpp"
+#include "actors/heartbeat.hpp"
 #include "core/errors.hpp"
 #include "core/fed/edge_body.hpp"
 
@@ -645,6 +646,80 @@ void on_peer_table(edge_pointer self, const incoming& in, const peer_table& tabl
   st.peers.complete = true;
 }
 
+// -- heartbeats --
+
+// The measurement is over (every client answered, or its timeout): the reply to the coordinator's ping
+// carries the RTT of every client that answered.
+void reply_links(edge_pointer self) {
+  auto& st = self->state;
+  if (!st.measuring)
+    return;
+  st.measuring = false;
+  heartbeat ping;
+  ping.seq = st.ping_seq;
+  ping.sent_ns = st.ping_echo_ns;
+  auto reply = answer(self, ping, static_cast<uint32_t>(st.admission_queue.size()));
+  reply.links = std::move(st.links);
+  st.links.clear();
+  st.ping_pending.clear();
+  auto bytes = st.ctx->codec.encode(me(self), reply);
+  if (!bytes) {
+    record_error(self, *st.ctx, who(self), current_round(self), run::run_error::internal, bytes.error().message);
+    return;
+  }
+  self->send(st.peers.coordinator, deliver_atom::value, std::move(*bytes));
+}
+
+// The coordinator's ping: ping every client (this edge's and the others', so the coordinator can place them),
+// answer once all have answered or after [elsa] heartbeat_timeout_ms.
+void on_coordinator_ping(edge_pointer self, const heartbeat& ping) {
+  auto& st = self->state;
+  st.measuring = true;
+  st.ping_seq = ping.seq;
+  st.ping_echo_ns = ping.sent_ns;
+  st.links.clear();
+  st.ping_pending.clear();
+  heartbeat mine;
+  mine.seq = ping.seq;
+  mine.sent_ns = clock_ns(self);
+  mine.queue_length = static_cast<uint32_t>(st.admission_queue.size());
+  auto bytes = st.ctx->codec.encode(me(self), mine);
+  if (!bytes) {
+    record_error(self, *st.ctx, who(self), current_round(self), run::run_error::internal, bytes.error().message);
+    reply_links(self);
+    return;
+  }
+  for (const auto& [c, handle] : st.peers.clients)
+    if (!st.down.count(c)) {
+      st.ping_pending.insert(c);
+      self->send(handle, deliver_atom::value, *bytes);
+    }
+  if (st.ping_pending.empty()) {
+    reply_links(self);
+    return;
+  }
+  self->delayed_send(self, std::chrono::milliseconds(st.ctx->cfg.heartbeat_timeout_ms), deadline_atom::value,
+                     heartbeat_timer(ping.seq));
+}
+
+void on_heartbeat(edge_pointer self, const incoming& in, const heartbeat& m) {
+  auto& st = self->state;
+  if (in.sender.role == tier::coordinator && !m.is_reply) {
+    on_coordinator_ping(self, m);
+    return;
+  }
+  if (in.sender.role != tier::client || !m.is_reply) {
+    refuse_kind(self, *st.ctx, who(self), current_round(self), message_kind::heartbeat, in.sender);
+    return;
+  }
+  // A client's answer: late ones (after the timeout, or to an earlier ping) are not this measurement's.
+  if (!st.measuring || m.seq != st.ping_seq || !st.ping_pending.erase(in.sender.id))
+    return;
+  st.links.push_back({in.sender.id, std::max(0.0, rtt_ms(self, m))});
+  if (st.ping_pending.empty())
+    reply_links(self);
+}
+
 // One dispatch: every one-way message, decoded once (actors/dispatch.hpp).
 void on_message(edge_pointer self, const payload& bytes, const handles* peer_handles) {
   auto& st = self->state;
@@ -668,6 +743,7 @@ void on_message(edge_pointer self, const payload& bytes, const handles* peer_han
                  on_assignment(self, m);
              },
              [&](const incoming& in, const peer_table& m) { on_peer_table(self, in, m); },
+             [&](const incoming& in, const heartbeat& m) { on_heartbeat(self, in, m); },
              [&](const incoming& in, const auto& m) {
                refuse_kind(self, *st.ctx, who(self), current_round(self), kind_of<std::decay_t<decltype(m)>>,
                            in.sender);
@@ -706,8 +782,15 @@ edge_actor::behavior_type edge_server(edge_pointer self, context_ptr ctx, std::s
     [self](deliver_atom, const payload& bytes, const handles& peer_handles) { on_message(self, bytes, &peer_handles); },
     // -- its own timer --
     [self](deadline_atom, uint32_t round) {
-      if (check_own_timer(self, *self->state.ctx, self->state.peers, who(self), round, "deadline"))
+      auto& st = self->state;
+      if (!check_own_timer(self, *st.ctx, st.peers, who(self), round, "deadline"))
+        return;
+      if (is_heartbeat_timer(round)) {
+        if (st.measuring && heartbeat_timer_of(round, st.ping_seq))
+          reply_links(self);
+      } else {
         on_deadline(self, round);
+      }
     },
   };
 }

@@ -1,7 +1,8 @@
 // The edge-server role: runs the body of the model for each of its clients (requests from different clients
 // interleave), collects their adapter updates within the round deadline, aggregates them per cluster
 // (weights: data size x trust, stale updates decayed), pushes the result down or, on cloud rounds, up to
-// the cloud, and relays the cloud's global adapters to its clients. Maths lives in core/fed.
+// the cloud, and relays the cloud's global adapters to its clients; asked by the coordinator, it measures its
+// RTT to every client by heartbeat. Maths lives in core/fed.
 #pragma once
 
 #include <cstdint>
@@ -72,6 +73,12 @@ struct edge_state {
   std::set<uint32_t> admitted;  // clients whose step may hold a graph now
   std::size_t peak_admitted = 0;  // most admitted at once this round (the record's `peak_admitted`)
   std::deque<std::pair<uint32_t, caf::typed_response_promise<bool>>> admission_queue;
+  // -- heartbeats: the coordinator asks (a ping), the edge pings every client and replies with the RTTs --
+  uint64_t ping_seq = 0;        // the coordinator's ping being answered
+  int64_t ping_echo_ns = 0;     // its sent_ns, echoed in the reply
+  bool measuring = false;
+  std::set<uint32_t> ping_pending;         // clients that have not answered yet
+  std::vector<messages::link_rtt> links;   // this measurement's answers
 };
 
 using edge_pointer = edge_actor::stateful_pointer<edge_state>;

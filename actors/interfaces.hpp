@@ -16,6 +16,8 @@
 #include <caf/typed_event_based_actor.hpp>
 #include <caf/replies_to.hpp>
 
+#include "core/cluster/assignment.hpp"
+#include "core/fed/placement.hpp"
 #include "core/run/run_config.hpp"
 #include "messages/codec.hpp"
 #include "messages/type_ids.hpp"
@@ -74,8 +76,12 @@ struct run_context {
   recorder_actor recorder;
   uint32_t clusters = 1;              // clusters (= tasks, until behaviour-aware clustering)
   std::vector<std::string> task_names; // by cluster id
+  /// The client-edge links' RTTs in this process ([elsa] latency_*): a client answers an edge's heartbeat
+  /// after latency.sample(client, edge, seq) ms (core/fed/placement latency_model_of).
+  cluster::latency_model latency;
 
-  run_context(run::run_config c, messages::codec_limits limits) : cfg(std::move(c)), codec(limits) {
+  run_context(run::run_config c, messages::codec_limits limits)
+      : cfg(std::move(c)), codec(limits), latency(fed::latency_model_of(cfg)) {
     // nop
   }
 };

@@ -177,22 +177,36 @@ void section_reader::get(const char* key, std::vector<std::string>& out,
   }
 }
 
-void section_reader::get(const char* key, std::vector<int64_t>& out, int64_t lo, int64_t hi) {
+// A list of numbers of one kind: `is_kind` accepts an element, `problem` checks one value (empty: fine).
+template <class T, class IsKind, class Problem>
+void section_reader::get_list(const char* key, std::vector<T>& out, const std::string& type_error, IsKind is_kind,
+                              Problem problem) {
   if (auto* n = take(key)) {
     auto* arr = n->as_array();
-    const auto type_error = fmt::format("must be a list of integers, each in {}..{}", lo, hi);
     if (arr == nullptr)
       fail(key, type_error);
-    std::vector<int64_t> values;
+    std::vector<T> values;
     for (auto& e : *arr) {
-      if (!e.is_integer())
+      if (!is_kind(e))
         fail(key, type_error);
-      values.push_back(*e.value<int64_t>());
-      if (auto what = range_problem(values.back(), lo, hi); !what.empty())
+      values.push_back(*e.template value<T>());
+      if (auto what = problem(values.back()); !what.empty())
         fail(fmt::format("{}[{}]", key, values.size() - 1), what);
     }
     out = std::move(values);
   }
+}
+
+void section_reader::get(const char* key, std::vector<int64_t>& out, int64_t lo, int64_t hi) {
+  get_list(key, out, fmt::format("must be a list of integers, each in {}..{}", lo, hi),
+           [](const toml::node& e) { return e.is_integer(); },
+           [&](int64_t v) { return range_problem(v, lo, hi); });
+}
+
+void section_reader::get(const char* key, std::vector<double>& out, double lo, double hi) {
+  get_list(key, out, fmt::format("must be a list of numbers, each in [{}, {}]", lo, hi),
+           [](const toml::node& e) { return e.is_integer() || e.is_floating_point(); },
+           [&](double v) { return range_problem(v, lo, hi, false); });
 }
 
 void section_reader::check_done() {

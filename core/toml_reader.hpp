@@ -64,6 +64,8 @@ public:
   void get(const char* key, std::vector<std::string>& out, const std::vector<std::string>& allowed);
   /// A list of integers, each in lo..hi (a bad entry is reported as key[i]).
   void get(const char* key, std::vector<int64_t>& out, int64_t lo, int64_t hi);
+  /// A list of numbers (integers or floats), each in [lo, hi] (a bad entry is reported as key[i]).
+  void get(const char* key, std::vector<double>& out, double lo, double hi);
 
   /// Fails on the first key of the section that no get() claimed.
   void check_done();
@@ -80,6 +82,8 @@ public:
 
 private:
   const toml::node* take(const char* key);
+  template <class T, class IsKind, class Problem>
+  void get_list(const char* key, std::vector<T>& out, const std::string& type_error, IsKind is_kind, Problem problem);
 
   std::string file_;
   std::string name_;

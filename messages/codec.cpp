@@ -298,18 +298,27 @@ public:
     ELSA_REQUIRE(t.size_bytes() == 0 || t.data() != nullptr, violation::inconsistent, field.str() + ": null data");
   }
 
-  void assignments(const std::vector<assignment>& xs, const field_name& field) const {
+  /// A list with at most one entry per client: bounded, every client id in range and named once; `rest` checks
+  /// the other members of entry i, given the entry and its field name.
+  template <class Entry, class CheckRest>
+  void per_client(const std::vector<Entry>& xs, const field_name& field, CheckRest rest) const {
     list_size(xs.size(), limits_.max_list, field);
     std::vector<uint32_t> clients;
     clients.reserve(xs.size());
     for (std::size_t i = 0; i < xs.size(); ++i) {
       auto at = field.at(i);
       client_id(xs[i].client_id, at.dot(".client_id"));
-      edge_id(xs[i].edge_id, at.dot(".edge_id"));
-      cluster_id(xs[i].cluster_id, at.dot(".cluster_id"));
+      rest(xs[i], at);
       clients.push_back(xs[i].client_id);
     }
     unique_clients(std::move(clients), field);
+  }
+
+  void assignments(const std::vector<assignment>& xs, const field_name& field) const {
+    per_client(xs, field, [this](const assignment& a, const field_name& at) {
+      edge_id(a.edge_id, at.dot(".edge_id"));
+      cluster_id(a.cluster_id, at.dot(".cluster_id"));
+    });
   }
 
   void unique_clients(std::vector<uint32_t> clients, const field_name& field) const {
@@ -468,18 +477,10 @@ public:
   }
 
   void operator()(const trust_update& m) const {
-    list_size(m.scores.size(), limits_.max_list, "trust_update.scores");
-    std::vector<uint32_t> clients;
-    clients.reserve(m.scores.size());
-    for (std::size_t i = 0; i < m.scores.size(); ++i) {
-      field_name at{"trust_update.scores", i};
-      client_id(m.scores[i].client_id, at.dot(".client_id"));
-      double s = m.scores[i].score;
-      ELSA_REQUIRE(std::isfinite(s) && s >= 0.0 && s <= 1.0, violation::value_out_of_range,
-              at.str() + ".score: " + std::to_string(s) + " is not in [0, 1]");
-      clients.push_back(m.scores[i].client_id);
-    }
-    unique_clients(std::move(clients), "trust_update.scores");
+    per_client(m.scores, "trust_update.scores", [](const trust_score& t, const field_name& at) {
+      ELSA_REQUIRE(std::isfinite(t.score) && t.score >= 0.0 && t.score <= 1.0, violation::value_out_of_range,
+              at.str() + ".score: " + std::to_string(t.score) + " is not in [0, 1]");
+    });
   }
 
   void operator()(const assignment_update& m) const {
@@ -492,6 +493,10 @@ public:
             "heartbeat: sent_ns and echo_ns are steady-clock readings and cannot be negative");
     ELSA_REQUIRE(m.is_reply || m.echo_ns == 0, violation::inconsistent,
             "heartbeat.echo_ns: a ping (is_reply false) must carry 0");
+    per_client(m.links, "heartbeat.links", [](const link_rtt& l, const field_name& at) {
+      ELSA_REQUIRE(std::isfinite(l.rtt_ms) && l.rtt_ms >= 0.0, violation::value_out_of_range,
+              at.str() + ".rtt_ms: " + std::to_string(l.rtt_ms) + " is not a finite number >= 0");
+    });
   }
 
   void operator()(const error_report& m) const {
@@ -567,8 +572,10 @@ public:
     from_control_plane(who, "assignment_update");
   }
 
-  void sender_may_send(const participant&, const heartbeat&) const {
-    // Everyone pings and answers.
+  void sender_may_send(const participant& who, const heartbeat& m) const {
+    // Everyone pings and answers; only an edge measures client links.
+    ELSA_REQUIRE(m.links.empty() || who.role == tier::edge, violation::inconsistent,
+            "heartbeat.links: only an edge reports client links");
   }
 
   void sender_may_send(const participant&, const error_report&) const {
@@ -676,8 +683,8 @@ std::size_t hint(const assignment_update& m) {
   return 8 + 4 * m.assignments.size();
 }
 
-std::size_t hint(const heartbeat&) {
-  return 8;
+std::size_t hint(const heartbeat& m) {
+  return 8 + 2 * m.links.size();
 }
 
 std::size_t hint(const error_report& m) {
@@ -853,6 +860,11 @@ public:
     b.setEchoNs(m.echo_ns);
     b.setIsReply(m.is_reply);
     b.setQueueLength(m.queue_length);
+    auto links = b.initLinks(static_cast<unsigned>(m.links.size()));
+    for (unsigned i = 0; i < m.links.size(); ++i) {
+      links[i].setClientId(m.links[i].client_id);
+      links[i].setRttMs(m.links[i].rtt_ms);
+    }
   }
 
   void operator()(body_builder body, const error_report& m) {
@@ -1140,6 +1152,11 @@ public:
     m.echo_ns = r.getEchoNs();
     m.is_reply = r.getIsReply();
     m.queue_length = r.getQueueLength();
+    auto links = r.getLinks();
+    check_.list_size(links.size(), limits_.max_list, "heartbeat.links");
+    m.links.reserve(links.size());
+    for (auto l : links)
+      m.links.push_back(link_rtt{l.getClientId(), l.getRttMs()});
     return m;
   }
 

@@ -354,16 +354,27 @@ struct peer_table {
 
 // -- heartbeats -------------------------------------------------------------------
 
-/// Ping (is_reply false) or its reply, which echoes the ping's sent_ns so RTT uses one clock only.
+/// One client-edge link as its edge measured it.
+struct link_rtt {
+  uint32_t client_id = 0;
+  double rtt_ms = 0;  // finite, >= 0
+  friend bool operator==(const link_rtt& a, const link_rtt& b) {
+    return a.client_id == b.client_id && a.rtt_ms == b.rtt_ms;
+  }
+};
+
+/// Ping (is_reply false) or its reply, which echoes the ping's sent_ns so RTT uses one clock only. An edge's
+/// ping to the coordinator carries the RTTs it last measured to its clients (`links`; edges only).
 struct heartbeat {
   uint64_t seq = 0;
   int64_t sent_ns = 0;
   int64_t echo_ns = 0;
   bool is_reply = false;
   uint32_t queue_length = 0;
+  std::vector<link_rtt> links;
   friend bool operator==(const heartbeat& a, const heartbeat& b) {
     return a.seq == b.seq && a.sent_ns == b.sent_ns && a.echo_ns == b.echo_ns && a.is_reply == b.is_reply
-           && a.queue_length == b.queue_length;
+           && a.queue_length == b.queue_length && a.links == b.links;
   }
 };
 

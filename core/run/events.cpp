@@ -1,6 +1,8 @@
 // JSON forms of the run's events (see events.hpp).
 #include "core/run/events.hpp"
 
+#include <cmath>
+
 namespace elsa::run {
 
 namespace {
@@ -114,6 +116,27 @@ nlohmann::json clustering_event::to_json() const {
           {"k", k},                 {"silhouette", silhouette}, {"clusters", keyed(clusters)},
           {"medoids", keyed(medoids)}, {"consistency", keyed(consistency)}, {"trust", keyed(trust)},
           {"excluded", excluded},   {"bytes_control", bytes_control}, {"seconds", seconds}};
+}
+
+nlohmann::json placement_event::to_json() const {
+  nlohmann::json rtt = nlohmann::json::object();
+  for (const auto& [c, row] : rtt_ms) {
+    auto& out = rtt[std::to_string(c)] = nlohmann::json::array();
+    for (double v : row)
+      out.push_back(std::isnan(v) ? nlohmann::json(nullptr) : nlohmann::json(v));
+  }
+  return {{"type", "placement"},
+          {"round", round},
+          {"policy", policy},
+          {"reason", reason},
+          {"assignment", keyed(assignment)},
+          {"moved", moved},
+          {"rtt_ms", rtt},
+          {"latency_total_ms", latency_total_ms},
+          {"latency_max_ms", latency_max_ms},
+          {"unmeasured", unmeasured},
+          {"reports", reports},
+          {"bytes_control", bytes_control}};
 }
 
 nlohmann::json error_event::to_json() const {

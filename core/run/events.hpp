@@ -137,6 +137,23 @@ struct clustering_event {
   nlohmann::json to_json() const;
 };
 
+/// The coordinator placed the clients on edges from the RTTs the edges measured by heartbeat (ELSA.md 3.1):
+/// at the first cloud round (reason "measured": by `policy`, the [elsa] assignment) and at each later one
+/// (reason "stragglers": clients over [elsa] rtt_deadline_ms moved, possibly none). The placement holds
+/// from edge round `round` on.
+struct placement_event {
+  uint32_t round = 0;
+  std::string policy, reason;
+  std::map<uint32_t, uint32_t> assignment;     // client -> edge
+  std::vector<uint32_t> moved;                 // clients whose edge changed
+  std::map<uint32_t, std::vector<double>> rtt_ms; // client -> its RTT to edges 0..E-1 (NaN: not measured)
+  double latency_total_ms = 0, latency_max_ms = 0; // of this placement, over its measured links
+  uint32_t unmeasured = 0;                     // clients whose link to their edge was not measured
+  uint64_t reports = 0;                        // edges whose measurements this used
+  int64_t bytes_control = 0;                   // placements sent to the clients
+  nlohmann::json to_json() const;
+};
+
 /// Something went wrong or was refused; `actor` is e.g. "edge 1".
 struct error_event {
   uint32_t round = 0;

@@ -30,6 +30,7 @@ const names k_roles = {"client", "edge", "coordinator", "cloud"};
 const names k_clusterings = {"task", "behaviour", "none"};
 const names k_fingerprints = {"gaussian", "predictive"};
 const names k_byzantine_modes = {"label_flip", "random_update", "scaled_update"};
+const names k_assignments = {"round_robin", "latency"};
 
 constexpr int64_t k_max_threads = 256;
 constexpr int64_t k_max_clients = 4096;
@@ -163,6 +164,32 @@ void walk(Config& c, Visitor& v) {
   v.key("trust_gamma", c.trust_gamma, 0.0, 1000.0);
   v.key("trust_rho", c.trust_rho, 0.0, 1.0);
   v.key("tau_min", c.tau_min, 0.0, 1.0);
+  v.key("assignment", c.assignment, k_assignments);
+  v.key("edge_capacity", c.edge_capacity, 0, k_max_clients);
+  v.rule("edge_capacity", [&c] {
+    return c.edge_capacity == 0 || c.edge_capacity * c.edges >= c.clients
+             ? std::string{}
+             : fmt::format("= {} x edges = {} holds fewer than the {} clients", c.edge_capacity, c.edges,
+                           c.clients);
+  });
+  v.key("latency_min_ms", c.latency_min_ms, 0.0, 1e6);
+  v.key("latency_max_ms", c.latency_max_ms, 0.0, 1e6);
+  v.rule("latency_max_ms", [&c] {
+    return c.latency_max_ms >= c.latency_min_ms
+             ? std::string{}
+             : fmt::format("= {} is below latency_min_ms = {}", c.latency_max_ms, c.latency_min_ms);
+  });
+  v.key("latency_jitter_ms", c.latency_jitter_ms, 0.0, 1e6);
+  v.key("latency_ms", c.latency_ms, 0.0, 1e6);
+  v.rule("latency_ms", [&c] {
+    const auto want = static_cast<std::size_t>(c.clients * c.edges);
+    return c.latency_ms.empty() || c.latency_ms.size() == want
+             ? std::string{}
+             : fmt::format("has {} entries; it needs clients x edges = {} x {} = {} (row c: client c's RTT to "
+                           "edges 0..{})", c.latency_ms.size(), c.clients, c.edges, want, c.edges - 1);
+  });
+  v.key("rtt_deadline_ms", c.rtt_deadline_ms, 0.0, 1e6);
+  v.key("heartbeat_timeout_ms", c.heartbeat_timeout_ms, 1, k_max_ms);
 
   // Client ids are 0..clients-1, edge ids 0..edges-1, rounds 0..rounds-1 (read in [topology] above).
   v.section("faults");
@@ -307,7 +334,9 @@ public:
     for (size_t i = 0; i < values.size(); ++i)
       check(fmt::format("{}[{}]", name, i), tc::choice_problem(values[i], allowed));
   }
-  void key(const char* name, const std::vector<int64_t>& values, int64_t lo, int64_t hi) {
+  template <class Number>  // int64_t or double
+  void key(const char* name, const std::vector<Number>& values, typename std::vector<Number>::value_type lo,
+           typename std::vector<Number>::value_type hi) {
     for (size_t i = 0; i < values.size(); ++i)
       check(fmt::format("{}[{}]", name, i), tc::range_problem(values[i], lo, hi));
   }
@@ -401,6 +430,12 @@ public:
     std::string list;
     for (auto x : values)
       list += (list.empty() ? "" : ", ") + std::to_string(x);
+    line(name, "[" + list + "]");
+  }
+  void key(const char* name, const std::vector<double>& values, double, double) {
+    std::string list;
+    for (auto x : values)
+      list += (list.empty() ? "" : ", ") + number(x);
     line(name, "[" + list + "]");
   }
   template <class F>

@@ -80,6 +80,19 @@ struct run_config {
   double trust_gamma = 1.0;
   double trust_rho = 0.5;            // tau <- rho tau + (1 - rho) c
   double tau_min = 0.3;              // clients under this trust are left out of aggregation
+  // Latency-aware placement (3.1): edges measure their RTT to every client by heartbeat, at the start and in
+  // the last edge round of every cloud round. In one process a link's RTT comes from a seeded model: a base
+  // drawn from [latency_min_ms, latency_max_ms] per client-edge link (or given in latency_ms) plus a jitter
+  // drawn from [0, latency_jitter_ms] per measurement; the client answers the ping that much later.
+  std::string assignment = "round_robin"; // round_robin: client c on edge c mod edges; latency: least total
+                                          // RTT under edge_capacity (exact min-cost assignment)
+  int64_t edge_capacity = 0;         // clients an edge may serve; 0: ceil(clients / live edges)
+  double latency_min_ms = 5.0;
+  double latency_max_ms = 50.0;
+  double latency_jitter_ms = 2.0;
+  std::vector<double> latency_ms;    // explicit base RTTs, clients x edges, row-major (client 0's to edge 0..E-1 first)
+  double rtt_deadline_ms = 0.0;      // > 0: a client whose measured RTT exceeds it moves to its nearest edge with room
+  int64_t heartbeat_timeout_ms = 2000; // an edge reports what it measured after this long, answered or not
 
   // [faults]
   int64_t round_deadline_ms = 120000; // per edge round, from its opening; later updates are stragglers

@@ -98,6 +98,8 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     r.clusters = ev.value("clusters", nlohmann::json::object());
     if (ev.contains("trust"))
       r.trust.update(ev["trust"]);
+  } else if (type == "placement") {
+    at(round).placement = ev;
   } else if (type == "dropout") {
     auto& r = at(round);
     r.dropouts.push_back(ev.value("client", int64_t{-1}));
@@ -180,6 +182,13 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
       line["clusters"] = clusters_;
       line["ari"] = ari_;
     }
+    if (r.placement)
+      placement_ = *r.placement;
+    if (!placement_.is_null()) {
+      line["assignment"] = placement_.value("assignment", nlohmann::json::object());
+      line["latency_total_ms"] = placement_.value("latency_total_ms", 0.0);
+      line["latency_max_ms"] = placement_.value("latency_max_ms", 0.0);
+    }
     line["errors"] = r.errors;
     line["elapsed_s"] = elapsed_s;
     lines_.push_back(line);
@@ -258,6 +267,11 @@ nlohmann::json run_record::summary(double wall_seconds) const {
   s["client_task"] = client_task;
   s["byzantine"] = byzantine_;
   s["clusterings"] = clusterings_;
+  if (!placement_.is_null()) {
+    s["assignment"] = placement_.value("assignment", nlohmann::json::object());
+    s["latency_total_ms"] = placement_.value("latency_total_ms", 0.0);
+    s["latency_max_ms"] = placement_.value("latency_max_ms", 0.0);
+  }
   if (!clusters_.is_null()) {
     s["clusters"] = clusters_;
     s["ari"] = ari_;
@@ -280,6 +294,10 @@ std::string run_record::summary_table(double wall_seconds) const {
                      mb(b["edge_to_cloud"].get<double>()), mb(b["cloud_to_edge"].get<double>()),
                      s["late_updates"].get<int64_t>(), s["dropouts"].size(), s["errors"].get<int64_t>(),
                      wall_seconds);
+  if (s.contains("latency_total_ms"))
+    out += fmt::format("placement {}: client-edge RTT total {:.1f} ms, max {:.1f} ms (as last measured)\n",
+                       placement_.value("policy", std::string{"?"}), s["latency_total_ms"].get<double>(),
+                       s["latency_max_ms"].get<double>());
   return out;
 }
 

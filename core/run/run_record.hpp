@@ -15,6 +15,11 @@
 //   final         test{task: {accuracy, macro_f1, loss, count}}, cloud_received{kind: count}
 //   fault         round, client, kind, delay_ms                      (an injected straggler delay, on time or not)
 //   registered    clients, edges, bytes_control                       (registration complete)
+//   clustering    round, k, clusters{client: cluster}, trust{client: score}, ... (a behaviour clustering)
+//   placement     round, policy, reason, assignment{client: edge}, moved[], rtt_ms{client: [per edge]},
+//                 latency_total_ms, latency_max_ms, unmeasured, reports       (latency-aware placement)
+// Metrics lines after a clustering carry clusters and ari; after a placement, assignment, latency_total_ms
+// and latency_max_ms.
 // The structs that write them are in core/run/events.hpp.
 #pragma once
 
@@ -92,6 +97,7 @@ private:
     bool closed = false, cloud_round = false, cloud_done = false;
     nlohmann::json accuracy = nlohmann::json::object(), eval_loss = nlohmann::json::object();
     std::optional<nlohmann::json> clusters;  // a clustering after this round's fingerprints
+    std::optional<nlohmann::json> placement; // a placement that holds from this round on
   };
 
   round_acc& at(int64_t round);
@@ -111,6 +117,7 @@ private:
   std::vector<int64_t> client_group_;
   std::vector<uint32_t> byzantine_;
   nlohmann::json clusters_;  // the latest clustering written into a line (null before the first)
+  nlohmann::json placement_; // the latest placement written into a line (null before the first)
   double ari_ = 0;
   int64_t clusterings_ = 0;
 };

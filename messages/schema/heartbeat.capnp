@@ -1,5 +1,6 @@
 # Heartbeat conversation: liveness and round-trip time. A ping carries the sender's clock; the reply
-# echoes it, so the pinger computes RTT from its own clock only.
+# echoes it, so the pinger computes RTT from its own clock only. An edge pings every client; its ping to
+# the coordinator carries the RTTs it measured (links), for latency-aware placement.
 @0xd9dbf6f51b456e6f;
 
 using Cxx = import "/capnp/c++.capnp";
@@ -16,4 +17,13 @@ struct Heartbeat {
   # False for a ping, true for its reply.
   queueLength @4 :UInt32;
   # Sender's pending work items (an edge's queued client steps); lets the coordinator see load.
+  links @5 :List(LinkRtt);
+  # In an edge's ping to the coordinator: the RTT it last measured to each client that answered.
+}
+
+struct LinkRtt {
+  clientId @0 :UInt32;
+  # The client at the other end of the link.
+  rttMs @1 :Float64;
+  # Round-trip time measured on the edge's clock, in milliseconds.
 }

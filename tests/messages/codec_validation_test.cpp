@@ -401,6 +401,26 @@ TEST(CodecValidation, TrustScoreOutsideUnitInterval) {
   }
 }
 
+TEST(CodecValidation, HeartbeatLinksAreAnEdgesFiniteRttsOncePerClient) {
+  std::mt19937_64 rng{9};
+  auto hb = testing::sample_heartbeat(rng);
+  hb.is_reply = false;
+  hb.echo_ns = 0;
+  ASSERT_TRUE(codec{}.encode(participant{tier::edge, 1}, hb).ok());
+  expect_failure(codec{}.encode(participant{tier::client, 1}, hb), violation::inconsistent,
+                 "only an edge reports client links");
+  for (double bad : {-1.0, std::numeric_limits<double>::infinity(), std::numeric_limits<double>::quiet_NaN()}) {
+    auto bytes = craft([bad](wire::Envelope::Builder env) {
+      env.getSender().setTier(wire::Tier::EDGE);
+      env.getBody().initHeartbeat().initLinks(1)[0].setRttMs(bad);
+    });
+    expect_failure(codec{}.decode<heartbeat>(bytes), violation::value_out_of_range, "heartbeat.links[0].rtt_ms");
+  }
+  auto twice = hb;
+  twice.links = {{2, 1.0}, {2, 3.0}};
+  EXPECT_FALSE(codec{}.encode(participant{tier::edge, 1}, twice).ok()) << "client 2 measured twice";
+}
+
 TEST(CodecValidation, SplitPointsAndRoundFields) {
   std::mt19937_64 rng{6};
   auto m = testing::sample_open_round(rng);

@@ -141,7 +141,7 @@ inline assignment_update sample_assignment_update(std::mt19937_64&) {
 }
 
 inline heartbeat sample_heartbeat(std::mt19937_64& rng) {
-  return heartbeat{rng() % 100000, 123456789, 123000000, true, 3};
+  return heartbeat{rng() % 100000, 123456789, 123000000, true, 3, {{1, 12.5}, {3, 40.25}}};
 }
 
 inline error_report sample_error_report(std::mt19937_64&) {

@@ -213,7 +213,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 9 + 66); // sections + keys
+  EXPECT_EQ(n, 9 + 74); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {
@@ -425,6 +425,32 @@ TEST(RunConfigErrors, MalformedToAndPolicies) {
   EXPECT_TRUE(contains(f.what, "[faults] dropout_step")) << f.what;
 }
 
+TEST(RunConfigErrors, LatencyPlacementKeys) {
+  // latency_ms is a clients x edges matrix, row-major; every entry is checked, then its length.
+  auto f = read_error("[topology]\nclients = 2\nedges = 2\nrounds = 2\nkappa2 = 2\n"
+                      "[elsa]\nlatency_ms = [1.0, 2.0, -3.0, 4.0]\n");
+  EXPECT_EQ(f.code, elsa::errc::invalid_argument);
+  EXPECT_TRUE(contains(f.what, "[elsa] latency_ms[2] = -3 is out of range")) << f.what;
+  f = read_error("[topology]\nclients = 2\nedges = 2\nrounds = 2\nkappa2 = 2\n"
+                 "[elsa]\nlatency_ms = [1.0, 2.0, 3.0]\n");
+  EXPECT_TRUE(contains(f.what, "[elsa] latency_ms has 3 entries; it needs clients x edges = 2 x 2 = 4")) << f.what;
+  f = read_error("[elsa]\nlatency_ms = [1.0, \"far\"]\n");
+  EXPECT_TRUE(contains(f.what, "[elsa] latency_ms")) << f.what;
+  f = read_error("[elsa]\nassignment = \"nearest\"\n");
+  EXPECT_TRUE(contains(f.what, "[elsa] assignment = \"nearest\" is not one of round_robin, latency")) << f.what;
+  f = read_error("[elsa]\nedge_capacity = 3\n");  // 3 x 2 edges < 8 clients
+  EXPECT_TRUE(contains(f.what, "[elsa] edge_capacity = 3 x edges = 2 holds fewer than the 8 clients")) << f.what;
+  f = read_error("[elsa]\nlatency_min_ms = 20.0\nlatency_max_ms = 10.0\n");
+  EXPECT_TRUE(contains(f.what, "[elsa] latency_max_ms = 10 is below latency_min_ms = 20")) << f.what;
+  // A right-sized matrix reads back as given.
+  const auto p = write_toml("latency", "[topology]\nclients = 2\nedges = 2\nrounds = 2\nkappa2 = 2\n"
+                                       "[elsa]\nassignment = \"latency\"\nlatency_ms = [1.0, 2.5, 3.0, 4.0]\n");
+  const auto cfg = er::read_run_config(p);
+  fs::remove(p);
+  EXPECT_EQ(cfg.assignment, "latency");
+  EXPECT_EQ(cfg.latency_ms, (std::vector<double>{1.0, 2.5, 3.0, 4.0}));
+}
+
 TEST(RunConfigErrors, MissingFileAndBadToml) {
   try {
     er::read_run_config("/nonexistent/run.toml");
@@ -588,7 +614,7 @@ TEST(RunConfig, FingerprintRoundsEndEveryNthCloudRoundUnderBehaviourClustering) 
 }
 
 TEST(RunConfig, TheShippedMechanismConfigsAreValid) {
-  for (const char* name : {"quickstart", "clustering", "byzantine"}) {
+  for (const char* name : {"quickstart", "clustering", "byzantine", "latency"}) {
     const auto cfg = er::read_run_config(elsa::testing::source_dir() / "configs" / (std::string(name) + ".toml"));
     EXPECT_NO_THROW(er::validate(cfg)) << name;
   }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "core/errors.hpp"
+#include "core/run/events.hpp"
 #include "core/run/run_record.hpp"
 
 namespace elsa::run {
@@ -117,6 +118,47 @@ TEST(RunRecord, OneTasksClusteringIsScoredAgainstTheLabelGroups) {
   rec.add({{"type", "cloud_round"}, {"round", 0}}, 1.0);
   ASSERT_EQ(rec.lines().size(), 1u);
   EXPECT_LT(rec.lines()[0]["ari"].get<double>(), 0.0);
+}
+
+TEST(RunRecord, LinesFromAPlacementOnCarryItsAssignmentAndLatency) {
+  run_config cfg;
+  cfg.rounds = 3;
+  cfg.kappa2 = 1;
+  run_record rec(cfg, {"spam"}, {0.7});
+  auto close = [&](int round) {
+    rec.add({{"type", "round_closed"}, {"round", round}, {"cloud_round", true}, {"edges", 2}}, 1.0);
+    rec.add({{"type", "cloud_round"}, {"round", round}}, 1.0);
+  };
+  placement_event first;
+  first.round = 0;
+  first.policy = "latency";
+  first.reason = "measured";
+  first.assignment = {{0, 1}, {1, 0}};
+  first.rtt_ms = {{0, {40.0, 10.0}}, {1, {5.0, NAN}}};
+  first.latency_total_ms = 15;
+  first.latency_max_ms = 10;
+  const auto written = first.to_json();
+  EXPECT_TRUE(written["rtt_ms"]["1"][1].is_null()) << "an unmeasured link is null, not NaN";
+  rec.add(written, 1.0);
+  close(0);
+  close(1);  // no new placement: the last one still holds
+  placement_event later = first;
+  later.round = 2;
+  later.reason = "stragglers";
+  later.assignment = {{0, 1}, {1, 1}};
+  later.moved = {1};
+  later.latency_total_ms = 22;
+  later.latency_max_ms = 12;
+  rec.add(later.to_json(), 1.0);
+  close(2);
+  ASSERT_EQ(rec.lines().size(), 3u);
+  EXPECT_EQ(rec.lines()[0]["assignment"]["0"], 1);
+  EXPECT_DOUBLE_EQ(rec.lines()[1]["latency_total_ms"].get<double>(), 15);
+  EXPECT_EQ(rec.lines()[2]["assignment"]["1"], 1);
+  EXPECT_DOUBLE_EQ(rec.lines()[2]["latency_max_ms"].get<double>(), 12);
+  EXPECT_DOUBLE_EQ(rec.summary(1.0)["latency_total_ms"].get<double>(), 22);
+  const auto table = rec.summary_table(1.0);
+  EXPECT_NE(table.find("placement latency: client-edge RTT total 22.0 ms, max 12.0 ms"), std::string::npos) << table;
 }
 
 } // namespace

@@ -1,0 +1,163 @@
+// Latency-aware placement in whole runs (ELSA.md 3.1), deterministic and threaded on a real clock: before
+// each cloud round the edges measure their RTT to every client by heartbeat (the client answers after its
+// link's RTT from the run's latency model), the coordinator places the clients by least total RTT under the
+// edge capacity (core/fed/placement), tells the moved ones, records the placement, and the edges then train
+// and aggregate exactly the clients placed on them.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "core/fed/placement.hpp"
+#include "tests/actors/run_helpers.hpp"
+
+namespace elsa::testing {
+namespace {
+
+// Four clients, two edges; round-robin puts every client on its far edge (client c on edge c mod 2).
+const std::vector<double> k_rtt = {200.0, 5.0,    // client 0
+                                   5.0,   200.0,  // client 1
+                                   200.0, 6.0,    // client 2
+                                   7.0,   200.0}; // client 3
+
+run::run_config latency_run(const std::string& name, bool deterministic) {
+  auto cfg = small_run(name);
+  cfg.deterministic = deterministic;
+  cfg.clients = 4;
+  cfg.rounds = 4;
+  cfg.kappa1 = 2;
+  cfg.kappa2 = 2;
+  cfg.max_len = 32;
+  cfg.max_train_per_client = 80;
+  cfg.eval_examples = 32;
+  cfg.test_examples = 64;
+  cfg.round_deadline_ms = 60000;
+  cfg.assignment = "latency";
+  cfg.latency_ms = k_rtt;
+  cfg.latency_jitter_ms = 0.0;
+  return cfg;
+}
+
+// The placement core/fed/placement gives on `rtt` (clients x edges, row-major) from round-robin.
+std::map<uint32_t, uint32_t> expected_placement(const run::run_config& cfg, const std::vector<double>& rtt) {
+  std::map<uint32_t, uint32_t> cluster_of;
+  for (uint32_t c = 0; c < cfg.clients; ++c)
+    cluster_of[c] = 0;
+  const auto start = fed::initial_placement(cluster_of, static_cast<uint32_t>(cfg.edges));
+  cluster::latency_matrix m;
+  m.clients = static_cast<uint32_t>(cfg.clients);
+  m.edges = static_cast<uint32_t>(cfg.edges);
+  m.ms = rtt;
+  const auto cap = fed::edge_capacities(cfg.edge_capacity, m.clients, m.edges, {0, 1});
+  std::map<uint32_t, uint32_t> out;
+  for (const auto& a : fed::latency_placement(start, m, cap))
+    out[a.client_id] = a.edge_id;
+  return out;
+}
+
+std::map<uint32_t, uint32_t> assignment_of(const nlohmann::json& ev) {
+  std::map<uint32_t, uint32_t> out;
+  for (const auto& [c, e] : ev["assignment"].items())
+    out[static_cast<uint32_t>(std::stoul(c))] = e.get<uint32_t>();
+  return out;
+}
+
+std::vector<double> measured_of(const nlohmann::json& ev) {
+  std::vector<double> out;
+  for (const auto& [c, row] : ev["rtt_ms"].items())
+    for (const auto& v : row)
+      out.push_back(v.is_null() ? NAN : v.get<double>());
+  return out;
+}
+
+// What both modes share: two placements (one per cloud round), the first by latency, every client measured,
+// the placement the one core/fed/placement gives on what was measured, and each edge aggregating exactly
+// the clients placed on it in every round.
+void expect_placed_run(const run::run_config& cfg, const actors::run_result& r) {
+  EXPECT_TRUE(r.errors.empty()) << r.errors.front().dump();
+  ASSERT_TRUE(r.summary.value("finished", false));
+  const auto placements = events_of(cfg, "placement");
+  ASSERT_EQ(placements.size(), 2u) << "one per cloud round";
+  const auto& first = placements[0];
+  EXPECT_EQ(first["round"], 0);
+  EXPECT_EQ(first["policy"], "latency");
+  EXPECT_EQ(first["reason"], "measured");
+  EXPECT_EQ(first["reports"], 2);
+  EXPECT_EQ(first["unmeasured"], 0);
+  const auto measured = measured_of(first);
+  ASSERT_EQ(measured.size(), k_rtt.size());
+  for (std::size_t i = 0; i < k_rtt.size(); ++i)
+    EXPECT_GE(measured[i], k_rtt[i] - 1e-3) << "link " << i << ": a client answers after its link's RTT";
+  const auto placed = assignment_of(first);
+  EXPECT_EQ(placed, expected_placement(cfg, measured));
+  // Every client starts on its far edge and moves to its near one.
+  EXPECT_EQ(placed, (std::map<uint32_t, uint32_t>{{0, 1}, {1, 0}, {2, 1}, {3, 0}}));
+  EXPECT_EQ(first["moved"].size(), 4u);
+  EXPECT_EQ(placements[1]["reason"], "stragglers");
+  EXPECT_TRUE(placements[1]["moved"].empty()) << "no rtt_deadline_ms: nobody moves later";
+  for (const auto& e : events_of(cfg, "edge_round")) {
+    std::set<uint32_t> mine, got;
+    for (const auto& [c, edge] : placed)
+      if (edge == e["edge"].get<uint32_t>())
+        mine.insert(c);
+    for (const auto& c : e["aggregated"])
+      got.insert(c.get<uint32_t>());
+    EXPECT_EQ(got, mine) << "round " << e["round"] << " edge " << e["edge"];
+  }
+  ASSERT_EQ(r.metrics.size(), 4u);
+  for (std::size_t i = 0; i < r.metrics.size(); ++i) {
+    const auto& m = r.metrics[i];
+    const auto& in_force = placements[i / 2];  // kappa2 = 2: the placement of this round's cloud round
+    EXPECT_EQ(m["assignment"], in_force["assignment"]) << m.dump();
+    EXPECT_DOUBLE_EQ(m["latency_total_ms"].get<double>(), in_force["latency_total_ms"].get<double>());
+  }
+  EXPECT_EQ(placements[1]["assignment"], first["assignment"]);
+}
+
+TEST(Placement, ADeterministicRunPlacesEachClientOnItsNearEdgeFromWhatTheEdgesMeasured) {
+  const auto cfg = latency_run("placement_deterministic", true);
+  const auto r = run_quietly(cfg);
+  expect_placed_run(cfg, r);
+  // On the simulated clock a measured RTT is the model's, to the microsecond the reply is delayed by.
+  const auto first = events_of(cfg, "placement").at(0);
+  const auto measured = measured_of(first);
+  for (std::size_t i = 0; i < k_rtt.size(); ++i)
+    EXPECT_NEAR(measured[i], k_rtt[i], 1e-3) << "link " << i;
+  EXPECT_NEAR(first["latency_total_ms"].get<double>(), 5.0 + 5.0 + 6.0 + 7.0, 1e-3);
+  EXPECT_NEAR(first["latency_max_ms"].get<double>(), 7.0, 1e-3);
+}
+
+TEST(Placement, RoundRobinKeepsTheFarEdgesAndRecordsTheirLatency) {
+  auto cfg = latency_run("placement_round_robin", true);
+  cfg.assignment = "round_robin";
+  const auto r = run_quietly(cfg);
+  EXPECT_TRUE(r.errors.empty()) << r.errors.front().dump();
+  const auto placements = events_of(cfg, "placement");
+  ASSERT_EQ(placements.size(), 2u);
+  EXPECT_EQ(assignment_of(placements[0]), (std::map<uint32_t, uint32_t>{{0, 0}, {1, 1}, {2, 0}, {3, 1}}));
+  EXPECT_TRUE(placements[0]["moved"].empty());
+  EXPECT_NEAR(placements[0]["latency_total_ms"].get<double>(), 800.0, 1e-3);
+}
+
+TEST(Placement, ARunPastTheRttDeadlineMovesItsSlowClients) {
+  auto cfg = latency_run("placement_deadline", true);
+  cfg.assignment = "round_robin";
+  cfg.rtt_deadline_ms = 100.0;  // every round-robin link (200 ms) is over it
+  cfg.edge_capacity = 4;        // room on the near edge for each mover
+  const auto r = run_quietly(cfg);
+  EXPECT_TRUE(r.errors.empty()) << r.errors.front().dump();
+  const auto placements = events_of(cfg, "placement");
+  ASSERT_EQ(placements.size(), 2u);
+  EXPECT_EQ(assignment_of(placements[0]), (std::map<uint32_t, uint32_t>{{0, 1}, {1, 0}, {2, 1}, {3, 0}}));
+  EXPECT_EQ(placements[0]["moved"].size(), 4u);
+  EXPECT_TRUE(placements[1]["moved"].empty());
+}
+
+TEST(Placement, AThreadedRunOnARealClockDoesTheSame) {
+  const auto cfg = latency_run("placement_threaded", false);
+  expect_placed_run(cfg, run_quietly(cfg));
+}
+
+} // namespace
+} // namespace elsa::testing
