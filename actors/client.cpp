@@ -386,7 +386,13 @@ void on_heartbeat(client_pointer self, const incoming& in, const heartbeat& ping
   }
   const auto& model = st.ctx->latency;
   const uint32_t e = in.sender.id;
-  const double ms = st.id < model.base.clients && e < model.base.edges ? model.sample(st.id, e, ping.seq) : 0.0;
+  if (st.id >= model.base.clients || e >= model.base.edges) {
+    record_error(self, *st.ctx, who(self), st.round, run::run_error::refused, "unknown_link",
+                 fmt::format("a heartbeat from edge {}, outside the {} x {} latency model; not answered", e,
+                             model.base.clients, model.base.edges));
+    return;
+  }
+  const double ms = model.sample(st.id, e, ping.seq);
   self->delayed_send(st.peers.edges.at(e), std::chrono::microseconds(std::llround(ms * 1000.0)),
                      deliver_atom::value, std::move(*bytes));
 }

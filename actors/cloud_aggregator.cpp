@@ -75,8 +75,11 @@ void open_cloud_round(cloud_pointer self) {
   }
   st.bytes_control += static_cast<int64_t>(bytes->size());
   self->send(st.peers.coordinator, deliver_atom::value, std::move(*bytes));
-  // Every edge round may take its deadline; beyond that (plus slack) the cloud aggregates what it has.
-  self->delayed_send(self, std::chrono::milliseconds(ctx.cfg.kappa2 * (2 * ctx.cfg.round_deadline_ms + 1000)),
+  // Every edge round may take its deadline, and the coordinator's link measurement before the first its
+  // guard; beyond that (plus slack) the cloud aggregates what it has.
+  const auto measurement_ms = 2 * ctx.cfg.heartbeat_timeout_ms + 1000;
+  self->delayed_send(self,
+                     std::chrono::milliseconds(ctx.cfg.kappa2 * (2 * ctx.cfg.round_deadline_ms + 1000) + measurement_ms),
                      deadline_atom::value, st.cloud_round);
 }
 

@@ -326,39 +326,30 @@ void finish_measurement(coordinator_pointer self) {
   const auto open = std::move(*st.held);
   st.held.reset();
   const auto capacity = fed::edge_capacities(cfg.edge_capacity, st.rtt.clients, st.rtt.edges, st.live_edges);
-  const auto before = st.assignments;
   run::placement_event ev;
   ev.round = open.round;
   ev.policy = cfg.assignment;
   ev.reason = st.placed ? "stragglers" : "measured";
-  try {
-    if (!st.placed && cfg.assignment == "latency")
-      st.assignments = fed::latency_placement(st.assignments, st.rtt, capacity);
-    if (cfg.rtt_deadline_ms > 0)
-      fed::move_stragglers(st.assignments, st.rtt, capacity, cfg.rtt_deadline_ms);
-  } catch (const std::exception& e) {
-    record_error(self, ctx, who, open.round, run::run_error::internal, std::string("placement: ") + e.what());
-    st.assignments = before;
-  }
-  st.placed = true;
-  for (std::size_t i = 0; i < st.assignments.size(); ++i) {
-    const auto& a = st.assignments[i];
+  auto placed = fed::place_measured(st.assignments, st.rtt, capacity, cfg.assignment, st.placed, cfg.rtt_deadline_ms);
+  if (!placed.problem.empty())
+    record_error(self, ctx, who, open.round, run::run_error::internal, "placement: " + placed.problem);
+  st.assignments = std::move(placed.placement);
+  st.placed = placed.placed;
+  for (const auto& a : st.assignments)
     ev.assignment[a.client_id] = a.edge_id;
-    if (a.edge_id == before[i].edge_id)
-      continue;
-    ev.moved.push_back(a.client_id);
+  ev.moved = placed.moved;
+  for (auto c : placed.moved) {
     // Its edge learns it from the round's opening; the client now, before that opening reaches it.
-    assignment_update mine{open.round, assignment_reason::latency, {a}};
+    assignment_update mine{open.round, assignment_reason::latency, {st.assignments.at(c)}};
     if (auto bytes = ctx.codec.encode(me, mine))
-      send_counted(self, st.peers.clients.at(a.client_id), *bytes, ev.bytes_control);
+      send_counted(self, st.peers.clients.at(c), *bytes, ev.bytes_control);
   }
   for (uint32_t c = 0; c < st.rtt.clients; ++c)
     for (uint32_t e = 0; e < st.rtt.edges; ++e)
       ev.rtt_ms[c].push_back(st.rtt(c, e));
-  const auto lat = fed::latency_of(st.assignments, st.rtt);
-  ev.latency_total_ms = lat.total_ms;
-  ev.latency_max_ms = lat.max_ms;
-  ev.unmeasured = lat.unmeasured;
+  ev.latency_total_ms = placed.latency.total_ms;
+  ev.latency_max_ms = placed.latency.max_ms;
+  ev.unmeasured = placed.latency.unmeasured;
   ev.reports = st.measured.size();
   st.bytes_control += ev.bytes_control;
   record(self, ctx, ev);
@@ -404,13 +395,23 @@ void on_heartbeat(coordinator_pointer self, const incoming& in, const heartbeat&
     return;
   }
   const uint32_t e = in.sender.id;
-  if (!st.held || m.seq != st.heartbeat_seq || e >= st.rtt.edges)
+  if (!st.held || m.seq != st.heartbeat_seq)
     return;  // a reply to an earlier measurement
+  if (e >= st.rtt.edges) {
+    record_error(self, *st.ctx, who, st.round, run::run_error::refused, "unknown_edge",
+                 fmt::format("a heartbeat reply from edge {}, but the run has {} edges", e, st.rtt.edges));
+    return;
+  }
   for (uint32_t c = 0; c < st.rtt.clients; ++c)
     st.rtt.ms[static_cast<std::size_t>(c) * st.rtt.edges + e] = NAN;
-  for (const auto& l : m.links)
+  for (const auto& l : m.links) {
     if (l.client_id < st.rtt.clients)
       st.rtt.ms[static_cast<std::size_t>(l.client_id) * st.rtt.edges + e] = l.rtt_ms;
+    else
+      record_error(self, *st.ctx, who, st.round, run::run_error::refused, "unknown_client",
+                   fmt::format("edge {} reported the RTT of client {}, but the run has {} clients", e, l.client_id,
+                               st.rtt.clients));
+  }
   st.measured.insert(e);
   maybe_measured(self);
 }
@@ -428,6 +429,17 @@ void on_cloud_round(coordinator_pointer self, const open_round& open) {
     record_error(self, *st.ctx, who, st.round, run::run_error::deadline_missed,
                  fmt::format("cloud round opening at round {} came before {} of {} edges closed round {}",
                              open.round, st.live_edges.size() - st.closed.size(), st.live_edges.size(), st.round));
+    record_closed(self);
+    st.running = false;
+  }
+  if (st.held) {
+    // The cloud gave up on the round it opened before while its link measurement was still out: place the
+    // clients on what was measured so far and record that round as it stands, then measure for this one.
+    record_error(self, *st.ctx, who, st.held->round, run::run_error::deadline_missed,
+                 fmt::format("cloud round opening at round {} came while the link measurement for round {} was "
+                             "still out ({} of {} edges had replied)", open.round, st.held->round, st.measured.size(),
+                             st.live_edges.size()));
+    finish_measurement(self);
     record_closed(self);
     st.running = false;
   }
@@ -483,7 +495,16 @@ void on_edge_down(coordinator_pointer self, uint32_t edge) {
   assignment_update moved;
   moved.round = st.round;
   moved.reason = assignment_reason::edge_down;
-  moved.assignments = fed::reassign(st.assignments, edge, st.live_edges);
+  try {
+    const auto capacity = fed::edge_capacities(ctx.cfg.edge_capacity, st.rtt.clients, st.rtt.edges, st.live_edges);
+    moved.assignments = fed::reassign_dead_edge(st.assignments, edge, st.live_edges, st.rtt, capacity,
+                                                ctx.cfg.assignment);
+  } catch (const std::exception& e) {
+    record_error(self, ctx, who, st.round, run::run_error::internal,
+                 fmt::format("edge {} is down and its clients do not fit the live edges by latency ({}); they are "
+                             "spread over the live edges in turn", edge, e.what()));
+    moved.assignments = fed::reassign(st.assignments, edge, st.live_edges);
+  }
   if (auto bytes = ctx.codec.encode(me, moved)) {
     for (auto e : st.live_edges)
       send_counted(self, st.peers.edges.at(e), *bytes, st.bytes_control);

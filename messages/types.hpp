@@ -364,7 +364,8 @@ struct link_rtt {
 };
 
 /// Ping (is_reply false) or its reply, which echoes the ping's sent_ns so RTT uses one clock only. An edge's
-/// ping to the coordinator carries the RTTs it last measured to its clients (`links`; edges only).
+/// reply to the coordinator's ping carries the RTTs it measured to the clients that answered (`links`; edges
+/// only).
 struct heartbeat {
   uint64_t seq = 0;
   int64_t sent_ns = 0;

@@ -124,6 +124,73 @@ std::vector<messages::assignment> move_stragglers(std::vector<messages::assignme
   return moved;
 }
 
+measured_placement place_measured(const std::vector<messages::assignment>& current, const cluster::latency_matrix& rtt,
+                                  const std::vector<uint32_t>& capacity, const std::string& policy, bool placed,
+                                  double deadline_ms) {
+  measured_placement out;
+  out.placement = current;
+  out.placed = placed;
+  bool any_measured = false;
+  for (double v : rtt.ms)
+    any_measured = any_measured || !std::isnan(v);
+  try {
+    if (!placed && any_measured) {
+      if (policy == "latency")
+        out.placement = latency_placement(current, rtt, capacity);
+      out.placed = true;
+    }
+    if (deadline_ms > 0 && any_measured)
+      move_stragglers(out.placement, rtt, capacity, deadline_ms);
+  } catch (const std::exception& e) {
+    out.placement = current;
+    out.placed = placed;
+    out.problem = e.what();
+  }
+  for (std::size_t i = 0; i < current.size(); ++i)
+    if (out.placement[i].edge_id != current[i].edge_id)
+      out.moved.push_back(current[i].client_id);
+  out.latency = latency_of(out.placement, rtt);
+  return out;
+}
+
+std::vector<messages::assignment> reassign_dead_edge(std::vector<messages::assignment>& placement, uint32_t dead,
+                                                     const std::set<uint32_t>& live,
+                                                     const cluster::latency_matrix& rtt,
+                                                     const std::vector<uint32_t>& capacity,
+                                                     const std::string& policy) {
+  if (policy != "latency")
+    return reassign(placement, dead, live);
+  if (capacity.size() != rtt.edges)
+    throw error(errc::invalid_argument, fmt::format("dead edge {}: {} capacities for {} edges", dead,
+                                                    capacity.size(), rtt.edges));
+  std::vector<uint32_t> load(rtt.edges, 0);
+  std::vector<messages::assignment> orphans;
+  std::vector<std::size_t> where;
+  for (std::size_t i = 0; i < placement.size(); ++i) {
+    if (placement[i].edge_id == dead) {
+      orphans.push_back(placement[i]);
+      where.push_back(i);
+    } else if (placement[i].edge_id < rtt.edges) {
+      ++load[placement[i].edge_id];
+    }
+  }
+  std::vector<messages::assignment> moved;
+  if (orphans.empty())
+    return moved;
+  std::vector<uint32_t> room(rtt.edges, 0);
+  for (auto e : live)
+    if (e < rtt.edges && e != dead)
+      room[e] = capacity[e] > load[e] ? capacity[e] - load[e] : 0;
+  const auto m = by_row(orphans, rtt, fmt::format("dead edge {}", dead).c_str());
+  const auto edge_of = cluster::min_cost_assignment(m, room);
+  for (std::size_t j = 0; j < orphans.size(); ++j) {
+    auto& a = placement[where[j]];
+    a.edge_id = edge_of[j];
+    moved.push_back(a);
+  }
+  return moved;
+}
+
 placement_latency latency_of(const std::vector<messages::assignment>& placement, const cluster::latency_matrix& rtt) {
   placement_latency out;
   for (const auto& a : placement) {

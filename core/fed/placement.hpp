@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <map>
 #include <set>
+#include <string>
 #include <vector>
 
 #include "core/cluster/assignment.hpp"
@@ -59,5 +60,34 @@ struct placement_latency {
   uint32_t unmeasured = 0;
 };
 placement_latency latency_of(const std::vector<messages::assignment>& placement, const cluster::latency_matrix& rtt);
+
+
+struct measured_placement {
+  std::vector<messages::assignment> placement;  // as `current`, client for client
+  std::vector<uint32_t> moved;                  // clients whose edge changed, in `current`'s order
+  bool placed = false;                          // the first placement is done (now or before)
+  placement_latency latency;                    // of `placement`, over what was measured
+  std::string problem;                          // why the placement failed (empty: it did not)
+};
+
+/// What one measurement of the client-edge RTTs changes (ELSA.md 3.1), all of the coordinator's placement
+/// policy in one place. Until a first placement is done (`placed` false) a measurement that reached at least
+/// one link places every client by `policy` ("latency": latency_placement; "round_robin": as they are);
+/// after that, and in the same measurement, clients over `deadline_ms` (> 0) move (move_stragglers). A
+/// measurement that reached no link, or a placement that fails, leaves `current` as it is: the first
+/// placement is tried again at the next measurement, and `problem` says why it failed.
+measured_placement place_measured(const std::vector<messages::assignment>& current, const cluster::latency_matrix& rtt,
+                                  const std::vector<uint32_t>& capacity, const std::string& policy, bool placed,
+                                  double deadline_ms);
+
+/// A dead edge's clients onto the live edges, returning the moved assignments as they now are. Under policy
+/// "latency": the least total measured RTT into the room the live edges have left under `capacity`
+/// (exact; unmeasured links as k_unmeasured_ms); elsa::error when that room cannot hold them. Otherwise:
+/// over the live edges in turn (reassign).
+std::vector<messages::assignment> reassign_dead_edge(std::vector<messages::assignment>& placement, uint32_t dead,
+                                                     const std::set<uint32_t>& live,
+                                                     const cluster::latency_matrix& rtt,
+                                                     const std::vector<uint32_t>& capacity,
+                                                     const std::string& policy);
 
 } // namespace elsa::fed

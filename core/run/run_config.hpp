@@ -80,8 +80,8 @@ struct run_config {
   double trust_gamma = 1.0;
   double trust_rho = 0.5;            // tau <- rho tau + (1 - rho) c
   double tau_min = 0.3;              // clients under this trust are left out of aggregation
-  // Latency-aware placement (3.1): edges measure their RTT to every client by heartbeat, at the start and in
-  // the last edge round of every cloud round. In one process a link's RTT comes from a seeded model: a base
+  // Latency-aware placement (3.1): edges measure their RTT to every client by heartbeat before every cloud
+  // round (before its first edge round). In one process a link's RTT comes from a seeded model: a base
   // drawn from [latency_min_ms, latency_max_ms] per client-edge link (or given in latency_ms) plus a jitter
   // drawn from [0, latency_jitter_ms] per measurement; the client answers the ping that much later.
   std::string assignment = "round_robin"; // round_robin: client c on edge c mod edges; latency: least total

@@ -18,7 +18,7 @@ struct Heartbeat {
   queueLength @4 :UInt32;
   # Sender's pending work items (an edge's queued client steps); lets the coordinator see load.
   links @5 :List(LinkRtt);
-  # In an edge's ping to the coordinator: the RTT it last measured to each client that answered.
+  # In an edge's reply to the coordinator's ping: the RTT it measured to each client that answered.
 }
 
 struct LinkRtt {

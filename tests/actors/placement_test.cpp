@@ -9,17 +9,20 @@
 #include <map>
 #include <set>
 
-#include "core/fed/placement.hpp"
 #include "tests/actors/run_helpers.hpp"
 
 namespace elsa::testing {
 namespace {
 
-// Four clients, two edges; round-robin puts every client on its far edge (client c on edge c mod 2).
-const std::vector<double> k_rtt = {200.0, 5.0,    // client 0
-                                   5.0,   200.0,  // client 1
-                                   200.0, 6.0,    // client 2
-                                   7.0,   200.0}; // client 3
+// Four clients, two edges of two. Round-robin (client c on edge c mod 2) costs 4 + 120 + 12 + 400 = 536 ms;
+// greedy (each client in id order to its nearest edge with room) puts 0 and 1 on edge 0 and leaves client 3
+// on its 400 ms link (428 ms); the exact placement gives edge 0 to clients 1 and 3, edge 1 to 0 and 2:
+// 8 + 200 + 40 + 16 = 264 ms.
+const std::vector<double> k_rtt = {4.0,   40.0,   // client 0
+                                   8.0,   120.0,  // client 1
+                                   12.0,  16.0,   // client 2
+                                   200.0, 400.0}; // client 3
+const std::map<uint32_t, uint32_t> k_exact = {{0, 1}, {1, 0}, {2, 1}, {3, 0}};
 
 run::run_config latency_run(const std::string& name, bool deterministic) {
   auto cfg = small_run(name);
@@ -39,23 +42,6 @@ run::run_config latency_run(const std::string& name, bool deterministic) {
   return cfg;
 }
 
-// The placement core/fed/placement gives on `rtt` (clients x edges, row-major) from round-robin.
-std::map<uint32_t, uint32_t> expected_placement(const run::run_config& cfg, const std::vector<double>& rtt) {
-  std::map<uint32_t, uint32_t> cluster_of;
-  for (uint32_t c = 0; c < cfg.clients; ++c)
-    cluster_of[c] = 0;
-  const auto start = fed::initial_placement(cluster_of, static_cast<uint32_t>(cfg.edges));
-  cluster::latency_matrix m;
-  m.clients = static_cast<uint32_t>(cfg.clients);
-  m.edges = static_cast<uint32_t>(cfg.edges);
-  m.ms = rtt;
-  const auto cap = fed::edge_capacities(cfg.edge_capacity, m.clients, m.edges, {0, 1});
-  std::map<uint32_t, uint32_t> out;
-  for (const auto& a : fed::latency_placement(start, m, cap))
-    out[a.client_id] = a.edge_id;
-  return out;
-}
-
 std::map<uint32_t, uint32_t> assignment_of(const nlohmann::json& ev) {
   std::map<uint32_t, uint32_t> out;
   for (const auto& [c, e] : ev["assignment"].items())
@@ -71,9 +57,9 @@ std::vector<double> measured_of(const nlohmann::json& ev) {
   return out;
 }
 
-// What both modes share: two placements (one per cloud round), the first by latency, every client measured,
-// the placement the one core/fed/placement gives on what was measured, and each edge aggregating exactly
-// the clients placed on it in every round.
+// What both modes share: two placements (one per cloud round), the first by latency with every link
+// measured, the exact placement (which greedy and round-robin miss), and each edge aggregating exactly the
+// clients placed on it in every round.
 void expect_placed_run(const run::run_config& cfg, const actors::run_result& r) {
   EXPECT_TRUE(r.errors.empty()) << r.errors.front().dump();
   ASSERT_TRUE(r.summary.value("finished", false));
@@ -90,10 +76,8 @@ void expect_placed_run(const run::run_config& cfg, const actors::run_result& r) 
   for (std::size_t i = 0; i < k_rtt.size(); ++i)
     EXPECT_GE(measured[i], k_rtt[i] - 1e-3) << "link " << i << ": a client answers after its link's RTT";
   const auto placed = assignment_of(first);
-  EXPECT_EQ(placed, expected_placement(cfg, measured));
-  // Every client starts on its far edge and moves to its near one.
-  EXPECT_EQ(placed, (std::map<uint32_t, uint32_t>{{0, 1}, {1, 0}, {2, 1}, {3, 0}}));
-  EXPECT_EQ(first["moved"].size(), 4u);
+  EXPECT_EQ(placed, k_exact);
+  EXPECT_EQ(first["moved"].size(), 4u) << "every client leaves its round-robin edge";
   EXPECT_EQ(placements[1]["reason"], "stragglers");
   EXPECT_TRUE(placements[1]["moved"].empty()) << "no rtt_deadline_ms: nobody moves later";
   for (const auto& e : events_of(cfg, "edge_round")) {
@@ -115,7 +99,7 @@ void expect_placed_run(const run::run_config& cfg, const actors::run_result& r) 
   EXPECT_EQ(placements[1]["assignment"], first["assignment"]);
 }
 
-TEST(Placement, ADeterministicRunPlacesEachClientOnItsNearEdgeFromWhatTheEdgesMeasured) {
+TEST(Placement, ADeterministicRunPlacesTheClientsExactlyFromWhatTheEdgesMeasured) {
   const auto cfg = latency_run("placement_deterministic", true);
   const auto r = run_quietly(cfg);
   expect_placed_run(cfg, r);
@@ -124,11 +108,11 @@ TEST(Placement, ADeterministicRunPlacesEachClientOnItsNearEdgeFromWhatTheEdgesMe
   const auto measured = measured_of(first);
   for (std::size_t i = 0; i < k_rtt.size(); ++i)
     EXPECT_NEAR(measured[i], k_rtt[i], 1e-3) << "link " << i;
-  EXPECT_NEAR(first["latency_total_ms"].get<double>(), 5.0 + 5.0 + 6.0 + 7.0, 1e-3);
-  EXPECT_NEAR(first["latency_max_ms"].get<double>(), 7.0, 1e-3);
+  EXPECT_NEAR(first["latency_total_ms"].get<double>(), 264.0, 1e-3);
+  EXPECT_NEAR(first["latency_max_ms"].get<double>(), 200.0, 1e-3);
 }
 
-TEST(Placement, RoundRobinKeepsTheFarEdgesAndRecordsTheirLatency) {
+TEST(Placement, RoundRobinKeepsItsPlacementAndRecordsItsLatency) {
   auto cfg = latency_run("placement_round_robin", true);
   cfg.assignment = "round_robin";
   const auto r = run_quietly(cfg);
@@ -137,21 +121,24 @@ TEST(Placement, RoundRobinKeepsTheFarEdgesAndRecordsTheirLatency) {
   ASSERT_EQ(placements.size(), 2u);
   EXPECT_EQ(assignment_of(placements[0]), (std::map<uint32_t, uint32_t>{{0, 0}, {1, 1}, {2, 0}, {3, 1}}));
   EXPECT_TRUE(placements[0]["moved"].empty());
-  EXPECT_NEAR(placements[0]["latency_total_ms"].get<double>(), 800.0, 1e-3);
+  EXPECT_NEAR(placements[0]["latency_total_ms"].get<double>(), 536.0, 1e-3);
 }
 
 TEST(Placement, ARunPastTheRttDeadlineMovesItsSlowClients) {
   auto cfg = latency_run("placement_deadline", true);
   cfg.assignment = "round_robin";
-  cfg.rtt_deadline_ms = 100.0;  // every round-robin link (200 ms) is over it
-  cfg.edge_capacity = 4;        // room on the near edge for each mover
+  cfg.rtt_deadline_ms = 100.0;  // clients 1 (120 ms) and 3 (400 ms) are over it on their round-robin edge 1
+  cfg.edge_capacity = 3;        // one seat left on edge 0: client 1 (first in id order) takes it
   const auto r = run_quietly(cfg);
   EXPECT_TRUE(r.errors.empty()) << r.errors.front().dump();
   const auto placements = events_of(cfg, "placement");
   ASSERT_EQ(placements.size(), 2u);
-  EXPECT_EQ(assignment_of(placements[0]), (std::map<uint32_t, uint32_t>{{0, 1}, {1, 0}, {2, 1}, {3, 0}}));
-  EXPECT_EQ(placements[0]["moved"].size(), 4u);
-  EXPECT_TRUE(placements[1]["moved"].empty());
+  EXPECT_EQ(assignment_of(placements[0]), (std::map<uint32_t, uint32_t>{{0, 0}, {1, 0}, {2, 0}, {3, 1}}));
+  EXPECT_EQ(placements[0]["moved"], nlohmann::json::array({1}));
+  EXPECT_EQ(placements[0]["reason"], "measured");
+  EXPECT_TRUE(placements[1]["moved"].empty()) << "client 3 is still over, but edge 0 is still full";
+  for (const auto& e : events_of(cfg, "edge_round"))
+    EXPECT_EQ(e["aggregated"].size(), e["edge"] == 0 ? 3u : 1u) << e.dump();
 }
 
 TEST(Placement, AThreadedRunOnARealClockDoesTheSame) {

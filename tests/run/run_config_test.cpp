@@ -614,7 +614,7 @@ TEST(RunConfig, FingerprintRoundsEndEveryNthCloudRoundUnderBehaviourClustering) 
 }
 
 TEST(RunConfig, TheShippedMechanismConfigsAreValid) {
-  for (const char* name : {"quickstart", "clustering", "byzantine", "latency"}) {
+  for (const char* name : {"quickstart", "clustering", "clustering_skew", "byzantine", "latency"}) {
     const auto cfg = er::read_run_config(elsa::testing::source_dir() / "configs" / (std::string(name) + ".toml"));
     EXPECT_NO_THROW(er::validate(cfg)) << name;
   }

@@ -2,6 +2,7 @@
 # Independent numpy GPT-2 forward pass (written from the GPT-2 / HF GPT2LMHeadModel definition, sharing no
 # code with core/model), used to produce the golden logits in tests/model/golden_test.cpp.
 # Usage: /usr/bin/python3 tests/model/golden/gpt2_reference.py tests/model/golden/tiny
+#        /usr/bin/python3 tests/model/golden/gpt2_reference.py models/elsa-base --shipped
 import json
 import struct
 import sys
@@ -67,9 +68,18 @@ def main():
     d = sys.argv[1]
     cfg = json.load(open(f"{d}/config.json"))
     p = read_safetensors(f"{d}/model.safetensors")
-    inputs = [[1, 5, 2, 7, 3, 0], [23, 22, 4, 4, 9, 11]]
+    if len(sys.argv) > 2 and sys.argv[2] == "--shipped":
+        # The shipped base model: every position's first 32 logits (the whole 8,192-wide row would make a
+        # 400 KB test file), for two sequences of real token ids.
+        inputs = [[464, 3139, 286, 262, 1578, 1829], [8191, 40, 1000, 7, 300, 2500]]
+        width = 32
+    else:
+        inputs = [[1, 5, 2, 7, 3, 0], [23, 22, 4, 4, 9, 11]]
+        width = None
     for ids in inputs:
         logits = forward(p, cfg, np.array(ids))
+        if width is not None:
+            logits = logits[:, :width]
         print("// input", ids)
         print("{" + ", ".join(f"{v:.7g}" for v in logits.reshape(-1)) + "},")
 
