@@ -141,6 +141,58 @@ TEST(Placement, ARunPastTheRttDeadlineMovesItsSlowClients) {
     EXPECT_EQ(e["aggregated"].size(), e["edge"] == 0 ? 3u : 1u) << e.dump();
 }
 
+TEST(Placement, AClientThatStopsAnsweringIsReportedUnmeasuredAtTheTimeout) {
+  auto cfg = latency_run("placement_silent", true);
+  cfg.silent_dropouts = {2};  // answers the first measurement, not the second
+  cfg.dropout_round = 0;
+  cfg.heartbeat_timeout_ms = 300;
+  const auto r = run_quietly(cfg);
+  ASSERT_TRUE(r.summary.value("finished", false)) << r.summary.dump(2);
+  const auto placements = events_of(cfg, "placement");
+  ASSERT_EQ(placements.size(), 2u);
+  EXPECT_EQ(placements[0]["unmeasured"], 0);
+  EXPECT_EQ(placements[1]["reports"], 2) << "both edges reported, at their timeout";
+  EXPECT_EQ(placements[1]["unmeasured"], 1) << placements[1].dump();
+  EXPECT_TRUE(placements[1]["rtt_ms"]["2"][0].is_null() && placements[1]["rtt_ms"]["2"][1].is_null());
+  EXPECT_FALSE(placements[1]["rtt_ms"]["1"][0].is_null());
+  EXPECT_EQ(placements[1]["assignment"], placements[0]["assignment"]) << "nobody moves for a silent client";
+}
+
+TEST(Placement, ADeadEdgesClientsGoToTheLiveEdgeTheyAreNearest) {
+  auto cfg = latency_run("placement_edge_down", true);
+  cfg.clients = 6;
+  cfg.edges = 3;
+  cfg.latency_ms = {5,  50, 60,   // client 0
+                    50, 5,  60,   // client 1
+                    5,  60, 50,   // client 2
+                    60, 5,  50,   // client 3
+                    40, 10, 1,    // client 4: on edge 2, then nearer edge 1
+                    20, 30, 1};   // client 5: on edge 2, then nearer edge 0
+  cfg.edge_failures = {2};
+  cfg.edge_failure_round = 1;
+  const auto r = run_quietly(cfg);
+  ASSERT_TRUE(r.summary.value("finished", false)) << r.summary.dump(2);
+  const auto placements = events_of(cfg, "placement");
+  ASSERT_EQ(placements.size(), 2u);
+  EXPECT_EQ(assignment_of(placements[0]),
+            (std::map<uint32_t, uint32_t>{{0, 0}, {1, 1}, {2, 0}, {3, 1}, {4, 2}, {5, 2}}));
+  // Edge 2 died in edge round 1: one seat left on each live edge (6 clients on 2 edges: 3 each). In turn
+  // over the live edges would send client 4 to edge 0 (40 ms) and 5 to edge 1 (30 ms); by latency they go
+  // to 1 (10 ms) and 0 (20 ms).
+  EXPECT_EQ(assignment_of(placements[1]),
+            (std::map<uint32_t, uint32_t>{{0, 0}, {1, 1}, {2, 0}, {3, 1}, {4, 1}, {5, 0}}));
+  EXPECT_NEAR(placements[1]["latency_total_ms"].get<double>(), 5 + 5 + 5 + 5 + 10 + 20, 1e-3);
+  for (const auto& e : events_of(cfg, "edge_round")) {
+    if (e["round"].get<int>() < 2)
+      continue;
+    std::set<uint32_t> got;
+    for (const auto& c : e["aggregated"])
+      got.insert(c.get<uint32_t>());
+    const std::set<uint32_t> want = e["edge"] == 0 ? std::set<uint32_t>{0, 2, 5} : std::set<uint32_t>{1, 3, 4};
+    EXPECT_EQ(got, want) << e.dump();
+  }
+}
+
 TEST(Placement, AThreadedRunOnARealClockDoesTheSame) {
   const auto cfg = latency_run("placement_threaded", false);
   expect_placed_run(cfg, run_quietly(cfg));
