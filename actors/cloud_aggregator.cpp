@@ -337,7 +337,7 @@ cloud_actor::behavior_type cloud_aggregator(cloud_pointer self, context_ptr ctx,
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
     const auto gone = st.peers.who(dm.source);
-    if (gone && gone->role == tier::edge) {
+    if (gone && gone->role == tier::edge && !st.ctx->shutting_down) {
       st.live_edges.erase(gone->id);
       maybe_aggregate(self);
     }

@@ -553,7 +553,7 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
                      registration_timer);
   self->set_down_handler([self](const caf::down_msg& dm) {
     const auto gone = self->state.peers.who(dm.source);
-    if (gone && gone->role == tier::edge)
+    if (gone && gone->role == tier::edge && !self->state.ctx->shutting_down)
       on_edge_down(self, gone->id);
   });
   return {

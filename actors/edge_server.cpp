@@ -764,7 +764,7 @@ edge_actor::behavior_type edge_server(edge_pointer self, context_ptr ctx, std::s
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
     const auto gone = st.peers.who(dm.source);
-    if (!gone || gone->role != tier::client || !st.clients.count(gone->id))
+    if (!gone || gone->role != tier::client || !st.clients.count(gone->id) || st.ctx->shutting_down)
       return;
     const uint32_t c = gone->id;
     st.down.insert(c);

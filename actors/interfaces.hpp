@@ -3,6 +3,7 @@
 // because the interfaces name each other. Actors exchange only encoded payloads (messages/) plus atoms; no torch here.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -79,6 +80,9 @@ struct run_context {
   /// The client-edge links' RTTs in this process ([elsa] latency_*): a client answers an edge's heartbeat
   /// after latency.sample(client, edge, seq) ms (core/fed/placement latency_model_of).
   cluster::latency_model latency;
+  /// Set by the process when it stops its actors (the run finished or was stopped): a peer that goes down
+  /// from then on is being shut down, not failing, and is not recorded as a fault.
+  mutable std::atomic<bool> shutting_down{false};
 
   run_context(run::run_config c, messages::codec_limits limits)
       : cfg(std::move(c)), codec(limits), latency(fed::latency_model_of(cfg)) {

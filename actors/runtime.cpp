@@ -205,6 +205,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
     caf::anon_send(spawned.cloud, messages::start_atom::value);
 
     auto stop_training = [&] {
+      ctx->shutting_down = true;  // from now on a peer going down is the shutdown, not a fault
       for (auto& c : spawned.clients)
         caf::anon_send_exit(c, caf::exit_reason::user_shutdown);
       for (auto& e : spawned.edges)
