@@ -270,6 +270,66 @@ TEST(Registration, TheCoordinatorAloneTakesEachRegistrationOnceAndHandsOutThePee
   caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
 }
 
+// The coordinator alone, with a scripted cloud and edge: it holds the cloud's opening until the edge has
+// measured its links; a second opening that comes while that measurement is still out is not lost: the
+// first round opens on what was measured (nothing), is recorded as missed, and the new one is measured for.
+TEST(Registration, ACloudOpeningDuringALinkMeasurementIsRecordedAndNeitherIsLost) {
+  standalone s("standalone_held_opening");
+  s.cfg.clients = 2;
+  s.cfg.edges = 1;
+  s.ctx = std::make_shared<actors::run_context>(s.cfg, s.ctx->codec.limits());
+  auto& sys = *s.sys;
+  const auto& c = s.ctx->codec;
+  caf::scoped_actor recorder{sys}, cloud{sys}, client0{sys}, client1{sys}, edge0{sys};
+  s.ctx->recorder = caf::actor_cast<actors::recorder_actor>(recorder);
+  auto coordinator = sys.spawn(actors::cluster_coordinator, actors::context_ptr{s.ctx},
+                               caf::actor_cast<actors::cloud_actor>(cloud));
+  next_message(cloud, c);  // its registration
+  client0->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 0}, registration{10, 0}).value());
+  client1->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 1}, registration{20, 0}).value());
+  edge0->send(coordinator, deliver_atom::value, c.encode(participant{tier::edge, 0}, registration{}).value());
+  next_table(edge0, c);
+  next_table(cloud, c);
+  const participant the_cloud{tier::cloud, 0}, the_edge{tier::edge, 0};
+  auto open_cloud_round = [&](uint32_t round) {
+    open_round open;
+    open.round = round;
+    cloud->send(coordinator, deliver_atom::value, c.encode(the_cloud, open).value());
+  };
+  auto next_at_edge = [&] { return next_message(edge0, c).body; };
+
+  open_cloud_round(0);
+  auto ping = next_at_edge();
+  ASSERT_TRUE(std::holds_alternative<heartbeat>(ping));
+  EXPECT_FALSE(std::get<heartbeat>(ping).is_reply);
+  // The edge never replies; the cloud opens cloud round 1 (edge round 2).
+  open_cloud_round(2);
+  const auto missed = next_error(recorder);
+  EXPECT_EQ(missed.value("code", ""), "deadline_missed") << missed.dump();
+  EXPECT_NE(missed.value("text", "").find("link measurement for round 0 was still out"), std::string::npos)
+    << missed.dump();
+  // Round 0 opens on the edge after all, then the new measurement's ping comes.
+  auto opened = next_at_edge();
+  ASSERT_TRUE(std::holds_alternative<open_round>(opened));
+  EXPECT_EQ(std::get<open_round>(opened).round, 0u);
+  auto ping2 = next_at_edge();
+  ASSERT_TRUE(std::holds_alternative<heartbeat>(ping2));
+  const auto& p2 = std::get<heartbeat>(ping2);
+  EXPECT_GT(p2.seq, std::get<heartbeat>(ping).seq);
+  // This time the edge replies, and round 2 opens with both clients on it.
+  heartbeat reply;
+  reply.seq = p2.seq;
+  reply.echo_ns = p2.sent_ns;
+  reply.is_reply = true;
+  reply.links = {{0, 3.0}, {1, 4.0}};
+  edge0->send(coordinator, deliver_atom::value, c.encode(the_edge, reply).value());
+  auto opened2 = next_at_edge();
+  ASSERT_TRUE(std::holds_alternative<open_round>(opened2));
+  EXPECT_EQ(std::get<open_round>(opened2).round, 2u);
+  EXPECT_EQ(std::get<open_round>(opened2).assignments.size(), 2u);
+  caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
+}
+
 TEST(Registration, AParticipantThatNeverRegistersIsNamedAtTheDeadline) {
   standalone s("standalone_deadline");
   s.cfg.clients = 2;
