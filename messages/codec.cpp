@@ -261,6 +261,11 @@ public:
             field.str() + ": " + std::to_string(value.size()) + " bytes, more than the limit of "
               + std::to_string(limits_.max_text_bytes));
     ELSA_REQUIRE(may_be_empty || !value.empty(), violation::text_limit, field.str() + ": must not be empty");
+    // Cap'n Proto texts are NUL-terminated: a NUL inside one would be cut on one side and kept on the other
+    // (two names "w\0a" and "w\0b" would encode and then fail to decode as a duplicate "w").
+    const auto nul = value.find('\0');
+    ELSA_REQUIRE(nul == std::string::npos, violation::text_limit,
+            field.str() + ": holds a NUL byte at offset " + std::to_string(nul) + "; texts and names may not");
   }
 
   /// Rank and element count of a shape; returns the element count.

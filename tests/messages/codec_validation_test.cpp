@@ -278,6 +278,24 @@ TEST(CodecValidation, TextLimitAndEmptyNames) {
                  "adapter_update.dense[1].name: must not be empty");
 }
 
+TEST(CodecValidation, NulBytesInTextsAreRefusedOnBothSides) {
+  // Regression: the encoder cut texts at the first NUL and the decoder kept them whole, so two names that
+  // differ after a NUL encoded and then failed to decode as a duplicate.
+  std::mt19937_64 rng{2};
+  auto update = testing::sample_dense_update(rng);
+  auto& dense = std::get<std::vector<named_tensor>>(update.form);
+  dense[0].name = std::string("w\0a", 3);
+  dense[1].name = std::string("w\0b", 3);
+  expect_failure(codec{}.encode(participant{tier::client, 0}, update), violation::text_limit,
+                 "adapter_update.dense[0].name: holds a NUL byte at offset 1");
+  auto crafted = craft([](wire::Envelope::Builder env) {
+    env.getSender().setTier(wire::Tier::EDGE);
+    env.getBody().initErrorReport().setText(capnp::Text::Reader("bad\0text", 8));
+  });
+  expect_failure(codec{}.decode<error_report>(crafted), violation::text_limit,
+                 "error_report.text: holds a NUL byte at offset 3");
+}
+
 // -- consistency and value ranges -------------------------------------------------------
 
 TEST(CodecValidation, SeqLengthsMustMatchTheBatch) {
