@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 
 #include "actors/dispatch.hpp"
+#include "actors/heartbeat.hpp"
 #include "core/errors.hpp"
 #include "core/fed/aggregation.hpp"
 #include "core/fed/behaviour.hpp"
@@ -77,9 +78,9 @@ void open_cloud_round(cloud_pointer self) {
   self->send(st.peers.coordinator, deliver_atom::value, std::move(*bytes));
   // Every edge round may take its deadline, and the coordinator's link measurement before the first its
   // guard; beyond that (plus slack) the cloud aggregates what it has.
-  const auto measurement_ms = 2 * ctx.cfg.heartbeat_timeout_ms + 1000;
   self->delayed_send(self,
-                     std::chrono::milliseconds(ctx.cfg.kappa2 * (2 * ctx.cfg.round_deadline_ms + 1000) + measurement_ms),
+                     std::chrono::milliseconds(ctx.cfg.kappa2 * (2 * ctx.cfg.round_deadline_ms + 1000)
+                                               + measurement_guard_ms(ctx.cfg)),
                      deadline_atom::value, st.cloud_round);
 }
 

@@ -299,12 +299,17 @@ void round_done(coordinator_pointer self) {
     st.running = false;  // the cloud opens the next cloud round after aggregating
 }
 
-// Whether every live edge is in `have` (the edges that closed the round, or that replied to a measurement).
-bool all_live_edges_in(const coordinator_state& st, const std::set<uint32_t>& have) {
+// The live edges not in `have` (the edges that closed the round, or that replied to a measurement).
+std::set<uint32_t> live_edges_missing(const coordinator_state& st, const std::set<uint32_t>& have) {
+  std::set<uint32_t> out;
   for (auto e : st.live_edges)
     if (!have.count(e))
-      return false;
-  return true;
+      out.insert(e);
+  return out;
+}
+
+bool all_live_edges_in(const coordinator_state& st, const std::set<uint32_t>& have) {
+  return live_edges_missing(st, have).empty();
 }
 
 void maybe_done(coordinator_pointer self) {
@@ -383,7 +388,7 @@ void measure_then_open(coordinator_pointer self, const open_round& open) {
   for (auto e : st.live_edges)
     send_counted(self, st.peers.edges.at(e), *bytes, st.bytes_control);
   // An edge replies by its own timeout at the latest; this guards against one that never does.
-  self->delayed_send(self, std::chrono::milliseconds(2 * ctx.cfg.heartbeat_timeout_ms + 1000), deadline_atom::value,
+  self->delayed_send(self, std::chrono::milliseconds(measurement_guard_ms(ctx.cfg)), deadline_atom::value,
                      heartbeat_timer(st.heartbeat_seq));
 }
 
@@ -403,10 +408,10 @@ void on_heartbeat(coordinator_pointer self, const incoming& in, const heartbeat&
     return;
   }
   for (uint32_t c = 0; c < st.rtt.clients; ++c)
-    st.rtt.ms[static_cast<std::size_t>(c) * st.rtt.edges + e] = NAN;
+    st.rtt(c, e) = NAN;
   for (const auto& l : m.links) {
     if (l.client_id < st.rtt.clients)
-      st.rtt.ms[static_cast<std::size_t>(l.client_id) * st.rtt.edges + e] = l.rtt_ms;
+      st.rtt(l.client_id, e) = l.rtt_ms;
     else
       record_error(self, *st.ctx, who, st.round, run::run_error::refused, "unknown_client",
                    fmt::format("edge {} reported the RTT of client {}, but the run has {} clients", e, l.client_id,
@@ -564,13 +569,10 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
         return;
       if (is_heartbeat_timer(round)) {
         if (st.held && heartbeat_timer_of(round, st.heartbeat_seq)) {
-          std::set<uint32_t> silent;
-          for (auto e : st.live_edges)
-            if (!st.measured.count(e))
-              silent.insert(e);
           record_error(self, *st.ctx, who, st.held->round, run::run_error::deadline_missed,
                        fmt::format("edges {} did not reply to heartbeat {} within {} ms; placing on what the "
-                                   "others measured", fmt::join(silent, ", "), st.heartbeat_seq, 2 * st.ctx->cfg.heartbeat_timeout_ms + 1000));
+                                   "others measured", fmt::join(live_edges_missing(st, st.measured), ", "),
+                                   st.heartbeat_seq, measurement_guard_ms(st.ctx->cfg)));
           finish_measurement(self);
         }
         return;

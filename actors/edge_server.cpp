@@ -655,10 +655,7 @@ void reply_links(edge_pointer self) {
   if (!st.measuring)
     return;
   st.measuring = false;
-  heartbeat ping;
-  ping.seq = st.ping_seq;
-  ping.sent_ns = st.ping_echo_ns;
-  auto reply = answer(self, ping, static_cast<uint32_t>(st.admission_queue.size()));
+  auto reply = answer(self, st.asked, static_cast<uint32_t>(st.admission_queue.size()));
   reply.links = std::move(st.links);
   st.links.clear();
   st.ping_pending.clear();
@@ -675,8 +672,7 @@ void reply_links(edge_pointer self) {
 void on_coordinator_ping(edge_pointer self, const heartbeat& ping) {
   auto& st = self->state;
   st.measuring = true;
-  st.ping_seq = ping.seq;
-  st.ping_echo_ns = ping.sent_ns;
+  st.asked = ping;
   st.links.clear();
   st.ping_pending.clear();
   heartbeat mine;
@@ -713,7 +709,7 @@ void on_heartbeat(edge_pointer self, const incoming& in, const heartbeat& m) {
     return;
   }
   // A client's answer: late ones (after the timeout, or to an earlier ping) are not this measurement's.
-  if (!st.measuring || m.seq != st.ping_seq || !st.ping_pending.erase(in.sender.id))
+  if (!st.measuring || m.seq != st.asked.seq || !st.ping_pending.erase(in.sender.id))
     return;
   st.links.push_back({in.sender.id, std::max(0.0, rtt_ms(self, m))});
   if (st.ping_pending.empty())
@@ -786,7 +782,7 @@ edge_actor::behavior_type edge_server(edge_pointer self, context_ptr ctx, std::s
       if (!check_own_timer(self, *st.ctx, st.peers, who(self), round, "deadline"))
         return;
       if (is_heartbeat_timer(round)) {
-        if (st.measuring && heartbeat_timer_of(round, st.ping_seq))
+        if (st.measuring && heartbeat_timer_of(round, st.asked.seq))
           reply_links(self);
       } else {
         on_deadline(self, round);

@@ -74,8 +74,7 @@ struct edge_state {
   std::size_t peak_admitted = 0;  // most admitted at once this round (the record's `peak_admitted`)
   std::deque<std::pair<uint32_t, caf::typed_response_promise<bool>>> admission_queue;
   // -- heartbeats: the coordinator asks (a ping), the edge pings every client and replies with the RTTs --
-  uint64_t ping_seq = 0;        // the coordinator's ping being answered
-  int64_t ping_echo_ns = 0;     // its sent_ns, echoed in the reply
+  messages::heartbeat asked;    // the coordinator's ping being answered (its seq and sent_ns)
   bool measuring = false;
   std::set<uint32_t> ping_pending;         // clients that have not answered yet
   std::vector<messages::link_rtt> links;   // this measurement's answers

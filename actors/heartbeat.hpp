@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <limits>
 
+#include "core/run/run_config.hpp"
 #include "messages/types.hpp"
 
 namespace elsa::actors {
@@ -34,6 +35,12 @@ messages::heartbeat answer(Self* self, const messages::heartbeat& ping, uint32_t
 template <class Self>
 double rtt_ms(Self* self, const messages::heartbeat& reply) {
   return static_cast<double>(clock_ns(self) - reply.echo_ns) / 1e6;
+}
+
+/// How long the coordinator waits for every edge's measurement before placing on what it has: an edge
+/// reports after heartbeat_timeout_ms at the latest, so twice that plus a second of slack.
+inline int64_t measurement_guard_ms(const run::run_config& cfg) {
+  return 2 * cfg.heartbeat_timeout_ms + 1000;
 }
 
 /// A role's own timers take a uint32 (round numbers); the timeout of heartbeat measurement `seq` uses the

@@ -17,6 +17,9 @@ struct latency_matrix {
   double operator()(uint32_t c, uint32_t e) const {
     return ms[static_cast<std::size_t>(c) * edges + e];
   }
+  double& operator()(uint32_t c, uint32_t e) {
+    return ms[static_cast<std::size_t>(c) * edges + e];
+  }
 };
 
 /// The edge of every client minimising the sum of rtt(c, edge_of[c]) subject to at most capacity[e] clients

@@ -421,22 +421,13 @@ public:
     line(name, quote(value));
   }
   void key(const char* name, const names& values, const names&) {
-    std::string list;
-    for (const auto& s : values)
-      list += (list.empty() ? "" : ", ") + quote(s);
-    line(name, "[" + list + "]");
+    array(name, values, quote);
   }
   void key(const char* name, const std::vector<int64_t>& values, int64_t, int64_t) {
-    std::string list;
-    for (auto x : values)
-      list += (list.empty() ? "" : ", ") + std::to_string(x);
-    line(name, "[" + list + "]");
+    array(name, values, [](int64_t x) { return std::to_string(x); });
   }
   void key(const char* name, const std::vector<double>& values, double, double) {
-    std::string list;
-    for (auto x : values)
-      list += (list.empty() ? "" : ", ") + number(x);
-    line(name, "[" + list + "]");
+    array(name, values, number);
   }
   template <class F>
   void rule(const char*, F) {
@@ -447,6 +438,14 @@ public:
 private:
   void line(const char* name, const std::string& value) {
     text += fmt::format("{} = {}\n", name, value);
+  }
+  // A TOML array of `values`, each written by `format`.
+  template <class T, class Format>
+  void array(const char* name, const std::vector<T>& values, Format format) {
+    std::string list;
+    for (const auto& x : values)
+      list += (list.empty() ? "" : ", ") + format(x);
+    line(name, "[" + list + "]");
   }
 };
 

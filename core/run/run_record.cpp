@@ -13,6 +13,15 @@ namespace elsa::run {
 
 namespace {
 
+// The placement in force (the last `placement` event) as a metrics line and the summary carry it.
+void put_placement(nlohmann::json& out, const nlohmann::json& placement) {
+  if (placement.is_null())
+    return;
+  out["assignment"] = placement.value("assignment", nlohmann::json::object());
+  out["latency_total_ms"] = placement.value("latency_total_ms", 0.0);
+  out["latency_max_ms"] = placement.value("latency_max_ms", 0.0);
+}
+
 std::string mb(double bytes) {
   return fmt::format("{:.1f} MB", bytes / 1e6);
 }
@@ -184,11 +193,7 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
     }
     if (r.placement)
       placement_ = *r.placement;
-    if (!placement_.is_null()) {
-      line["assignment"] = placement_.value("assignment", nlohmann::json::object());
-      line["latency_total_ms"] = placement_.value("latency_total_ms", 0.0);
-      line["latency_max_ms"] = placement_.value("latency_max_ms", 0.0);
-    }
+    put_placement(line, placement_);
     line["errors"] = r.errors;
     line["elapsed_s"] = elapsed_s;
     lines_.push_back(line);
@@ -267,11 +272,7 @@ nlohmann::json run_record::summary(double wall_seconds) const {
   s["client_task"] = client_task;
   s["byzantine"] = byzantine_;
   s["clusterings"] = clusterings_;
-  if (!placement_.is_null()) {
-    s["assignment"] = placement_.value("assignment", nlohmann::json::object());
-    s["latency_total_ms"] = placement_.value("latency_total_ms", 0.0);
-    s["latency_max_ms"] = placement_.value("latency_max_ms", 0.0);
-  }
+  put_placement(s, placement_);
   if (!clusters_.is_null()) {
     s["clusters"] = clusters_;
     s["ari"] = ari_;

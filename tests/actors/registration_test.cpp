@@ -36,9 +36,9 @@ struct standalone {
   std::unique_ptr<caf::actor_system> sys;
   std::shared_ptr<actors::run_context> ctx;
 
-  explicit standalone(const std::string& name) : cfg(small_run(name)) {
-    cfg.clients = 4;
-    cfg.edges = 4;
+  explicit standalone(const std::string& name, int64_t clients = 4, int64_t edges = 4) : cfg(small_run(name)) {
+    cfg.clients = clients;
+    cfg.edges = edges;
     cfg.kappa1 = 1;
     cfg.step_deadline_ms = 2000;
     register_message_types(sys_cfg);
@@ -51,6 +51,13 @@ struct standalone {
     ctx->task_names = {"spam"};
   }
 };
+
+// The coordinator alone, with `recorder` as its process's recorder and `cloud` as the cloud.
+actors::coordinator_actor spawn_coordinator(standalone& s, caf::scoped_actor& recorder, caf::scoped_actor& cloud) {
+  s.ctx->recorder = caf::actor_cast<actors::recorder_actor>(recorder);
+  return s.sys->spawn(actors::cluster_coordinator, actors::context_ptr{s.ctx},
+                      caf::actor_cast<actors::cloud_actor>(cloud));
+}
 
 // Receives the next (deliver, payload) at `self`, decoded as any kind; fails the test after 20 s.
 received<message_body> next_message(caf::scoped_actor& self, const codec& c) {
@@ -221,16 +228,11 @@ TEST(Registration, AClientAloneRegistersItsSamplesAndStepsWithTheEdgeItsTableNam
 }
 
 TEST(Registration, TheCoordinatorAloneTakesEachRegistrationOnceAndHandsOutThePeerTables) {
-  standalone s("standalone_coordinator");
-  s.cfg.clients = 2;
-  s.cfg.edges = 1;
-  s.ctx = std::make_shared<actors::run_context>(s.cfg, s.ctx->codec.limits());
+  standalone s("standalone_coordinator", 2, 1);
   auto& sys = *s.sys;
   const auto& c = s.ctx->codec;
   caf::scoped_actor recorder{sys}, cloud{sys}, client0{sys}, client1{sys}, impostor{sys}, edge0{sys};
-  s.ctx->recorder = caf::actor_cast<actors::recorder_actor>(recorder);
-  auto coordinator = sys.spawn(actors::cluster_coordinator, actors::context_ptr{s.ctx},
-                               caf::actor_cast<actors::cloud_actor>(cloud));
+  auto coordinator = spawn_coordinator(s, recorder, cloud);
   auto hello = next_message(cloud, c);
   EXPECT_EQ(hello.sender, (participant{tier::coordinator, 0}));
   client0->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 0}, registration{10, 0}).value());
@@ -274,16 +276,11 @@ TEST(Registration, TheCoordinatorAloneTakesEachRegistrationOnceAndHandsOutThePee
 // measured its links; a second opening that comes while that measurement is still out is not lost: the
 // first round opens on what was measured (nothing), is recorded as missed, and the new one is measured for.
 TEST(Registration, ACloudOpeningDuringALinkMeasurementIsRecordedAndNeitherIsLost) {
-  standalone s("standalone_held_opening");
-  s.cfg.clients = 2;
-  s.cfg.edges = 1;
-  s.ctx = std::make_shared<actors::run_context>(s.cfg, s.ctx->codec.limits());
+  standalone s("standalone_held_opening", 2, 1);
   auto& sys = *s.sys;
   const auto& c = s.ctx->codec;
   caf::scoped_actor recorder{sys}, cloud{sys}, client0{sys}, client1{sys}, edge0{sys};
-  s.ctx->recorder = caf::actor_cast<actors::recorder_actor>(recorder);
-  auto coordinator = sys.spawn(actors::cluster_coordinator, actors::context_ptr{s.ctx},
-                               caf::actor_cast<actors::cloud_actor>(cloud));
+  auto coordinator = spawn_coordinator(s, recorder, cloud);
   next_message(cloud, c);  // its registration
   client0->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 0}, registration{10, 0}).value());
   client1->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 1}, registration{20, 0}).value());
@@ -331,17 +328,13 @@ TEST(Registration, ACloudOpeningDuringALinkMeasurementIsRecordedAndNeitherIsLost
 }
 
 TEST(Registration, AParticipantThatNeverRegistersIsNamedAtTheDeadline) {
-  standalone s("standalone_deadline");
-  s.cfg.clients = 2;
-  s.cfg.edges = 1;
+  standalone s("standalone_deadline", 2, 1);
   s.cfg.round_deadline_ms = 300;
   s.ctx = std::make_shared<actors::run_context>(s.cfg, s.ctx->codec.limits());
   auto& sys = *s.sys;
   const auto& c = s.ctx->codec;
   caf::scoped_actor recorder{sys}, cloud{sys}, client0{sys}, edge0{sys};
-  s.ctx->recorder = caf::actor_cast<actors::recorder_actor>(recorder);
-  auto coordinator = sys.spawn(actors::cluster_coordinator, actors::context_ptr{s.ctx},
-                               caf::actor_cast<actors::cloud_actor>(cloud));
+  auto coordinator = spawn_coordinator(s, recorder, cloud);
   client0->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 0}, registration{10, 0}).value());
   edge0->send(coordinator, deliver_atom::value, c.encode(participant{tier::edge, 0}, registration{}).value());
   const auto ev = next_error(recorder);
