@@ -73,7 +73,8 @@ void finish_round(client_pointer self) {
     abandon_round(self, run::run_error::step_failed, fmt::format("edge {} is not in this client's peers", st.edge));
     return;
   }
-  st.bytes_up += static_cast<int64_t>(bytes->size());
+  const auto sent = static_cast<int64_t>(bytes->size());
+  st.up.add(run::byte_kind::adapters, sent, sent + dense_f32_extra(up));
   run::client_round_event ev;
   ev.round = st.round;
   ev.client = st.id;
@@ -82,7 +83,8 @@ void finish_round(client_pointer self) {
   ev.steps = st.steps_done;
   ev.loss = st.steps_done ? st.loss_sum / st.steps_done : 0.0;
   ev.tokens = st.tokens;
-  ev.bytes_up = st.bytes_up;
+  ev.bytes_up = st.up.total();
+  ev.up = st.up;
   ev.seconds = seconds;
   record(self, ctx, ev);
   if (injected(ctx.cfg.stragglers, st.id) && ctx.cfg.straggler_delay_ms > 0) {
@@ -141,7 +143,9 @@ void ask_edge(client_pointer self, Atom atom, const split_tensor& msg, Next next
     abandon_round(self, run::run_error::step_failed, fmt::format("edge {} is not in this client's peers", st.edge));
     return;
   }
-  st.bytes_up += static_cast<int64_t>(bytes.size());
+  const auto sent = static_cast<int64_t>(bytes.size());
+  st.up.add(msg.role == tensor_role::gradient ? run::byte_kind::gradients : run::byte_kind::activations, sent,
+            sent + dense_f32_extra(msg));
   const uint32_t round = st.round;
   self->request(*edge, std::chrono::milliseconds(ctx.cfg.step_deadline_ms), atom, std::move(bytes))
     .then(
@@ -216,7 +220,7 @@ void on_probe_output(client_pointer self, const payload& bytes) {
     auto out = st.ctx->codec.encode(me(self), fp);
     if (!out)
       throw elsa::error(elsa::errc::internal, out.error().message);
-    st.bytes_up += static_cast<int64_t>(out->size());
+    st.up.add(run::byte_kind::control, static_cast<int64_t>(out->size()), static_cast<int64_t>(out->size()));
     self->send(st.peers.coordinator, deliver_atom::value, std::move(*out));
   } catch (const elsa::error& e) {
     record_error(self, *st.ctx, who(self), st.round, run::run_error::internal, e.what());
@@ -342,7 +346,7 @@ void on_open_round(client_pointer self, const open_round& open) {
   st.steps_done = 0;
   st.loss_sum = 0;
   st.tokens = 0;
-  st.bytes_up = 0;
+  st.up = {};
   st.round_started = self->clock().now();
   run_step(self);
 }

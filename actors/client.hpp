@@ -11,6 +11,7 @@
 
 #include "actors/interfaces.hpp"
 #include "actors/peers.hpp"
+#include "core/run/events.hpp"
 
 namespace elsa::fed {
 class split_client;
@@ -35,7 +36,7 @@ struct client_state {
   uint32_t steps_done = 0;
   double loss_sum = 0;
   int64_t tokens = 0;
-  int64_t bytes_up = 0;
+  run::kind_bytes up;  // this round's bytes to its edge (and fingerprints), by kind
   bool fingerprint = false;  // this round ends with a fingerprint (after the steps, before the upload)
   caf::actor_clock::time_point round_started;  // simulated under the deterministic scheduler
 

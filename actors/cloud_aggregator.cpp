@@ -37,9 +37,9 @@ uint32_t cluster_of_task(const cloud_pointer& self, uint32_t t) {
 }
 
 // Sends every cluster's global adapters to the live edges, tagged with the first edge round that uses them.
-int64_t broadcast(cloud_pointer self, uint32_t round) {
+run::kind_bytes broadcast(cloud_pointer self, uint32_t round) {
   auto& st = self->state;
-  int64_t bytes_sent = 0;
+  run::kind_bytes bytes_sent;
   for (uint32_t k = 0; k < st.global.size(); ++k) {
     adapter_update up;
     up.round = round;
@@ -52,7 +52,8 @@ int64_t broadcast(cloud_pointer self, uint32_t round) {
       continue;
     }
     for (auto e : st.live_edges) {
-      bytes_sent += static_cast<int64_t>(bytes->size());
+      bytes_sent.add(run::byte_kind::adapters, static_cast<int64_t>(bytes->size()),
+                     static_cast<int64_t>(bytes->size()) + dense_f32_extra(up));
       self->send(st.peers.edges.at(e), deliver_atom::value, *bytes);
     }
   }
@@ -187,9 +188,12 @@ void next_cloud_round(cloud_pointer self) {
   st.reclustered.reset();
   ++st.cloud_round;
   const bool more = static_cast<int64_t>(st.cloud_round) < ctx.cfg.cloud_rounds();
-  const int64_t bytes_down = st.bytes_down_pending + (more ? broadcast(self, first_edge_round(self)) : 0);
-  st.bytes_down_pending = 0;
-  ev.bytes_down = bytes_down;
+  run::kind_bytes down = st.bytes_down_pending;
+  if (more)
+    down += broadcast(self, first_edge_round(self));
+  st.bytes_down_pending = {};
+  ev.bytes_down = down.total();
+  ev.down = down;
   ev.bytes_control = st.bytes_control;
   st.bytes_control = 0;
   record(self, ctx, ev);

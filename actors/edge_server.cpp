@@ -125,9 +125,10 @@ void readmit(edge_pointer self, uint32_t client) {
     st.down.erase(client);
 }
 
-// Sends `bytes` to client c, counted in the round's bytes_down; a client missing from the peer table is
-// recorded (it cannot happen once registration is complete).
-void send_to_client(edge_pointer self, uint32_t c, const payload& bytes) {
+// Sends `bytes` (a message of `kind`, `extra` bytes short of its dense f32 form) to client c, counted in the
+// round's bytes down; a client missing from the peer table is recorded (it cannot happen once registration
+// is complete).
+void send_to_client(edge_pointer self, uint32_t c, const payload& bytes, run::byte_kind kind, int64_t extra) {
   auto& st = self->state;
   auto it = st.peers.clients.find(c);
   if (it == st.peers.clients.end()) {
@@ -135,16 +136,16 @@ void send_to_client(edge_pointer self, uint32_t c, const payload& bytes) {
                  fmt::format("client {} is not in this edge's peers", c));
     return;
   }
-  st.bytes_down += static_cast<int64_t>(bytes.size());
+  st.sent_down.add(kind, static_cast<int64_t>(bytes.size()), static_cast<int64_t>(bytes.size()) + extra);
   self->send(it->second, deliver_atom::value, bytes);
 }
 
-// Sends an encoded adapter_update to every live client of `cluster`.
-void push_to_clients(edge_pointer self, uint32_t cluster, const payload& bytes) {
+// Sends an encoded adapter_update (`extra`: dense_f32_extra of it) to every live client of `cluster`.
+void push_to_clients(edge_pointer self, uint32_t cluster, const payload& bytes, int64_t extra) {
   auto& st = self->state;
   for (const auto& [c, a] : st.clients)
     if (a.cluster_id == cluster && !st.down.count(c))
-      send_to_client(self, c, bytes);
+      send_to_client(self, c, bytes, run::byte_kind::adapters, extra);
 }
 
 // -- aggregation and closing --
@@ -249,7 +250,8 @@ void close_current(edge_pointer self, close_reason reason) {
         record_error(self, ctx, who(self), open.round, run::run_error::internal, bytes.error().message);
         continue;
       }
-      st.bytes_cloud += static_cast<int64_t>(bytes->size());
+      st.sent_cloud.add(run::byte_kind::adapters, static_cast<int64_t>(bytes->size()),
+                   static_cast<int64_t>(bytes->size()) + dense_f32_extra(up));
       uploads.push_back(std::move(*bytes));
     }
   } else {
@@ -266,7 +268,7 @@ void close_current(edge_pointer self, close_reason reason) {
       up.form = a.adapters;
       auto bytes = ctx.codec.encode(me(self), up);
       if (bytes)
-        push_to_clients(self, k, *bytes);
+        push_to_clients(self, k, *bytes, dense_f32_extra(up));
       else
         record_error(self, ctx, who(self), open.round, run::run_error::internal, bytes.error().message);
     }
@@ -295,8 +297,10 @@ void close_current(edge_pointer self, close_reason reason) {
   ev.late_arrivals = st.late_arrivals;
   ev.aggregated = aggregated_clients;
   ev.stale_aggregated = stale_used;
-  ev.bytes_down = st.bytes_down;
-  ev.bytes_cloud = st.bytes_cloud;
+  ev.bytes_down = st.sent_down.total();
+  ev.bytes_cloud = st.sent_cloud.total();
+  ev.to_clients = st.sent_down;
+  ev.to_cloud = st.sent_cloud;
   ev.bytes_control = st.bytes_control;
   ev.trust = st.trust;
   // Digests of what came in and what came out, so a test or a reader can tell which updates an aggregate is.
@@ -317,8 +321,8 @@ void close_current(edge_pointer self, close_reason reason) {
   st.bytes_control = 0;
   st.updates.clear();
   st.late_arrivals.clear();
-  st.bytes_down = 0;
-  st.bytes_cloud = 0;
+  st.sent_down = {};
+  st.sent_cloud = {};
 }
 
 // Closes the round when every live expected client has reported.
@@ -351,7 +355,8 @@ void on_deadline(edge_pointer self, uint32_t round) {
 // clients not in it leave; otherwise (an assignment update) it lists moved clients only.
 void apply_placement(edge_pointer self, const std::vector<assignment>& assignments,
                      const std::vector<split_point>& splits, bool whole) {
-  std::map<uint32_t, payload> encoded;  // cluster -> its adapters for newcomers, encoded once
+  std::map<uint32_t, std::pair<payload, int64_t>> encoded;  // cluster -> its adapters for newcomers, encoded
+                                                            // once, and their dense_f32_extra
   auto& st = self->state;
   for (const auto& s : splits)
     st.splits[s.client_id] = s;
@@ -407,9 +412,9 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
                          bytes.error().message);
             continue;
           }
-          enc = encoded.emplace(a.cluster_id, std::move(*bytes)).first;
+          enc = encoded.emplace(a.cluster_id, std::make_pair(std::move(*bytes), dense_f32_extra(up))).first;
         }
-        send_to_client(self, a.client_id, enc->second);
+        send_to_client(self, a.client_id, enc->second.first, run::byte_kind::adapters, enc->second.second);
       }
     }
   }
@@ -446,7 +451,7 @@ void start_round(edge_pointer self, const open_round& open) {
       mine.splits.push_back(sp->second);
     auto bytes = ctx.codec.encode(me(self), mine);
     if (bytes)
-      send_to_client(self, c, *bytes);
+      send_to_client(self, c, *bytes, run::byte_kind::control, 0);
     else
       record_error(self, ctx, who(self), open.round, run::run_error::internal, bytes.error().message);
   }
@@ -493,7 +498,7 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
       // Passed on under this edge's envelope: a client takes adapters from its own edge only.
       auto mine = ctx.codec.encode(me(self), up);
       if (mine)
-        push_to_clients(self, up.cluster_id, *mine);
+        push_to_clients(self, up.cluster_id, *mine, dense_f32_extra(up));
       else
         record_error(self, ctx, who(self), up.round, run::run_error::internal, mine.error().message);
     }
@@ -606,7 +611,8 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
   auto reply = ctx.codec.encode(me(self), out);
   if (!reply)
     return make_caf_error(reply.error());
-  st.bytes_down += static_cast<int64_t>(reply->size());
+  st.sent_down.add(forward ? run::byte_kind::activations : run::byte_kind::gradients, static_cast<int64_t>(reply->size()),
+              static_cast<int64_t>(reply->size()) + dense_f32_extra(out));
   return std::move(*reply);
 }
 

@@ -20,6 +20,7 @@
 #include "actors/peers.hpp"
 #include "core/fed/adapters.hpp"
 #include "core/fed/aggregation.hpp"
+#include "core/run/events.hpp"
 
 namespace elsa::fed {
 class edge_body;
@@ -65,8 +66,8 @@ struct edge_state {
   std::map<uint32_t, fed::client_update> updates;  // whole adapter sets: head/tail + body snapshot
   std::vector<fed::client_update> stale;  // late updates kept for the next aggregation (staleness policy)
   std::vector<uint32_t> late_arrivals;
-  int64_t bytes_down = 0;
-  int64_t bytes_cloud = 0;
+  run::kind_bytes sent_down;   // this round's bytes to its clients, by kind
+  run::kind_bytes sent_cloud;  // ... and to the cloud
   int64_t bytes_control = 0;
 
   // -- step admission ([topology] max_concurrent_steps) --

@@ -116,8 +116,8 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
           set.push_back(nt);
     initial.push_back(fed::overlay({}, set));  // sorted by name
   }
-  if (cfg.clustering == "behaviour")
-    fed::attach_probes(data, cfg, tok);
+  if (cfg.clustering == "behaviour" || cfg.ssop)
+    fed::attach_probes(data, cfg, tok);  // fingerprints; SS-OP's basis
   const auto byzantine = cfg.byzantine_clients();
   std::vector<std::shared_ptr<fed::split_client>> client_cores;
   for (int64_t c = 0; c < cfg.clients; ++c) {

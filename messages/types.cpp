@@ -128,4 +128,35 @@ bool operator==(const tensor_bytes& lhs, const tensor_bytes& rhs) noexcept {
   return lhs.size_ == 0 || lhs.data_ == rhs.data_ || std::memcmp(lhs.data_, rhs.data_, lhs.size_) == 0;
 }
 
+namespace {
+
+int64_t extra(const tensor_bytes& t) noexcept {
+  const int64_t n = t.numel();
+  return n < 0 ? 0 : n * 4 - static_cast<int64_t>(t.size_bytes());
+}
+
+} // namespace
+
+int64_t dense_f32_extra(const split_tensor& m) noexcept {
+  return extra(m.tensor);
+}
+
+int64_t dense_f32_extra(const adapter_update& m) noexcept {
+  if (const auto* dense = std::get_if<std::vector<named_tensor>>(&m.form)) {
+    int64_t out = 0;
+    for (const auto& t : *dense)
+      out += extra(t.tensor);
+    return out;
+  }
+  const auto& sk = std::get<count_sketch>(m.form);
+  int64_t out = -static_cast<int64_t>(sk.table.size_bytes());
+  for (const auto& spec : sk.layout) {
+    int64_t n = 1;
+    for (auto d : spec.shape)
+      n *= d;
+    out += n * 4;
+  }
+  return out;
+}
+
 } // namespace elsa::messages

@@ -451,4 +451,10 @@ struct received {
   T body;
 };
 
+/// Bytes a message's tensors would add were they dense f32 (0 for a message that is): the record counts
+/// each message's dense-equivalent size as its encoded size plus this, so dense / sent is what compression
+/// (fp16 tensors, sketched adapters) saved.
+int64_t dense_f32_extra(const split_tensor& m) noexcept;
+int64_t dense_f32_extra(const adapter_update& m) noexcept;
+
 } // namespace elsa::messages

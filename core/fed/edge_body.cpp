@@ -150,7 +150,7 @@ messages::tensor_bytes edge_body::forward(uint32_t client, const messages::tenso
   });
   s.pending = true;
   s.shape = h.sizes().vec();
-  return to_wire(out);
+  return to_wire(out, wire_type(impl_->cfg.activations));
 }
 
 messages::tensor_bytes edge_body::probe_forward(uint32_t client, const messages::tensor_bytes& activation,
@@ -161,7 +161,8 @@ messages::tensor_bytes edge_body::probe_forward(uint32_t client, const messages:
   // run_blocks directly, not the segment: the segment keeps its input and output for a pending backward.
   const int64_t L = impl_->model->n_layer();
   return to_wire(guarded(fmt::format("probe body forward of client {}", client),
-                         [&] { return impl_->model->run_blocks(h, s.a, L - s.b, mask, s.bank.get()); }));
+                         [&] { return impl_->model->run_blocks(h, s.a, L - s.b, mask, s.bank.get()); }),
+                 wire_type(impl_->cfg.activations));
 }
 
 messages::tensor_bytes edge_body::backward(uint32_t client, const messages::tensor_bytes& grad_output) {
@@ -182,7 +183,7 @@ messages::tensor_bytes edge_body::backward(uint32_t client, const messages::tens
     return gi;
   });
   s.apply_deferred(client);
-  return to_wire(grad_in);
+  return to_wire(grad_in, wire_type(impl_->cfg.activations));
 }
 
 void edge_body::abandon_step(uint32_t client) {

@@ -13,6 +13,7 @@
 #include "core/fed/adapters.hpp"
 #include "core/fed/lora_model.hpp"
 #include "core/fed/tensor_bridge.hpp"
+#include "core/privacy/ssop.hpp"
 #include "core/train/classify.hpp"
 
 #include <ATen/CPUGeneratorImpl.h>
@@ -87,6 +88,30 @@ struct split_client::impl {
     return train::make_classify_batch(ptrs, pad);
   }
 
+  // SS-OP ([privacy] ssop): the basis of the public head outputs at the current split, and the noise's own
+  // generator (seeded per client).
+  torch::Tensor ssop_basis;
+  int64_t ssop_basis_blocks = -1;  // the head depth ssop_basis is of
+  std::optional<at::Generator> ssop_gen;
+
+  // U_k of the public base head (no adapters: the same for every client) over every real probe token.
+  void compute_ssop_basis() {
+    if (!cfg.ssop || ssop_basis_blocks == a)
+      return;
+    if (!probes || probes->empty())
+      throw error(errc::invalid_argument, "[privacy] ssop needs the public probes ([elsa] probes > 0)");
+    torch::NoGradGuard no_grad;
+    std::vector<torch::Tensor> rows;
+    const std::size_t batches = (probes->size() + probe_batch_size - 1) / probe_batch_size;
+    for (std::size_t i = 0; i < batches; ++i) {
+      auto pb = probe_batch(i);
+      auto h = model->run_blocks(model->embed(pb.ids), 0, a, pb.mask, nullptr);
+      rows.push_back(h.reshape({-1, h.size(-1)}).index({pb.mask.reshape({-1}).to(torch::kBool)}));
+    }
+    ssop_basis = privacy::principal_directions(torch::cat(rows), cfg.ssop_k);
+    ssop_basis_blocks = a;
+  }
+
   void build(int64_t head_blocks, int64_t tail_blocks) {
     const int64_t L = model->n_layer();
     check_split(L, head_blocks, tail_blocks);
@@ -155,10 +180,12 @@ split_client::split_client(const run::run_config& cfg, const federation_data& da
   s.cursor = s.order.size();  // shuffle on first use
   s.rng.seed(cfg.seed * 1000003ULL + client);
   s.probes = data.probes;
+  s.ssop_gen = at::detail::createCPUGenerator(cfg.seed * 2654435761ULL + 97 * client + 13);
   s.base = std::move(base);
   s.model = s.base->module();
   s.classifier = model::Classifier(s.model->config().n_embd, data.num_labels(shard.task_index));
   s.build(cfg.head_blocks, cfg.tail_blocks);
+  s.compute_ssop_basis();  // at once: a bad ssop_k or missing probes fail the set-up, not a step
 }
 
 split_client::~split_client() = default;
@@ -207,7 +234,15 @@ head_output split_client::begin_step() {
   auto act = guarded(fmt::format("head forward of client {}", s.id),
                      [&] { return s.segments->head.forward(s.batch.ids, s.batch.mask); });
   head_output out;
-  out.activation = to_wire(act);
+  if (s.cfg.ssop) {
+    // The noise goes on what is sent, not into the head's graph: d(act + noise)/d act = I, so the edge's
+    // gradient back-propagates through the head unchanged.
+    s.compute_ssop_basis();
+    out.activation = to_wire(act.detach() + privacy::ssop_noise(act, s.ssop_basis, s.cfg.ssop_sigma, *s.ssop_gen),
+                             wire_type(s.cfg.activations));
+  } else {
+    out.activation = to_wire(act, wire_type(s.cfg.activations));
+  }
   const auto lengths = s.batch.mask.sum(1);
   s.batch_tokens = lengths.sum().item<int64_t>();
   auto la = lengths.accessor<int64_t, 1>();
@@ -229,7 +264,7 @@ messages::tensor_bytes split_client::tail_step(const messages::tensor_bytes& bod
       g = g * s.attack_scale;
     else if (s.attack == "random_update")
       g = s.noise_like(g, s.attack_scale);
-    return to_wire(g.contiguous());
+    return to_wire(g, wire_type(s.cfg.activations));
   });
 }
 
@@ -318,7 +353,7 @@ head_output split_client::probe_head(std::size_t i) {
   auto act = guarded(fmt::format("probe head of client {}", s.id),
                      [&] { return s.model->run_blocks(s.model->embed(batch.ids), 0, s.a, batch.mask, s.bank.get()); });
   head_output out;
-  out.activation = to_wire(act);
+  out.activation = to_wire(act, wire_type(s.cfg.activations));
   const auto lengths = batch.mask.sum(1);
   auto la = lengths.accessor<int64_t, 1>();
   for (int64_t r = 0; r < lengths.size(0); ++r)

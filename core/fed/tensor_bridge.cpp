@@ -21,6 +21,27 @@ messages::tensor_bytes to_wire(const torch::Tensor& t) {
                                          std::shared_ptr<const void>(owner, owner.get()));
 }
 
+messages::tensor_bytes to_wire(const torch::Tensor& t, messages::dtype type) {
+  if (type == messages::dtype::f32)
+    return to_wire(t);
+  auto c = t.detach().to(torch::kCPU, type == messages::dtype::f16 ? torch::kFloat16 : torch::kBFloat16).contiguous();
+  auto owner = std::make_shared<torch::Tensor>(c);
+  const auto sizes = c.sizes();
+  return messages::tensor_bytes::view_of(type, std::vector<int64_t>(sizes.begin(), sizes.end()), c.data_ptr(),
+                                         static_cast<std::size_t>(c.numel()) * 2,
+                                         std::shared_ptr<const void>(owner, owner.get()));
+}
+
+messages::dtype wire_type(const std::string& name) {
+  if (name == "fp32")
+    return messages::dtype::f32;
+  if (name == "fp16")
+    return messages::dtype::f16;
+  if (name == "bf16")
+    return messages::dtype::bf16;
+  throw error(errc::invalid_argument, fmt::format("[compress] activations = \"{}\": use fp32, fp16 or bf16", name));
+}
+
 torch::Tensor from_wire(const messages::tensor_bytes& x) {
   const int64_t n = x.numel();
   if (n < 0 || static_cast<std::size_t>(n) * messages::dtype_size(x.type()) != x.size_bytes())

@@ -16,6 +16,12 @@ namespace elsa::fed {
 /// A view of t's bytes (f32, row-major). Copies only when t is not a contiguous CPU f32 tensor.
 messages::tensor_bytes to_wire(const torch::Tensor& t);
 
+/// t converted once to `type` (f32: as above; f16/bf16: one converted copy that the view keeps alive).
+messages::tensor_bytes to_wire(const torch::Tensor& t, messages::dtype type);
+
+/// The wire dtype named by [compress] activations: "fp32", "fp16" or "bf16"; elsa::error otherwise.
+messages::dtype wire_type(const std::string& name);
+
 /// A float32 tensor over x's bytes (zero copy for f32; f16/bf16 are converted). The tensor must be treated
 /// as read-only: it may alias a received message. Throws elsa::error (malformed_input) when the byte length
 /// does not match the shape.

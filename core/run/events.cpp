@@ -15,7 +15,22 @@ nlohmann::json keyed(const std::map<uint32_t, V>& m) {
   return out;
 }
 
+nlohmann::json kinds(const int64_t (&n)[4]) {
+  nlohmann::json out = nlohmann::json::object();
+  for (int i = 0; i < 4; ++i)
+    out[byte_kind_names[i]] = n[i];
+  return out;
+}
+
 } // namespace
+
+nlohmann::json kind_bytes::sent_json() const {
+  return kinds(sent);
+}
+
+nlohmann::json kind_bytes::dense_json() const {
+  return kinds(dense);
+}
 
 const char* to_string(run_error code) noexcept {
   switch (code) {
@@ -54,7 +69,8 @@ const char* to_string(run_error code) noexcept {
 nlohmann::json client_round_event::to_json() const {
   return {{"type", "client_round"}, {"round", round}, {"client", client}, {"edge", edge},
           {"task", task},           {"steps", steps}, {"loss", loss},     {"tokens", tokens},
-          {"bytes_up", bytes_up},   {"seconds", seconds}};
+          {"bytes_up", bytes_up},   {"bytes_up_by_kind", up.sent_json()}, {"dense_up_by_kind", up.dense_json()},
+          {"seconds", seconds}};
 }
 
 nlohmann::json edge_round_event::to_json() const {
@@ -73,6 +89,10 @@ nlohmann::json edge_round_event::to_json() const {
           {"bytes_down", bytes_down},
           {"bytes_cloud", bytes_cloud},
           {"bytes_control", bytes_control},
+          {"bytes_down_by_kind", to_clients.sent_json()},
+          {"dense_down_by_kind", to_clients.dense_json()},
+          {"bytes_cloud_by_kind", to_cloud.sent_json()},
+          {"dense_cloud_by_kind", to_cloud.dense_json()},
           {"trust", keyed(trust)},
           {"update_digests", keyed(update_digests)},
           {"aggregate_digests", keyed(aggregate_digests)},
@@ -88,7 +108,9 @@ nlohmann::json round_closed_event::to_json() const {
 
 nlohmann::json cloud_round_event::to_json() const {
   return {{"type", "cloud_round"}, {"round", round},   {"edges_reported", edges_reported},
-          {"bytes_down", bytes_down}, {"bytes_control", bytes_control}, {"accuracy", accuracy}, {"loss", loss}};
+          {"bytes_down", bytes_down}, {"bytes_down_by_kind", down.sent_json()},
+          {"dense_down_by_kind", down.dense_json()}, {"bytes_control", bytes_control}, {"accuracy", accuracy},
+          {"loss", loss}};
 }
 
 nlohmann::json final_event::to_json() const {

@@ -35,13 +35,42 @@ enum class run_error : uint8_t {
 /// e.g. "rejected_update".
 const char* to_string(run_error code) noexcept;
 
+/// What a message carries, for the record's bytes_by_kind.
+enum class byte_kind : uint8_t { activations, gradients, adapters, control };
+inline constexpr const char* byte_kind_names[] = {"activations", "gradients", "adapters", "control"};
+
+/// Bytes one participant sent on one tier, by kind: `sent` as encoded, `dense` the same messages had their
+/// tensors been dense f32 (no sketch, no fp16), so dense / sent is what compression saved.
+struct kind_bytes {
+  int64_t sent[4] = {0, 0, 0, 0};
+  int64_t dense[4] = {0, 0, 0, 0};
+  void add(byte_kind kind, int64_t sent_bytes, int64_t dense_bytes) {
+    sent[static_cast<int>(kind)] += sent_bytes;
+    dense[static_cast<int>(kind)] += dense_bytes;
+  }
+  kind_bytes& operator+=(const kind_bytes& o) {
+    for (int i = 0; i < 4; ++i) {
+      sent[i] += o.sent[i];
+      dense[i] += o.dense[i];
+    }
+    return *this;
+  }
+  int64_t total() const {
+    return sent[0] + sent[1] + sent[2] + sent[3];
+  }
+  /// {"activations": n, "gradients": n, "adapters": n, "control": n} of sent (or dense) bytes.
+  nlohmann::json sent_json() const;
+  nlohmann::json dense_json() const;
+};
+
 /// A client finished its local steps of a round (seconds from the round's opening at the client).
 struct client_round_event {
   uint32_t round = 0, client = 0, edge = 0;
   std::string task;
   uint32_t steps = 0;
   double loss = 0;
-  int64_t tokens = 0, bytes_up = 0;
+  int64_t tokens = 0, bytes_up = 0;  // bytes_up: up.total()
+  kind_bytes up;                     // to its edge (and its fingerprints to the coordinator, as control)
   double seconds = 0;
   nlohmann::json to_json() const;
 };
@@ -56,6 +85,7 @@ struct edge_round_event {
   int64_t bytes_down = 0;     // to its clients: openings, body replies, adapters
   int64_t bytes_cloud = 0;    // to the cloud
   int64_t bytes_control = 0;  // to the coordinator: its close_round
+  kind_bytes to_clients, to_cloud; // bytes_down and bytes_cloud by kind
   std::map<uint32_t, double> trust;
   std::map<uint32_t, std::string> update_digests, aggregate_digests, left_out;
   uint64_t peak_admitted = 0;
@@ -79,6 +109,7 @@ struct cloud_round_event {
   uint32_t round = 0;
   int64_t edges_reported = 0;
   int64_t bytes_down = 0;     // global adapters to the edges
+  kind_bytes down;            // bytes_down by kind
   int64_t bytes_control = 0;  // its opening to the coordinator
   std::map<std::string, double> accuracy, loss;  // by task
   nlohmann::json to_json() const;

@@ -31,6 +31,8 @@ const names k_clusterings = {"task", "behaviour", "none"};
 const names k_fingerprints = {"gaussian", "predictive"};
 const names k_byzantine_modes = {"label_flip", "random_update", "scaled_update"};
 const names k_assignments = {"round_robin", "latency"};
+const names k_wire_types = {"fp32", "fp16", "bf16"};
+const names k_adapter_forms = {"none", "sketch"};
 
 constexpr int64_t k_max_threads = 256;
 constexpr int64_t k_max_clients = 4096;
@@ -190,6 +192,21 @@ void walk(Config& c, Visitor& v) {
   });
   v.key("rtt_deadline_ms", c.rtt_deadline_ms, 0.0, 1e6);
   v.key("heartbeat_timeout_ms", c.heartbeat_timeout_ms, 1, k_max_ms);
+
+  v.section("compress");
+  v.key("activations", c.activations, k_wire_types);
+  v.key("adapters", c.adapters, k_adapter_forms);
+  v.key("sketch_rows", c.sketch_rows, 1, 64);
+  v.key("sketch_cols", c.sketch_cols, 0, 1 << 24);
+  v.key("sketch_ratio", c.sketch_ratio, 1.0, 1e6);
+  v.key("sketch_k", c.sketch_k, 0, int64_t{1} << 32);
+
+  v.section("privacy");
+  v.key("ssop", c.ssop);
+  v.key("ssop_k", c.ssop_k, 0, 65536);
+  v.key("ssop_sigma", c.ssop_sigma, 0.0, 1000.0);
+  v.key("capture", c.capture, 0, 100000);
+  // Whether ssop_k < n_embd is checked against the model at start-up.
 
   // Client ids are 0..clients-1, edge ids 0..edges-1, rounds 0..rounds-1 (read in [topology] above).
   v.section("faults");

@@ -94,6 +94,21 @@ struct run_config {
   double rtt_deadline_ms = 0.0;      // > 0: a client whose measured RTT exceeds it moves to its nearest edge with room
   int64_t heartbeat_timeout_ms = 2000; // an edge reports what it measured after this long, answered or not
 
+  // [compress] what crosses the network (ELSA.md 3.3)
+  std::string activations = "fp32";  // split activations and gradients on the wire: fp32, fp16 or bf16
+  std::string adapters = "none";     // client and edge adapter uploads: none (dense f32) or sketch (count sketch
+                                     // of the update, the difference from the round's start; heads stay exact)
+  int64_t sketch_rows = 5;
+  int64_t sketch_cols = 0;           // 0: LoRA coordinates / (sketch_rows x sketch_ratio)
+  double sketch_ratio = 8.0;         // LoRA coordinates per table cell, when sketch_cols = 0
+  int64_t sketch_k = 0;              // coordinates a decode keeps; 0: sketch_cols
+
+  // [privacy] semantic-subspace orthogonal perturbation of head activations (ELSA.md 3.3)
+  bool ssop = false;
+  int64_t ssop_k = 16;               // principal directions of the public head outputs left untouched
+  double ssop_sigma = 0.5;           // noise norm as a fraction of each token's activation norm
+  int64_t capture = 0;               // batches of client activations each edge keeps for `elsa attack invert`
+
   // [faults]
   int64_t round_deadline_ms = 120000; // per edge round, from its opening; later updates are stragglers
   int64_t step_deadline_ms = 30000;   // a client waiting this long for its edge gives up the round

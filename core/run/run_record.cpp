@@ -8,6 +8,7 @@
 
 #include "core/cluster/clustering.hpp"
 #include "core/errors.hpp"
+#include "core/run/events.hpp"
 
 namespace elsa::run {
 
@@ -43,6 +44,46 @@ void append_unique(std::vector<T>& to, const nlohmann::json& list) {
   std::sort(to.begin(), to.end());
 }
 
+const char* const tiers[] = {"client_to_edge", "edge_to_client", "edge_to_cloud", "cloud_to_edge"};
+
+// Adds an event's {kind: n} (absent in events of older records: nothing) into acc[tier][kind].
+void add_kinds(nlohmann::json& acc, const char* tier, const nlohmann::json& ev, const char* field) {
+  if (!ev.contains(field) || !ev[field].is_object())
+    return;
+  auto& t = acc[tier];
+  if (!t.is_object())
+    t = nlohmann::json::object();
+  for (const auto& [k, v] : ev[field].items())
+    t[k] = t.value(k, int64_t{0}) + v.get<int64_t>();
+}
+
+// Sums b's tier -> kind -> n into a.
+void add_all(nlohmann::json& a, const nlohmann::json& b) {
+  for (const auto& [tier, kinds] : b.items()) {
+    auto& t = a[tier];
+    if (!t.is_object())
+      t = nlohmann::json::object();
+    for (const auto& [k, v] : kinds.items())
+      t[k] = t.value(k, int64_t{0}) + v.get<int64_t>();
+  }
+}
+
+// tier -> dense / sent over all kinds (1 where nothing was sent).
+nlohmann::json compression(const nlohmann::json& sent, const nlohmann::json& dense) {
+  nlohmann::json out = nlohmann::json::object();
+  for (const char* tier : tiers) {
+    int64_t s = 0, d = 0;
+    if (sent.contains(tier))
+      for (const auto& [k, v] : sent[tier].items())
+        s += v.get<int64_t>();
+    if (dense.contains(tier))
+      for (const auto& [k, v] : dense[tier].items())
+        d += v.get<int64_t>();
+    out[tier] = s > 0 ? static_cast<double>(d) / static_cast<double>(s) : 1.0;
+  }
+  return out;
+}
+
 } // namespace
 
 run_record::run_record(const run_config& cfg, std::vector<std::string> tasks, std::vector<double> majority)
@@ -74,6 +115,8 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     r.tokens += ev.value("tokens", int64_t{0});
     r.train_seconds = std::max(r.train_seconds, ev.value("seconds", 0.0));
     r.bytes_client_edge += ev.value("bytes_up", int64_t{0});
+    add_kinds(r.by_kind, "client_to_edge", ev, "bytes_up_by_kind");
+    add_kinds(r.dense_by_kind, "client_to_edge", ev, "dense_up_by_kind");
   } else if (type == "edge_round") {
     auto& r = at(round);
     r.reported += ev.value("reported", int64_t{0});
@@ -81,6 +124,10 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     r.bytes_edge_client += ev.value("bytes_down", int64_t{0});
     r.bytes_edge_cloud += ev.value("bytes_cloud", int64_t{0});
     r.bytes_control += ev.value("bytes_control", int64_t{0});
+    add_kinds(r.by_kind, "edge_to_client", ev, "bytes_down_by_kind");
+    add_kinds(r.dense_by_kind, "edge_to_client", ev, "dense_down_by_kind");
+    add_kinds(r.by_kind, "edge_to_cloud", ev, "bytes_cloud_by_kind");
+    add_kinds(r.dense_by_kind, "edge_to_cloud", ev, "dense_cloud_by_kind");
     r.reasons[ev.value("reason", "?")] += 1;
     append_unique<int64_t>(r.late, ev.value("late", nlohmann::json::array()));
     append_unique<int64_t>(r.missing, ev.value("missing", nlohmann::json::array()));
@@ -99,6 +146,8 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     auto& r = at(round);
     r.cloud_done = true;
     r.bytes_cloud_edge += ev.value("bytes_down", int64_t{0});
+    add_kinds(r.by_kind, "cloud_to_edge", ev, "bytes_down_by_kind");
+    add_kinds(r.dense_by_kind, "cloud_to_edge", ev, "dense_down_by_kind");
     r.bytes_control += ev.value("bytes_control", int64_t{0});
     r.accuracy = ev.value("accuracy", nlohmann::json::object());
     r.eval_loss = ev.value("loss", nlohmann::json::object());
@@ -169,6 +218,9 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
                      {"edge_to_cloud", r.bytes_edge_cloud},
                      {"cloud_to_edge", r.bytes_cloud_edge},
                      {"control", r.bytes_control}};
+    line["bytes_by_kind"] = r.by_kind;
+    line["dense_bytes_by_kind"] = r.dense_by_kind;
+    line["compression"] = compression(r.by_kind, r.dense_by_kind);
     line["trust"] = r.trust;
     if (r.clusters) {
       // Scored against the tasks when there are several, else against the clients' label groups.
@@ -248,7 +300,13 @@ nlohmann::json run_record::summary(double wall_seconds) const {
                           {"cloud_to_edge", 0},  {"control", 0}};
   int64_t stragglers = 0;
   std::vector<int64_t> dropouts, down;
+  nlohmann::json by_kind = nlohmann::json::object(), dense_by_kind = nlohmann::json::object();
+  for (const char* tier : tiers)
+    for (const char* kind : byte_kind_names)
+      by_kind[tier][kind] = dense_by_kind[tier][kind] = 0;
   for (const auto& l : lines_) {
+    add_all(by_kind, l.value("bytes_by_kind", nlohmann::json::object()));
+    add_all(dense_by_kind, l.value("dense_bytes_by_kind", nlohmann::json::object()));
     for (auto& [k, v] : bytes.items())
       v = v.get<int64_t>() + l["bytes"].value(k, int64_t{0});
     stragglers += static_cast<int64_t>(l["stragglers"].size());
@@ -257,6 +315,9 @@ nlohmann::json run_record::summary(double wall_seconds) const {
   }
   bytes["control"] = bytes["control"].get<int64_t>() + registered_bytes_;
   s["bytes"] = bytes;
+  s["bytes_by_kind"] = by_kind;
+  s["dense_bytes_by_kind"] = dense_by_kind;
+  s["compression"] = compression(by_kind, dense_by_kind);
   s["rounds"] = cfg_.rounds;
   s["rounds_recorded"] = static_cast<int64_t>(lines_.size());
   s["late_updates"] = stragglers;

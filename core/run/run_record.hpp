@@ -3,13 +3,18 @@
 // Torch-free and actor-free, so it is unit-testable and the recorder actor only forwards events into it.
 //
 // Event types (fields beyond "type"):
-//   client_round  round, client, edge, task, steps, loss, tokens, bytes_up, seconds (a client finished;
+//   client_round  round, client, edge, task, steps, loss, tokens, bytes_up, bytes_up_by_kind{kind: n},
+//                 dense_up_by_kind{kind: n}, seconds (a client finished;
 //                 seconds from the round's opening at the client, simulated when deterministic)
 //   edge_round    round, edge, reason, reported, expected, late[], missing[], down[], late_arrivals[],
-//                 aggregated[], stale_aggregated, bytes_down, bytes_cloud, trust{client: score}
+//                 aggregated[], stale_aggregated, bytes_down, bytes_cloud, trust{client: score},
+//                 bytes_down_by_kind, dense_down_by_kind, bytes_cloud_by_kind, dense_cloud_by_kind
 //                                                                            (an edge closed its round)
 //   round_closed  round, cloud_round, edges, bytes_control                     (the coordinator closed it)
-//   cloud_round   round, edges_reported, bytes_down, accuracy{task}, loss{task} (after a cloud aggregation)
+//   cloud_round   round, edges_reported, bytes_down, bytes_down_by_kind, dense_down_by_kind, accuracy{task},
+//                 loss{task}                                                (after a cloud aggregation)
+// Kinds are activations, gradients, adapters and control; "dense" counts the same messages with dense f32
+// tensors, so a line's and the summary's `compression` (tier -> dense / sent) is what compression saved.
 //   dropout       round, client, mode
 //   error         round, actor, code, text                                    (a rejected message, a fault)
 //   final         test{task: {accuracy, macro_f1, loss, count}}, cloud_received{kind: count}
@@ -63,8 +68,8 @@ public:
     return aborted_;
   }
 
-  /// summary.json: final per-task test accuracy (and the majority baseline), totals of bytes per tier,
-  /// rounds, stragglers, dropouts, errors, wall time.
+  /// summary.json: final per-task test accuracy (and the majority baseline), totals of bytes per tier (and
+  /// bytes_by_kind, tier -> kind -> bytes; compression, tier -> dense / sent), rounds, stragglers, dropouts, errors, wall time.
   nlohmann::json summary(double wall_seconds) const;
 
   /// The table printed at the end of a run.
@@ -88,6 +93,7 @@ private:
     double train_seconds = 0;  // the slowest client's steps
     int64_t bytes_client_edge = 0, bytes_edge_client = 0, bytes_edge_cloud = 0, bytes_cloud_edge = 0,
             bytes_control = 0;
+    nlohmann::json by_kind = nlohmann::json::object(), dense_by_kind = nlohmann::json::object(); // tier -> kind -> n
     std::vector<int64_t> late, missing, down, dropouts, late_arrivals, aggregated;
     nlohmann::json delays = nlohmann::json::array();  // injected faults other than dropouts
     int64_t stale_aggregated = 0;

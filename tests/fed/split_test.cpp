@@ -68,10 +68,61 @@ TEST(Bridge, TensorsCrossWithoutCopies) {
   EXPECT_THROW(from_wire(bad), elsa::error);
 }
 
+// [compress] activations = fp16 / bf16: one converted copy, half the bytes, within the type's precision.
+TEST(Bridge, HalfPrecisionRoundTripsWithinItsPrecision) {
+  torch::manual_seed(3);
+  auto t = torch::randn({4, 16, 32}) * 10;
+  // Unit roundoff u = 2^-(fraction bits + 1): 2^-11 for f16 (10 bits), 2^-8 for bf16 (7 bits).
+  for (auto [type, u] : {std::pair{messages::dtype::f16, 1.0 / 2048}, std::pair{messages::dtype::bf16, 1.0 / 256}}) {
+    auto wire = to_wire(t, type);
+    EXPECT_EQ(wire.type(), type);
+    EXPECT_EQ(wire.size_bytes(), static_cast<std::size_t>(t.numel()) * 2);
+    auto back = from_wire(wire);
+    // Round to nearest: relative error at most u (for normal numbers; |t| >= 1e-3 is normal in both).
+    const auto rel = ((back - t).abs() / t.abs().clamp_min(1e-3)).max().item<double>();
+    EXPECT_LE(rel, u * 1.0001) << messages::to_string(type);
+    EXPECT_GT(rel, 0.0) << "a real conversion, not an f32 copy";
+  }
+  EXPECT_EQ(to_wire(t, messages::dtype::f32).type(), messages::dtype::f32);
+  EXPECT_EQ(wire_type("bf16"), messages::dtype::bf16);
+  EXPECT_THROW(wire_type("fp8"), elsa::error);
+}
+
 TEST_F(SplitTraining, TrainingThroughTheSplitLowersTheLoss) {
   split_client c(*cfg, *data, 0, *tok, *base);
   edge_body e(*cfg, *base);
   e.add_client(0, cfg->head_blocks, cfg->tail_blocks);
+  double first = 0, last = 0;
+  for (int i = 0; i < 30; ++i) {
+    const double loss = step(c, e);
+    (i < 10 ? first : last) += i < 10 || i >= 20 ? loss : 0.0;
+  }
+  EXPECT_LT(last, first) << "mean loss of steps 21-30 vs 1-10";
+}
+
+// fp16 on the wire and SS-OP noise on the head's activations: the client sends half the bytes, the noise
+// changes what the edge sees, and training still lowers the loss.
+TEST_F(SplitTraining, Fp16AndSsopStillTrain) {
+  auto cfg2 = *cfg;
+  cfg2.activations = "fp16";
+  cfg2.ssop = true;
+  cfg2.ssop_k = 8;
+  cfg2.ssop_sigma = 0.3;
+  cfg2.probes = 64;
+  auto data2 = *data;
+  attach_probes(data2, cfg2, *tok);
+  split_client plain(*cfg, *data, 0, *tok, *base);
+  split_client c(cfg2, data2, 0, *tok, *base);
+  edge_body e(cfg2, *base);
+  e.add_client(0, cfg2.head_blocks, cfg2.tail_blocks);
+  const auto a = c.begin_step();
+  const auto p = plain.begin_step();  // the same batch: same seed, same client
+  EXPECT_EQ(a.activation.type(), messages::dtype::f16);
+  EXPECT_EQ(a.activation.size_bytes() * 2, p.activation.size_bytes());
+  const auto diff = (from_wire(a.activation) - from_wire(p.activation)).norm().item<double>();
+  const auto norm = from_wire(p.activation).norm().item<double>();
+  EXPECT_NEAR(diff / norm, 0.3, 0.05) << "noise of sigma x the activation's norm";
+  c.abandon_step();
   double first = 0, last = 0;
   for (int i = 0; i < 30; ++i) {
     const double loss = step(c, e);

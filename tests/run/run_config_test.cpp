@@ -86,6 +86,16 @@ void expect_same(const er::run_config& a, const er::run_config& b) {
   EXPECT_EQ(a.head_blocks, b.head_blocks);
   EXPECT_EQ(a.tail_blocks, b.tail_blocks);
   EXPECT_EQ(a.trust_weighting, b.trust_weighting);
+  EXPECT_EQ(a.activations, b.activations);
+  EXPECT_EQ(a.adapters, b.adapters);
+  EXPECT_EQ(a.sketch_rows, b.sketch_rows);
+  EXPECT_EQ(a.sketch_cols, b.sketch_cols);
+  EXPECT_EQ(a.sketch_ratio, b.sketch_ratio);
+  EXPECT_EQ(a.sketch_k, b.sketch_k);
+  EXPECT_EQ(a.ssop, b.ssop);
+  EXPECT_EQ(a.ssop_k, b.ssop_k);
+  EXPECT_EQ(a.ssop_sigma, b.ssop_sigma);
+  EXPECT_EQ(a.capture, b.capture);
   EXPECT_EQ(a.round_deadline_ms, b.round_deadline_ms);
   EXPECT_EQ(a.step_deadline_ms, b.step_deadline_ms);
   EXPECT_EQ(a.quorum, b.quorum);
@@ -152,6 +162,19 @@ tail_blocks = 2
 [elsa]
 trust_weighting = false
 
+[compress]
+activations = "bf16"
+adapters = "sketch"
+sketch_rows = 3
+sketch_cols = 999
+sketch_k = 77
+
+[privacy]
+ssop = true
+ssop_k = 5
+ssop_sigma = 0.25
+capture = 4
+
 [faults]
 round_deadline_ms = 5000
 step_deadline_ms = 2000
@@ -213,7 +236,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 9 + 74); // sections + keys
+  EXPECT_EQ(n, 11 + 84); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {
@@ -250,6 +273,15 @@ TEST(RunConfig, EveryKeyIsRead) {
   EXPECT_EQ(c.head_blocks, 2);
   EXPECT_EQ(c.tail_blocks, 2);
   EXPECT_FALSE(c.trust_weighting);
+  EXPECT_EQ(c.activations, "bf16");
+  EXPECT_EQ(c.adapters, "sketch");
+  EXPECT_EQ(c.sketch_rows, 3);
+  EXPECT_EQ(c.sketch_cols, 999);
+  EXPECT_EQ(c.sketch_k, 77);
+  EXPECT_TRUE(c.ssop);
+  EXPECT_EQ(c.ssop_k, 5);
+  EXPECT_DOUBLE_EQ(c.ssop_sigma, 0.25);
+  EXPECT_EQ(c.capture, 4);
   EXPECT_EQ(c.round_deadline_ms, 5000);
   EXPECT_EQ(c.step_deadline_ms, 2000);
   EXPECT_EQ(c.quorum, 1.0);

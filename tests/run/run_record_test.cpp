@@ -67,6 +67,51 @@ TEST(RunRecord, OneLinePerRoundInOrder) {
   EXPECT_NE(rec.summary_table(4.0).find("| spam | 0.9100 |"), std::string::npos) << rec.summary_table(4.0);
 }
 
+// Bytes by kind: the typed events' counts reach the lines and the summary per tier and kind, with the
+// dense-equivalent sizes giving each tier's compression ratio.
+TEST(RunRecord, BytesByKindAndCompression) {
+  run_record rec(two_rounds(), {"spam"}, {0.7});
+  client_round_event c;
+  c.round = 0;
+  c.up.add(byte_kind::activations, 100, 190);  // fp16: about half
+  c.up.add(byte_kind::gradients, 50, 50);
+  c.up.add(byte_kind::adapters, 40, 200);      // a sketch
+  c.bytes_up = c.up.total();
+  rec.add(c.to_json(), 1.0);
+  edge_round_event e;
+  e.round = 0;
+  e.to_clients.add(byte_kind::activations, 30, 30);
+  e.to_clients.add(byte_kind::control, 5, 5);
+  e.bytes_down = e.to_clients.total();
+  rec.add(e.to_json(), 1.0);
+  const auto lines = rec.add({{"type", "round_closed"}, {"round", 0}, {"cloud_round", false}}, 1.0);
+  ASSERT_EQ(lines.size(), 1u);
+  const auto& l = lines[0];
+  EXPECT_EQ(l["bytes"]["client_to_edge"], 190);
+  EXPECT_EQ(l["bytes_by_kind"]["client_to_edge"]["activations"], 100);
+  EXPECT_EQ(l["bytes_by_kind"]["client_to_edge"]["adapters"], 40);
+  EXPECT_EQ(l["bytes_by_kind"]["edge_to_client"]["control"], 5);
+  EXPECT_DOUBLE_EQ(l["compression"]["client_to_edge"].get<double>(), 440.0 / 190.0);
+  EXPECT_DOUBLE_EQ(l["compression"]["edge_to_client"].get<double>(), 1.0);
+  cloud_round_event k;
+  k.round = 1;
+  k.down.add(byte_kind::adapters, 10, 80);
+  k.bytes_down = k.down.total();
+  rec.add({{"type", "round_closed"}, {"round", 1}, {"cloud_round", true}}, 2.0);
+  ASSERT_EQ(rec.add(k.to_json(), 2.0).size(), 1u);
+  const auto s = rec.summary(2.0);
+  EXPECT_EQ(s["bytes_by_kind"]["client_to_edge"]["gradients"], 50);
+  EXPECT_EQ(s["bytes_by_kind"]["cloud_to_edge"]["adapters"], 10);
+  EXPECT_EQ(s["bytes_by_kind"]["edge_to_cloud"]["adapters"], 0);  // every tier and kind is present
+  EXPECT_EQ(s["dense_bytes_by_kind"]["client_to_edge"]["adapters"], 200);
+  EXPECT_DOUBLE_EQ(s["compression"]["cloud_to_edge"].get<double>(), 8.0);
+  // The kinds add up to the tier totals.
+  int64_t sum = 0;
+  for (const auto& [kind, n] : s["bytes_by_kind"]["client_to_edge"].items())
+    sum += n.get<int64_t>();
+  EXPECT_EQ(sum, s["bytes"]["client_to_edge"].get<int64_t>());
+}
+
 TEST(RunRecord, ErrorsAreKeptAndCounted) {
   run_record rec(two_rounds(), {"spam"}, {0.7});
   rec.add({{"type", "error"}, {"round", 0}, {"actor", "edge 1"}, {"code", "malformed_message/byte_length"},
