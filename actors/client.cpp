@@ -11,6 +11,7 @@
 #include "actors/dispatch.hpp"
 #include "actors/heartbeat.hpp"
 #include "core/errors.hpp"
+#include "core/fed/sketched.hpp"
 #include "core/fed/split_client.hpp"
 
 namespace elsa::actors {
@@ -62,7 +63,17 @@ void finish_round(client_pointer self) {
   up.base_round = st.round;
   up.sample_count = st.core->sample_count();
   up.cluster_id = st.cluster;
-  up.form = st.core->adapters();
+  if (ctx.cfg.adapters == "sketch" && !st.received.empty()) {
+    // The update (the difference from the adapters the edge last sent) as a count sketch, heads exact.
+    try {
+      up.form = fed::sketch_update(fed::plan_sketch(ctx.cfg, st.received), st.core->adapters(), st.received);
+    } catch (const elsa::error& e) {
+      abandon_round(self, run::run_error::internal, std::string("cannot sketch the adapter update: ") + e.what());
+      return;
+    }
+  } else {
+    up.form = st.core->adapters();
+  }
   auto bytes = ctx.codec.encode(me(self), up);
   if (!bytes) {
     abandon_round(self, run::run_error::internal, "cannot encode the adapter update: " + bytes.error().message);
@@ -355,14 +366,16 @@ void on_adapters(client_pointer self, const adapter_update& up) {
   auto& st = self->state;
   const auto* dense = std::get_if<std::vector<named_tensor>>(&up.form);
   if (dense == nullptr) {
+    // Edges decode sketches: what they send down is the cluster's adapters, dense.
     record_error(self, *st.ctx, who(self), up.round, run::run_error::refused, "sketch",
-                 "count-sketch adapter updates are not decoded by clients yet");
+                 "a count-sketch adapter update from an edge; a client takes its cluster's adapters dense");
     return;
   }
   if (dense->empty())
     return;  // nothing new for this cluster
   try {
     st.core->load_adapters(*dense);
+    st.received = *dense;  // a sketched update is the difference from these
   } catch (const elsa::error& e) {
     record_error(self, *st.ctx, who(self), up.round, run::run_error::malformed_message, e.what());
   }

@@ -11,6 +11,7 @@
 #include "core/fed/aggregation.hpp"
 #include "core/fed/behaviour.hpp"
 #include "core/fed/evaluator.hpp"
+#include "core/fed/sketched.hpp"
 
 namespace elsa::actors {
 
@@ -143,8 +144,10 @@ void aggregate(cloud_pointer self) {
         updates.push_back({edge, round, k, set_samples.second, set_samples.first});
   fed::aggregation_inputs in;
   in.round = round;
+  const bool sketching = ctx.cfg.adapters == "sketch";
   for (uint32_t k = 0; k < st.global.size(); ++k)
-    in.layouts[k] = fed::layout_of(st.global[k]);
+    in.layouts[k] = sketching ? fed::layout_of(fed::aggregable(fed::plan_sketch(ctx.cfg, st.global[k]), {}, st.global[k]))
+                              : fed::layout_of(st.global[k]);
   in.policy.trust_weighting = false;
   in.policy.max_staleness = 0;
   in.sender_kind = "edge";
@@ -154,8 +157,21 @@ void aggregate(cloud_pointer self) {
   run::cloud_round_event ev;
   for (uint32_t k = 0; k < st.global.size(); ++k) {
     auto it = agg.clusters.find(k);
-    if (it != agg.clusters.end())
+    if (it == agg.clusters.end())
+      continue;
+    if (sketching) {
+      // Decoded here: the top-k of the averaged table plus what earlier decodes left (error feedback).
+      try {
+        const auto plan = fed::plan_sketch(ctx.cfg, st.global[k]);
+        const auto delta = fed::decode_with_feedback(plan, st.sketch_error[k], fed::table_of(plan, it->second.adapters));
+        st.global[k] = fed::overlay(st.global[k], fed::overlay(fed::apply_delta(plan, st.global[k], delta),
+                                                               fed::heads_of(it->second.adapters)));
+      } catch (const elsa::error& e) {
+        record_error(self, ctx, who, round, run::run_error::internal, e.what());
+      }
+    } else {
       st.global[k] = fed::overlay(st.global[k], it->second.adapters);  // heads no edge sent stay
+    }
   }
   for (uint32_t t = 0; t < ctx.task_names.size(); ++t) {
     try {
@@ -243,18 +259,27 @@ void on_adapters(cloud_pointer self, const incoming& msg, const adapter_update& 
                  std::string("adapter update from a ") + to_string(msg.sender.role) + "; the cloud takes edges' only");
     return;
   }
-  const auto* dense = std::get_if<std::vector<named_tensor>>(&up.form);
-  if (dense == nullptr) {
-    record_error(self, *st.ctx, who, up.round, run::run_error::refused, "sketch",
-                 "count-sketch adapter updates are not decoded by the cloud yet");
-    return;
-  }
   if (!st.waiting || up.round != last_edge_round(self) || up.cluster_id >= st.global.size()) {
     record_error(self, *st.ctx, who, up.round, run::run_error::late_update,
                  fmt::format("edge {}'s update for round {} arrived outside its cloud round", msg.sender.id, up.round));
     return;
   }
-  st.received_sets[msg.sender.id][up.cluster_id] = {*dense, up.sample_count};
+  if (const auto* dense = std::get_if<std::vector<named_tensor>>(&up.form)) {
+    st.received_sets[msg.sender.id][up.cluster_id] = {*dense, up.sample_count};
+  } else {
+    // An edge's sketched update of the cluster (the difference from the global adapters): kept as {heads,
+    // table}, averaged with the other edges' without decoding (core/fed/sketched.hpp).
+    const auto& sk = std::get<count_sketch>(up.form);
+    const auto plan = fed::plan_sketch(st.ctx->cfg, st.global[up.cluster_id]);
+    if (auto why = fed::plan_mismatch(plan, sk); !why.empty()) {
+      record_error(self, *st.ctx, who, up.round, run::run_error::rejected_update, "sketch_mismatch",
+                   fmt::format("edge {}'s sketched update of cluster {}: {}", msg.sender.id, up.cluster_id, why));
+      st.received_sets[msg.sender.id][up.cluster_id] = {{}, 0};  // counted as received, aggregated as nothing
+    } else {
+      st.received_sets[msg.sender.id][up.cluster_id] = {fed::aggregable(plan, fed::values(sk), sk.exact),
+                                                        up.sample_count};
+    }
+  }
   maybe_aggregate(self);
 }
 

@@ -11,6 +11,7 @@
 #include "actors/heartbeat.hpp"
 #include "core/errors.hpp"
 #include "core/fed/edge_body.hpp"
+#include "core/fed/sketched.hpp"
 
 namespace elsa::actors {
 
@@ -31,6 +32,11 @@ uint32_t current_round(const edge_pointer& self) {
 }
 
 void start_round(edge_pointer self, const open_round& open);
+
+// [compress] adapters = "sketch": client uploads and this edge's cloud uploads are count sketches.
+bool sketching(const edge_pointer& self) {
+  return self->state.ctx->cfg.adapters == "sketch";
+}
 void readmit(edge_pointer self, uint32_t client);
 
 // Round r may start once every cluster holds the global adapters of the cloud round it belongs to.
@@ -190,7 +196,8 @@ void close_current(edge_pointer self, close_reason reason) {
     in.round = open.round;
     for (const auto& [k, set] : st.cluster_adapters)
       if (!set.empty())
-        in.layouts[k] = fed::layout_of(set);
+        in.layouts[k] = sketching(self) ? fed::layout_of(fed::aggregable(fed::plan_sketch(ctx.cfg, set), {}, set))
+                                        : fed::layout_of(set);
     in.registered_samples = st.registered_samples;
     in.trust = st.trust;
     in.excluded = st.excluded;
@@ -239,7 +246,26 @@ void close_current(edge_pointer self, close_reason reason) {
       up.base_round = open.round;
       up.cluster_id = k;
       auto it = agg.clusters.find(k);
-      if (it != agg.clusters.end()) {
+      if (it != agg.clusters.end() && sketching(self)) {
+        // Up goes the cluster's whole update since the cloud's adapters: what this edge's rounds applied,
+        // what their decodes left (the error feedback), and this round's averaged table.
+        up.sample_count = it->second.samples;
+        try {
+          const auto& start = st.cluster_adapters[k];
+          const auto plan = fed::plan_sketch(ctx.cfg, start);
+          auto table = fed::table_of(plan, it->second.adapters);
+          compress::merge(table, compress::sketch(plan.shape, fed::lora_delta(plan, start, st.global_adapters[k])),
+                          plan.shape);
+          if (auto e = st.sketch_error.find(k); e != st.sketch_error.end() && !e->second.empty())
+            compress::merge(table, e->second, plan.shape);
+          st.sketch_error.erase(k);
+          it->second.adapters = fed::aggregable(plan, table, it->second.adapters);
+          up.form = fed::as_sketch(plan, table, it->second.adapters);
+        } catch (const elsa::error& e) {
+          record_error(self, ctx, who(self), open.round, run::run_error::internal, e.what());
+          continue;
+        }
+      } else if (it != agg.clusters.end()) {
         up.sample_count = it->second.samples;  // exactly the updates averaged
         up.form = it->second.adapters;
       } else {
@@ -256,6 +282,18 @@ void close_current(edge_pointer self, close_reason reason) {
     }
   } else {
     for (auto& [k, a] : agg.clusters) {
+      if (sketching(self)) {
+        // Decoded here (top-k, with this edge's error feedback): the clients go on from dense adapters.
+        try {
+          const auto& start = st.cluster_adapters[k];
+          const auto plan = fed::plan_sketch(ctx.cfg, start);
+          const auto delta = fed::decode_with_feedback(plan, st.sketch_error[k], fed::table_of(plan, a.adapters));
+          a.adapters = fed::overlay(fed::apply_delta(plan, start, delta), fed::heads_of(a.adapters));
+        } catch (const elsa::error& e) {
+          record_error(self, ctx, who(self), open.round, run::run_error::internal, e.what());
+          continue;
+        }
+      }
       // Heads of tasks none of this round's updates held stay as they were (heads per task, adapters.hpp).
       a.adapters = fed::overlay(st.cluster_adapters[k], a.adapters);
       st.cluster_adapters[k] = a.adapters;
@@ -484,16 +522,17 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
   auto& st = self->state;
   const auto& ctx = *st.ctx;
   const auto* dense = std::get_if<std::vector<named_tensor>>(&up.form);
-  if (dense == nullptr) {
-    record_error(self, ctx, who(self), up.round, run::run_error::refused, "sketch",
-                 "count-sketch adapter updates are not decoded by edges yet");
-    return;
-  }
   if (msg.sender.role == tier::cloud) {
+    if (dense == nullptr) {
+      record_error(self, ctx, who(self), up.round, run::run_error::refused, "sketch",
+                   "a count-sketch update from the cloud; the global adapters come dense");
+      return;
+    }
     if (up.cluster_id >= ctx.clusters)
       return;
     if (!dense->empty()) {
       st.cluster_adapters[up.cluster_id] = *dense;
+      st.global_adapters[up.cluster_id] = *dense;  // a sketched upload is the difference from these
       load_into_slots(self, up.cluster_id, *dense);
       // Passed on under this edge's envelope: a client takes adapters from its own edge only.
       auto mine = ctx.codec.encode(me(self), up);
@@ -536,11 +575,32 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
     return;
   }
   fed::client_update cu{c, up.round, st.clients[c].cluster_id, up.sample_count, {}};
-  try {
-    cu.adapters = fed::merge_disjoint(*dense, snap->second);
-  } catch (const elsa::error& e) {
-    record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "wrong_names", e.what());
-    return;
+  if (dense != nullptr) {
+    try {
+      cu.adapters = fed::merge_disjoint(*dense, snap->second);
+    } catch (const elsa::error& e) {
+      record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "wrong_names", e.what());
+      return;
+    }
+  } else {
+    // A sketch of the client's part of the update: the body slot's part joins it in the same table (sketches
+    // add), so the update aggregates as {heads, table} without being decoded (core/fed/sketched.hpp).
+    const auto& sk = std::get<count_sketch>(up.form);
+    const auto& start = st.cluster_adapters[cu.cluster];
+    try {
+      if (start.empty())
+        throw elsa::error(errc::invalid_argument, "this edge has no adapters of the cluster to sketch against");
+      const auto plan = fed::plan_sketch(ctx.cfg, start);
+      if (auto why = fed::plan_mismatch(plan, sk); !why.empty())
+        throw elsa::error(errc::invalid_argument, why);
+      auto table = fed::values(sk);
+      compress::merge(table, compress::sketch(plan.shape, fed::lora_delta(plan, snap->second, start)), plan.shape);
+      cu.adapters = fed::aggregable(plan, std::move(table), sk.exact);
+    } catch (const elsa::error& e) {
+      record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "sketch_mismatch",
+                   fmt::format("client {}'s sketched update: {}", c, e.what()));
+      return;
+    }
   }
   if (on_time) {
     st.updates[c] = std::move(cu);

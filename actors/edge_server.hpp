@@ -53,6 +53,10 @@ struct edge_state {
 
   // -- adapters per cluster: the latest global (from the cloud) or edge aggregate --
   std::map<uint32_t, fed::adapter_set> cluster_adapters;
+  // [compress] adapters = "sketch": per cluster, the cloud's adapters this edge's cloud upload is the update
+  // of, and the error feedback of its edge-round decodes (what they left out, sent up in the cloud round).
+  std::map<uint32_t, fed::adapter_set> global_adapters;
+  std::map<uint32_t, std::vector<float>> sketch_error;
   std::map<uint32_t, uint32_t> global_round;  // round field of the last global update per cluster
 
   // -- the round in progress --

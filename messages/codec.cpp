@@ -455,7 +455,14 @@ public:
       spec(sk.layout[i], field_name{"adapter_update.sketch.layout", i});
       names.push_back(sk.layout[i].name);
     }
-    unique_names(std::move(names), "adapter_update.sketch.layout");
+    list_size(sk.exact.size(), limits_.max_tensors, "adapter_update.sketch.exact");
+    for (std::size_t i = 0; i < sk.exact.size(); ++i) {
+      field_name at{"adapter_update.sketch.exact", i};
+      text(sk.exact[i].name, at.dot(".name"), false);
+      tensor(sk.exact[i].tensor, at.dot(".tensor"));
+      names.push_back(sk.exact[i].name);
+    }
+    unique_names(std::move(names), "adapter_update.sketch.layout and exact");
   }
 
   void operator()(const fingerprint& m) const {
@@ -670,6 +677,8 @@ std::size_t hint(const adapter_update& m) {
     total += 8 + hint(sk.table);
     for (const auto& s : sk.layout)
       total += hint(s);
+    for (const auto& nt : sk.exact)
+      total += 4 + hint(nt.name) + hint(nt.tensor);
   }
   return total;
 }
@@ -822,6 +831,11 @@ public:
       shape(layout[i].initShape(static_cast<unsigned>(sk.layout[i].shape.size())), sk.layout[i].shape);
     }
     tensor(s.initTable(), sk.table);
+    auto exact = s.initExact(static_cast<unsigned>(sk.exact.size()));
+    for (unsigned i = 0; i < sk.exact.size(); ++i) {
+      exact[i].setName(sk.exact[i].name);
+      tensor(exact[i].initTensor(), sk.exact[i].tensor);
+    }
   }
 
   void operator()(body_builder body, const fingerprint& m) {
@@ -1101,6 +1115,13 @@ public:
         for (unsigned i = 0; i < layout.size(); ++i)
           sk.layout.push_back(spec(layout[i], field_name{"adapter_update.sketch.layout", i}));
         sk.table = tensor(s.getTable(), "adapter_update.sketch.table");
+        auto exact = s.getExact();
+        check_.list_size(exact.size(), limits_.max_tensors, "adapter_update.sketch.exact");
+        for (unsigned i = 0; i < exact.size(); ++i) {
+          field_name at{"adapter_update.sketch.exact", i};
+          sk.exact.push_back(named_tensor{text(exact[i].getName(), at.dot(".name")),
+                                          tensor(exact[i].getTensor(), at.dot(".tensor"))});
+        }
         m.form = std::move(sk);
         return m;
       }

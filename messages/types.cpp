@@ -150,6 +150,8 @@ int64_t dense_f32_extra(const adapter_update& m) noexcept {
   }
   const auto& sk = std::get<count_sketch>(m.form);
   int64_t out = -static_cast<int64_t>(sk.table.size_bytes());
+  for (const auto& t : sk.exact)
+    out += extra(t.tensor);
   for (const auto& spec : sk.layout) {
     int64_t n = 1;
     for (auto d : spec.shape)

@@ -235,9 +235,10 @@ struct count_sketch {
   uint64_t seed = 0;
   std::vector<tensor_spec> layout;
   tensor_bytes table;  // (rows, cols), f32
+  std::vector<named_tensor> exact;  // sent as they are beside the sketch (classifier heads); names not in layout
   friend bool operator==(const count_sketch& a, const count_sketch& b) {
     return a.rows == b.rows && a.cols == b.cols && a.seed == b.seed && a.layout == b.layout
-           && a.table == b.table;
+           && a.table == b.table && a.exact == b.exact;
   }
 };
 

@@ -18,6 +18,9 @@ struct CountSketch {
   # The tensors that were flattened and concatenated, in order, so the receiver can unflatten.
   table @4 :Common.Tensor;
   # The r x c sketch, f32.
+  exact @5 :List(Common.NamedTensor);
+  # Tensors sent as they are beside the sketch, not in the layout: classifier heads, which are averaged per
+  # task (aggregation is not one linear map over them), so they cannot share the table.
 }
 
 struct AdapterUpdate {

@@ -28,8 +28,11 @@ std::vector<const tensor_bytes*> tensors_of(const message_body& body) {
     if (auto dense = std::get_if<std::vector<named_tensor>>(&m->form))
       for (const auto& nt : *dense)
         out.push_back(&nt.tensor);
-    else
+    else {
       out.push_back(&std::get<count_sketch>(m->form).table);
+      for (const auto& nt : std::get<count_sketch>(m->form).exact)
+        out.push_back(&nt.tensor);
+    }
   }
   if (auto m = std::get_if<fingerprint>(&body)) {
     if (auto g = std::get_if<gaussian_fingerprint>(&m->form)) {

@@ -353,6 +353,16 @@ TEST(CodecValidation, SketchTableMustBeRowsByCols) {
   expect_failure(codec{}.decode<adapter_update>(crafted), violation::inconsistent, "is not rows x cols [2, 3]");
 }
 
+// A tensor sent exact beside a sketch may not also be in the sketch's layout.
+TEST(CodecValidation, SketchExactNamesAreNotInTheLayout) {
+  std::mt19937_64 rng{6};
+  auto m = testing::sample_sketch_update(rng);
+  auto& sk = std::get<count_sketch>(m.form);
+  sk.exact[0].name = sk.layout[1].name;
+  expect_failure(codec{}.encode(participant{tier::edge, 0}, m), violation::inconsistent,
+                 "\"h.0.attn.c_attn.lora_b\" appears more than once");
+}
+
 TEST(CodecValidation, DuplicateNamesAndClients) {
   std::mt19937_64 rng{6};
   auto m = testing::sample_dense_update(rng);

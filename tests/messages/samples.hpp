@@ -105,6 +105,7 @@ inline adapter_update sample_sketch_update(std::mt19937_64& rng) {
   sk.seed = rng();
   sk.layout = {{"h.0.attn.c_attn.lora_a", dtype::f32, {64, 4}}, {"h.0.attn.c_attn.lora_b", dtype::f32, {4, 192}}};
   sk.table = random_tensor(rng, dtype::f32, {5, 97});
+  sk.exact = {{"base_model.model.score.spam.weight", random_tensor(rng, dtype::f32, {2, 192})}};
   m.form = std::move(sk);
   return m;
 }

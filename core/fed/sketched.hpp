@@ -1,0 +1,72 @@
+// Count-sketched adapter updates ([compress] adapters = "sketch", ELSA.md 3.3) as the federation moves them.
+// What is sketched is an update: the LoRA difference from the round's start (the adapters the sender began
+// the round with), over the coordinates of the cluster's whole LoRA layout in name order, so a client's
+// head/tail part, the edge's body part and several clients' updates all land in one table and add up.
+// Classifier heads travel exact beside the table (heads are averaged per task, adapters.hpp).
+//
+// For aggregation a sketched update becomes an ordinary adapter set: its heads plus the table as one tensor
+// named k_table_name. The weighted average of tables is the table of the weighted average of updates
+// (sketches are linear), so aggregate_updates validates, weights and averages sketches without decoding.
+//
+// Error feedback lives with the receivers that decode (FetchSGD): an edge in its edge rounds and the cloud in
+// cloud rounds keep, per cluster, the part of the tables their top-k decodes did not apply, and add it to the
+// next table they decode (the edge sends it up in a cloud round). Senders keep nothing. Torch-free.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/compress/count_sketch.hpp"
+#include "core/fed/adapters.hpp"
+#include "core/run/run_config.hpp"
+#include "messages/types.hpp"
+
+namespace elsa::fed {
+
+/// The table's name inside an aggregable set: sorts after every PEFT name.
+inline constexpr const char* k_table_name = "~sketch.table";
+
+/// The sketch of one cluster's updates: the hashes and the LoRA layout its coordinates index.
+struct sketch_plan {
+  compress::sketch_shape shape;
+  std::vector<messages::tensor_spec> layout;  // the LoRA entries of the cluster's set, in name order
+  uint64_t k = 0;                             // coordinates a decode keeps
+};
+
+/// The plan for a cluster whose adapters are `cluster_set`, from [compress] sketch_rows, sketch_cols (or
+/// sketch_ratio) and sketch_k, seeded by [run] seed. elsa::error when the set has no LoRA entries.
+sketch_plan plan_sketch(const run::run_config& cfg, const adapter_set& cluster_set);
+
+/// The flat LoRA update now - start over plan.layout; entries `now` lacks (another party's blocks) count 0.
+/// elsa::error when a shape differs from the layout's.
+std::vector<float> lora_delta(const sketch_plan& plan, const adapter_set& now, const adapter_set& start);
+
+/// start with delta added to its LoRA entries over plan.layout (other entries of start kept), f32, sorted.
+adapter_set apply_delta(const sketch_plan& plan, const adapter_set& start, const std::vector<float>& delta);
+
+/// The wire form of the update now - start: its table and now's heads, exact.
+messages::count_sketch sketch_update(const sketch_plan& plan, const adapter_set& now, const adapter_set& start);
+
+/// A table (plan's shape; empty: zeros) and the heads of `heads` (its other entries are left out) as one
+/// aggregable set, sorted.
+adapter_set aggregable(const sketch_plan& plan, std::vector<float> table, const adapter_set& heads);
+/// The wire form of a table and the heads of `heads`.
+messages::count_sketch as_sketch(const sketch_plan& plan, const std::vector<float>& table, const adapter_set& heads);
+/// The k_table_name entry's values; elsa::error when `set` has none or it has the wrong size.
+std::vector<float> table_of(const sketch_plan& plan, const adapter_set& set);
+/// The entries of `set` other than the table (its heads).
+adapter_set heads_of(const adapter_set& set);
+
+/// One line naming what differs when a received sketch was not made with `plan` (rows, cols, seed, layout);
+/// empty when it was.
+std::string plan_mismatch(const sketch_plan& plan, const messages::count_sketch& sketch);
+
+/// The table's values of a received sketch (the plan's shape).
+std::vector<float> values(const messages::count_sketch& sketch);
+
+/// Receiver-side error feedback: s = error + table; the decoded update is the top-k of s; error becomes
+/// s - sketch(decoded). Returns the decoded update (plan.shape.dim values). `error` starts empty (zero).
+std::vector<float> decode_with_feedback(const sketch_plan& plan, std::vector<float>& error,
+                                        const std::vector<float>& table);
+
+} // namespace elsa::fed

@@ -1,0 +1,179 @@
+// Sketched adapter updates (core/fed/sketched.hpp): the plan follows the config and the cluster's layout,
+// deltas and their application invert each other, a client's part and the edge's body part add up in one
+// table to the sketch of the whole update, averaging aggregable sets averages the updates, and the
+// receiver's error feedback keeps what its decodes did not apply.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+#include "core/errors.hpp"
+#include "core/fed/aggregation.hpp"
+#include "core/fed/sketched.hpp"
+
+namespace elsa::fed {
+namespace {
+
+messages::named_tensor f32(const std::string& name, std::vector<int64_t> shape, const std::vector<float>& v) {
+  return {name, messages::tensor_bytes::copy_of(messages::dtype::f32, std::move(shape), v.data(), v.size() * 4)};
+}
+
+std::vector<float> vals(const messages::named_tensor& t) {
+  std::vector<float> out(t.tensor.size_bytes() / 4);
+  std::memcpy(out.data(), t.tensor.data(), t.tensor.size_bytes());
+  return out;
+}
+
+std::vector<float> noise(std::mt19937_64& rng, std::size_t n, float scale) {
+  std::normal_distribution<float> d(0.0f, scale);
+  std::vector<float> v(n);
+  for (auto& x : v)
+    x = d(rng);
+  return v;
+}
+
+// A cluster set: two "head/tail" LoRA tensors, one "body" tensor and a task head (sorted by name).
+adapter_set cluster(std::mt19937_64& rng) {
+  return {f32("base_model.model.score.spam.weight", {2, 4}, noise(rng, 8, 1)),
+          f32("base_model.model.transformer.h.0.lora_A", {4, 8}, noise(rng, 32, 1)),
+          f32("base_model.model.transformer.h.1.lora_A", {4, 8}, noise(rng, 32, 1)),
+          f32("base_model.model.transformer.h.2.lora_A", {4, 8}, noise(rng, 32, 1))};
+}
+
+// `set` with `dx` added to entry i's values.
+adapter_set moved(adapter_set set, std::size_t i, const std::vector<float>& dx) {
+  auto v = vals(set[i]);
+  for (std::size_t j = 0; j < v.size(); ++j)
+    v[j] += dx[j];
+  set[i] = f32(set[i].name, set[i].tensor.shape(), v);
+  return set;
+}
+
+run::run_config sketch_config() {
+  run::run_config cfg;
+  cfg.adapters = "sketch";
+  cfg.sketch_rows = 5;
+  cfg.sketch_ratio = 4;
+  return cfg;
+}
+
+TEST(Sketched, ThePlanFollowsTheConfigAndTheLora) {
+  std::mt19937_64 rng{1};
+  auto cfg = sketch_config();
+  const auto p = plan_sketch(cfg, cluster(rng));
+  EXPECT_EQ(p.layout.size(), 3u);  // LoRA only: the head travels exact
+  EXPECT_EQ(p.shape.dim, 96u);
+  EXPECT_EQ(p.shape.rows, 5u);
+  EXPECT_EQ(p.shape.cols, 5u);     // ceil(96 / (5 x 4))
+  EXPECT_EQ(p.k, 5u);              // sketch_k = 0: cols
+  cfg.sketch_cols = 40;
+  cfg.sketch_k = 7;
+  const auto q = plan_sketch(cfg, cluster(rng));
+  EXPECT_EQ(q.shape.cols, 40u);
+  EXPECT_EQ(q.k, 7u);
+  EXPECT_EQ(q.shape.seed, p.shape.seed);  // from [run] seed: every party agrees
+  EXPECT_THROW(plan_sketch(cfg, {cluster(rng)[0]}), elsa::error);  // a head only: nothing to sketch
+}
+
+TEST(Sketched, PartsAddUpToTheSketchOfTheWholeUpdate) {
+  std::mt19937_64 rng{2};
+  auto cfg = sketch_config();
+  cfg.sketch_cols = 50;
+  const auto start = cluster(rng);
+  const auto plan = plan_sketch(cfg, start);
+  // The client trains entries 0 (head), 1 and 3 (its blocks); the edge's body slot trains entry 2.
+  auto client_now = moved(moved(moved(start, 0, noise(rng, 8, 1)), 1, noise(rng, 32, 0.1f)), 3, noise(rng, 32, 0.1f));
+  client_now.erase(client_now.begin() + 2);
+  adapter_set body_now = {moved(start, 2, noise(rng, 32, 0.1f))[2]};
+  const auto sk = sketch_update(plan, client_now, start);
+  EXPECT_EQ(plan_mismatch(plan, sk), "");
+  ASSERT_EQ(sk.exact.size(), 1u);  // the head, exact
+  EXPECT_EQ(vals(sk.exact[0]), vals(client_now[0]));
+  auto table = values(sk);
+  compress::merge(table, compress::sketch(plan.shape, lora_delta(plan, body_now, start)), plan.shape);
+  // The whole update: every LoRA entry moved.
+  adapter_set whole = start;
+  whole[1] = client_now[1];
+  whole[2] = body_now[0];
+  whole[3] = client_now[2];
+  const auto expected = compress::sketch(plan.shape, lora_delta(plan, whole, start));
+  ASSERT_EQ(table.size(), expected.size());
+  for (std::size_t i = 0; i < table.size(); ++i)
+    EXPECT_NEAR(table[i], expected[i], 1e-5);
+  // apply_delta inverts lora_delta.
+  const auto back = apply_delta(plan, start, lora_delta(plan, whole, start));
+  for (std::size_t i = 1; i < 4; ++i) {
+    const auto a = vals(back[i]), b = vals(whole[i]);
+    for (std::size_t j = 0; j < a.size(); ++j)
+      EXPECT_NEAR(a[j], b[j], 1e-6);
+  }
+  EXPECT_EQ(vals(back[0]), vals(start[0]));  // the head is not the delta's
+  // A sketch made with another plan is named, not added.
+  auto other = sk;
+  other.seed += 1;
+  EXPECT_NE(plan_mismatch(plan, other).find("seed"), std::string::npos);
+  other = sk;
+  other.layout.pop_back();
+  EXPECT_NE(plan_mismatch(plan, other).find("LoRA tensors"), std::string::npos);
+}
+
+TEST(Sketched, AveragingAggregableSetsAveragesTheUpdates) {
+  std::mt19937_64 rng{3};
+  const auto cfg = sketch_config();
+  const auto start = cluster(rng);
+  const auto plan = plan_sketch(cfg, start);
+  std::vector<client_update> ups;
+  std::vector<std::vector<float>> deltas;
+  for (uint32_t c = 0; c < 3; ++c) {
+    auto now = moved(moved(start, 1, noise(rng, 32, 1)), 0, noise(rng, 8, 1));
+    deltas.push_back(lora_delta(plan, now, start));
+    ups.push_back({c, 0, 0, 10 * (c + 1), aggregable(plan, compress::sketch(plan.shape, deltas.back()), now)});
+  }
+  aggregation_inputs in;
+  in.layouts[0] = layout_of(aggregable(plan, {}, start));
+  const auto agg = aggregate_updates(ups, in);
+  ASSERT_TRUE(agg.rejected.empty()) << agg.rejected[0].text;
+  std::vector<float> mean(plan.shape.dim, 0.0f);
+  for (std::size_t c = 0; c < 3; ++c)
+    for (std::size_t i = 0; i < mean.size(); ++i)
+      mean[i] += deltas[c][i] * static_cast<float>(c + 1) / 6.0f;
+  const auto got = table_of(plan, agg.clusters.at(0).adapters);
+  const auto want = compress::sketch(plan.shape, mean);
+  for (std::size_t i = 0; i < got.size(); ++i)
+    EXPECT_NEAR(got[i], want[i], 1e-4);
+  EXPECT_EQ(heads_of(agg.clusters.at(0).adapters).size(), 1u);
+  // A table of the wrong size is rejected by the layout, not averaged.
+  ups[1].adapters.back() = f32(k_table_name, {1, 3}, {1, 2, 3});
+  EXPECT_EQ(aggregate_updates(ups, in).rejected.size(), 1u);
+}
+
+TEST(Sketched, ErrorFeedbackKeepsWhatTheDecodesLeft) {
+  std::mt19937_64 rng{4};
+  auto cfg = sketch_config();
+  cfg.sketch_cols = 30;
+  cfg.sketch_k = 10;
+  const auto start = cluster(rng);
+  const auto plan = plan_sketch(cfg, start);
+  std::vector<float> error, applied(plan.shape.dim, 0.0f), sent(plan.shape.dim, 0.0f);
+  for (int round = 0; round < 4; ++round) {
+    const auto update = noise(rng, plan.shape.dim, 1);
+    for (std::size_t i = 0; i < sent.size(); ++i)
+      sent[i] += update[i];
+    const auto delta = decode_with_feedback(plan, error, compress::sketch(plan.shape, update));
+    std::size_t nonzero = 0;
+    for (std::size_t i = 0; i < delta.size(); ++i) {
+      applied[i] += delta[i];
+      nonzero += delta[i] != 0.0f;
+    }
+    EXPECT_LE(nonzero, 10u);
+  }
+  // What was applied plus what the error table holds is the sketch of everything sent.
+  auto total = compress::sketch(plan.shape, applied);
+  compress::merge(total, error, plan.shape);
+  const auto want = compress::sketch(plan.shape, sent);
+  for (std::size_t i = 0; i < want.size(); ++i)
+    EXPECT_NEAR(total[i], want[i], 1e-3);
+}
+
+} // namespace
+} // namespace elsa::fed
