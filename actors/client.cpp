@@ -85,7 +85,12 @@ void finish_round(client_pointer self) {
     return;
   }
   const auto sent = static_cast<int64_t>(bytes->size());
-  st.up.add(run::byte_kind::adapters, sent, sent + dense_f32_extra(up));
+  // Dense-equivalent: a sketch's table stands for this client's own tensors (its blocks), not the whole layout.
+  const auto* sk = std::get_if<count_sketch>(&up.form);
+  st.up.add(run::byte_kind::adapters, sent,
+            sk ? sent - static_cast<int64_t>(sk->table.size_bytes())
+                   + static_cast<int64_t>(fed::data_bytes(fed::lora_only(st.core->adapters())))
+               : sent + dense_f32_extra(up));
   run::client_round_event ev;
   ev.round = st.round;
   ev.client = st.id;

@@ -27,8 +27,8 @@ struct client_state {
   uint32_t id = 0;
   uint32_t edge = 0;
   uint32_t cluster = 0;
-  peer_book peers;
-  std::vector<messages::named_tensor> received;  // the cluster's adapters as the edge last sent them  // the coordinator (from the wiring), then the edges (from the coordinator's peer table)
+  peer_book peers;  // the coordinator (from the wiring), then the edges (from the coordinator's peer table)
+  std::vector<messages::named_tensor> received;  // the cluster's adapters as the edge last sent them
 
   // -- the round in progress --
   uint32_t round = 0;

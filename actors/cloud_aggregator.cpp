@@ -146,8 +146,7 @@ void aggregate(cloud_pointer self) {
   in.round = round;
   const bool sketching = ctx.cfg.adapters == "sketch";
   for (uint32_t k = 0; k < st.global.size(); ++k)
-    in.layouts[k] = sketching ? fed::layout_of(fed::aggregable(fed::plan_sketch(ctx.cfg, st.global[k]), {}, st.global[k]))
-                              : fed::layout_of(st.global[k]);
+    in.layouts[k] = sketching ? fed::sketch_layout(ctx.cfg, st.global[k]) : fed::layout_of(st.global[k]);
   in.policy.trust_weighting = false;
   in.policy.max_staleness = 0;
   in.sender_kind = "edge";

@@ -42,8 +42,8 @@ struct cloud_state {
   std::map<uint32_t, uint32_t> task_of;     // client -> task of its head (the coordinator's peer table)
   std::map<uint32_t, uint32_t> cluster_of;  // client -> cluster
   std::set<uint32_t> live_edges;
-  run::kind_bytes bytes_down_pending;
-  std::map<uint32_t, std::vector<float>> sketch_error;  // per cluster: what sketch decodes left (error feedback)  // the initial broadcast, recorded with the first cloud round
+  run::kind_bytes bytes_down_pending;  // the initial broadcast, recorded with the first cloud round
+  std::map<uint32_t, std::vector<float>> sketch_error;  // per cluster: what sketch decodes left (error feedback)
   int64_t bytes_control = 0;       // openings sent to the coordinator this cloud round
 
   // -- the cloud round in progress --

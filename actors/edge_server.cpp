@@ -196,8 +196,7 @@ void close_current(edge_pointer self, close_reason reason) {
     in.round = open.round;
     for (const auto& [k, set] : st.cluster_adapters)
       if (!set.empty())
-        in.layouts[k] = sketching(self) ? fed::layout_of(fed::aggregable(fed::plan_sketch(ctx.cfg, set), {}, set))
-                                        : fed::layout_of(set);
+        in.layouts[k] = sketching(self) ? fed::sketch_layout(ctx.cfg, set) : fed::layout_of(set);
     in.registered_samples = st.registered_samples;
     in.trust = st.trust;
     in.excluded = st.excluded;
@@ -253,17 +252,14 @@ void close_current(edge_pointer self, close_reason reason) {
         try {
           const auto& start = st.cluster_adapters[k];
           const auto plan = fed::plan_sketch(ctx.cfg, start);
-          auto table = fed::table_of(plan, it->second.adapters);
-          compress::merge(table, compress::sketch(plan.shape, fed::lora_delta(plan, start, st.global_adapters[k])),
-                          plan.shape);
-          if (auto e = st.sketch_error.find(k); e != st.sketch_error.end() && !e->second.empty())
-            compress::merge(table, e->second, plan.shape);
-          st.sketch_error.erase(k);
+          const auto table = fed::edge_upload_table(plan, fed::table_of(plan, it->second.adapters), start,
+                                                    st.global_adapters[k], st.sketch_error[k]);
           it->second.adapters = fed::aggregable(plan, table, it->second.adapters);
           up.form = fed::as_sketch(plan, table, it->second.adapters);
         } catch (const elsa::error& e) {
           record_error(self, ctx, who(self), open.round, run::run_error::internal, e.what());
-          continue;
+          up.sample_count = 0;
+          up.form = std::vector<named_tensor>{};  // the cloud still counts this edge's upload of the cluster
         }
       } else if (it != agg.clusters.end()) {
         up.sample_count = it->second.samples;  // exactly the updates averaged
@@ -271,6 +267,8 @@ void close_current(edge_pointer self, close_reason reason) {
       } else {
         up.form = std::vector<named_tensor>{};
       }
+      // The cloud's next adapters replace what this period's edge rounds applied: their leftovers go with them.
+      st.sketch_error.erase(k);
       auto bytes = ctx.codec.encode(me(self), up);
       if (!bytes) {
         record_error(self, ctx, who(self), open.round, run::run_error::internal, bytes.error().message);
@@ -575,7 +573,12 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
     return;
   }
   fed::client_update cu{c, up.round, st.clients[c].cluster_id, up.sample_count, {}};
-  if (dense != nullptr) {
+  if (!sketching(self)) {
+    if (dense == nullptr) {
+      record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "sketch",
+                   fmt::format("client {} sent a sketch; this run's uploads are dense ([compress] adapters)", c));
+      return;
+    }
     try {
       cu.adapters = fed::merge_disjoint(*dense, snap->second);
     } catch (const elsa::error& e) {
@@ -583,19 +586,21 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
       return;
     }
   } else {
-    // A sketch of the client's part of the update: the body slot's part joins it in the same table (sketches
-    // add), so the update aggregates as {heads, table} without being decoded (core/fed/sketched.hpp).
-    const auto& sk = std::get<count_sketch>(up.form);
+    // The client's update as a sketch with the body slot's part in the same table (sketches add), so it
+    // aggregates as {heads, table} without being decoded (core/fed/sketched.hpp). Its reference is the
+    // cluster's adapters as this edge last sent them: a late update started from older ones, so it is not
+    // taken (that would need the adapters of its round kept per client).
+    if (!on_time) {
+      record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "too_stale",
+                   fmt::format("client {}'s update of round {} is late; a sketched update is only aggregated "
+                               "in its own round", c, up.round));
+      return;
+    }
     const auto& start = st.cluster_adapters[cu.cluster];
     try {
       if (start.empty())
         throw elsa::error(errc::invalid_argument, "this edge has no adapters of the cluster to sketch against");
-      const auto plan = fed::plan_sketch(ctx.cfg, start);
-      if (auto why = fed::plan_mismatch(plan, sk); !why.empty())
-        throw elsa::error(errc::invalid_argument, why);
-      auto table = fed::values(sk);
-      compress::merge(table, compress::sketch(plan.shape, fed::lora_delta(plan, snap->second, start)), plan.shape);
-      cu.adapters = fed::aggregable(plan, std::move(table), sk.exact);
+      cu.adapters = fed::client_update_at_edge(fed::plan_sketch(ctx.cfg, start), up, snap->second, start);
     } catch (const elsa::error& e) {
       record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "sketch_mismatch",
                    fmt::format("client {}'s sketched update: {}", c, e.what()));

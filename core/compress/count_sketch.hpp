@@ -4,8 +4,9 @@
 // the seed sketches and decodes alike, and sketches are linear: the table of a + b is the sum of the tables
 // of a and b (up to float rounding), so edges and the cloud add sketches without decoding them. A
 // coordinate's estimate is the median over rows of s_j(i) x bucket; decoding keeps the k largest estimates.
-// Error feedback at the sender keeps what a decode would miss and adds it to the next update.
-// Plain C++ (no torch, no CAF); the wire form is messages::count_sketch. Not wired into the runtime yet.
+// sender_feedback keeps what a decode would miss at the sender; the runtime keeps error feedback at the
+// receivers that decode instead (core/fed/sketched.hpp). Plain C++ (no torch, no CAF); the wire form is
+// messages::count_sketch.
 #pragma once
 
 #include <cstdint>

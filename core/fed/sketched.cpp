@@ -58,7 +58,8 @@ sketch_plan plan_sketch(const run::run_config& cfg, const adapter_set& cluster_s
   p.shape.dim = dim;
   p.shape.seed = cfg.seed * 0x9E3779B97F4A7C15ull + 0x5EC7;
   p.shape.check();
-  p.k = std::min<uint64_t>(dim, cfg.sketch_k > 0 ? static_cast<uint64_t>(cfg.sketch_k) : p.shape.cols);
+  p.k = std::min<uint64_t>(dim, cfg.sketch_k > 0 ? static_cast<uint64_t>(cfg.sketch_k)
+                                                  : std::max<uint64_t>(1, p.shape.cols / p.shape.rows));
   return p;
 }
 
@@ -146,6 +147,10 @@ messages::count_sketch as_sketch(const sketch_plan& plan, const std::vector<floa
   return sk;
 }
 
+adapter_layout sketch_layout(const run::run_config& cfg, const adapter_set& set) {
+  return layout_of(aggregable(plan_sketch(cfg, set), {}, set));
+}
+
 std::vector<float> table_of(const sketch_plan& plan, const adapter_set& set) {
   for (const auto& nt : set)
     if (nt.name == k_table_name) {
@@ -183,6 +188,32 @@ std::string plan_mismatch(const sketch_plan& plan, const messages::count_sketch&
 
 std::vector<float> values(const messages::count_sketch& sk) {
   return f32_values(sk.table, "sketch table");
+}
+
+adapter_set client_update_at_edge(const sketch_plan& plan, const messages::adapter_update& from_client,
+                                  const adapter_set& body_now, const adapter_set& start) {
+  std::vector<float> table;
+  adapter_set heads;
+  if (const auto* dense = std::get_if<std::vector<messages::named_tensor>>(&from_client.form)) {
+    table = compress::sketch(plan.shape, lora_delta(plan, *dense, start));
+    heads = *dense;
+  } else {
+    const auto& sk = std::get<messages::count_sketch>(from_client.form);
+    if (auto why = plan_mismatch(plan, sk); !why.empty())
+      throw error(errc::invalid_argument, why);
+    table = values(sk);
+    heads = sk.exact;
+  }
+  compress::merge(table, compress::sketch(plan.shape, lora_delta(plan, body_now, start)), plan.shape);
+  return aggregable(plan, std::move(table), heads);
+}
+
+std::vector<float> edge_upload_table(const sketch_plan& plan, std::vector<float> averaged, const adapter_set& current,
+                                     const adapter_set& global, const std::vector<float>& error) {
+  compress::merge(averaged, compress::sketch(plan.shape, lora_delta(plan, current, global)), plan.shape);
+  if (!error.empty())
+    compress::merge(averaged, error, plan.shape);
+  return averaged;
 }
 
 std::vector<float> decode_with_feedback(const sketch_plan& plan, std::vector<float>& error,

@@ -18,6 +18,7 @@
 
 #include "core/compress/count_sketch.hpp"
 #include "core/fed/adapters.hpp"
+#include "core/fed/aggregation.hpp"
 #include "core/run/run_config.hpp"
 #include "messages/types.hpp"
 
@@ -52,6 +53,9 @@ messages::count_sketch sketch_update(const sketch_plan& plan, const adapter_set&
 adapter_set aggregable(const sketch_plan& plan, std::vector<float> table, const adapter_set& heads);
 /// The wire form of a table and the heads of `heads`.
 messages::count_sketch as_sketch(const sketch_plan& plan, const std::vector<float>& table, const adapter_set& heads);
+/// The layout updates of a cluster whose adapters are `set` are validated against when sketching: its heads
+/// and the table.
+adapter_layout sketch_layout(const run::run_config& cfg, const adapter_set& set);
 /// The k_table_name entry's values; elsa::error when `set` has none or it has the wrong size.
 std::vector<float> table_of(const sketch_plan& plan, const adapter_set& set);
 /// The entries of `set` other than the table (its heads).
@@ -63,6 +67,18 @@ std::string plan_mismatch(const sketch_plan& plan, const messages::count_sketch&
 
 /// The table's values of a received sketch (the plan's shape).
 std::vector<float> values(const messages::count_sketch& sketch);
+
+/// The aggregable form of one client's update at its edge: the client's sketch (checked against `plan`) with
+/// the body slot's part (body_now - start) added into the same table, heads exact. A dense client update
+/// (`client_part` holding tensors) is sketched here against `start` instead. elsa::error naming what does
+/// not match.
+adapter_set client_update_at_edge(const sketch_plan& plan, const messages::adapter_update& from_client,
+                                  const adapter_set& body_now, const adapter_set& start);
+
+/// An edge's table for the cloud in a cloud round: this round's averaged table, plus the sketch of what its
+/// edge rounds applied since the cloud's adapters (current - global), plus its error feedback (may be empty).
+std::vector<float> edge_upload_table(const sketch_plan& plan, std::vector<float> averaged, const adapter_set& current,
+                                     const adapter_set& global, const std::vector<float>& error);
 
 /// Receiver-side error feedback: s = error + table; the decoded update is the top-k of s; error becomes
 /// s - sketch(decoded). Returns the decoded update (plan.shape.dim values). `error` starts empty (zero).

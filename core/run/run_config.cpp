@@ -196,6 +196,13 @@ void walk(Config& c, Visitor& v) {
   v.section("compress");
   v.key("activations", c.activations, k_wire_types);
   v.key("adapters", c.adapters, k_adapter_forms);
+  v.rule("adapters", [&c] {
+    // A sketched update is the difference from the cluster's adapters its sender started from; a
+    // re-clustering mid-period would change that reference under it (and the decoders' error feedback).
+    return c.adapters == "sketch" && c.clustering == "behaviour"
+             ? std::string{"= \"sketch\" does not work with [elsa] clustering = \"behaviour\" yet; use \"task\" or \"none\""}
+             : std::string{};
+  });
   v.key("sketch_rows", c.sketch_rows, 1, 64);
   v.key("sketch_cols", c.sketch_cols, 0, 1 << 24);
   v.key("sketch_ratio", c.sketch_ratio, 1.0, 1e6);
@@ -205,7 +212,6 @@ void walk(Config& c, Visitor& v) {
   v.key("ssop", c.ssop);
   v.key("ssop_k", c.ssop_k, 0, 65536);
   v.key("ssop_sigma", c.ssop_sigma, 0.0, 1000.0);
-  v.key("capture", c.capture, 0, 100000);
   // Whether ssop_k < n_embd is checked against the model at start-up.
 
   // Client ids are 0..clients-1, edge ids 0..edges-1, rounds 0..rounds-1 (read in [topology] above).

@@ -101,13 +101,12 @@ struct run_config {
   int64_t sketch_rows = 5;
   int64_t sketch_cols = 0;           // 0: LoRA coordinates / (sketch_rows x sketch_ratio)
   double sketch_ratio = 8.0;         // LoRA coordinates per table cell, when sketch_cols = 0
-  int64_t sketch_k = 0;              // coordinates a decode keeps; 0: sketch_cols
+  int64_t sketch_k = 0;              // coordinates a decode applies; 0: sketch_cols / sketch_rows
 
   // [privacy] semantic-subspace orthogonal perturbation of head activations (ELSA.md 3.3)
   bool ssop = false;
   int64_t ssop_k = 16;               // principal directions of the public head outputs left untouched
   double ssop_sigma = 0.5;           // noise norm as a fraction of each token's activation norm
-  int64_t capture = 0;               // batches of client activations each edge keeps for `elsa attack invert`
 
   // [faults]
   int64_t round_deadline_ms = 120000; // per edge round, from its opening; later updates are stragglers

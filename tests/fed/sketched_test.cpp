@@ -65,7 +65,7 @@ TEST(Sketched, ThePlanFollowsTheConfigAndTheLora) {
   EXPECT_EQ(p.shape.dim, 96u);
   EXPECT_EQ(p.shape.rows, 5u);
   EXPECT_EQ(p.shape.cols, 5u);     // ceil(96 / (5 x 4))
-  EXPECT_EQ(p.k, 5u);              // sketch_k = 0: cols
+  EXPECT_EQ(p.k, 1u);              // sketch_k = 0: cols / rows
   cfg.sketch_cols = 40;
   cfg.sketch_k = 7;
   const auto q = plan_sketch(cfg, cluster(rng));
@@ -115,6 +115,50 @@ TEST(Sketched, PartsAddUpToTheSketchOfTheWholeUpdate) {
   other = sk;
   other.layout.pop_back();
   EXPECT_NE(plan_mismatch(plan, other).find("LoRA tensors"), std::string::npos);
+}
+
+// The edge's two table operations: a client's sketch plus its body slot's part (dense client updates are
+// sketched there too), and the cloud-round upload = averaged table + what edge rounds applied + error.
+TEST(Sketched, TheEdgesTablesAreTheSketchesOfTheWholeUpdates) {
+  std::mt19937_64 rng{5};
+  auto cfg = sketch_config();
+  cfg.sketch_cols = 50;
+  const auto start = cluster(rng);
+  const auto plan = plan_sketch(cfg, start);
+  auto client_now = moved(moved(start, 1, noise(rng, 32, 0.1f)), 0, noise(rng, 8, 1));
+  client_now.erase(client_now.begin() + 2);
+  client_now.erase(client_now.begin() + 2);  // the client holds entries 0 (head) and 1
+  adapter_set body_now = {moved(start, 2, noise(rng, 32, 0.1f))[2]};
+  adapter_set whole = start;
+  whole[0] = client_now[0];
+  whole[1] = client_now[1];
+  whole[2] = body_now[0];
+  const auto want = compress::sketch(plan.shape, lora_delta(plan, whole, start));
+  messages::adapter_update up;
+  up.form = sketch_update(plan, client_now, start);
+  messages::adapter_update dense_up;
+  dense_up.form = client_now;
+  for (const auto* u : {&up, &dense_up}) {
+    const auto set = client_update_at_edge(plan, *u, body_now, start);
+    const auto got = table_of(plan, set);
+    for (std::size_t i = 0; i < want.size(); ++i)
+      ASSERT_NEAR(got[i], want[i], 1e-5);
+    ASSERT_EQ(heads_of(set).size(), 1u);
+    EXPECT_EQ(vals(heads_of(set)[0]), vals(client_now[0]));
+  }
+  auto wrong = std::get<messages::count_sketch>(up.form);
+  wrong.cols += 1;
+  up.form = wrong;
+  EXPECT_THROW(client_update_at_edge(plan, up, body_now, start), elsa::error);
+  // Cloud round: the edge's rounds moved `start` away from `global`; the upload is the sketch of the whole
+  // movement since global, plus the error table.
+  const auto global = moved(start, 3, noise(rng, 32, 0.1f));
+  const std::vector<float> error(plan.shape.table_size(), 0.25f);
+  const auto up_table = edge_upload_table(plan, want, start, global, error);
+  auto expected = compress::sketch(plan.shape, lora_delta(plan, whole, global));
+  for (std::size_t i = 0; i < expected.size(); ++i)
+    EXPECT_NEAR(up_table[i], expected[i] + 0.25f, 1e-4);
+  EXPECT_EQ(edge_upload_table(plan, want, start, start, {}), want);
 }
 
 TEST(Sketched, AveragingAggregableSetsAveragesTheUpdates) {

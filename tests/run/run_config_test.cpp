@@ -95,7 +95,6 @@ void expect_same(const er::run_config& a, const er::run_config& b) {
   EXPECT_EQ(a.ssop, b.ssop);
   EXPECT_EQ(a.ssop_k, b.ssop_k);
   EXPECT_EQ(a.ssop_sigma, b.ssop_sigma);
-  EXPECT_EQ(a.capture, b.capture);
   EXPECT_EQ(a.round_deadline_ms, b.round_deadline_ms);
   EXPECT_EQ(a.step_deadline_ms, b.step_deadline_ms);
   EXPECT_EQ(a.quorum, b.quorum);
@@ -173,7 +172,6 @@ sketch_k = 77
 ssop = true
 ssop_k = 5
 ssop_sigma = 0.25
-capture = 4
 
 [faults]
 round_deadline_ms = 5000
@@ -236,7 +234,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 11 + 84); // sections + keys
+  EXPECT_EQ(n, 11 + 83); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {
@@ -281,7 +279,6 @@ TEST(RunConfig, EveryKeyIsRead) {
   EXPECT_TRUE(c.ssop);
   EXPECT_EQ(c.ssop_k, 5);
   EXPECT_DOUBLE_EQ(c.ssop_sigma, 0.25);
-  EXPECT_EQ(c.capture, 4);
   EXPECT_EQ(c.round_deadline_ms, 5000);
   EXPECT_EQ(c.step_deadline_ms, 2000);
   EXPECT_EQ(c.quorum, 1.0);
@@ -472,6 +469,13 @@ TEST(RunConfigErrors, LatencyPlacementKeys) {
   EXPECT_TRUE(contains(f.what, "[elsa] assignment = \"nearest\" is not one of round_robin, latency")) << f.what;
   f = read_error("[elsa]\nedge_capacity = 3\n");  // 3 x 2 edges < 8 clients
   EXPECT_TRUE(contains(f.what, "[elsa] edge_capacity = 3 x edges = 2 holds fewer than the 8 clients")) << f.what;
+  f = read_error("[elsa]\nclustering = \"behaviour\"\n[compress]\nadapters = \"sketch\"\n");
+  EXPECT_TRUE(contains(f.what, "[compress] adapters = \"sketch\" does not work with [elsa] clustering = \"behaviour\""))
+    << f.what;
+  f = read_error("[compress]\nactivations = \"fp8\"\n");
+  EXPECT_TRUE(contains(f.what, "[compress] activations = \"fp8\" is not one of fp32, fp16, bf16")) << f.what;
+  f = read_error("[privacy]\nssop_sigma = -1.0\n");
+  EXPECT_TRUE(contains(f.what, "[privacy] ssop_sigma")) << f.what;
   f = read_error("[elsa]\nlatency_min_ms = 20.0\nlatency_max_ms = 10.0\n");
   EXPECT_TRUE(contains(f.what, "[elsa] latency_max_ms = 10 is below latency_min_ms = 20")) << f.what;
   // A right-sized matrix reads back as given.
