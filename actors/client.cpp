@@ -63,16 +63,17 @@ void finish_round(client_pointer self) {
   up.base_round = st.round;
   up.sample_count = st.core->sample_count();
   up.cluster_id = st.cluster;
-  if (ctx.cfg.adapters == "sketch" && !st.received.empty()) {
+  auto mine = st.core->adapters();
+  if (ctx.cfg.sketching() && !st.received.empty()) {
     // The update (the difference from the adapters the edge last sent) as a count sketch, heads exact.
     try {
-      up.form = fed::sketch_update(fed::plan_sketch(ctx.cfg, st.received), st.core->adapters(), st.received);
+      up.form = fed::sketch_update(fed::plan_sketch(ctx.cfg, st.received), mine, st.received);
     } catch (const elsa::error& e) {
       abandon_round(self, run::run_error::internal, std::string("cannot sketch the adapter update: ") + e.what());
       return;
     }
   } else {
-    up.form = st.core->adapters();
+    up.form = mine;
   }
   auto bytes = ctx.codec.encode(me(self), up);
   if (!bytes) {
@@ -89,7 +90,7 @@ void finish_round(client_pointer self) {
   const auto* sk = std::get_if<count_sketch>(&up.form);
   st.up.add(run::byte_kind::adapters, sent,
             sk ? sent - static_cast<int64_t>(sk->table.size_bytes())
-                   + static_cast<int64_t>(fed::data_bytes(fed::lora_only(st.core->adapters())))
+                   + static_cast<int64_t>(fed::data_bytes(fed::lora_only(mine)))
                : sent + dense_f32_extra(up));
   run::client_round_event ev;
   ev.round = st.round;

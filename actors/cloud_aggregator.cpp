@@ -144,7 +144,7 @@ void aggregate(cloud_pointer self) {
         updates.push_back({edge, round, k, set_samples.second, set_samples.first});
   fed::aggregation_inputs in;
   in.round = round;
-  const bool sketching = ctx.cfg.adapters == "sketch";
+  const bool sketching = ctx.cfg.sketching();
   for (uint32_t k = 0; k < st.global.size(); ++k)
     in.layouts[k] = sketching ? fed::sketch_layout(ctx.cfg, st.global[k]) : fed::layout_of(st.global[k]);
   in.policy.trust_weighting = false;
@@ -161,10 +161,8 @@ void aggregate(cloud_pointer self) {
     if (sketching) {
       // Decoded here: the top-k of the averaged table plus what earlier decodes left (error feedback).
       try {
-        const auto plan = fed::plan_sketch(ctx.cfg, st.global[k]);
-        const auto delta = fed::decode_with_feedback(plan, st.sketch_error[k], fed::table_of(plan, it->second.adapters));
-        st.global[k] = fed::overlay(st.global[k], fed::overlay(fed::apply_delta(plan, st.global[k], delta),
-                                                               fed::heads_of(it->second.adapters)));
+        st.global[k] = fed::decode_update(fed::plan_sketch(ctx.cfg, st.global[k]), st.global[k], st.sketch_error[k],
+                                          it->second.adapters);
       } catch (const elsa::error& e) {
         record_error(self, ctx, who, round, run::run_error::internal, e.what());
       }

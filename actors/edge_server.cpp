@@ -33,10 +33,6 @@ uint32_t current_round(const edge_pointer& self) {
 
 void start_round(edge_pointer self, const open_round& open);
 
-// [compress] adapters = "sketch": client uploads and this edge's cloud uploads are count sketches.
-bool sketching(const edge_pointer& self) {
-  return self->state.ctx->cfg.adapters == "sketch";
-}
 void readmit(edge_pointer self, uint32_t client);
 
 // Round r may start once every cluster holds the global adapters of the cloud round it belongs to.
@@ -196,7 +192,7 @@ void close_current(edge_pointer self, close_reason reason) {
     in.round = open.round;
     for (const auto& [k, set] : st.cluster_adapters)
       if (!set.empty())
-        in.layouts[k] = sketching(self) ? fed::sketch_layout(ctx.cfg, set) : fed::layout_of(set);
+        in.layouts[k] = ctx.cfg.sketching() ? fed::sketch_layout(ctx.cfg, set) : fed::layout_of(set);
     in.registered_samples = st.registered_samples;
     in.trust = st.trust;
     in.excluded = st.excluded;
@@ -245,7 +241,7 @@ void close_current(edge_pointer self, close_reason reason) {
       up.base_round = open.round;
       up.cluster_id = k;
       auto it = agg.clusters.find(k);
-      if (it != agg.clusters.end() && sketching(self)) {
+      if (it != agg.clusters.end() && ctx.cfg.sketching()) {
         // Up goes the cluster's whole update since the cloud's adapters: what this edge's rounds applied,
         // what their decodes left (the error feedback), and this round's averaged table.
         up.sample_count = it->second.samples;
@@ -280,13 +276,11 @@ void close_current(edge_pointer self, close_reason reason) {
     }
   } else {
     for (auto& [k, a] : agg.clusters) {
-      if (sketching(self)) {
+      if (ctx.cfg.sketching()) {
         // Decoded here (top-k, with this edge's error feedback): the clients go on from dense adapters.
         try {
           const auto& start = st.cluster_adapters[k];
-          const auto plan = fed::plan_sketch(ctx.cfg, start);
-          const auto delta = fed::decode_with_feedback(plan, st.sketch_error[k], fed::table_of(plan, a.adapters));
-          a.adapters = fed::overlay(fed::apply_delta(plan, start, delta), fed::heads_of(a.adapters));
+          a.adapters = fed::decode_update(fed::plan_sketch(ctx.cfg, start), start, st.sketch_error[k], a.adapters);
         } catch (const elsa::error& e) {
           record_error(self, ctx, who(self), open.round, run::run_error::internal, e.what());
           continue;
@@ -573,7 +567,7 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
     return;
   }
   fed::client_update cu{c, up.round, st.clients[c].cluster_id, up.sample_count, {}};
-  if (!sketching(self)) {
+  if (!ctx.cfg.sketching()) {
     if (dense == nullptr) {
       record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "sketch",
                    fmt::format("client {} sent a sketch; this run's uploads are dense ([compress] adapters)", c));

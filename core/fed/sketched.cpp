@@ -216,6 +216,12 @@ std::vector<float> edge_upload_table(const sketch_plan& plan, std::vector<float>
   return averaged;
 }
 
+adapter_set decode_update(const sketch_plan& plan, const adapter_set& start, std::vector<float>& error,
+                          const adapter_set& averaged) {
+  const auto delta = decode_with_feedback(plan, error, table_of(plan, averaged));
+  return overlay(apply_delta(plan, start, delta), heads_of(averaged));
+}
+
 std::vector<float> decode_with_feedback(const sketch_plan& plan, std::vector<float>& error,
                                         const std::vector<float>& table) {
   std::vector<float> s = table;

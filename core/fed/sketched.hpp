@@ -80,6 +80,12 @@ adapter_set client_update_at_edge(const sketch_plan& plan, const messages::adapt
 std::vector<float> edge_upload_table(const sketch_plan& plan, std::vector<float> averaged, const adapter_set& current,
                                      const adapter_set& global, const std::vector<float>& error);
 
+/// A decoder's step (an edge in its edge rounds, the cloud in cloud rounds): the top-k of `averaged`'s table
+/// plus `error` (decode_with_feedback, which updates `error`) applied to `start`'s LoRA, with `averaged`'s
+/// heads in place of start's; start's other entries kept. Sorted.
+adapter_set decode_update(const sketch_plan& plan, const adapter_set& start, std::vector<float>& error,
+                          const adapter_set& averaged);
+
 /// Receiver-side error feedback: s = error + table; the decoded update is the top-k of s; error becomes
 /// s - sketch(decoded). Returns the decoded update (plan.shape.dim values). `error` starts empty (zero).
 std::vector<float> decode_with_feedback(const sketch_plan& plan, std::vector<float>& error,

@@ -199,7 +199,7 @@ void walk(Config& c, Visitor& v) {
   v.rule("adapters", [&c] {
     // A sketched update is the difference from the cluster's adapters its sender started from; a
     // re-clustering mid-period would change that reference under it (and the decoders' error feedback).
-    return c.adapters == "sketch" && c.clustering == "behaviour"
+    return c.sketching() && c.clustering == "behaviour"
              ? std::string{"= \"sketch\" does not work with [elsa] clustering = \"behaviour\" yet; use \"task\" or \"none\""}
              : std::string{};
   });

@@ -158,6 +158,10 @@ struct run_config {
     return clustering == "behaviour" && (round + 1) % kappa2 == 0
            && ((round + 1) / kappa2 - 1) % recluster_every == 0;
   }
+  /// [compress] adapters = "sketch": adapter uploads are count sketches (core/fed/sketched.hpp).
+  bool sketching() const {
+    return adapters == "sketch";
+  }
   /// Edge rounds per cloud round and cloud rounds in total.
   int64_t cloud_rounds() const {
     return rounds / kappa2;

@@ -49,6 +49,23 @@ adapter_set moved(adapter_set set, std::size_t i, const std::vector<float>& dx) 
   return set;
 }
 
+// One round's update of a cluster whose adapters were `start`, split as it is trained: the client holds
+// entries 0 (its head), 1 and 3 (its blocks), the edge's body slot entry 2; `whole` is the cluster's set
+// with every entry moved.
+struct split_update {
+  adapter_set start, client_now, body_now, whole;
+};
+
+split_update a_split_update(std::mt19937_64& rng) {
+  split_update u;
+  u.start = cluster(rng);
+  u.client_now = moved(moved(moved(u.start, 0, noise(rng, 8, 1)), 1, noise(rng, 32, 0.1f)), 3, noise(rng, 32, 0.1f));
+  u.client_now.erase(u.client_now.begin() + 2);
+  u.body_now = {moved(u.start, 2, noise(rng, 32, 0.1f))[2]};
+  u.whole = {u.client_now[0], u.client_now[1], u.body_now[0], u.client_now[2]};
+  return u;
+}
+
 run::run_config sketch_config() {
   run::run_config cfg;
   cfg.adapters = "sketch";
@@ -79,23 +96,14 @@ TEST(Sketched, PartsAddUpToTheSketchOfTheWholeUpdate) {
   std::mt19937_64 rng{2};
   auto cfg = sketch_config();
   cfg.sketch_cols = 50;
-  const auto start = cluster(rng);
+  const auto [start, client_now, body_now, whole] = a_split_update(rng);
   const auto plan = plan_sketch(cfg, start);
-  // The client trains entries 0 (head), 1 and 3 (its blocks); the edge's body slot trains entry 2.
-  auto client_now = moved(moved(moved(start, 0, noise(rng, 8, 1)), 1, noise(rng, 32, 0.1f)), 3, noise(rng, 32, 0.1f));
-  client_now.erase(client_now.begin() + 2);
-  adapter_set body_now = {moved(start, 2, noise(rng, 32, 0.1f))[2]};
   const auto sk = sketch_update(plan, client_now, start);
   EXPECT_EQ(plan_mismatch(plan, sk), "");
   ASSERT_EQ(sk.exact.size(), 1u);  // the head, exact
   EXPECT_EQ(vals(sk.exact[0]), vals(client_now[0]));
   auto table = values(sk);
   compress::merge(table, compress::sketch(plan.shape, lora_delta(plan, body_now, start)), plan.shape);
-  // The whole update: every LoRA entry moved.
-  adapter_set whole = start;
-  whole[1] = client_now[1];
-  whole[2] = body_now[0];
-  whole[3] = client_now[2];
   const auto expected = compress::sketch(plan.shape, lora_delta(plan, whole, start));
   ASSERT_EQ(table.size(), expected.size());
   for (std::size_t i = 0; i < table.size(); ++i)
@@ -123,16 +131,8 @@ TEST(Sketched, TheEdgesTablesAreTheSketchesOfTheWholeUpdates) {
   std::mt19937_64 rng{5};
   auto cfg = sketch_config();
   cfg.sketch_cols = 50;
-  const auto start = cluster(rng);
+  const auto [start, client_now, body_now, whole] = a_split_update(rng);
   const auto plan = plan_sketch(cfg, start);
-  auto client_now = moved(moved(start, 1, noise(rng, 32, 0.1f)), 0, noise(rng, 8, 1));
-  client_now.erase(client_now.begin() + 2);
-  client_now.erase(client_now.begin() + 2);  // the client holds entries 0 (head) and 1
-  adapter_set body_now = {moved(start, 2, noise(rng, 32, 0.1f))[2]};
-  adapter_set whole = start;
-  whole[0] = client_now[0];
-  whole[1] = client_now[1];
-  whole[2] = body_now[0];
   const auto want = compress::sketch(plan.shape, lora_delta(plan, whole, start));
   messages::adapter_update up;
   up.form = sketch_update(plan, client_now, start);
