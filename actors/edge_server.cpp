@@ -9,6 +9,7 @@
 
 #include "actors/dispatch.hpp"
 #include "actors/heartbeat.hpp"
+#include "core/attack/capture.hpp"
 #include "core/errors.hpp"
 #include "core/fed/edge_body.hpp"
 #include "core/fed/sketched.hpp"
@@ -611,6 +612,33 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
 
 // -- split forward / backward --
 
+// [privacy] capture: an honest-but-curious edge keeps the first N training activations of the run's last
+// edge round exactly as they arrived (core/attack/capture), for `elsa attack invert`. A capture that cannot
+// be written is recorded once and capturing stops; training goes on.
+void capture(edge_pointer self, const split_tensor& in) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  if (st.captured >= ctx.cfg.capture || static_cast<int64_t>(in.round) + 1 != ctx.cfg.rounds)
+    return;
+  attack::captured_batch b;
+  b.edge = st.id;
+  b.client = in.client_id;
+  b.round = in.round;
+  b.step = in.step;
+  auto sp = st.splits.find(in.client_id);
+  b.head_blocks = sp != st.splits.end() ? sp->second.head_blocks : ctx.cfg.head_blocks;
+  b.wire_dtype = messages::to_string(in.tensor.type());
+  b.activation = in.tensor;
+  b.lengths = in.seq_lengths;
+  try {
+    attack::write_capture(attack::capture_dir(ctx.cfg.out_dir), b);
+    ++st.captured;
+  } catch (const elsa::error& e) {
+    record_error(self, ctx, who(self), in.round, run::run_error::internal, e.what());
+    st.captured = ctx.cfg.capture;
+  }
+}
+
 caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool forward) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
@@ -657,6 +685,8 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
     record_error(self, ctx, who(self), in.round, run::run_error::malformed_message, e.what());
     return make_caf_error(e.code(), e.what());
   }
+  if (forward && !in.probe)
+    capture(self, in);
   // The round's last backward: keep the body as it is now for this client's update of the round.
   if (!forward && !in.probe && st.current && in.round == st.current->round && in.step + 1 == st.current->local_steps) {
     auto& snaps = st.body_at_round_end[in.client_id];

@@ -73,6 +73,7 @@ struct edge_state {
   run::kind_bytes sent_down;   // this round's bytes to its clients, by kind
   run::kind_bytes sent_cloud;  // ... and to the cloud
   int64_t bytes_control = 0;
+  int64_t captured = 0;  // [privacy] capture: training activation batches written to RUN/capture/
 
   // -- step admission ([topology] max_concurrent_steps) --
   std::set<uint32_t> admitted;  // clients whose step may hold a graph now

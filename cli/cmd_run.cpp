@@ -9,6 +9,7 @@
 #include <memory>
 
 #include <fmt/format.h>
+#include <toml++/toml.h>
 
 #include "actors/runtime.hpp"
 #include "cli/support.hpp"
@@ -17,6 +18,42 @@
 #include "core/run/run_dir.hpp"
 
 namespace elsa::cli {
+
+namespace {
+
+// "--set privacy.ssop_sigma=1.5" -> {privacy, ssop_sigma, 1.5}; the config reader then checks the key, its
+// type and its range as it checks the file's.
+run::key_override parse_set(const std::string& text) {
+  const auto option = "--set " + text;
+  const auto eq = text.find('=');
+  const auto dot = text.find('.');
+  if (eq == std::string::npos || dot == std::string::npos || dot == 0 || dot + 1 >= eq)
+    throw error(errc::invalid_argument, fmt::format("{}: expected SECTION.KEY=VALUE, e.g. --set privacy.ssop=false", option));
+  run::key_override o{option, text.substr(0, dot), text.substr(dot + 1, eq - dot - 1), std::string{}};
+  const auto value = text.substr(eq + 1);
+  toml::table t;
+  try {
+    t = toml::parse("v = " + value);
+  } catch (const toml::parse_error&) {
+    o.value = value;  // a bare word: a string
+    return o;
+  }
+  const auto* v = t.get("v");
+  if (auto i = v->value_exact<int64_t>())
+    o.value = *i;
+  else if (auto d = v->value_exact<double>())
+    o.value = *d;
+  else if (auto b = v->value_exact<bool>())
+    o.value = *b;
+  else if (auto s = v->value_exact<std::string>())
+    o.value = *s;
+  else
+    throw error(errc::invalid_argument,
+                fmt::format("{}: VALUE must be a number, true/false or a string; lists and tables go in the file", option));
+  return o;
+}
+
+} // namespace
 
 void add_run_command(CLI::App& app) {
   struct options {
@@ -27,6 +64,7 @@ void add_run_command(CLI::App& app) {
     bool deterministic = false;
     bool quiet = false;
     bool json = false;
+    std::vector<std::string> sets;
   };
   const run::run_config defaults;
   auto o = std::make_shared<options>();
@@ -55,6 +93,10 @@ void add_run_command(CLI::App& app) {
     ->default_str(fmt::format("CONFIG's [run] deterministic, built-in {}", defaults.deterministic));
   cmd->add_flag("--quiet", o->quiet, "no progress lines on stderr (results still print on stdout)")
     ->default_str("off");
+  cmd->add_option("--set", o->sets,
+                 "SECTION.KEY=VALUE over the file, repeatable (e.g. --set privacy.ssop=false); VALUE is a TOML "
+                 "number, true/false or string (quotes optional)")
+    ->take_all();
   cmd->add_flag("--json", o->json, "print summary.json on stdout instead of the table (for scripts)")
     ->default_str("off");
   cmd->callback([o, out, rounds] {
@@ -67,6 +109,8 @@ void add_run_command(CLI::App& app) {
       overrides.push_back({"--deterministic", "run", "deterministic", true});
     if (o->quiet)
       overrides.push_back({"--quiet", "output", "progress", false});
+    for (const auto& s : o->sets)
+      overrides.push_back(parse_set(s));
     const auto cfg = run::read_run_config(o->config, overrides);
     run::check_input_folders(cfg, o->config);
     const auto where = out->count() > 0

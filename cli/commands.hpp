@@ -24,4 +24,7 @@ void add_model_commands(CLI::App& app);
 /// `elsa run CONFIG --out RUN`: a whole federated ELSA run (cmd_run.cpp).
 void add_run_command(CLI::App& app);
 
+/// `elsa attack invert --run RUN`: the inversion attack on a run's captured activations (cmd_attack.cpp).
+void add_attack_command(CLI::App& app);
+
 } // namespace elsa::cli

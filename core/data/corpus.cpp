@@ -160,7 +160,10 @@ std::vector<std::string> pretraining_corpus(const fs::path& data_dir, const spli
   return pretraining_corpus(data_dir, load_all(data_dir, options));
 }
 
-std::vector<std::string> pretraining_corpus(const fs::path& data_dir, const std::vector<task_data>& tasks) {
+namespace {
+
+// Every validation and test text of the four tasks: corpus items equal to one are dropped.
+held_out_filter held_out_of(const std::vector<task_data>& tasks) {
   held_out_filter held_out;
   for (auto id : all_tasks()) {
     const auto& t = find_task(tasks, id);
@@ -168,14 +171,34 @@ std::vector<std::string> pretraining_corpus(const fs::path& data_dir, const std:
       for (const auto& e : *split)
         held_out.add(e.text);
   }
-  auto keep = [&held_out](const std::string& item) { return held_out.keep(item); };
+  return held_out;
+}
 
+} // namespace
+
+std::vector<std::string> pretraining_corpus(const fs::path& data_dir, const std::vector<task_data>& tasks) {
+  const auto held_out = held_out_of(tasks);
   std::vector<std::string> docs;
   // 1. The train splits of the four tasks.
   for (auto id : all_tasks()) {
     const auto& t = find_task(tasks, id);
     append_split(docs, t, t.train, &held_out);
   }
+  // 2.-5. Text no task holds.
+  for (auto& d : public_corpus(data_dir, tasks))
+    docs.push_back(std::move(d));
+  return docs;
+}
+
+std::vector<std::string> public_corpus(const fs::path& data_dir, const split_options& options) {
+  return public_corpus(data_dir, load_all(data_dir, options));
+}
+
+std::vector<std::string> public_corpus(const fs::path& data_dir, const std::vector<task_data>& tasks) {
+  const auto held_out = held_out_of(tasks);
+  auto keep = [&held_out](const std::string& item) { return held_out.keep(item); };
+
+  std::vector<std::string> docs;
   // 2. Moby Dick, paragraph by paragraph, one chapter at a time.
   {
     packer pack(docs, '\n');

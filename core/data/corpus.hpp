@@ -28,6 +28,11 @@ std::vector<std::string> pretraining_corpus(const std::filesystem::path& data_di
 /// The same, reusing tasks already loaded (all four, loaded with the options that define the splits).
 std::vector<std::string> pretraining_corpus(const std::filesystem::path& data_dir, const std::vector<task_data>& tasks);
 
+/// The pre-training corpus without the task train splits (parts 2 to 5 above, in the same order): public
+/// text that no client holds, e.g. what an honest-but-curious edge trains an inverter on (core/attack).
+std::vector<std::string> public_corpus(const std::filesystem::path& data_dir, const split_options& options = {});
+std::vector<std::string> public_corpus(const std::filesystem::path& data_dir, const std::vector<task_data>& tasks);
+
 /// Held-out LM text for the perplexity of the pre-trained model: the VALIDATION splits of the four tasks,
 /// packed like the corpus. Disjoint from pretraining_corpus() with the same options.
 std::vector<std::string> lm_heldout(const std::filesystem::path& data_dir, const split_options& options = {});

@@ -5,6 +5,7 @@
 
 #include "core/errors.hpp"
 #include "core/model/model_dir.hpp"
+#include "core/train/classify.hpp"
 
 namespace elsa::fed {
 
@@ -53,6 +54,27 @@ void check_against_base(const frozen_base& base, const run::run_config& cfg) {
     throw error(errc::invalid_argument,
                 fmt::format("[model] max_len = {} exceeds the model's n_positions = {}; set it to at most {}",
                             cfg.max_len, base.config().n_positions, base.config().n_positions));
+}
+
+torch::Tensor base_head_outputs(const frozen_base& base, const std::vector<std::vector<int32_t>>& seqs,
+                                int64_t blocks, int32_t pad, std::size_t batch) {
+  torch::NoGradGuard no_grad;
+  auto model = base.module();
+  std::vector<torch::Tensor> rows;
+  for (std::size_t first = 0; first < seqs.size(); first += batch) {
+    std::vector<train::encoded> items;
+    for (auto j = first; j < std::min(seqs.size(), first + batch); ++j)
+      items.push_back({seqs[j], 0});
+    std::vector<const train::encoded*> ptrs;
+    for (const auto& x : items)
+      ptrs.push_back(&x);
+    auto b = train::make_classify_batch(ptrs, pad);
+    auto h = model->run_blocks(model->embed(b.ids), 0, blocks, b.mask, nullptr);
+    rows.push_back(h.reshape({-1, h.size(-1)}).index({b.mask.reshape({-1}).to(torch::kBool)}));
+  }
+  if (rows.empty())
+    return torch::zeros({0, base.config().n_embd});
+  return torch::cat(rows);
 }
 
 } // namespace elsa::fed

@@ -64,4 +64,11 @@ inline void drop_grads(const std::vector<torch::Tensor>& params) {
 /// Blocks [first, last) as a list.
 std::vector<int64_t> block_range(int64_t first, int64_t last);
 
+/// The public base head (embeddings and blocks [0, blocks), no adapters) on token sequences of at most
+/// n_positions each: the output vector of every token, sequence after sequence (sum of sizes x n_embd rows),
+/// computed `batch` sequences at a time without gradients. What a client's SS-OP basis is computed from and
+/// what an inverter trains on (core/attack).
+torch::Tensor base_head_outputs(const frozen_base& base, const std::vector<std::vector<int32_t>>& seqs,
+                                int64_t blocks, int32_t pad, std::size_t batch = 32);
+
 } // namespace elsa::fed

@@ -11,6 +11,7 @@
 
 #include "core/errors.hpp"
 #include "core/fed/adapters.hpp"
+#include "core/fed/batch_sampler.hpp"
 #include "core/fed/lora_model.hpp"
 #include "core/fed/tensor_bridge.hpp"
 #include "core/privacy/ssop.hpp"
@@ -20,15 +21,40 @@
 
 namespace elsa::fed {
 
+namespace {
+
+// The client's training examples as it trains on them: the shard's texts, at most max_len tokens each,
+// ending in <|endoftext|>.
+std::vector<train::encoded> encode_shard(const run::run_config& cfg, const federation_data& data, uint32_t client,
+                                         const text::bpe_tokenizer& tok) {
+  const auto& shard = data.shards.at(client);
+  const auto& td = *data.tasks.at(shard.task_index);
+  std::vector<data::example> mine;
+  mine.reserve(shard.indices.size());
+  for (auto i : shard.indices)
+    mine.push_back(td.train.at(i));
+  if (mine.empty())
+    throw error(errc::invalid_argument, fmt::format("client {} has no training examples", client));
+  return train::encode_examples(tok, mine, cfg.max_len, true);
+}
+
+} // namespace
+
+std::vector<std::vector<int32_t>> client_token_ids(const run::run_config& cfg, const federation_data& data,
+                                                   uint32_t client, const text::bpe_tokenizer& tok) {
+  std::vector<std::vector<int32_t>> out;
+  for (auto& e : encode_shard(cfg, data, client, tok))
+    out.push_back(std::move(e.ids));
+  return out;
+}
+
 struct split_client::impl {
   run::run_config cfg;
   uint32_t id = 0;
   std::string task;  // its head's task, as in [data] tasks
   int32_t pad = 0;
   std::vector<train::encoded> examples;
-  std::vector<std::size_t> order;  // this epoch's permutation
-  std::size_t cursor = 0;
-  std::mt19937_64 rng;
+  std::optional<batch_sampler> sampler;
   base_ptr base;                            // shared with every participant of the process, read-only
   model::GPT2 model{nullptr};               // base->module(): run with `bank`, never modified
   std::unique_ptr<model::adapter_bank> bank;  // this client's own adapters: head blocks + tail blocks
@@ -100,15 +126,7 @@ struct split_client::impl {
       return;
     if (!probes || probes->empty())
       throw error(errc::invalid_argument, "[privacy] ssop needs the public probes ([elsa] probes > 0)");
-    torch::NoGradGuard no_grad;
-    std::vector<torch::Tensor> rows;
-    const std::size_t batches = (probes->size() + probe_batch_size - 1) / probe_batch_size;
-    for (std::size_t i = 0; i < batches; ++i) {
-      auto pb = probe_batch(i);
-      auto h = model->run_blocks(model->embed(pb.ids), 0, a, pb.mask, nullptr);
-      rows.push_back(h.reshape({-1, h.size(-1)}).index({pb.mask.reshape({-1}).to(torch::kBool)}));
-    }
-    ssop_basis = privacy::principal_directions(torch::cat(rows), cfg.ssop_k);
+    ssop_basis = privacy::principal_directions(base_head_outputs(*base, *probes, a, pad, probe_batch_size), cfg.ssop_k);
     ssop_basis_blocks = a;
   }
 
@@ -146,13 +164,8 @@ struct split_client::impl {
 
   std::vector<const train::encoded*> next_batch() {
     std::vector<const train::encoded*> items;
-    while (static_cast<int64_t>(items.size()) < cfg.batch_size) {
-      if (cursor == order.size()) {
-        std::shuffle(order.begin(), order.end(), rng);
-        cursor = 0;
-      }
-      items.push_back(&examples[order[cursor++]]);
-    }
+    for (auto i : sampler->next(static_cast<std::size_t>(cfg.batch_size)))
+      items.push_back(&examples[i]);
     return items;
   }
 };
@@ -165,20 +178,9 @@ split_client::split_client(const run::run_config& cfg, const federation_data& da
   s.id = client;
   s.pad = tok.eot_id();
   const auto& shard = data.shards.at(client);
-  const auto& td = *data.tasks.at(shard.task_index);
   s.task = cfg.tasks.at(shard.task_index);
-  std::vector<data::example> mine;
-  mine.reserve(shard.indices.size());
-  for (auto i : shard.indices)
-    mine.push_back(td.train.at(i));
-  if (mine.empty())
-    throw error(errc::invalid_argument, fmt::format("client {} has no training examples", client));
-  s.examples = train::encode_examples(tok, mine, cfg.max_len, true);
-  s.order.resize(s.examples.size());
-  for (std::size_t i = 0; i < s.order.size(); ++i)
-    s.order[i] = i;
-  s.cursor = s.order.size();  // shuffle on first use
-  s.rng.seed(cfg.seed * 1000003ULL + client);
+  s.examples = encode_shard(cfg, data, client, tok);
+  s.sampler.emplace(s.examples.size(), batch_sampler::client_seed(cfg.seed, client));
   s.probes = data.probes;
   s.ssop_gen = at::detail::createCPUGenerator(cfg.seed * 2654435761ULL + 97 * client + 13);
   s.base = std::move(base);

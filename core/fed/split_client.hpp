@@ -117,6 +117,11 @@ private:
 
 namespace elsa::fed {
 
+/// The token ids of client `client`'s training examples, in shard order, encoded exactly as its split_client
+/// trains on them (batch_sampler indices refer to this order). elsa::error for an empty shard.
+std::vector<std::vector<int32_t>> client_token_ids(const run::run_config& cfg, const federation_data& data,
+                                                   uint32_t client, const text::bpe_tokenizer& tok);
+
 /// Sets LibTorch's intra-op threads for the process (each call of a participant uses this many).
 void set_torch_threads(int64_t threads);
 

@@ -212,6 +212,7 @@ void walk(Config& c, Visitor& v) {
   v.key("ssop", c.ssop);
   v.key("ssop_k", c.ssop_k, 0, 65536);
   v.key("ssop_sigma", c.ssop_sigma, 0.0, 1000.0);
+  v.key("capture", c.capture, 0, 100000);
   // Whether ssop_k < n_embd is checked against the model at start-up.
 
   // Client ids are 0..clients-1, edge ids 0..edges-1, rounds 0..rounds-1 (read in [topology] above).
@@ -530,7 +531,7 @@ run_config read_run_config(const std::filesystem::path& path, const std::vector<
   // Overrides go into the parsed file, so one pass checks types, ranges and rules on the values the run uses.
   for (const auto& o : overrides) {
     if (std::find(lister.sections.begin(), lister.sections.end(), o.section) == lister.sections.end())
-      throw error(errc::internal, fmt::format("{} sets unknown section [{}]", o.option, o.section));
+      throw error(errc::invalid_argument, fmt::format("{}: a run config has no section [{}]", o.option, o.section));
     if (!root.contains(o.section))
       root.insert(o.section, toml::table{});
     if (auto* table = root.get(o.section)->as_table()) // not a table: the reader names the file's mistake

@@ -107,6 +107,7 @@ struct run_config {
   bool ssop = false;
   int64_t ssop_k = 16;               // principal directions of the public head outputs left untouched
   double ssop_sigma = 0.5;           // noise norm as a fraction of each token's activation norm
+  int64_t capture = 0;               // training activation batches each edge keeps for the inversion attack
 
   // [faults]
   int64_t round_deadline_ms = 120000; // per edge round, from its opening; later updates are stragglers

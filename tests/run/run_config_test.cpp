@@ -95,6 +95,7 @@ void expect_same(const er::run_config& a, const er::run_config& b) {
   EXPECT_EQ(a.ssop, b.ssop);
   EXPECT_EQ(a.ssop_k, b.ssop_k);
   EXPECT_EQ(a.ssop_sigma, b.ssop_sigma);
+  EXPECT_EQ(a.capture, b.capture);
   EXPECT_EQ(a.round_deadline_ms, b.round_deadline_ms);
   EXPECT_EQ(a.step_deadline_ms, b.step_deadline_ms);
   EXPECT_EQ(a.quorum, b.quorum);
@@ -172,6 +173,7 @@ sketch_k = 77
 ssop = true
 ssop_k = 5
 ssop_sigma = 0.25
+capture = 3
 
 [faults]
 round_deadline_ms = 5000
@@ -234,7 +236,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 11 + 83); // sections + keys
+  EXPECT_EQ(n, 11 + 84); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {
@@ -279,6 +281,7 @@ TEST(RunConfig, EveryKeyIsRead) {
   EXPECT_TRUE(c.ssop);
   EXPECT_EQ(c.ssop_k, 5);
   EXPECT_DOUBLE_EQ(c.ssop_sigma, 0.25);
+  EXPECT_EQ(c.capture, 3);
   EXPECT_EQ(c.round_deadline_ms, 5000);
   EXPECT_EQ(c.step_deadline_ms, 2000);
   EXPECT_EQ(c.quorum, 1.0);
