@@ -113,6 +113,64 @@ TEST(RunCliOptions, AreCheckedWithTheFileAndNamed) {
   fs::remove_all(dir);
 }
 
+TEST(RunCliOptions, SetOverridesAnyKeyAndIsCheckedLikeTheFile) {
+  ELSA_REQUIRE_PROGRAM();
+  const auto dir = scratch_dir("set");
+  const auto config = write_config(dir, tiny_run());
+  const auto out = (dir / "run").string();
+  auto r = run_split("run " + config.string() + " --out " + out + " --set privacy.ssop_sigma=-1");
+  expect_one_line_error(r, "--set privacy.ssop_sigma=-1: [privacy] ssop_sigma = -1");
+  r = run_split("run " + config.string() + " --out " + out + " --set privacy.ssop=maybe");
+  expect_one_line_error(r, "--set privacy.ssop=maybe: [privacy] ssop");
+  r = run_split("run " + config.string() + " --out " + out + " --set ssop=true");
+  expect_one_line_error(r, "--set ssop=true: expected SECTION.KEY=VALUE");
+  r = run_split("run " + config.string() + " --out " + out + " --set nosuch.key=1");
+  expect_one_line_error(r, "--set nosuch.key=1: a run config has no section [nosuch]");
+  r = run_split("run " + config.string() + " --out " + out + " --set privacy.nosuch=1");
+  expect_one_line_error(r, "nosuch");
+  EXPECT_FALSE(fs::exists(out));
+  // Set keys are the run's: config.toml records them.
+  r = run_split("run " + config.string() + " --out " + out + " --quiet --set privacy.capture=2 --set output.save_adapters=false");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto written = run::read_run_config(fs::path(out) / "config.toml");
+  EXPECT_EQ(written.capture, 2);
+  EXPECT_FALSE(written.save_adapters);
+  fs::remove_all(dir);
+}
+
+TEST(AttackCli, InvertsACapturedRunAndNamesWhatIsMissing) {
+  ELSA_REQUIRE_PROGRAM();
+  const auto dir = scratch_dir("attack");
+  auto cfg = tiny_run();
+  cfg.capture = 2;
+  const auto config = write_config(dir, cfg);
+  const auto out = dir / "run";
+  auto r = run_split("run " + config.string() + " --out " + out.string() + " --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  r = run_split("attack invert --run " + out.string() + " --public-tokens 3000 --epochs 1 --hidden 32 --json");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j, nlohmann::json::parse(read_text(out / "attack.json")));
+  for (const char* key : {"token_accuracy", "rouge_l", "unigram_token_accuracy", "unigram_rouge_l", "ssop", "ssop_k",
+                          "ssop_sigma", "captured_batches", "scored_batches", "inverters"})
+    EXPECT_TRUE(j.contains(key)) << key << " missing in " << j.dump(2);
+  EXPECT_EQ(j["captured_batches"], 2);
+  EXPECT_EQ(j["scored_batches"], 2);
+  EXPECT_TRUE(has(r.err, "linear inverter")) << r.err;  // progress on stderr
+  // The table form.
+  r = run_split("attack invert --run " + out.string() + " --public-tokens 3000 --epochs 1 --hidden 32 --quiet");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(has(r.out, "| unigram (most frequent public token) |")) << r.out;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  // No captures: one line saying how to get them.
+  fs::remove_all(out / "capture");
+  r = run_split("attack invert --run " + out.string());
+  expect_one_line_error(r, "no captured activations (run with [privacy] capture = N)");
+  r = run_split("attack invert --run " + (dir / "nowhere").string());
+  expect_one_line_error(r, "--run " + (dir / "nowhere").string() + ": no folder");
+  fs::remove_all(dir);
+}
+
 TEST(RunCliPaths, RelativePathsAreTakenFromTheCurrentDirectory) {
   ELSA_REQUIRE_PROGRAM();
   // The README's command from another directory: the config's relative model_dir is not found there.
