@@ -3,7 +3,6 @@
 // (or, with --json, the report) on stdout and progress on stderr.
 #include "cli/commands.hpp"
 
-#include <fstream>
 #include <iostream>
 #include <memory>
 
@@ -11,7 +10,7 @@
 
 #include "cli/support.hpp"
 #include "core/attack/inversion.hpp"
-#include "core/errors.hpp"
+#include "core/files.hpp"
 
 namespace elsa::cli {
 
@@ -44,15 +43,7 @@ void add_attack_command(CLI::App& app) {
     const auto r = attack::invert_run(o->run, o->invert, o->quiet ? nullptr : &std::cerr);
     const auto j = r.to_json();
     const auto path = std::filesystem::path(o->run) / "attack.json";
-    {
-      const auto tmp = path.string() + ".tmp";
-      std::ofstream out(tmp);
-      out << j.dump(2) << "\n";
-      out.close();
-      if (!out)
-        throw error(errc::io_error, fmt::format("{}: cannot write", tmp));
-      std::filesystem::rename(tmp, path);
-    }
+    write_file_atomically(path, j.dump(2) + "\n");
     if (o->json) {
       std::cout << j.dump(2) << std::endl;
       return;

@@ -96,6 +96,7 @@ void add_run_command(CLI::App& app) {
   cmd->add_option("--set", o->sets,
                  "SECTION.KEY=VALUE over the file, repeatable (e.g. --set privacy.ssop=false); VALUE is a TOML "
                  "number, true/false or string (quotes optional)")
+    ->expected(1)
     ->take_all();
   cmd->add_flag("--json", o->json, "print summary.json on stdout instead of the table (for scripts)")
     ->default_str("off");

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The SS-OP table of docs/privacy.md from attacked runs (each with RUN/attack.json and RUN/summary.json),
+"""The SS-OP table of docs/privacy.md from attacked runs (each with RUN/attack.json),
 the first one the undefended run; with --plot, also a leakage-vs-accuracy SVG (no plotting library needed).
 
     python3 scripts/privacy_table.py [--plot OUT.svg] RUN_OFF RUN_SIGMA ...
@@ -13,10 +13,9 @@ import sys
 def load(run):
     with open(f"{run}/attack.json") as f:
         a = json.load(f)
-    with open(f"{run}/summary.json") as f:
-        s = json.load(f)
-    accs = [t["test_accuracy"] for t in s["tasks"].values() if t.get("test_accuracy") is not None]
-    a["task_accuracy"] = sum(accs) / len(accs) if accs else None
+    if a.get("test_accuracy") is None:
+        sys.exit(f"privacy_table: {run}/attack.json has no test_accuracy (the run did not finish?)")
+    a["task_accuracy"] = a["test_accuracy"]  # the run's test accuracy, mean over its tasks
     a["run"] = run
     return a
 
@@ -35,7 +34,7 @@ def svg(points, path):
            f'<line x1="{m}" y1="{h-m}" x2="{w-m}" y2="{h-m}" stroke="black"/>',
            f'<line x1="{m}" y1="{m}" x2="{m}" y2="{h-m}" stroke="black"/>',
            f'<text x="{w/2}" y="{h-15}" text-anchor="middle">tokens recovered by the inverter (token accuracy)</text>',
-           f'<text x="15" y="{h/2}" transform="rotate(-90 15 {h/2})" text-anchor="middle">spam test accuracy</text>']
+           f'<text x="15" y="{h/2}" transform="rotate(-90 15 {h/2})" text-anchor="middle">test accuracy</text>']
     for i in range(6):
         v = x0 + (x1 - x0) * i / 5
         out.append(f'<text x="{X(v)}" y="{h-m+16}" text-anchor="middle">{v:.1f}</text>')
@@ -59,7 +58,9 @@ def main(argv):
         sys.exit(__doc__)
     rows = [load(r) for r in argv[1:]]
     base = rows[0]
-    print("| SS-OP | token recovery (best inverter) | ROUGE-L | linear | MLP | unigram guess | spam test accuracy | accuracy change |")
+    if base["token_accuracy"] <= 0:
+        sys.exit(f"privacy_table: the undefended run {base['run']} recovered no tokens; nothing to compare with")
+    print("| SS-OP | token recovery (best inverter) | ROUGE-L | linear | MLP | unigram guess | test accuracy | accuracy change |")
     print("|---|---|---|---|---|---|---|---|")
     points = []
     for r in rows:
@@ -69,13 +70,14 @@ def main(argv):
         print(f"| {label} | {r['token_accuracy']:.4f} ({r['token_accuracy'] / base['token_accuracy']:.2f}x of off) "
               f"| {r['rouge_l']:.4f} | {inv['linear']['token_accuracy']:.4f} | {inv['mlp']['token_accuracy']:.4f} "
               f"| {r['unigram_token_accuracy']:.4f} | {acc:.4f} | {100 * d:+.2f} points |")
-        points.append((f"sigma {r['ssop_sigma']:g}" if r["ssop"] else "off", r["token_accuracy"], acc))
+        tag = f"sigma {r['ssop_sigma']:g}" + (f" k {r['ssop_k']}" if r["ssop_k"] != 16 else "")
+        points.append((tag if r["ssop"] else "off", r["token_accuracy"], acc))
     ok = [r for r in rows[1:] if r["token_accuracy"] <= 0.5 * base["token_accuracy"]
           and r["task_accuracy"] >= base["task_accuracy"] - 0.01]
     print()
     if ok:
         print("target met (recovery at most half of the undefended run's at <= 1 point accuracy cost) at: "
-              + ", ".join(f"sigma {r['ssop_sigma']:g}" for r in ok))
+              + ", ".join(f"sigma {r['ssop_sigma']:g} (k {r['ssop_k']})" for r in ok))
     else:
         print("target not met: no sigma halves recovery at <= 1 point accuracy cost")
     if plot:

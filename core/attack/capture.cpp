@@ -18,9 +18,9 @@ namespace fs = std::filesystem;
 namespace {
 
 uint64_t parse_count(const std::string& text, const std::string& key, const fs::path& file) {
-  const bool digits = !text.empty() && text.size() < 12
+  const bool digits = !text.empty() && text.size() < 11
                       && std::all_of(text.begin(), text.end(), [](char ch) { return ch >= '0' && ch <= '9'; });
-  if (!digits)
+  if (!digits || std::stoull(text) > 0xffffffffULL)
     throw error(errc::malformed_input,
                 fmt::format("{}: capture metadata \"{}\" = \"{}\" is not a count", file.string(), key, text));
   return std::stoull(text);
@@ -84,13 +84,16 @@ std::vector<captured_batch> read_captures(const fs::path& dir) {
     b.step = static_cast<uint32_t>(number(st.metadata, "step", file));
     b.head_blocks = static_cast<int64_t>(number(st.metadata, "head_blocks", file));
     b.wire_dtype = st.metadata["wire_dtype"];
+    if (b.wire_dtype != "f32" && b.wire_dtype != "f16" && b.wire_dtype != "bf16")
+      throw error(errc::malformed_input, fmt::format("{}: capture metadata \"wire_dtype\" = \"{}\" is not f32, f16 or bf16",
+                                                     file.string(), b.wire_dtype));
+    // "7,4,1": every item a count (an empty one, as in "7,,1" or "7,4,", is refused by parse_count).
     const auto& lengths = st.metadata["lengths"];
-    std::size_t p = 0;
-    while (p < lengths.size()) {
-      auto q = lengths.find(',', p);
-      if (q == std::string::npos)
-        q = lengths.size();
+    for (std::size_t p = 0;;) {
+      const auto q = std::min(lengths.find(',', p), lengths.size());
       b.lengths.push_back(static_cast<uint32_t>(parse_count(lengths.substr(p, q - p), "lengths", file)));
+      if (q == lengths.size())
+        break;
       p = q + 1;
     }
     auto t = st.tensors.at("activation").to(torch::kFloat32).contiguous();

@@ -79,25 +79,18 @@ double rouge_l(const std::vector<int32_t>& guess, const std::vector<int32_t>& tr
 
 std::optional<std::vector<std::vector<int32_t>>> replay_batch(const std::vector<std::vector<int32_t>>& examples,
                                                               uint64_t seed, std::size_t batch_size,
-                                                              std::size_t expected, std::size_t batches,
-                                                              const std::vector<uint32_t>& lengths) {
+                                                              std::size_t latest, const std::vector<uint32_t>& lengths) {
   if (examples.empty() || lengths.size() != batch_size)
     return std::nullopt;
   fed::batch_sampler sampler(examples.size(), seed);
   std::optional<std::vector<std::size_t>> best;
-  std::size_t best_distance = 0;
-  for (std::size_t n = 0; n < batches; ++n) {
+  for (std::size_t n = 0; n <= latest; ++n) {
     auto idx = sampler.next(batch_size);
     bool same = true;
     for (std::size_t i = 0; i < batch_size && same; ++i)
       same = examples[idx[i]].size() == lengths[i];
-    const auto distance = n > expected ? n - expected : expected - n;
-    if (same && (!best || distance < best_distance)) {
+    if (same)
       best = std::move(idx);
-      best_distance = distance;
-    }
-    if (n > expected && best && distance >= best_distance)
-      break;
   }
   if (!best)
     return std::nullopt;
@@ -206,9 +199,18 @@ attack_report invert_run(const fs::path& run_dir, const invert_options& o, std::
   rep.captured_batches = static_cast<int64_t>(captures.size());
   rep.head_blocks = captures.front().head_blocks;
   rep.wire_dtype = captures.front().wire_dtype;
-  for (const auto& c : captures)
+  for (const auto& c : captures) {
     if (c.head_blocks != rep.head_blocks || c.wire_dtype != rep.wire_dtype)
       throw error(errc::invalid_argument, "the captured batches differ in head_blocks or wire dtype; attack one split at a time");
+    // A capture names its edge, client, round and step: each must exist in the run it is said to be of.
+    if (c.edge >= cfg.edges || c.client >= cfg.clients || c.round >= cfg.rounds || c.step >= cfg.kappa1
+        || c.lengths.size() != static_cast<std::size_t>(cfg.batch_size))
+      throw error(errc::malformed_input,
+                  fmt::format("{}: edge {}, client {}, round {}, step {}, {} rows do not fit the run ({} edges, {} clients, "
+                              "{} rounds of {} steps, batches of {})",
+                              (capture_dir(run_dir) / capture_file_name(c)).string(), c.edge, c.client, c.round, c.step,
+                              c.lengths.size(), cfg.edges, cfg.clients, cfg.rounds, cfg.kappa1, cfg.batch_size));
+  }
   {
     std::ifstream in(run_dir / "summary.json");
     if (in) {
@@ -274,15 +276,13 @@ attack_report invert_run(const fs::path& run_dir, const invert_options& o, std::
   std::vector<torch::Tensor> cap_x;
   std::vector<std::vector<int32_t>> truth;  // one per scored row, <|endoftext|> left out
   for (const auto& c : captures) {
-    if (!examples.count(c.client)) {
-      if (c.client >= fdata.shards.size())
-        throw error(errc::malformed_input, fmt::format("a capture names client {}; the run has {}", c.client, fdata.shards.size()));
+    if (!examples.count(c.client))
       examples[c.client] = fed::client_token_ids(cfg, fdata, c.client, tok);
-    }
+    // A client draws one batch per step begun, so this batch is at most its round x kappa1 + step-th draw
+    // (fewer when it missed or abandoned steps earlier).
     const auto expected = static_cast<std::size_t>(c.round) * static_cast<std::size_t>(cfg.kappa1) + c.step;
     auto rows = replay_batch(examples[c.client], fed::batch_sampler::client_seed(cfg.seed, c.client),
-                             static_cast<std::size_t>(cfg.batch_size), expected,
-                             expected + 2 * static_cast<std::size_t>(cfg.kappa1) + 1, c.lengths);
+                             static_cast<std::size_t>(cfg.batch_size), expected, c.lengths);
     if (!rows)
       continue;
     auto act = fed::from_wire(c.activation);

@@ -21,7 +21,7 @@
 namespace elsa::attack {
 
 struct invert_options {
-  int64_t public_tokens = 120000;  // public text tokens the inverters train on (5% more are held out)
+  int64_t public_tokens = 120000;  // public text tokens the inverters train on (max(1000, 5%) more are held out)
   int64_t epochs = 3;
   int64_t hidden = 512;            // the MLP inverter's hidden width
   double lr = 2e-3;                // Adam
@@ -68,14 +68,14 @@ struct attack_report {
 /// 2 P R / (P + R); 0 when either is empty.
 double rouge_l(const std::vector<int32_t>& guess, const std::vector<int32_t>& truth);
 
-/// The rows of a client's batch: replays `batches` draws of batch_size from a sampler over `examples`
-/// (seeded `seed`) and returns the token ids of the draw nearest to `expected` whose row lengths equal
-/// `lengths` (a client that skipped or abandoned steps drew more or fewer batches than its round and step
-/// say); nullopt when none of the first `batches` draws matches.
+/// The rows of a client's batch: replays draws 0..latest of batch_size from a sampler over `examples`
+/// (seeded `seed`) and returns the token ids of the latest draw whose row lengths equal `lengths`; nullopt
+/// when none does. `latest` is the draw the batch is when the client began every step of every round
+/// (round x kappa1 + step); a client that missed or abandoned steps drew fewer, never more. In a run
+/// without such faults the latest draw is the batch itself, whatever other draws have the same lengths.
 std::optional<std::vector<std::vector<int32_t>>> replay_batch(const std::vector<std::vector<int32_t>>& examples,
                                                               uint64_t seed, std::size_t batch_size,
-                                                              std::size_t expected, std::size_t batches,
-                                                              const std::vector<uint32_t>& lengths);
+                                                              std::size_t latest, const std::vector<uint32_t>& lengths);
 
 /// Attacks RUN (its config.toml, capture/ and, if present, summary.json) and returns the report; progress
 /// lines go to `progress` when given. elsa::error naming what is missing or malformed.

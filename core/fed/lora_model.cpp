@@ -62,13 +62,7 @@ torch::Tensor base_head_outputs(const frozen_base& base, const std::vector<std::
   auto model = base.module();
   std::vector<torch::Tensor> rows;
   for (std::size_t first = 0; first < seqs.size(); first += batch) {
-    std::vector<train::encoded> items;
-    for (auto j = first; j < std::min(seqs.size(), first + batch); ++j)
-      items.push_back({seqs[j], 0});
-    std::vector<const train::encoded*> ptrs;
-    for (const auto& x : items)
-      ptrs.push_back(&x);
-    auto b = train::make_classify_batch(ptrs, pad);
+    auto b = train::make_token_batch(seqs, first, first + batch, pad);
     auto h = model->run_blocks(model->embed(b.ids), 0, blocks, b.mask, nullptr);
     rows.push_back(h.reshape({-1, h.size(-1)}).index({b.mask.reshape({-1}).to(torch::kBool)}));
   }

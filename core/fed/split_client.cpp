@@ -104,14 +104,7 @@ struct split_client::impl {
   train::classify_batch probe_batch(std::size_t i) const {
     if (!probes || i >= (probes->size() + probe_batch_size - 1) / probe_batch_size)
       throw error(errc::invalid_argument, fmt::format("client {}: no probe batch {}", id, i));
-    std::vector<train::encoded> items;
-    const auto end = std::min(probes->size(), (i + 1) * probe_batch_size);
-    for (auto j = i * probe_batch_size; j < end; ++j)
-      items.push_back({(*probes)[j], 0});
-    std::vector<const train::encoded*> ptrs;
-    for (const auto& x : items)
-      ptrs.push_back(&x);
-    return train::make_classify_batch(ptrs, pad);
+    return train::make_token_batch(*probes, i * probe_batch_size, (i + 1) * probe_batch_size, pad);
   }
 
   // SS-OP ([privacy] ssop): the basis of the public head outputs at the current split, and the noise's own

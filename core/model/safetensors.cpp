@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/errors.hpp"
+#include "core/files.hpp"
 
 namespace elsa::model {
 
@@ -197,20 +198,7 @@ std::string serialize_safetensors(const tensor_map& tensors, const std::map<std:
 
 void write_safetensors(const std::filesystem::path& path, const tensor_map& tensors,
                        const std::map<std::string, std::string>& metadata) {
-  const std::string bytes = serialize_safetensors(tensors, metadata);
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out)
-      throw error(errc::io_error, fmt::format("{}: cannot write (does the folder exist?)", tmp));
-    out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    if (!out)
-      throw error(errc::io_error, fmt::format("{}: write failed (disk full?)", tmp));
-  }
-  std::error_code ec;
-  std::filesystem::rename(tmp, path, ec);
-  if (ec)
-    throw error(errc::io_error, fmt::format("{}: cannot rename into place: {}", path.string(), ec.message()));
+  write_file_atomically(path, serialize_safetensors(tensors, metadata));
 }
 
 } // namespace elsa::model

@@ -43,6 +43,16 @@ classify_batch make_classify_batch(const std::vector<const encoded*>& items, int
   return b;
 }
 
+classify_batch make_token_batch(const std::vector<std::vector<int32_t>>& seqs, size_t first, size_t end, int32_t pad) {
+  std::vector<encoded> items;
+  for (auto j = first; j < std::min(seqs.size(), end); ++j)
+    items.push_back({seqs[j], 0});
+  std::vector<const encoded*> ptrs;
+  for (const auto& x : items)
+    ptrs.push_back(&x);
+  return make_classify_batch(ptrs, pad);
+}
+
 // Batches of similar length (less padding, a large speed-up on CPU), in random order.
 std::vector<std::vector<const encoded*>> bucketed_batches(const std::vector<encoded>& xs, int64_t batch_size,
                                                           std::mt19937_64& rng) {

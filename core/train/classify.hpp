@@ -47,6 +47,10 @@ struct classify_batch {
 
 classify_batch make_classify_batch(const std::vector<const encoded*>& items, int32_t pad);
 
+/// Unlabelled token sequences [first, end) of `seqs` as one padded batch (labels 0): public probes, public text.
+classify_batch make_token_batch(const std::vector<std::vector<int32_t>>& seqs, std::size_t first, std::size_t end,
+                                int32_t pad);
+
 /// Batches of similar length (less padding, a large speed-up on CPU), in random order.
 std::vector<std::vector<const encoded*>> bucketed_batches(const std::vector<encoded>& xs, int64_t batch_size,
                                                           std::mt19937_64& rng);

@@ -1,6 +1,7 @@
 // Captured activations on disk (core/attack/capture): what an edge writes reads back exactly, and a file
 // that is not a capture is named in one clear error.
 #include <fstream>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -101,15 +102,23 @@ TEST(Capture, MalformedBatchesAndFilesAreRefusedByName) {
     std::ifstream in(file, std::ios::binary);
     bytes.assign(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
   }
-  auto at = bytes.find("7,4,1");
-  ASSERT_NE(at, std::string::npos);
-  bytes.replace(at, 5, "9,4,1");
-  std::ofstream(file, std::ios::binary) << bytes;
-  try {
-    read_captures(dir);
-    ADD_FAILURE() << "a row length past the activation was accepted";
-  } catch (const error& e) {
-    EXPECT_NE(std::string(e.what()).find("row length 9"), std::string::npos) << e.what();
+  // Same-length edits of the metadata, each refused with what is wrong.
+  for (auto [from, to, says] : {std::tuple{"7,4,1", "9,4,1", "row length 9"},
+                                std::tuple{"7,4,1", "7,4,,", "\"lengths\" = \"\" is not a count"},
+                                std::tuple{"\"f32\"", "\"f99\"", "not f32, f16 or bf16"},
+                                std::tuple{"\"round\":\"9\"", "\"round\":\"x\"", "\"round\" = \"x\""}}) {
+    auto edited = bytes;
+    auto at = edited.find(from);
+    ASSERT_NE(at, std::string::npos) << from;
+    edited.replace(at, std::string(from).size(), to);
+    std::ofstream(file, std::ios::binary | std::ios::trunc) << edited;
+    try {
+      read_captures(dir);
+      ADD_FAILURE() << "accepted a capture with " << to;
+    } catch (const error& e) {
+      EXPECT_NE(std::string(e.what()).find(says), std::string::npos) << e.what();
+      EXPECT_NE(std::string(e.what()).find(file.filename().string()), std::string::npos) << e.what();
+    }
   }
 }
 

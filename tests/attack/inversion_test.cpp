@@ -37,7 +37,7 @@ TEST(BatchSampler, EachEpochVisitsEveryExampleOnceAndSeedsDiffer) {
   EXPECT_NE(seq_a, seq_c);
 }
 
-TEST(ReplayBatch, FindsTheRowsOfABatchFromItsLengthsEvenWhenTheCountIsOff) {
+TEST(ReplayBatch, FindsTheRowsOfABatchFromItsLengthsWhenStepsWereMissed) {
   // Examples of distinct lengths 1..40, as a client's shard.
   std::vector<std::vector<int32_t>> examples;
   for (int32_t n = 1; n <= 40; ++n)
@@ -54,17 +54,37 @@ TEST(ReplayBatch, FindsTheRowsOfABatchFromItsLengthsEvenWhenTheCountIsOff) {
     return l;
   };
   for (std::size_t n : {0u, 7u, 11u}) {
-    // Told the right draw, one early and one late (a skipped or an abandoned step): the same rows.
-    for (std::size_t expected : {n, n + 1, n > 0 ? n - 1 : n + 2}) {
-      auto rows = replay_batch(examples, seed, 4, expected, 14, lengths_of(drawn[n]));
-      ASSERT_TRUE(rows.has_value()) << n << " " << expected;
+    // Told the draw it would be with every step begun, or a later one (the client missed steps): the same rows.
+    for (std::size_t latest : {n, n + 1, n + 4}) {
+      auto rows = replay_batch(examples, seed, 4, latest, lengths_of(drawn[n]));
+      ASSERT_TRUE(rows.has_value()) << n << " " << latest;
       for (std::size_t i = 0; i < 4; ++i)
         EXPECT_EQ((*rows)[i], examples[drawn[n][i]]);
     }
   }
-  // Lengths no draw has, or a batch of another size: nothing to score against.
-  EXPECT_FALSE(replay_batch(examples, seed, 4, 3, 14, {41, 41, 41, 41}).has_value());
-  EXPECT_FALSE(replay_batch(examples, seed, 4, 3, 14, {1, 2, 3}).has_value());
+  // A batch is never later than `latest`; lengths no draw has, or a batch of another size: nothing to score.
+  EXPECT_FALSE(replay_batch(examples, seed, 4, 6, lengths_of(drawn[7])).has_value());
+  EXPECT_FALSE(replay_batch(examples, seed, 4, 3, {41, 41, 41, 41}).has_value());
+  EXPECT_FALSE(replay_batch(examples, seed, 4, 3, {1, 2, 3}).has_value());
+}
+
+TEST(ReplayBatch, OfDrawsWithTheSameLengthsTheLatestIsTheBatch) {
+  // Every example truncated to the same length (long e-mails at max_len): lengths alone match every draw,
+  // and the draw the round and step name is the one returned.
+  std::vector<std::vector<int32_t>> examples;
+  for (int32_t n = 0; n < 30; ++n)
+    examples.push_back(std::vector<int32_t>(8, n));
+  const uint64_t seed = 99;
+  fed::batch_sampler s(examples.size(), seed);
+  std::vector<std::vector<std::size_t>> drawn;
+  for (int i = 0; i < 10; ++i)
+    drawn.push_back(s.next(3));
+  for (std::size_t n : {0u, 4u, 9u}) {
+    auto rows = replay_batch(examples, seed, 3, n, {8, 8, 8});
+    ASSERT_TRUE(rows.has_value());
+    for (std::size_t i = 0; i < 3; ++i)
+      EXPECT_EQ((*rows)[i], examples[drawn[n][i]]) << n;
+  }
 }
 
 } // namespace
