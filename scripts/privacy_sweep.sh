@@ -5,7 +5,7 @@
 #
 #   scripts/privacy_sweep.sh [OUT_DIR [SIGMA ...]]      (defaults: runs/privacy, sigmas 0.5 1 2 4)
 #
-# About 5 minutes per point on 2 cores (a 70 s run, a 4 minute attack).
+# About 6 to 7 minutes per point on 2 cores (a 70 s run, a 4 to 6 minute attack).
 set -eu
 cd "$(dirname "$0")/.."
 out=${1:-runs/privacy}
