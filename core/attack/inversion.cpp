@@ -3,12 +3,9 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cmath>
 #include <fstream>
 #include <map>
-#include <numeric>
 #include <random>
-#include <set>
 
 #include <fmt/format.h>
 #include <torch/torch.h>

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/errors.hpp"
+#include "core/files.hpp"
 
 namespace elsa::train {
 
@@ -57,16 +58,10 @@ std::vector<int32_t> read_token_cache(const std::filesystem::path& path, uint64_
 
 void write_token_cache(const std::filesystem::path& path, uint64_t vocab_hash, const std::vector<int32_t>& tokens) {
   std::filesystem::create_directories(path.parent_path());
-  const auto tmp = path.string() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    const uint64_t head[3] = {cache_magic, vocab_hash, tokens.size()};
-    out.write(reinterpret_cast<const char*>(head), sizeof head);
-    out.write(reinterpret_cast<const char*>(tokens.data()), static_cast<std::streamsize>(tokens.size() * sizeof(int32_t)));
-    if (!out)
-      throw error(errc::io_error, fmt::format("{}: cannot write the token cache", tmp));
-  }
-  std::filesystem::rename(tmp, path);
+  const uint64_t head[3] = {cache_magic, vocab_hash, tokens.size()};
+  std::string bytes(reinterpret_cast<const char*>(head), sizeof head);
+  bytes.append(reinterpret_cast<const char*>(tokens.data()), tokens.size() * sizeof(int32_t));
+  write_file_atomically(path, bytes);
 }
 
 std::vector<int64_t> eval_windows(int64_t n, int64_t T, int64_t max_tokens) {
