@@ -103,6 +103,11 @@ void finish_round(client_pointer self) {
   ev.bytes_up = st.up.total();
   ev.up = st.up;
   ev.seconds = seconds;
+  ev.head_blocks = static_cast<uint32_t>(st.core->head_blocks());
+  ev.tail_blocks = static_cast<uint32_t>(st.core->tail_blocks());
+  ev.positions = st.positions;
+  ev.bytes_down = st.bytes_down;
+  ev.messages = st.messages + 1;  // and this upload
   record(self, ctx, ev);
   if (injected(ctx.cfg.stragglers, st.id) && ctx.cfg.straggler_delay_ms > 0) {
     // Recorded whether or not the delay makes the update late (the edge's round says that).
@@ -164,11 +169,15 @@ void ask_edge(client_pointer self, Atom atom, const split_tensor& msg, Next next
   st.up.add(msg.role == tensor_role::gradient ? run::byte_kind::gradients : run::byte_kind::activations, sent,
             sent + dense_f32_extra(msg));
   const uint32_t round = st.round;
+  ++st.messages;
   self->request(*edge, std::chrono::milliseconds(ctx.cfg.step_deadline_ms), atom, std::move(bytes))
     .then(
       [self, round, next](const payload& reply) {
-        if (self->state.in_round && round == self->state.round)
+        if (self->state.in_round && round == self->state.round) {
+          self->state.bytes_down += static_cast<int64_t>(reply.size());
+          ++self->state.messages;
           next(self, reply);
+        }
       },
       [self, round](const caf::error& err) {
         if (self->state.in_round && round == self->state.round)
@@ -332,6 +341,7 @@ void start_step(client_pointer self) {
     return;
   }
   st.tokens += st.core->last_batch_tokens();
+  st.positions += st.core->last_batch_positions();
   ask_edge(self, forward_atom::value, act, on_body_output);
 }
 
@@ -349,7 +359,12 @@ void on_open_round(client_pointer self, const open_round& open) {
   for (const auto& s : open.splits)
     if (s.client_id == st.id) {
       try {
+        // A block that changes side starts from the cluster's adapters both sides last received (the
+        // previous round's aggregate, every block), so it moves with its layer; its AdamW moments restart.
+        const bool moved = s.head_blocks != st.core->head_blocks() || s.tail_blocks != st.core->tail_blocks();
         st.core->set_split(s.head_blocks, s.tail_blocks);
+        if (moved && !st.received.empty())
+          st.core->load_adapters(st.received);
       } catch (const elsa::error& e) {
         record_error(self, *st.ctx, who(self), open.round, run::run_error::out_of_range, e.what());
         return;
@@ -364,6 +379,9 @@ void on_open_round(client_pointer self, const open_round& open) {
   st.loss_sum = 0;
   st.tokens = 0;
   st.up = {};
+  st.bytes_down = 0;
+  st.messages = 1;  // the opening
+  st.positions = 0;
   st.round_started = self->clock().now();
   run_step(self);
 }

@@ -38,6 +38,9 @@ struct client_state {
   double loss_sum = 0;
   int64_t tokens = 0;
   run::kind_bytes up;  // this round's bytes to its edge (and fingerprints), by kind
+  int64_t bytes_down = 0;  // this round's step replies from its edge, encoded
+  int64_t messages = 0;    // this round's messages to and from its edge (the opening included)
+  int64_t positions = 0;   // padded token positions its steps computed on
   bool fingerprint = false;  // this round ends with a fingerprint (after the steps, before the upload)
   caf::actor_clock::time_point round_started;  // simulated under the deterministic scheduler
 

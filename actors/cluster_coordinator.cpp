@@ -13,6 +13,7 @@
 #include "core/errors.hpp"
 #include "core/fed/behaviour.hpp"
 #include "core/fed/placement.hpp"
+#include "core/fed/split_plan.hpp"
 
 namespace elsa::actors {
 
@@ -96,6 +97,7 @@ void complete_registration(coordinator_pointer self) {
   for (const auto& a : st.assignments)
     st.splits.push_back(
       {a.client_id, static_cast<uint32_t>(cfg.head_blocks), static_cast<uint32_t>(cfg.tail_blocks)});
+  // (Under [split] mode = "dynamic" every edge round's opening re-plans them.)
   peer_table edge_list, for_edges, for_cloud;
   for (const auto& [e, handle] : st.peers.edges)
     edge_list.peers.push_back({{tier::edge, e}, 0, 0});
@@ -173,6 +175,14 @@ void open_edge_round(coordinator_pointer self, uint32_t round) {
   st.round = round;
   st.closed.clear();
   st.fingerprints.clear();  // a fingerprint round counts its own fingerprints only
+  if (ctx.cfg.dynamic_split()) {
+    // Re-planned every edge round, so a profile change or a move to another edge takes effect at once.
+    try {
+      st.splits = fed::plan_splits(ctx.cfg, ctx.shape, st.assignments, round);
+    } catch (const elsa::error& e) {
+      record_error(self, ctx, who, round, run::run_error::internal, e.what());  // the last plan stays
+    }
+  }
   // One opening per edge, with that edge's clients only: the opening bytes grow with the clients, not
   // with their square.
   for (auto e : st.live_edges) {

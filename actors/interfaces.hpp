@@ -20,6 +20,7 @@
 #include "core/cluster/assignment.hpp"
 #include "core/fed/placement.hpp"
 #include "core/run/run_config.hpp"
+#include "core/sim/cost_model.hpp"
 #include "messages/codec.hpp"
 #include "messages/type_ids.hpp"
 
@@ -77,6 +78,8 @@ struct run_context {
   recorder_actor recorder;
   uint32_t clusters = 1;              // clusters (= tasks, until behaviour-aware clustering)
   std::vector<std::string> task_names; // by cluster id
+  /// The model's shape, for the split planner ([split] mode = "dynamic") and the simulated clock.
+  sim::model_shape shape{};
   /// The client-edge links' RTTs in this process ([elsa] latency_*): a client answers an edge's heartbeat
   /// after latency.sample(client, edge, seq) ms (core/fed/placement latency_model_of).
   cluster::latency_model latency;

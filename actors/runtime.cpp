@@ -1,6 +1,7 @@
 // One-process runtime of an ELSA run (see runtime.hpp).
 #include "actors/runtime.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <ostream>
@@ -25,6 +26,7 @@
 #include "core/fed/federation_data.hpp"
 #include "core/fed/frozen_base.hpp"
 #include "core/fed/split_client.hpp"
+#include "core/fed/split_plan.hpp"
 #include "core/run/run_record.hpp"
 #include "core/train/tokens.hpp"
 
@@ -129,6 +131,9 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
   for (int64_t e = 0; e < cfg.edges; ++e)
     edge_bodies.push_back(std::make_shared<fed::edge_body>(cfg, base));
   auto evaluator = std::make_shared<fed::evaluator>(cfg, data, tok, base);
+  // The devices' cost model: the shape of the model (the largest classifier any task needs).
+  const auto shape = sim::shape_of(fed::base_config(*base), cfg.lora, *std::max_element(num_labels.begin(), num_labels.end()));
+  fed::check_devices(cfg, shape);  // a device class no split fits fails the set-up, not round r
 
   // -- the run directory: written only once set-up succeeded, so a failed set-up leaves nothing --
   if (hooks.before_write)
@@ -151,6 +156,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
   std::string stop_reason; // set when hooks.stop_requested stopped the run
   int64_t saved_cloud_rounds = -1;  // a stopped run: cloud rounds behind the adapters it saved
   auto record = std::make_shared<run::run_record>(cfg, task_names, majority);
+  record->set_model(shape);
   {
     std::vector<std::string> client_task;
     std::vector<int64_t> client_group;
@@ -167,6 +173,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
   auto ctx = std::make_shared<run_context>(cfg, limits);
   ctx->clusters = clusters;
   ctx->task_names = task_names;
+  ctx->shape = shape;
   {
     caf::actor_system sys{sys_cfg};
     // Wiring only: each role is built from the config, its id and this process's resources, and given the

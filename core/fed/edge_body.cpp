@@ -61,12 +61,12 @@ edge_body::edge_body(const run::run_config& cfg, base_ptr base) : impl_(std::mak
 
 edge_body::~edge_body() = default;
 
-void edge_body::add_client(uint32_t client, int64_t head_blocks, int64_t tail_blocks) {
+bool edge_body::add_client(uint32_t client, int64_t head_blocks, int64_t tail_blocks) {
   const int64_t L = impl_->model->n_layer();
   check_split(L, head_blocks, tail_blocks);
   auto it = impl_->slots.find(client);
   if (it != impl_->slots.end() && it->second.a == head_blocks && it->second.b == tail_blocks)
-    return;
+    return false;
   slot* s = &impl_->slots[client];
   auto bank = make_bank(*impl_->base, impl_->cfg, block_range(head_blocks, L - tail_blocks), s->bank.get(),
                         fmt::format("body slot of client {} re-split", client));
@@ -80,6 +80,7 @@ void edge_body::add_client(uint32_t client, int64_t head_blocks, int64_t tail_bl
   s->optimizer = std::make_unique<torch::optim::AdamW>(
     s->params, torch::optim::AdamWOptions(impl_->cfg.lr).weight_decay(impl_->cfg.weight_decay));
   s->pending = false;
+  return true;
 }
 
 void edge_body::remove_client(uint32_t client) {

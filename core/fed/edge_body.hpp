@@ -22,8 +22,10 @@ public:
   edge_body(const edge_body&) = delete;
   edge_body& operator=(const edge_body&) = delete;
 
-  /// Creates (or re-splits) the slot of `client`: body = blocks [a, L - b). elsa::error on a bad split.
-  void add_client(uint32_t client, int64_t head_blocks, int64_t tail_blocks);
+  /// Creates (or re-splits) the slot of `client`: body = blocks [a, L - b). elsa::error on a bad split. True
+  /// when the slot was built anew (new, or its split changed: blocks it keeps keep their adapters, new ones
+  /// start from PEFT's init until loaded, and its AdamW moments restart).
+  bool add_client(uint32_t client, int64_t head_blocks, int64_t tail_blocks);
   void remove_client(uint32_t client);
   bool has_client(uint32_t client) const;
   std::vector<uint32_t> clients() const;

@@ -7,6 +7,8 @@
 #include <filesystem>
 #include <memory>
 
+#include "core/model/config.hpp"
+
 namespace elsa::run {
 struct run_config;
 } // namespace elsa::run
@@ -22,6 +24,8 @@ base_ptr load_frozen_base(const std::filesystem::path& model_dir);
 
 /// Transformer blocks of the base (n_layer).
 int64_t base_layers(const frozen_base& base);
+/// The base's architecture (config.json).
+model::gpt2_config base_config(const frozen_base& base);
 /// Checks a split (a, b) against a model of n_layer blocks: a >= 1, b >= 1, and the edge runs at least one
 /// block (a + b < n_layer); elsa::error naming [split] otherwise.
 void check_split(int64_t n_layer, int64_t head_blocks, int64_t tail_blocks);

@@ -23,6 +23,10 @@ int64_t base_layers(const frozen_base& base) {
   return base.config().n_layer;
 }
 
+model::gpt2_config base_config(const frozen_base& base) {
+  return base.config();
+}
+
 std::unique_ptr<model::adapter_bank> make_bank(const frozen_base& base, const run::run_config& cfg,
                                                const std::vector<int64_t>& blocks,
                                                const model::adapter_bank* previous, const std::string& origin) {

@@ -83,6 +83,7 @@ struct split_client::impl {
   train::classify_batch batch;
   double loss = 0;
   int64_t batch_tokens = 0;
+  int64_t batch_positions = 0;  // B x T of the padded batch: what the step computes on
   // Byzantine behaviour (set_byzantine): "", label_flip, random_update or scaled_update.
   std::string attack;
   double attack_scale = 1.0;
@@ -240,6 +241,7 @@ head_output split_client::begin_step() {
   }
   const auto lengths = s.batch.mask.sum(1);
   s.batch_tokens = lengths.sum().item<int64_t>();
+  s.batch_positions = s.batch.ids.numel();
   auto la = lengths.accessor<int64_t, 1>();
   for (int64_t i = 0; i < lengths.size(0); ++i)
     out.lengths.push_back(static_cast<uint32_t>(la[i]));
@@ -292,6 +294,10 @@ bool split_client::step_in_progress() const {
 
 int64_t split_client::last_batch_tokens() const {
   return impl_->batch_tokens;
+}
+
+int64_t split_client::last_batch_positions() const {
+  return impl_->batch_positions;
 }
 
 std::vector<messages::named_tensor> split_client::adapters() const {

@@ -68,6 +68,8 @@ public:
   bool step_in_progress() const;
   /// Tokens (non-padding) in the last batch begun.
   int64_t last_batch_tokens() const;
+  /// Its padded positions (batch x length): what the step's compute is proportional to.
+  int64_t last_batch_positions() const;
 
   /// The adapters this client trains: head and tail blocks plus the classifier (PEFT names, the classifier
   /// under head_name(task()), sorted). load_adapters takes LoRA entries and this task's head (qualified or

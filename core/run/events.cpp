@@ -70,7 +70,8 @@ nlohmann::json client_round_event::to_json() const {
   return {{"type", "client_round"}, {"round", round}, {"client", client}, {"edge", edge},
           {"task", task},           {"steps", steps}, {"loss", loss},     {"tokens", tokens},
           {"bytes_up", bytes_up},   {"bytes_up_by_kind", up.sent_json()}, {"dense_up_by_kind", up.dense_json()},
-          {"seconds", seconds}};
+          {"seconds", seconds}, {"head_blocks", head_blocks}, {"tail_blocks", tail_blocks},
+          {"positions", positions}, {"bytes_down", bytes_down}, {"messages", messages}};
 }
 
 nlohmann::json edge_round_event::to_json() const {

@@ -72,6 +72,11 @@ struct client_round_event {
   int64_t tokens = 0, bytes_up = 0;  // bytes_up: up.total()
   kind_bytes up;                     // to its edge (and its fingerprints to the coordinator, as control)
   double seconds = 0;
+  // For the simulated clock (core/sim/clock.hpp): the split its steps ran at, the padded positions they
+  // computed on, the encoded bytes its edge sent it this round (opening and step replies) and the messages
+  // either way.
+  uint32_t head_blocks = 0, tail_blocks = 0;
+  int64_t positions = 0, bytes_down = 0, messages = 0;
   nlohmann::json to_json() const;
 };
 

@@ -33,6 +33,7 @@ const names k_byzantine_modes = {"label_flip", "random_update", "scaled_update"}
 const names k_assignments = {"round_robin", "latency"};
 const names k_wire_types = {"fp32", "fp16", "bf16"};
 const names k_adapter_forms = {"none", "sketch"};
+const names k_split_modes = {"fixed", "dynamic"};
 
 constexpr int64_t k_max_threads = 256;
 constexpr int64_t k_max_clients = 4096;
@@ -147,6 +148,73 @@ void walk(Config& c, Visitor& v) {
   v.key("head_blocks", c.head_blocks, 1, k_max_blocks);
   v.key("tail_blocks", c.tail_blocks, 1, k_max_blocks);
   // Whether a + b < n_layer (the edge runs at least one block) is checked against the model at start-up.
+  v.key("mode", c.split_mode, k_split_modes);
+  v.key("min_head_blocks", c.min_head_blocks, 1, k_max_blocks);
+
+  v.section("profiles");
+  v.key("class_names", c.class_names);
+  v.rule("class_names", [&c] { return c.class_names.empty() ? "is empty; name at least one device class" : std::string{}; });
+  v.rule("class_names", [&c] { return duplicate_problem(c.class_names); });
+  v.rule("class_names", [&c] {
+    for (const auto& n : c.class_names)
+      if (n.empty())
+        return std::string{"has an empty name"};
+    return std::string{};
+  });
+  const auto classes = c.class_names.size();
+  auto per_class = [classes](const std::vector<double>& v) {
+    return v.size() == classes ? std::string{}
+                               : fmt::format("has {} entries; it needs one per class of class_names ({})", v.size(), classes);
+  };
+  v.key("class_gflops", c.class_gflops, 1e-6, 1e9);
+  v.rule("class_gflops", [&] { return per_class(c.class_gflops); });
+  v.key("class_memory_mb", c.class_memory_mb, 1e-3, 1e9);
+  v.rule("class_memory_mb", [&] { return per_class(c.class_memory_mb); });
+  v.key("class_up_mbps", c.class_up_mbps, 1e-6, 1e9);
+  v.rule("class_up_mbps", [&] { return per_class(c.class_up_mbps); });
+  v.key("class_down_mbps", c.class_down_mbps, 1e-6, 1e9);
+  v.rule("class_down_mbps", [&] { return per_class(c.class_down_mbps); });
+  v.key("class_latency_ms", c.class_latency_ms, 0.0, 1e6);
+  v.rule("class_latency_ms", [&] { return per_class(c.class_latency_ms); });
+  v.key("client_classes", c.client_classes, c.class_names);
+  v.rule("client_classes", [&c] {
+    return c.client_classes.empty() || static_cast<int64_t>(c.client_classes.size()) == c.clients
+             ? std::string{}
+             : fmt::format("has {} entries; it needs one class name per client ({}) or none", c.client_classes.size(),
+                           c.clients);
+  });
+  v.key("class_fractions", c.class_fractions, 0.0, 1.0);
+  v.rule("class_fractions", [&c, classes] {
+    if (c.class_fractions.empty())
+      return std::string{};
+    if (!c.client_classes.empty())
+      return std::string{"is set together with client_classes; give the list or the fractions"};
+    if (c.class_fractions.size() != classes)
+      return fmt::format("has {} entries; it needs one per class of class_names ({})", c.class_fractions.size(), classes);
+    double sum = 0;
+    for (double f : c.class_fractions)
+      sum += f;
+    return std::abs(sum - 1.0) <= 1e-6 ? std::string{} : fmt::format("sums to {}; the fractions must sum to 1", sum);
+  });
+  v.key("edge_gflops", c.edge_gflops, 1e-6, 1e9);
+  v.rule("edge_gflops", [&c] {
+    return c.edge_gflops.size() == 1 || static_cast<int64_t>(c.edge_gflops.size()) == c.edges
+             ? std::string{}
+             : fmt::format("has {} entries; it needs one for every edge or one per edge ({})", c.edge_gflops.size(),
+                           c.edges);
+  });
+  v.key("edge_cloud_mbps", c.edge_cloud_mbps, 0.0, 1e9, true);
+  v.key("edge_cloud_latency_ms", c.edge_cloud_latency_ms, 0.0, 1e6);
+  v.key("change_clients", c.change_clients, 0, c.clients - 1);
+  v.key("change_rounds", c.change_rounds, 0, c.rounds - 1);
+  v.key("change_classes", c.change_classes, c.class_names);
+  v.rule("change_classes", [&c] {
+    return c.change_clients.size() == c.change_rounds.size() && c.change_rounds.size() == c.change_classes.size()
+             ? std::string{}
+             : fmt::format("has {} entries, change_clients {} and change_rounds {}; each change needs all three",
+                           c.change_classes.size(), c.change_clients.size(), c.change_rounds.size());
+  });
+  v.key("deadline_s", c.deadline_s, 0.0, 1e9);
 
   v.section("elsa");
   v.key("clustering", c.clustering, k_clusterings);
@@ -266,6 +334,7 @@ void walk(Config& c, Visitor& v) {
   v.rule("dir", [&c] { return empty_path_problem(c.out_dir); });
   v.key("progress", c.progress);
   v.key("save_adapters", c.save_adapters);
+  v.key("target_accuracy", c.target_accuracy, 0.0, 1.0);
   v.end();
 }
 
@@ -353,6 +422,8 @@ public:
   }
   void key(const char* name, const std::string& value, const names& allowed) {
     check(name, tc::choice_problem(value, allowed));
+  }
+  void key(const char*, const names&) {
   }
   void key(const char* name, const names& values, const names& allowed) {
     for (size_t i = 0; i < values.size(); ++i)
@@ -447,6 +518,9 @@ public:
   void key(const char* name, const names& values, const names&) {
     array(name, values, quote);
   }
+  void key(const char* name, const names& values) {
+    array(name, values, quote);
+  }
   void key(const char* name, const std::vector<int64_t>& values, int64_t, int64_t) {
     array(name, values, [](int64_t x) { return std::to_string(x); });
   }
@@ -475,6 +549,22 @@ private:
 
 } // namespace
 
+/// A seeded splitmix64 stream: draws that depend only on the seed (byzantine clients, device classes).
+class splitmix {
+public:
+  explicit splitmix(uint64_t seed) : state_(seed) {
+  }
+  uint64_t next() {
+    uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+  }
+
+private:
+  uint64_t state_;
+};
+
 std::vector<uint32_t> run_config::byzantine_clients() const {
   std::vector<uint32_t> out;
   if (!byzantine.empty()) {
@@ -487,21 +577,67 @@ std::vector<uint32_t> run_config::byzantine_clients() const {
     std::vector<uint32_t> ids(n);
     for (uint32_t i = 0; i < n; ++i)
       ids[i] = i;
-    uint64_t state = seed ^ 0xB12A711E5ull;
-    auto next = [&state] {
-      uint64_t z = (state += 0x9E3779B97F4A7C15ull);
-      z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-      z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-      return z ^ (z >> 31);
-    };
+    splitmix draw{seed ^ 0xB12A711E5ull};
     for (uint32_t i = 0; i < k && i < n; ++i) {
-      const auto j = i + static_cast<uint32_t>(next() % (n - i));
+      const auto j = i + static_cast<uint32_t>(draw.next() % (n - i));
       std::swap(ids[i], ids[j]);
       out.push_back(ids[i]);
     }
   }
   std::sort(out.begin(), out.end());
   return out;
+}
+
+std::size_t run_config::client_class(uint32_t client, int64_t round) const {
+  auto index_of = [this](const std::string& name) {
+    return static_cast<std::size_t>(std::find(class_names.begin(), class_names.end(), name) - class_names.begin());
+  };
+  std::size_t cls = 0;
+  if (!client_classes.empty()) {
+    cls = index_of(client_classes.at(client));
+  } else if (!class_fractions.empty()) {
+    // round(fraction x clients) clients per class (largest remainders make up the total), in a seeded order.
+    const auto n = static_cast<std::size_t>(clients);
+    std::vector<std::size_t> count(class_fractions.size());
+    std::vector<std::pair<double, std::size_t>> rest;
+    std::size_t given = 0;
+    for (std::size_t k = 0; k < count.size(); ++k) {
+      const double exact = class_fractions[k] * static_cast<double>(n);
+      count[k] = static_cast<std::size_t>(std::floor(exact));
+      given += count[k];
+      rest.emplace_back(-(exact - std::floor(exact)), k);
+    }
+    std::sort(rest.begin(), rest.end());
+    for (std::size_t i = 0; given < n; ++i, ++given)
+      ++count[rest[i % rest.size()].second];
+    std::vector<std::size_t> order;
+    for (std::size_t k = 0; k < count.size(); ++k)
+      order.insert(order.end(), count[k], k);
+    splitmix draw{seed ^ 0xC1A55E5ull};
+    for (std::size_t i = order.size(); i > 1; --i)
+      std::swap(order[i - 1], order[draw.next() % i]);
+    cls = order.at(client);
+  }
+  for (std::size_t i = 0; i < change_clients.size(); ++i)  // in file order: a later change wins a tie
+    if (change_clients[i] == static_cast<int64_t>(client) && change_rounds[i] <= round)
+      cls = index_of(change_classes[i]);
+  return cls;
+}
+
+sim::device_profile run_config::client_device(uint32_t client, int64_t round) const {
+  const auto k = client_class(client, round);
+  sim::device_profile d;
+  d.name = class_names.at(k);
+  d.flops_per_s = class_gflops.at(k) * 1e9;
+  d.memory_bytes = class_memory_mb.at(k) * 1e6;
+  d.up_bytes_per_s = class_up_mbps.at(k) * 1e6 / 8;
+  d.down_bytes_per_s = class_down_mbps.at(k) * 1e6 / 8;
+  d.latency_s = class_latency_ms.at(k) / 1e3;
+  return d;
+}
+
+double run_config::edge_flops(uint32_t edge) const {
+  return (edge_gflops.size() == 1 ? edge_gflops.front() : edge_gflops.at(edge)) * 1e9;
 }
 
 straggler_policy run_config::stragglers_policy() const {

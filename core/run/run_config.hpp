@@ -1,5 +1,5 @@
 // Settings of one federated ELSA run (`elsa run CONFIG --out RUN`): the TOML sections [run], [model],
-// [data], [train], [topology], [split], [elsa], [faults] and [output]. The defaults below are the single
+// [data], [train], [topology], [split], [profiles], [elsa], [compress], [privacy], [faults] and [output]. The defaults below are the single
 // source of truth; configs/quickstart.toml and docs/configuration.md quote them. No torch, no CAF here.
 #pragma once
 
@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/model/config.hpp"
+#include "core/sim/planner.hpp"
 
 namespace elsa::run {
 
@@ -63,6 +64,27 @@ struct run_config {
   // [split]
   int64_t head_blocks = 1;      // a >= 1: raw embeddings never leave a client
   int64_t tail_blocks = 1;      // b >= 1: labels never leave a client; a + b < n_layer
+  std::string split_mode = "fixed"; // TOML key "mode". fixed: head_blocks/tail_blocks for everyone;
+                                    // dynamic: the coordinator plans (a, b) per client every edge round
+  int64_t min_head_blocks = 1;      // a_min of the dynamic planner (>= 1: raw embeddings stay on the client)
+
+  // [profiles] device classes and the simulated clock (ELSA.md 3.2; docs/mechanisms.md section 2). Classes
+  // are parallel lists, one entry per class: name, compute, memory, link to its edge.
+  std::vector<std::string> class_names = {"device"};
+  std::vector<double> class_gflops = {10.0};      // sustained compute, 1e9 FLOP/s
+  std::vector<double> class_memory_mb = {1024.0}; // memory budget for a training step, 1e6 bytes
+  std::vector<double> class_up_mbps = {20.0};     // client -> edge bandwidth, 1e6 bit/s
+  std::vector<double> class_down_mbps = {50.0};   // edge -> client bandwidth, 1e6 bit/s
+  std::vector<double> class_latency_ms = {10.0};  // one-way latency of each message on the link
+  std::vector<std::string> client_classes;        // one class name per client ...
+  std::vector<double> class_fractions;            // ... or a fraction per class, drawn by seed; neither: the first
+  std::vector<double> edge_gflops = {200.0};      // one value for every edge, or one per edge
+  double edge_cloud_mbps = 1000.0;                // edge <-> cloud bandwidth, 1e6 bit/s
+  double edge_cloud_latency_ms = 20.0;
+  std::vector<int64_t> change_clients;            // a schedule of profile changes: client change_clients[i] ...
+  std::vector<int64_t> change_rounds;             // ... is of class change_classes[i] from the start of this
+  std::vector<std::string> change_classes;        //     edge round on
+  double deadline_s = 0.0;                        // simulated edge-round deadline a client should meet; 0: none
 
   // [elsa] mechanism switches (ELSA.md 3): behaviour clustering and trust (3.1); the rest come with their
   // mechanisms.
@@ -138,6 +160,8 @@ struct run_config {
   std::filesystem::path out_dir = "runs/run"; // --out overrides
   bool progress = true;         // one progress line per round on stderr
   bool save_adapters = true;    // RUN/adapters/<task>/adapter_model.safetensors (PEFT layout)
+  double target_accuracy = 0.0; // summary.json: simulated time until the validation accuracy first reaches
+                                // this (every task); 0: no target
 
   static model::lora_config default_lora() {
     model::lora_config l;
@@ -163,6 +187,17 @@ struct run_config {
   bool sketching() const {
     return adapters == "sketch";
   }
+  /// [split] mode = "dynamic".
+  bool dynamic_split() const {
+    return split_mode == "dynamic";
+  }
+  /// Client c's device class (an index into class_names) at edge round `round`: client_classes, else the
+  /// seeded draw of class_fractions, else the first class; then the schedule's last change at or before it.
+  std::size_t client_class(uint32_t client, int64_t round) const;
+  /// Client c's device at edge round `round`, in SI units (FLOP/s, bytes, bytes/s, seconds).
+  sim::device_profile client_device(uint32_t client, int64_t round) const;
+  /// Edge e's compute, FLOP/s.
+  double edge_flops(uint32_t edge) const;
   /// Edge rounds per cloud round and cloud rounds in total.
   int64_t cloud_rounds() const {
     return rounds / kappa2;

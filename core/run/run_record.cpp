@@ -98,6 +98,70 @@ void run_record::set_truth(std::vector<std::string> client_task, std::vector<int
   byzantine_ = std::move(byzantine);
 }
 
+void run_record::set_model(const sim::model_shape& shape) {
+  shape_ = shape;
+}
+
+void run_record::put_sim(nlohmann::json& line, const round_acc& r) {
+  std::map<uint32_t, std::vector<sim::client_usage>> by_edge;
+  for (const auto& u : r.usage)
+    by_edge[u.edge].push_back(u);
+  double seconds = 0;
+  nlohmann::json clients = nlohmann::json::object();
+  for (auto& [edge, usage] : by_edge) {
+    // The round's aggregate goes back to each client that reported: its share of the edge's adapter bytes.
+    const auto it = r.adapters_down.find(edge);
+    const int64_t share = it == r.adapters_down.end() ? 0 : it->second / static_cast<int64_t>(usage.size());
+    for (auto& u : usage) {
+      u.bytes_down += share;
+      u.messages += share > 0 ? 1 : 0;
+    }
+    const auto t = sim::edge_round(*shape_, usage, cfg_.edge_flops(edge), cfg_.deadline_s);
+    seconds = std::max(seconds, t.seconds);
+    for (const auto& u : usage) {
+      const auto& c = t.clients.at(u.client);
+      client_flops_[u.client] += c.flops;
+      client_memory_[u.client] = std::max(client_memory_[u.client], c.memory_bytes);
+      clients[std::to_string(u.client)] = {{"edge", edge},
+                                           {"split", {u.at.a, u.at.b}},
+                                           {"class", u.device.name},
+                                           {"steps", u.steps},
+                                           {"step_s", c.step_s},
+                                           {"round_s", c.compute_s + c.comm_s},
+                                           {"compute_s", c.compute_s},
+                                           {"comm_s", c.comm_s},
+                                           {"edge_s", c.edge_s},
+                                           {"flops", c.flops},
+                                           {"memory_bytes", c.memory_bytes},
+                                           {"memory_ok", static_cast<double>(c.memory_bytes) <= u.device.memory_bytes},
+                                           {"met_deadline", c.met_deadline}};
+    }
+  }
+  if (r.cloud_round) {
+    // Each edge's upload to the cloud and its share of the cloud's broadcast, over its edge-cloud link.
+    double slowest = 0;
+    const auto edges = std::max<std::size_t>(1, r.to_cloud.size());
+    for (const auto& [edge, up] : r.to_cloud)
+      slowest = std::max(slowest, sim::transfer_seconds(up + r.bytes_cloud_edge / static_cast<int64_t>(edges),
+                                                        cfg_.edge_cloud_mbps * 1e6 / 8, 2,
+                                                        cfg_.edge_cloud_latency_ms / 1e3));
+    seconds += slowest;
+  }
+  sim_time_ += seconds;
+  line["sim_round_s"] = seconds;
+  line["sim_time_s"] = sim_time_;
+  line["sim_clients"] = clients;
+  if (cfg_.target_accuracy > 0 && !sim_to_target_ && r.cloud_round && !r.accuracy.empty()) {
+    bool reached = true;
+    for (const auto& [task, a] : r.accuracy.items())
+      reached = reached && a.get<double>() >= cfg_.target_accuracy;
+    if (reached) {
+      sim_to_target_ = sim_time_;
+      round_to_target_ = next_line_;
+    }
+  }
+}
+
 run_record::round_acc& run_record::at(int64_t round) {
   // Events about rounds already written (late reports) count toward the oldest open round.
   return open_[std::max(round, next_line_)];
@@ -117,6 +181,20 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     r.bytes_client_edge += ev.value("bytes_up", int64_t{0});
     add_kinds(r.by_kind, "client_to_edge", ev, "bytes_up_by_kind");
     add_kinds(r.dense_by_kind, "client_to_edge", ev, "dense_up_by_kind");
+    if (shape_) {
+      sim::client_usage u;
+      u.client = ev.value("client", uint32_t{0});
+      u.edge = ev.value("edge", uint32_t{0});
+      u.at = {ev.value("head_blocks", cfg_.head_blocks), ev.value("tail_blocks", cfg_.tail_blocks)};
+      u.steps = ev.value("steps", int64_t{0});
+      u.positions = ev.value("positions", int64_t{0});
+      u.batch = cfg_.batch_size;
+      u.bytes_up = ev.value("bytes_up", int64_t{0});
+      u.bytes_down = ev.value("bytes_down", int64_t{0});
+      u.messages = ev.value("messages", int64_t{0});
+      u.device = cfg_.client_device(u.client, round);
+      r.usage.push_back(u);
+    }
   } else if (type == "edge_round") {
     auto& r = at(round);
     r.reported += ev.value("reported", int64_t{0});
@@ -124,6 +202,10 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     r.bytes_edge_client += ev.value("bytes_down", int64_t{0});
     r.bytes_edge_cloud += ev.value("bytes_cloud", int64_t{0});
     r.bytes_control += ev.value("bytes_control", int64_t{0});
+    const auto edge = ev.value("edge", uint32_t{0});
+    if (ev.contains("bytes_down_by_kind") && ev["bytes_down_by_kind"].is_object())
+      r.adapters_down[edge] += ev["bytes_down_by_kind"].value("adapters", int64_t{0});
+    r.to_cloud[edge] += ev.value("bytes_cloud", int64_t{0});
     add_kinds(r.by_kind, "edge_to_client", ev, "bytes_down_by_kind");
     add_kinds(r.dense_by_kind, "edge_to_client", ev, "dense_down_by_kind");
     add_kinds(r.by_kind, "edge_to_cloud", ev, "bytes_cloud_by_kind");
@@ -246,6 +328,8 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
     if (r.placement)
       placement_ = *r.placement;
     put_placement(line, placement_);
+    if (shape_)
+      put_sim(line, r);
     line["errors"] = r.errors;
     line["elapsed_s"] = elapsed_s;
     lines_.push_back(line);
@@ -274,9 +358,11 @@ std::string run_record::progress_line(const nlohmann::json& line) const {
   if (!line["stragglers"].empty() || !line["down"].empty() || line.value("errors", int64_t{0}) > 0)
     faults = fmt::format(" | late {} down {} errors {}", line["stragglers"].size(), line["down"].size(),
                          line.value("errors", int64_t{0}));
-  return fmt::format("round {:>3}/{} | loss {}{} | up {} down {}{} | {} elapsed, ETA {}", round, cfg_.rounds,
+  const std::string sim =
+    line.contains("sim_time_s") ? fmt::format(" | simulated {}", clock_text(line["sim_time_s"].get<double>())) : "";
+  return fmt::format("round {:>3}/{} | loss {}{} | up {} down {}{}{} | {} elapsed, ETA {}", round, cfg_.rounds,
                      loss.is_number() ? fmt::format("{:.4f}", loss.get<double>()) : std::string("-"), acc,
-                     mb(static_cast<double>(up)), mb(static_cast<double>(down)), faults, clock_text(elapsed),
+                     mb(static_cast<double>(up)), mb(static_cast<double>(down)), faults, sim, clock_text(elapsed),
                      clock_text(eta));
 }
 
@@ -334,6 +420,20 @@ nlohmann::json run_record::summary(double wall_seconds) const {
   s["byzantine"] = byzantine_;
   s["clusterings"] = clusterings_;
   put_placement(s, placement_);
+  if (shape_) {
+    s["sim_time_s"] = sim_time_;
+    s["target_accuracy"] = cfg_.target_accuracy > 0 ? nlohmann::json(cfg_.target_accuracy) : nlohmann::json(nullptr);
+    s["sim_time_to_target_s"] = sim_to_target_ ? nlohmann::json(*sim_to_target_) : nlohmann::json(nullptr);
+    s["round_to_target"] = round_to_target_ ? nlohmann::json(*round_to_target_) : nlohmann::json(nullptr);
+    nlohmann::json flops = nlohmann::json::object(), memory = nlohmann::json::object();
+    for (const auto& [c, f] : client_flops_)
+      flops[std::to_string(c)] = f;
+    for (const auto& [c, m] : client_memory_)
+      memory[std::to_string(c)] = m;
+    s["client_flops"] = flops;
+    s["client_peak_memory_bytes"] = memory;
+    s["split_mode"] = cfg_.split_mode;
+  }
   if (!clusters_.is_null()) {
     s["clusters"] = clusters_;
     s["ari"] = ari_;
@@ -356,6 +456,15 @@ std::string run_record::summary_table(double wall_seconds) const {
                      mb(b["edge_to_cloud"].get<double>()), mb(b["cloud_to_edge"].get<double>()),
                      s["late_updates"].get<int64_t>(), s["dropouts"].size(), s["errors"].get<int64_t>(),
                      wall_seconds);
+  if (s.contains("sim_time_s")) {
+    out += fmt::format("simulated time {:.1f} s ([split] mode = \"{}\")", s["sim_time_s"].get<double>(), cfg_.split_mode);
+    if (cfg_.target_accuracy > 0)
+      out += s["sim_time_to_target_s"].is_null()
+               ? fmt::format("; validation accuracy {} never reached", cfg_.target_accuracy)
+               : fmt::format("; validation accuracy {} reached at {:.1f} s (edge round {})", cfg_.target_accuracy,
+                             s["sim_time_to_target_s"].get<double>(), s["round_to_target"].get<int64_t>());
+    out += "\n";
+  }
   if (s.contains("latency_total_ms"))
     out += fmt::format("placement {}: client-edge RTT total {:.1f} ms, max {:.1f} ms (as last measured)\n",
                        placement_.value("policy", std::string{"?"}), s["latency_total_ms"].get<double>(),

@@ -37,6 +37,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/run/run_config.hpp"
+#include "core/sim/clock.hpp"
 
 namespace elsa::run {
 
@@ -50,6 +51,13 @@ public:
   /// against (ARI in metrics lines), and the byzantine clients (summary.json). All by client id.
   void set_truth(std::vector<std::string> client_task, std::vector<int64_t> client_group,
                  std::vector<uint32_t> byzantine);
+
+  /// The model's shape, which turns on the simulated clock (core/sim/clock.hpp): from then on every metrics
+  /// line has sim_round_s, sim_time_s and sim_clients (per client: split, class, step and round seconds,
+  /// FLOPs, memory estimate, whether it fit its memory and met [profiles] deadline_s), and the summary
+  /// sim_time_s, target_accuracy, sim_time_to_target_s, round_to_target, client_flops and
+  /// client_peak_memory_bytes.
+  void set_model(const sim::model_shape& shape);
 
   /// Adds one event; returns the metrics lines of the rounds it completed, in round order. elapsed_s is the
   /// wall time the caller measured (written into those lines). elsa::error on an event without a known type.
@@ -104,7 +112,12 @@ private:
     nlohmann::json accuracy = nlohmann::json::object(), eval_loss = nlohmann::json::object();
     std::optional<nlohmann::json> clusters;  // a clustering after this round's fingerprints
     std::optional<nlohmann::json> placement; // a placement that holds from this round on
+    std::vector<sim::client_usage> usage;    // the simulated clock's input, one per client_round
+    std::map<uint32_t, int64_t> adapters_down, to_cloud;  // by edge: adapter bytes to its clients, to the cloud
   };
+
+  /// The simulated clock's part of a metrics line (sim_round_s, sim_time_s, sim_clients), advancing sim_time_.
+  void put_sim(nlohmann::json& line, const round_acc& r);
 
   round_acc& at(int64_t round);
   std::vector<nlohmann::json> flush(double elapsed_s);
@@ -126,6 +139,12 @@ private:
   nlohmann::json placement_; // the latest placement written into a line (null before the first)
   double ari_ = 0;
   int64_t clusterings_ = 0;
+  std::optional<sim::model_shape> shape_;  // set: the simulated clock runs
+  double sim_time_ = 0;                    // simulated seconds of the lines written so far
+  std::optional<double> sim_to_target_;    // sim_time_s of the first line at target accuracy
+  std::optional<int64_t> round_to_target_;
+  std::map<uint32_t, double> client_flops_;
+  std::map<uint32_t, int64_t> client_memory_;
 };
 
 } // namespace elsa::run

@@ -175,6 +175,42 @@ TEST_F(SplitTraining, EdgeSlotsAreIndependentSoClientsCanInterleave) {
   EXPECT_GT(max_diff(a0.adapters(), before->adapters()), 1e-4) << "the steps changed the adapters";
 }
 
+// [split] mode = "dynamic" (ELSA.md 3.2): the split only decides who computes. Without gradient clipping (which
+// each side applies to its own adapters) training at (1, 1) and at (2, 1) gives the same model; and a block
+// that changes side at a round boundary keeps its trained values, because both sides load the round's
+// aggregate (every block) after the re-split, as the client and edge actors do.
+TEST_F(SplitTraining, WhereABlockTrainsDoesNotChangeTheModelAndItMovesWithItsValues) {
+  auto no_clip = *cfg;
+  no_clip.grad_clip = 0.0;
+  const auto start = initial_adapters(**base, no_clip, data->num_labels(0), 5);
+  split_client c11(no_clip, *data, 0, *tok, *base), c21(no_clip, *data, 0, *tok, *base);
+  c21.set_split(2, 1);
+  edge_body e11(no_clip, *base), e21(no_clip, *base);
+  EXPECT_TRUE(e11.add_client(0, 1, 1));
+  EXPECT_FALSE(e11.add_client(0, 1, 1)) << "the same split again: nothing rebuilt";
+  EXPECT_TRUE(e21.add_client(0, 2, 1));
+  c11.load_adapters(start);
+  c21.load_adapters(start);
+  e11.load_adapters(0, start);
+  e21.load_adapters(0, start);
+  for (int i = 0; i < 3; ++i) {
+    step(c11, e11);
+    step(c21, e21);
+  }
+  const auto at11 = merge_disjoint(c11.adapters(), e11.adapters(0));
+  const auto at21 = merge_disjoint(c21.adapters(), e21.adapters(0));
+  EXPECT_LT(max_diff(at11, at21), 1e-5) << "block 1 trained on the edge or on the client: the same model";
+  // Re-split the (1, 1) pair to (2, 1): block 1 leaves the edge for the client. Rebuilt alone, the client's
+  // block 1 starts from PEFT's init; loaded from the aggregate, it has the values the edge trained.
+  c11.set_split(2, 1);
+  EXPECT_TRUE(e11.add_client(0, 2, 1));
+  EXPECT_GT(max_diff(merge_disjoint(c11.adapters(), e11.adapters(0)), at11), 1e-4);
+  c11.load_adapters(at11);
+  e11.load_adapters(0, at11);
+  EXPECT_EQ(max_diff(merge_disjoint(c11.adapters(), e11.adapters(0)), at11), 0.0);
+  EXPECT_TRUE(std::isfinite(step(c11, e11))) << "training goes on at the new split";
+}
+
 TEST_F(SplitTraining, BadShapesAndOrderAreErrors) {
   split_client c(*cfg, *data, 0, *tok, *base);
   edge_body e(*cfg, *base);

@@ -85,6 +85,24 @@ void expect_same(const er::run_config& a, const er::run_config& b) {
   EXPECT_EQ(a.kappa2, b.kappa2);
   EXPECT_EQ(a.head_blocks, b.head_blocks);
   EXPECT_EQ(a.tail_blocks, b.tail_blocks);
+  EXPECT_EQ(a.split_mode, b.split_mode);
+  EXPECT_EQ(a.min_head_blocks, b.min_head_blocks);
+  EXPECT_EQ(a.class_names, b.class_names);
+  EXPECT_EQ(a.class_gflops, b.class_gflops);
+  EXPECT_EQ(a.class_memory_mb, b.class_memory_mb);
+  EXPECT_EQ(a.class_up_mbps, b.class_up_mbps);
+  EXPECT_EQ(a.class_down_mbps, b.class_down_mbps);
+  EXPECT_EQ(a.class_latency_ms, b.class_latency_ms);
+  EXPECT_EQ(a.client_classes, b.client_classes);
+  EXPECT_EQ(a.class_fractions, b.class_fractions);
+  EXPECT_EQ(a.edge_gflops, b.edge_gflops);
+  EXPECT_EQ(a.edge_cloud_mbps, b.edge_cloud_mbps);
+  EXPECT_EQ(a.edge_cloud_latency_ms, b.edge_cloud_latency_ms);
+  EXPECT_EQ(a.change_clients, b.change_clients);
+  EXPECT_EQ(a.change_rounds, b.change_rounds);
+  EXPECT_EQ(a.change_classes, b.change_classes);
+  EXPECT_EQ(a.deadline_s, b.deadline_s);
+  EXPECT_EQ(a.target_accuracy, b.target_accuracy);
   EXPECT_EQ(a.trust_weighting, b.trust_weighting);
   EXPECT_EQ(a.activations, b.activations);
   EXPECT_EQ(a.adapters, b.adapters);
@@ -158,6 +176,24 @@ kappa2 = 3
 [split]
 head_blocks = 2
 tail_blocks = 2
+mode = "dynamic"
+min_head_blocks = 2
+
+[profiles]
+class_names = ["phone", "laptop"]
+class_gflops = [2.5, 40]
+class_memory_mb = [300, 4000]
+class_up_mbps = [5, 100]
+class_down_mbps = [20, 200]
+class_latency_ms = [30, 5]
+client_classes = ["phone", "laptop", "phone", "phone", "laptop", "laptop"]
+edge_gflops = [100, 200, 300]
+edge_cloud_mbps = 500
+edge_cloud_latency_ms = 15
+change_clients = [2]
+change_rounds = [5]
+change_classes = ["laptop"]
+deadline_s = 90
 
 [elsa]
 trust_weighting = false
@@ -197,6 +233,7 @@ malformed_to = ["edge", "cloud"]
 dir = "runs/everything"
 progress = false
 save_adapters = false
+target_accuracy = 0.9
 )";
 
 } // namespace
@@ -236,7 +273,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 11 + 84); // sections + keys
+  EXPECT_EQ(n, 12 + 102); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {
@@ -272,6 +309,33 @@ TEST(RunConfig, EveryKeyIsRead) {
   EXPECT_EQ(c.cloud_rounds(), 4);
   EXPECT_EQ(c.head_blocks, 2);
   EXPECT_EQ(c.tail_blocks, 2);
+  EXPECT_TRUE(c.dynamic_split());
+  EXPECT_EQ(c.min_head_blocks, 2);
+  EXPECT_EQ(c.class_names, (std::vector<std::string>{"phone", "laptop"}));
+  EXPECT_EQ(c.class_gflops, (std::vector<double>{2.5, 40}));
+  EXPECT_EQ(c.class_memory_mb, (std::vector<double>{300, 4000}));
+  EXPECT_EQ(c.class_up_mbps, (std::vector<double>{5, 100}));
+  EXPECT_EQ(c.class_down_mbps, (std::vector<double>{20, 200}));
+  EXPECT_EQ(c.class_latency_ms, (std::vector<double>{30, 5}));
+  EXPECT_EQ(c.client_classes.size(), 6u);
+  EXPECT_EQ(c.edge_gflops, (std::vector<double>{100, 200, 300}));
+  EXPECT_EQ(c.edge_cloud_mbps, 500.0);
+  EXPECT_EQ(c.edge_cloud_latency_ms, 15.0);
+  EXPECT_EQ(c.change_clients, std::vector<int64_t>{2});
+  EXPECT_EQ(c.change_rounds, std::vector<int64_t>{5});
+  EXPECT_EQ(c.change_classes, std::vector<std::string>{"laptop"});
+  EXPECT_EQ(c.deadline_s, 90.0);
+  EXPECT_EQ(c.target_accuracy, 0.9);
+  // Client 2 is a phone until edge round 5, a laptop from then on; devices in SI units.
+  EXPECT_EQ(c.client_device(2, 4).name, "phone");
+  EXPECT_EQ(c.client_device(2, 5).name, "laptop");
+  EXPECT_EQ(c.client_device(1, 0).name, "laptop");
+  EXPECT_DOUBLE_EQ(c.client_device(0, 0).flops_per_s, 2.5e9);
+  EXPECT_DOUBLE_EQ(c.client_device(0, 0).memory_bytes, 300e6);
+  EXPECT_DOUBLE_EQ(c.client_device(0, 0).up_bytes_per_s, 5e6 / 8);
+  EXPECT_DOUBLE_EQ(c.client_device(0, 0).down_bytes_per_s, 20e6 / 8);
+  EXPECT_DOUBLE_EQ(c.client_device(0, 0).latency_s, 0.030);
+  EXPECT_DOUBLE_EQ(c.edge_flops(2), 300e9);
   EXPECT_FALSE(c.trust_weighting);
   EXPECT_EQ(c.activations, "bf16");
   EXPECT_EQ(c.adapters, "sketch");
@@ -652,8 +716,58 @@ TEST(RunConfig, FingerprintRoundsEndEveryNthCloudRoundUnderBehaviourClustering) 
   EXPECT_FALSE(cfg.fingerprint_round(3)) << "a large recluster_every clusters once";
 }
 
+TEST(RunConfig, DeviceClassesByFractionAreASeededDrawOfExactCounts) {
+  er::run_config c;
+  c.clients = 10;
+  c.class_names = {"a", "b", "c"};
+  c.class_gflops = {1, 2, 3};
+  c.class_memory_mb = {1, 1, 1};
+  c.class_up_mbps = c.class_down_mbps = c.class_latency_ms = {1, 1, 1};
+  c.class_fractions = {0.25, 0.5, 0.25};
+  ASSERT_NO_THROW(er::validate(c));
+  std::vector<std::size_t> counts(3), first;
+  for (uint32_t i = 0; i < 10; ++i) {
+    ++counts[c.client_class(i, 0)];
+    first.push_back(c.client_class(i, 0));
+  }
+  // 2.5 / 5 / 2.5 rounded by largest remainder (ties to the first classes): 3, 5, 2.
+  EXPECT_EQ(counts, (std::vector<std::size_t>{3, 5, 2}));
+  std::vector<std::size_t> again, other;
+  for (uint32_t i = 0; i < 10; ++i)
+    again.push_back(c.client_class(i, 0));
+  EXPECT_EQ(again, first);
+  c.seed += 1;
+  for (uint32_t i = 0; i < 10; ++i)
+    other.push_back(c.client_class(i, 0));
+  EXPECT_NE(other, first);  // another seed, another draw (of the same counts)
+  c.class_fractions.clear();
+  for (uint32_t i = 0; i < 10; ++i)
+    EXPECT_EQ(c.client_class(i, 3), 0u);  // neither list: all the first class
+}
+
+TEST(RunConfigErrors, ProfilesKeys) {
+  auto bad = [](const std::string& profiles) {
+    return read_error("[topology]\nclients = 4\nedges = 2\n[profiles]\nclass_names = [\"a\", \"b\"]\n"
+                      "class_gflops = [1, 2]\nclass_memory_mb = [1, 2]\nclass_up_mbps = [1, 2]\n"
+                      "class_down_mbps = [1, 2]\nclass_latency_ms = [1, 2]\n" + profiles).what;
+  };
+  EXPECT_EQ(bad(""), "");
+  EXPECT_TRUE(contains(bad("edge_gflops = [1, 2, 3]"), "[profiles] edge_gflops has 3 entries")) << bad("edge_gflops = [1, 2, 3]");
+  EXPECT_TRUE(contains(bad("client_classes = [\"a\"]"), "[profiles] client_classes has 1 entries; it needs one class name per client (4)"));
+  EXPECT_TRUE(contains(bad("client_classes = [\"a\", \"b\", \"c\", \"a\"]"), "client_classes[2]"));
+  EXPECT_TRUE(contains(bad("class_fractions = [0.5, 0.6]"), "[profiles] class_fractions sums to 1.1"));
+  EXPECT_TRUE(contains(bad("class_fractions = [1.0]"), "class_fractions has 1 entries"));
+  EXPECT_TRUE(contains(bad("change_clients = [1]\nchange_rounds = [2]"), "[profiles] change_classes has 0 entries"));
+  EXPECT_TRUE(contains(bad("change_clients = [4]\nchange_rounds = [2]\nchange_classes = [\"a\"]"), "change_clients"));
+  EXPECT_TRUE(contains(read_error("[profiles]\nclass_gflops = [1, 2]").what, "[profiles] class_gflops has 2 entries; it needs one per class"));
+  EXPECT_TRUE(contains(read_error("[profiles]\nclass_gflops = [0.0]").what, "class_gflops"));
+  EXPECT_TRUE(contains(read_error("[split]\nmode = \"adaptive\"").what, "[split] mode"));
+  EXPECT_TRUE(contains(read_error("[output]\ntarget_accuracy = 1.5").what, "[output] target_accuracy"));
+}
+
 TEST(RunConfig, TheShippedMechanismConfigsAreValid) {
-  for (const char* name : {"quickstart", "clustering", "clustering_skew", "byzantine", "latency"}) {
+  for (const char* name : {"quickstart", "clustering", "clustering_skew", "byzantine", "latency", "compressed", "ssop",
+                           "heterogeneous"}) {
     const auto cfg = er::read_run_config(elsa::testing::source_dir() / "configs" / (std::string(name) + ".toml"));
     EXPECT_NO_THROW(er::validate(cfg)) << name;
   }

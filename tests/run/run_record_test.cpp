@@ -206,5 +206,86 @@ TEST(RunRecord, LinesFromAPlacementOnCarryItsAssignmentAndLatency) {
   EXPECT_NE(table.find("placement latency: client-edge RTT total 22.0 ms, max 12.0 ms"), std::string::npos) << table;
 }
 
+
+// The simulated clock: with the model's shape set, a line carries the round's simulated seconds as
+// sim::edge_round computes them from the clients' events (their devices from [profiles], the edge's adapter
+// bytes shared among its clients), accumulated into sim_time_s; a cloud round adds the edge-cloud transfer; the
+// summary has the time to the target accuracy.
+TEST(RunRecord, SimulatedClockFollowsTheEventsAndTheProfiles) {
+  auto cfg = two_rounds();
+  cfg.clients = 2;
+  cfg.class_names = {"slow", "fast"};
+  cfg.class_gflops = {1, 4};
+  cfg.class_memory_mb = {100, 100};
+  cfg.class_up_mbps = {8, 80};
+  cfg.class_down_mbps = {16, 160};
+  cfg.class_latency_ms = {10, 1};
+  cfg.client_classes = {"slow", "fast"};
+  cfg.edge_gflops = {50};
+  cfg.target_accuracy = 0.8;
+  const sim::model_shape shape = sim::shape_of(model::gpt2_config{}, run_config::default_lora(), 2);
+  run_record rec(cfg, {"spam"}, {0.7});
+  rec.set_model(shape);
+  std::vector<sim::client_usage> expect;
+  for (uint32_t c = 0; c < 2; ++c) {
+    client_round_event e;
+    e.round = 0;
+    e.client = c;
+    e.steps = 5;
+    e.head_blocks = 1;
+    e.tail_blocks = 1 + c;
+    e.positions = 5 * 8 * 40;
+    e.bytes_up = 1'000'000;
+    e.bytes_down = 2'000'000;
+    e.messages = 22;
+    rec.add(e.to_json(), 1.0);
+    sim::client_usage u;
+    u.client = c;
+    u.at = {1, 1 + c};
+    u.steps = 5;
+    u.positions = 5 * 8 * 40;
+    u.batch = cfg.batch_size;
+    u.bytes_up = 1'000'000;
+    u.bytes_down = 2'000'000 + 500;  // its half of the edge's 1,000 adapter bytes
+    u.messages = 23;
+    u.device = cfg.client_device(c, 0);
+    expect.push_back(u);
+  }
+  rec.add({{"type", "edge_round"}, {"round", 0}, {"edge", 0}, {"reason", "complete"}, {"reported", 2}, {"expected", 2},
+           {"bytes_down", 1000}, {"bytes_down_by_kind", {{"adapters", 1000}}}, {"bytes_cloud", 0}}, 1.0);
+  auto lines = rec.add({{"type", "round_closed"}, {"round", 0}, {"cloud_round", false}, {"edges", 1}}, 1.0);
+  ASSERT_EQ(lines.size(), 1u);
+  const auto t = sim::edge_round(shape, expect, 50e9, 0);
+  ASSERT_GT(t.seconds, 0);
+  EXPECT_DOUBLE_EQ(lines[0]["sim_round_s"].get<double>(), t.seconds);
+  EXPECT_DOUBLE_EQ(lines[0]["sim_time_s"].get<double>(), t.seconds);
+  const auto& slow = lines[0]["sim_clients"]["0"];
+  EXPECT_EQ(slow["class"], "slow");
+  EXPECT_EQ(slow["split"], json::array({1, 1}));
+  EXPECT_EQ(lines[0]["sim_clients"]["1"]["split"], json::array({1, 2}));
+  EXPECT_DOUBLE_EQ(slow["round_s"].get<double>(), t.clients.at(0).compute_s + t.clients.at(0).comm_s);
+  EXPECT_TRUE(slow["memory_ok"].is_boolean());
+  // The slow client's link: its bytes over 1 MB/s up and 2 MB/s down, 23 latencies of 10 ms.
+  EXPECT_NEAR(slow["comm_s"].get<double>(), 1.0 + 2'000'500 / 2e6 + 0.23, 1e-9);
+  // A cloud round: the edge's upload and the broadcast over the edge-cloud link, after the edge round.
+  rec.add({{"type", "edge_round"}, {"round", 1}, {"edge", 0}, {"reason", "complete"}, {"bytes_cloud", 125'000'000}}, 2.0);
+  rec.add({{"type", "round_closed"}, {"round", 1}, {"cloud_round", true}, {"edges", 1}}, 2.0);
+  lines = rec.add({{"type", "cloud_round"}, {"round", 1}, {"bytes_down", 125'000'000}, {"accuracy", {{"spam", 0.85}}}}, 3.0);
+  ASSERT_EQ(lines.size(), 1u);
+  // 250 MB at 1000 Mbit/s (125 MB/s) is 2 s, plus 2 x 20 ms.
+  EXPECT_NEAR(lines[0]["sim_round_s"].get<double>(), 2.04, 1e-9);
+  EXPECT_NEAR(lines[0]["sim_time_s"].get<double>(), t.seconds + 2.04, 1e-9);
+  const auto s = rec.summary(3.0);
+  EXPECT_NEAR(s["sim_time_to_target_s"].get<double>(), t.seconds + 2.04, 1e-9);
+  EXPECT_EQ(s["round_to_target"], 1);
+  EXPECT_DOUBLE_EQ(s["target_accuracy"].get<double>(), 0.8);
+  EXPECT_DOUBLE_EQ(s["client_flops"]["0"].get<double>(), t.clients.at(0).flops);
+  EXPECT_EQ(s["client_peak_memory_bytes"]["1"], t.clients.at(1).memory_bytes);
+  // Never reached: null.
+  run_record never(cfg, {"spam"}, {0.7});
+  never.set_model(shape);
+  EXPECT_TRUE(never.summary(0)["sim_time_to_target_s"].is_null());
+}
+
 } // namespace
 } // namespace elsa::run

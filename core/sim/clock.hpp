@@ -1,0 +1,54 @@
+// The simulated clock (ELSA.md 3.2): how long an edge round would have taken on the configured devices,
+// from what the run really did (each client's steps, split and encoded bytes). The same lockstep model as
+// the planner (planner.hpp), so the planner optimises what the clock measures. No torch, no actors.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <vector>
+
+#include "core/sim/cost_model.hpp"
+#include "core/sim/planner.hpp"
+
+namespace elsa::sim {
+
+/// What one client did in one edge round, as its events report it.
+struct client_usage {
+  uint32_t client = 0, edge = 0;
+  split at{1, 1};               // the split its steps ran at
+  int64_t steps = 0;            // training steps completed
+  int64_t positions = 0;        // padded token positions its steps processed (sum of B x T)
+  int64_t batch = 1;            // the configured batch size (the last batch of an epoch may be smaller)
+  int64_t bytes_up = 0;         // encoded bytes it sent its edge (steps and adapters)
+  int64_t bytes_down = 0;       // encoded bytes its edge sent it (opening, step replies, adapters)
+  int64_t messages = 0;         // messages either way, each one a link latency
+  device_profile device;
+};
+
+/// One client's simulated edge round.
+struct client_time {
+  double compute_s = 0;  // its head and tail, forward and backward, at its speed
+  double comm_s = 0;     // its bytes over its links, plus one latency per message
+  double edge_s = 0;     // its body work at the edge's full speed
+  double flops = 0;      // client-side FLOPs of the round
+  int64_t memory_bytes = 0; // client_memory_bytes at its split and mean step shape
+  double step_s = 0;     // (compute_s + comm_s) / steps: its own part of one step
+  bool met_deadline = true;
+};
+
+/// One edge's simulated edge round: it lasts max over its clients of (compute_s + comm_s) plus the sum of
+/// their edge_s (the edge serves the bodies one after the other while the clients wait).
+struct edge_time {
+  double seconds = 0;
+  std::map<uint32_t, client_time> clients;
+};
+
+/// The simulated round of one edge. deadline_s > 0: a client whose compute_s + comm_s + edge share exceeds it
+/// has met_deadline = false (recorded; the clock does not drop it).
+edge_time edge_round(const model_shape& shape, const std::vector<client_usage>& clients, double edge_flops_per_s,
+                     double deadline_s);
+
+/// Seconds to move `bytes` over a link of `bytes_per_s` plus `messages` latencies.
+double transfer_seconds(int64_t bytes, double bytes_per_s, int64_t messages, double latency_s);
+
+} // namespace elsa::sim

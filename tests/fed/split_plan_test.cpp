@@ -1,0 +1,117 @@
+// Split points per client: the fixed [split] for everyone, or the planner's choice per edge with each
+// client's device at that round (a profile change moves the split from its round on), and a clear error when
+// no split fits a device's memory.
+#include "core/fed/split_plan.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/errors.hpp"
+#include "core/sim/planner.hpp"
+
+namespace elsa::fed {
+namespace {
+
+// The shipped shape: 4 blocks of 192, batch 8 x 96.
+sim::model_shape shipped() {
+  model::gpt2_config g;
+  g.vocab_size = 8192;
+  g.n_embd = 192;
+  g.n_head = 6;
+  g.n_layer = 4;
+  return sim::shape_of(g, run::run_config::default_lora(), 2);
+}
+
+// Four clients on two edges: clients 0 and 2 slow phones, 1 and 3 fast laptops; slow edges, so the body's
+// load matters.
+run::run_config four_clients() {
+  run::run_config c;
+  c.clients = 4;
+  c.edges = 2;
+  c.split_mode = "dynamic";
+  c.class_names = {"phone", "laptop"};
+  c.class_gflops = {1, 16};
+  c.class_memory_mb = {4000, 4000};
+  c.class_up_mbps = {1000, 1000};
+  c.class_down_mbps = {1000, 1000};
+  c.class_latency_ms = {1, 1};
+  c.client_classes = {"phone", "laptop", "phone", "laptop"};
+  c.edge_gflops = {4};
+  return c;
+}
+
+std::vector<messages::assignment> round_robin(int64_t clients, int64_t edges) {
+  std::vector<messages::assignment> out;
+  for (int64_t c = 0; c < clients; ++c)
+    out.push_back({static_cast<uint32_t>(c), static_cast<uint32_t>(c % edges), 0});
+  return out;
+}
+
+TEST(SplitPlan, FixedModeGivesEveryClientTheConfiguredSplit) {
+  auto cfg = four_clients();
+  cfg.split_mode = "fixed";
+  cfg.head_blocks = 2;
+  const auto plan = plan_splits(cfg, shipped(), round_robin(4, 2), 0);
+  ASSERT_EQ(plan.size(), 4u);
+  for (uint32_t c = 0; c < 4; ++c) {
+    EXPECT_EQ(plan[c].client_id, c);
+    EXPECT_EQ(plan[c].head_blocks, 2u);
+    EXPECT_EQ(plan[c].tail_blocks, 1u);
+  }
+}
+
+TEST(SplitPlan, DynamicModeIsThePlannersChoicePerEdge) {
+  const auto cfg = four_clients();
+  const auto shape = shipped();
+  const auto plan = plan_splits(cfg, shape, round_robin(4, 2), 0);
+  // Edge 0 serves clients 0 (phone) and 2 (phone); edge 1 clients 1 and 3 (laptops).
+  const sim::step_shape step{cfg.batch_size, cfg.max_len};
+  for (uint32_t e = 0; e < 2; ++e) {
+    const auto want = sim::plan_edge(shape, step, 4, {cfg.client_device(e, 0), cfg.client_device(e + 2, 0)},
+                                     cfg.edge_flops(e), 1);
+    EXPECT_EQ(plan[e].head_blocks, want[0].a);
+    EXPECT_EQ(plan[e].tail_blocks, want[0].b);
+    EXPECT_EQ(plan[e + 2].head_blocks, want[1].a);
+  }
+  // Laptops 16x faster than the phones and 4x the edge take more blocks than the phones.
+  EXPECT_GT(plan[1].head_blocks + plan[1].tail_blocks, plan[0].head_blocks + plan[0].tail_blocks);
+}
+
+TEST(SplitPlan, AProfileChangeMovesTheSplitFromItsRoundOn) {
+  auto cfg = four_clients();
+  cfg.change_clients = {0};
+  cfg.change_rounds = {3};
+  cfg.change_classes = {"laptop"};
+  const auto shape = shipped();
+  const auto before = plan_splits(cfg, shape, round_robin(4, 2), 2);
+  const auto after = plan_splits(cfg, shape, round_robin(4, 2), 3);
+  EXPECT_EQ(before[0].head_blocks + before[0].tail_blocks, 2u);  // a phone keeps the fewest blocks
+  EXPECT_GT(after[0].head_blocks + after[0].tail_blocks, 2u);    // charging: it takes more
+  EXPECT_EQ(before[1], after[1]);
+}
+
+TEST(SplitPlan, ADeviceNoSplitFitsIsRefusedAtStartUpNamingTheClient) {
+  auto cfg = four_clients();
+  cfg.class_memory_mb = {4000, 1};  // a laptop with 1 MB
+  try {
+    check_devices(cfg, shipped());
+    FAIL() << "no error";
+  } catch (const elsa::error& e) {
+    EXPECT_NE(std::string(e.what()).find("client 1 (laptop)"), std::string::npos) << e.what();
+  }
+  // Only from a change round on: still refused before the run.
+  cfg.class_memory_mb = {4000, 4000, 1};
+  cfg.class_names.push_back("watch");
+  cfg.class_gflops.push_back(1);
+  cfg.class_up_mbps.push_back(1);
+  cfg.class_down_mbps.push_back(1);
+  cfg.class_latency_ms.push_back(1);
+  cfg.change_clients = {2};
+  cfg.change_rounds = {5};
+  cfg.change_classes = {"watch"};
+  EXPECT_THROW(check_devices(cfg, shipped()), elsa::error);
+  cfg.split_mode = "fixed";  // fixed splits are not planned: the record says whether they fit
+  EXPECT_NO_THROW(check_devices(cfg, shipped()));
+}
+
+} // namespace
+} // namespace elsa::fed
