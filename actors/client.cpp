@@ -106,6 +106,7 @@ void finish_round(client_pointer self) {
   ev.head_blocks = static_cast<uint32_t>(st.core->head_blocks());
   ev.tail_blocks = static_cast<uint32_t>(st.core->tail_blocks());
   ev.positions = st.positions;
+  ev.max_seq_len = st.max_seq_len;
   ev.bytes_down = st.bytes_down;
   ev.messages = st.messages + 1;  // and this upload
   record(self, ctx, ev);
@@ -309,11 +310,13 @@ void run_step(client_pointer self) {
       abandon_round(self, run::run_error::step_failed, fmt::format("edge {} is not in this client's peers", st.edge));
       return;
     }
+    ++st.messages;
     self->request(*edge, std::chrono::milliseconds(ctx.cfg.step_deadline_ms), admit_atom::value, st.id)
       .then(
         [self, round](bool admitted) {
           if (!self->state.in_round || round != self->state.round)
             return;
+          ++self->state.messages;
           if (admitted)
             start_step(self);
           else
@@ -342,6 +345,9 @@ void start_step(client_pointer self) {
   }
   st.tokens += st.core->last_batch_tokens();
   st.positions += st.core->last_batch_positions();
+  if (!act.seq_lengths.empty())
+    st.max_seq_len = std::max(st.max_seq_len,
+                              st.core->last_batch_positions() / static_cast<int64_t>(act.seq_lengths.size()));
   ask_edge(self, forward_atom::value, act, on_body_output);
 }
 
@@ -359,12 +365,9 @@ void on_open_round(client_pointer self, const open_round& open) {
   for (const auto& s : open.splits)
     if (s.client_id == st.id) {
       try {
-        // A block that changes side starts from the cluster's adapters both sides last received (the
-        // previous round's aggregate, every block), so it moves with its layer; its AdamW moments restart.
-        const bool moved = s.head_blocks != st.core->head_blocks() || s.tail_blocks != st.core->tail_blocks();
-        st.core->set_split(s.head_blocks, s.tail_blocks);
-        if (moved && !st.received.empty())
-          st.core->load_adapters(st.received);
+        // A block that moves here takes the cluster's adapters this client last received (the previous
+        // round's aggregate, which the edge holds too), so it moves with its layer.
+        st.core->set_split(s.head_blocks, s.tail_blocks, st.received);
       } catch (const elsa::error& e) {
         record_error(self, *st.ctx, who(self), open.round, run::run_error::out_of_range, e.what());
         return;
@@ -382,6 +385,7 @@ void on_open_round(client_pointer self, const open_round& open) {
   st.bytes_down = 0;
   st.messages = 1;  // the opening
   st.positions = 0;
+  st.max_seq_len = 0;
   st.round_started = self->clock().now();
   run_step(self);
 }

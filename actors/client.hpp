@@ -41,6 +41,7 @@ struct client_state {
   int64_t bytes_down = 0;  // this round's step replies from its edge, encoded
   int64_t messages = 0;    // this round's messages to and from its edge (the opening included)
   int64_t positions = 0;   // padded token positions its steps computed on
+  int64_t max_seq_len = 0; // its longest padded batch this round
   bool fingerprint = false;  // this round ends with a fingerprint (after the steps, before the upload)
   caf::actor_clock::time_point round_started;  // simulated under the deterministic scheduler
 

@@ -178,7 +178,8 @@ void open_edge_round(coordinator_pointer self, uint32_t round) {
   if (ctx.cfg.dynamic_split()) {
     // Re-planned every edge round, so a profile change or a move to another edge takes effect at once.
     try {
-      st.splits = fed::plan_splits(ctx.cfg, ctx.shape, st.assignments, round);
+      for (const auto& p : fed::plan_splits(ctx.cfg, ctx.shape, st.assignments, round))
+        st.splits.at(p.client_id) = p;  // st.splits is by client id
     } catch (const elsa::error& e) {
       record_error(self, ctx, who, round, run::run_error::internal, e.what());  // the last plan stays
     }

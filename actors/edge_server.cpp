@@ -415,19 +415,15 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
     auto sp = st.splits.find(a.client_id);
     const int64_t head = sp != st.splits.end() ? sp->second.head_blocks : st.ctx->cfg.head_blocks;
     const int64_t tail = sp != st.splits.end() ? sp->second.tail_blocks : st.ctx->cfg.tail_blocks;
-    bool rebuilt = false;
     try {
-      rebuilt = st.body->add_client(a.client_id, head, tail);
+      // A re-split ([split] mode = "dynamic"): a block that moves into the slot takes the cluster's adapters,
+      // which the client holds too, so it moves with its layer. A newcomer gets the whole set below.
+      static const fed::adapter_set none;
+      auto it = st.cluster_adapters.find(a.cluster_id);
+      st.body->add_client(a.client_id, head, tail, !fresh && it != st.cluster_adapters.end() ? it->second : none);
     } catch (const elsa::error& e) {
       record_error(self, *st.ctx, who(self), current_round(self), run::run_error::out_of_range, e.what());
       continue;
-    }
-    if (rebuilt && !fresh) {
-      // A re-split ([split] mode = "dynamic"): a block that moved here starts from the cluster's adapters,
-      // which the client holds too, so the block moves with its layer (split_client does the same).
-      auto it = st.cluster_adapters.find(a.cluster_id);
-      if (it != st.cluster_adapters.end() && !it->second.empty())
-        load_into_slot(self, a.client_id, it->second);
     }
     if (fresh) {
       auto handle = st.peers.clients.find(a.client_id);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Fixed vs dynamic splits (and sync vs async) on the simulated clock: the table of docs/mechanisms.md
+"""Fixed vs dynamic splits on the simulated clock: the table of docs/mechanisms.md
 section 2 from finished runs, and with --plot an SVG of validation accuracy against simulated time (no
 plotting library needed).
 
@@ -47,7 +47,9 @@ def time_to(points, target):
 def svg(runs, path):
     w, h, m = 640, 400, 64
     pts = [p for r in runs for p in r["points"]]
-    x1 = max(p[0] for p in pts) * 1.02
+    x1 = max(max(p[0] for p in pts) * 1.02, 1e-9)
+    if not pts:
+        sys.exit("compare_splits: no cloud round with an accuracy in any run; nothing to plot")
     y0 = min(p[1] for p in pts) - 0.01
     y1 = max(p[1] for p in pts) + 0.01
     X = lambda v: m + v / x1 * (w - 2 * m)

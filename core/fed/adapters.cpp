@@ -129,6 +129,27 @@ adapter_set lora_only(const adapter_set& set) {
   return out;
 }
 
+int64_t lora_block(const std::string& name) {
+  static const std::string prefix = "base_model.model.transformer.h.";
+  if (name.rfind(prefix, 0) != 0 || is_head(name))
+    return -1;
+  const auto dot = name.find('.', prefix.size());
+  const auto num = name.substr(prefix.size(), dot == std::string::npos ? 0 : dot - prefix.size());
+  if (num.empty() || num.size() > 6 || num.find_first_not_of("0123456789") != std::string::npos)
+    return -1;
+  return std::stoll(num);
+}
+
+adapter_set moved_blocks(const adapter_set& set, int64_t first, int64_t last, const std::vector<int64_t>& kept) {
+  adapter_set out;
+  for (const auto& nt : set) {
+    const auto b = lora_block(nt.name);
+    if (b >= first && b < last && std::find(kept.begin(), kept.end(), b) == kept.end())
+      out.push_back(nt);
+  }
+  return out;
+}
+
 adapter_set overlay(const adapter_set& older, const adapter_set& newer) {
   adapter_set out = newer;
   std::set<std::string> have;

@@ -43,6 +43,11 @@ adapter_set for_task(const adapter_set& set, const std::string& task);
 adapter_set with_task_head(adapter_set set, const std::string& task);
 /// The LoRA entries only.
 adapter_set lora_only(const adapter_set& set);
+/// The block a LoRA entry belongs to (`base_model.model.transformer.h.<i>.…`), or -1 for anything else.
+int64_t lora_block(const std::string& name);
+/// The LoRA entries of `set` on blocks in [first, last) that `kept` does not list: what a participant that
+/// now runs [first, last) must take from elsewhere after a re-split (blocks it ran before keep its values).
+adapter_set moved_blocks(const adapter_set& set, int64_t first, int64_t last, const std::vector<int64_t>& kept);
 /// `newer` plus the entries of `older` whose names `newer` lacks (heads no update touched), sorted.
 adapter_set overlay(const adapter_set& older, const adapter_set& newer);
 

@@ -61,13 +61,15 @@ edge_body::edge_body(const run::run_config& cfg, base_ptr base) : impl_(std::mak
 
 edge_body::~edge_body() = default;
 
-bool edge_body::add_client(uint32_t client, int64_t head_blocks, int64_t tail_blocks) {
+bool edge_body::add_client(uint32_t client, int64_t head_blocks, int64_t tail_blocks,
+                           const std::vector<messages::named_tensor>& cluster_set) {
   const int64_t L = impl_->model->n_layer();
   check_split(L, head_blocks, tail_blocks);
   auto it = impl_->slots.find(client);
   if (it != impl_->slots.end() && it->second.a == head_blocks && it->second.b == tail_blocks)
     return false;
   slot* s = &impl_->slots[client];
+  const auto kept = s->bank ? s->bank->blocks() : std::vector<int64_t>{};
   auto bank = make_bank(*impl_->base, impl_->cfg, block_range(head_blocks, L - tail_blocks), s->bank.get(),
                         fmt::format("body slot of client {} re-split", client));
   s->body.reset();
@@ -80,6 +82,9 @@ bool edge_body::add_client(uint32_t client, int64_t head_blocks, int64_t tail_bl
   s->optimizer = std::make_unique<torch::optim::AdamW>(
     s->params, torch::optim::AdamWOptions(impl_->cfg.lr).weight_decay(impl_->cfg.weight_decay));
   s->pending = false;
+  const auto moved = moved_blocks(cluster_set, head_blocks, L - tail_blocks, kept);
+  if (!moved.empty())
+    s->bank->load(from_wire(moved), fmt::format("body slot of client {}: blocks moved here by a re-split", client));
   return true;
 }
 

@@ -23,9 +23,11 @@ public:
   edge_body& operator=(const edge_body&) = delete;
 
   /// Creates (or re-splits) the slot of `client`: body = blocks [a, L - b). elsa::error on a bad split. True
-  /// when the slot was built anew (new, or its split changed: blocks it keeps keep their adapters, new ones
-  /// start from PEFT's init until loaded, and its AdamW moments restart).
-  bool add_client(uint32_t client, int64_t head_blocks, int64_t tail_blocks);
+  /// when the slot was built anew (new, or its split changed; its AdamW moments restart). Blocks the slot
+  /// ran before keep their adapters; a block that moves in takes its values from `cluster_set` (the round's
+  /// aggregate, which the client holds too: the block moves with its layer), or PEFT's init without it.
+  bool add_client(uint32_t client, int64_t head_blocks, int64_t tail_blocks,
+                  const std::vector<messages::named_tensor>& cluster_set = {});
   void remove_client(uint32_t client);
   bool has_client(uint32_t client) const;
   std::vector<uint32_t> clients() const;

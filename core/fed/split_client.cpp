@@ -194,10 +194,20 @@ uint64_t split_client::sample_count() const {
   return impl_->examples.size();
 }
 
-void split_client::set_split(int64_t head_blocks, int64_t tail_blocks) {
-  if (head_blocks == impl_->a && tail_blocks == impl_->b)
-    return;
-  impl_->build(head_blocks, tail_blocks);
+bool split_client::set_split(int64_t head_blocks, int64_t tail_blocks,
+                             const std::vector<messages::named_tensor>& cluster_set) {
+  auto& s = *impl_;
+  if (head_blocks == s.a && tail_blocks == s.b)
+    return false;
+  const auto kept = s.bank->blocks();
+  s.build(head_blocks, tail_blocks);
+  const int64_t L = s.model->n_layer();
+  auto moved = moved_blocks(cluster_set, 0, s.a, kept);
+  for (auto& nt : moved_blocks(cluster_set, L - s.b, L, kept))
+    moved.push_back(nt);
+  if (!moved.empty())
+    s.bank->load(from_wire(moved), fmt::format("client {}: blocks moved here by a re-split", s.id));
+  return true;
 }
 
 int64_t split_client::head_blocks() const {

@@ -45,8 +45,11 @@ public:
   uint64_t sample_count() const;
 
   /// Re-splits: head = blocks [0, a), tail = blocks [L - b, L). Abandons a step in progress and restarts the
-  /// optimizer (its parameter set changed). elsa::error when a < 1, b < 1 or a + b >= n_layer.
-  void set_split(int64_t head_blocks, int64_t tail_blocks);
+  /// optimizer (its parameter set changed). Blocks the client ran before keep their values; a block that
+  /// moves here takes its values from `cluster_set` (the round's aggregate, which its edge holds too: so
+  /// the block moves with its layer), or PEFT's init when the set lacks it. True when the split changed.
+  /// elsa::error when a < 1, b < 1 or a + b >= n_layer, or an entry of cluster_set does not fit.
+  bool set_split(int64_t head_blocks, int64_t tail_blocks, const std::vector<messages::named_tensor>& cluster_set = {});
   int64_t head_blocks() const;
   int64_t tail_blocks() const;
 

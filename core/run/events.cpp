@@ -71,7 +71,7 @@ nlohmann::json client_round_event::to_json() const {
           {"task", task},           {"steps", steps}, {"loss", loss},     {"tokens", tokens},
           {"bytes_up", bytes_up},   {"bytes_up_by_kind", up.sent_json()}, {"dense_up_by_kind", up.dense_json()},
           {"seconds", seconds}, {"head_blocks", head_blocks}, {"tail_blocks", tail_blocks},
-          {"positions", positions}, {"bytes_down", bytes_down}, {"messages", messages}};
+          {"positions", positions}, {"max_seq_len", max_seq_len}, {"bytes_down", bytes_down}, {"messages", messages}};
 }
 
 nlohmann::json edge_round_event::to_json() const {

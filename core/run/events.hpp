@@ -73,10 +73,11 @@ struct client_round_event {
   kind_bytes up;                     // to its edge (and its fingerprints to the coordinator, as control)
   double seconds = 0;
   // For the simulated clock (core/sim/clock.hpp): the split its steps ran at, the padded positions they
-  // computed on, the encoded bytes its edge sent it this round (opening and step replies) and the messages
-  // either way.
+  // computed on, its longest padded batch (its memory peak), the encoded bytes its edge sent it this round
+  // (step replies) and the messages either way (the opening, step requests and replies, admissions, the
+  // upload).
   uint32_t head_blocks = 0, tail_blocks = 0;
-  int64_t positions = 0, bytes_down = 0, messages = 0;
+  int64_t positions = 0, max_seq_len = 0, bytes_down = 0, messages = 0;
   nlohmann::json to_json() const;
 };
 

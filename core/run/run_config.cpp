@@ -547,8 +547,6 @@ private:
   }
 };
 
-} // namespace
-
 /// A seeded splitmix64 stream: draws that depend only on the seed (byzantine clients, device classes).
 class splitmix {
 public:
@@ -564,6 +562,8 @@ public:
 private:
   uint64_t state_;
 };
+
+} // namespace
 
 std::vector<uint32_t> run_config::byzantine_clients() const {
   std::vector<uint32_t> out;

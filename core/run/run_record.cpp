@@ -103,9 +103,23 @@ void run_record::set_model(const sim::model_shape& shape) {
 }
 
 void run_record::put_sim(nlohmann::json& line, const round_acc& r) {
+  // One usage per client and edge: a straggler's late report of the previous round lands in this one (see
+  // at()), and its work adds to this round's.
   std::map<uint32_t, std::vector<sim::client_usage>> by_edge;
-  for (const auto& u : r.usage)
-    by_edge[u.edge].push_back(u);
+  for (const auto& u : r.usage) {
+    auto& list = by_edge[u.edge];
+    auto same = std::find_if(list.begin(), list.end(), [&u](const sim::client_usage& x) { return x.client == u.client; });
+    if (same == list.end()) {
+      list.push_back(u);
+      continue;
+    }
+    same->steps += u.steps;
+    same->positions += u.positions;
+    same->max_seq_len = std::max(same->max_seq_len, u.max_seq_len);
+    same->bytes_up += u.bytes_up;
+    same->bytes_down += u.bytes_down;
+    same->messages += u.messages;
+  }
   double seconds = 0;
   nlohmann::json clients = nlohmann::json::object();
   for (auto& [edge, usage] : by_edge) {
@@ -188,6 +202,7 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
       u.at = {ev.value("head_blocks", cfg_.head_blocks), ev.value("tail_blocks", cfg_.tail_blocks)};
       u.steps = ev.value("steps", int64_t{0});
       u.positions = ev.value("positions", int64_t{0});
+      u.max_seq_len = ev.value("max_seq_len", int64_t{0});
       u.batch = cfg_.batch_size;
       u.bytes_up = ev.value("bytes_up", int64_t{0});
       u.bytes_down = ev.value("bytes_down", int64_t{0});

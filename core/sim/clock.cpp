@@ -25,7 +25,7 @@ edge_time edge_round(const model_shape& shape, const std::vector<client_usage>& 
       t.flops = f.client * static_cast<double>(u.steps);
       t.compute_s = t.flops / u.device.flops_per_s;
       t.edge_s = f.edge * static_cast<double>(u.steps) / edge_flops_per_s;
-      t.memory_bytes = client_memory_bytes(shape, s, u.at);
+      t.memory_bytes = client_memory_bytes(shape, {batch, u.max_seq_len > 0 ? u.max_seq_len : s.seq_len}, u.at);
     }
     t.comm_s = static_cast<double>(u.bytes_up) / u.device.up_bytes_per_s
                + static_cast<double>(u.bytes_down) / u.device.down_bytes_per_s

@@ -18,6 +18,7 @@ struct client_usage {
   split at{1, 1};               // the split its steps ran at
   int64_t steps = 0;            // training steps completed
   int64_t positions = 0;        // padded token positions its steps processed (sum of B x T)
+  int64_t max_seq_len = 0;      // its longest padded batch (T): the memory peak; 0: the mean step's
   int64_t batch = 1;            // the configured batch size (the last batch of an epoch may be smaller)
   int64_t bytes_up = 0;         // encoded bytes it sent its edge (steps and adapters)
   int64_t bytes_down = 0;       // encoded bytes its edge sent it (opening, step replies, adapters)
@@ -31,20 +32,21 @@ struct client_time {
   double comm_s = 0;     // its bytes over its links, plus one latency per message
   double edge_s = 0;     // its body work at the edge's full speed
   double flops = 0;      // client-side FLOPs of the round
-  int64_t memory_bytes = 0; // client_memory_bytes at its split and mean step shape
+  int64_t memory_bytes = 0; // client_memory_bytes at its split, its batch size and its longest batch
   double step_s = 0;     // (compute_s + comm_s) / steps: its own part of one step
   bool met_deadline = true;
 };
 
 /// One edge's simulated edge round: it lasts max over its clients of (compute_s + comm_s) plus the sum of
-/// their edge_s (the edge serves the bodies one after the other while the clients wait).
+/// their edge_s (the edge serves the bodies one after the other while the clients wait). FLOPs are those of
+/// the mean step's shape (T = positions / (steps x batch)) times the steps.
 struct edge_time {
   double seconds = 0;
   std::map<uint32_t, client_time> clients;
 };
 
-/// The simulated round of one edge. deadline_s > 0: a client whose compute_s + comm_s + edge share exceeds it
-/// has met_deadline = false (recorded; the clock does not drop it).
+/// The simulated round of one edge. deadline_s > 0: a client whose compute_s + comm_s plus the edge's whole
+/// body work of the round exceeds it has met_deadline = false (recorded; the clock does not drop it).
 edge_time edge_round(const model_shape& shape, const std::vector<client_usage>& clients, double edge_flops_per_s,
                      double deadline_s);
 

@@ -116,9 +116,11 @@ std::vector<split> plan_edge(const model_shape& m, const step_shape& step, int64
     if (options[i].empty()) {
       const auto j
         = static_cast<std::size_t>(std::min_element(memory.begin(), memory.end()) - memory.begin());
-      bad(fmt::format("split planner: client {} ('{}') has {:.0f} bytes of memory and no split fits it: the "
-                      "least a split needs is {} bytes (a = {}, b = {})",
-                      i, clients[i].name, clients[i].memory_bytes, memory[j], splits[j].a, splits[j].b));
+      // The device's name when it has one (the caller's words, e.g. "client 3 (phone)"), else its index.
+      const auto who = clients[i].name.empty() ? fmt::format("client {}", i) : clients[i].name;
+      bad(fmt::format("split planner: {} has {:.0f} bytes of memory and no split fits it: the least a split "
+                      "needs is {} bytes (a = {}, b = {})",
+                      who, clients[i].memory_bytes, memory[j], splits[j].a, splits[j].b));
     }
   }
   std::sort(thresholds.begin(), thresholds.end());

@@ -254,7 +254,9 @@ memory_use measure(const run::run_config& cfg, const federation_data& data, cons
 // plus the frozen weights the client runs (the process loaded them before and shares them), against
 // client_memory_bytes at the batch's shape, at every split of the shipped model. The edge's work is not
 // counted; the tensors the client receives are (as the message buffers it holds).
-TEST_F(Memory, ClientEstimateIsWithinTenPercentOfMeasuredPeak) {
+// The issue asks for 10% of the whole; the check is 1% of the allocated part alone (the frozen weights are
+// added to both sides by the same formula, so comparing the totals would hide an error in the rest).
+TEST_F(Memory, ClientEstimateIsWithinOnePercentOfMeasuredPeak) {
   installed scope;
   const int64_t L = (*base)->config().n_layer;
   for (const auto s : sim::feasible_splits(L, 1)) {
@@ -263,8 +265,8 @@ TEST_F(Memory, ClientEstimateIsWithinTenPercentOfMeasuredPeak) {
               << "): measured " << m.measured() << " bytes (" << m.peak_allocated << " allocated + "
               << m.frozen << " frozen), estimated " << m.estimated << "\n";
     EXPECT_EQ(m.seq_len, cfg->max_len);
-    EXPECT_LE(std::abs(static_cast<double>(m.estimated - m.measured())),
-              0.1 * static_cast<double>(m.measured()))
+    EXPECT_LE(std::abs(static_cast<double>(m.estimated - m.frozen - m.peak_allocated)),
+              0.01 * static_cast<double>(m.peak_allocated))
       << "split (" << s.a << ", " << s.b << ")";
   }
 }
@@ -289,8 +291,8 @@ TEST_F(Memory, EstimateHoldsForOtherBatchesLengthsAndTargets) {
     for (const auto s : sim::feasible_splits((*base)->config().n_layer, 1)) {
       const auto m = measure(c, *data, *tok, *base, s);
       EXPECT_EQ(m.seq_len, v.max_len);
-      EXPECT_LE(std::abs(static_cast<double>(m.estimated - m.measured())),
-                0.1 * static_cast<double>(m.measured()))
+      EXPECT_LE(std::abs(static_cast<double>(m.estimated - m.frozen - m.peak_allocated)),
+                0.01 * static_cast<double>(m.peak_allocated))
         << "batch " << v.batch << ", " << v.targets.size() << " targets, split (" << s.a << ", " << s.b
         << "): measured " << m.measured() << ", estimated " << m.estimated;
     }

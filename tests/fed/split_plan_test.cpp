@@ -71,9 +71,29 @@ TEST(SplitPlan, DynamicModeIsThePlannersChoicePerEdge) {
     EXPECT_EQ(plan[e].head_blocks, want[0].a);
     EXPECT_EQ(plan[e].tail_blocks, want[0].b);
     EXPECT_EQ(plan[e + 2].head_blocks, want[1].a);
+    EXPECT_EQ(plan[e + 2].tail_blocks, want[1].b);
   }
   // Laptops 16x faster than the phones and 4x the edge take more blocks than the phones.
   EXPECT_GT(plan[1].head_blocks + plan[1].tail_blocks, plan[0].head_blocks + plan[0].tail_blocks);
+}
+
+// Each edge is planned with its own speed: written out by hand. Edge 0 (0.5 GFLOP/s) serves two laptops,
+// whose steps are short next to a body block there (3.4 s), so both take a third block (the tie between
+// (1, 2) and (2, 1) goes to the smaller a); edge 1 (1000 GFLOP/s) serves two phones, for which a third block
+// costs 1.7 s and saves the edge almost nothing, so they keep (1, 1).
+TEST(SplitPlan, EveryEdgeIsPlannedAtItsOwnSpeed) {
+  auto cfg = four_clients();
+  cfg.activations = "fp16";
+  cfg.client_classes = {"laptop", "phone", "laptop", "phone"};
+  cfg.edge_gflops = {0.5, 1000};
+  const auto plan = plan_splits(cfg, shipped(), round_robin(4, 2), 0);
+  const std::vector<messages::split_point> want = {{0, 1, 2}, {1, 1, 1}, {2, 1, 2}, {3, 1, 1}};
+  EXPECT_EQ(plan, want);
+  cfg.edge_gflops = {1000, 0.5};  // swapped speeds: the laptops keep (1, 1) at a fast edge, the phones ...
+  const auto swapped = plan_splits(cfg, shipped(), round_robin(4, 2), 0);
+  EXPECT_EQ(swapped[0], (messages::split_point{0, 1, 1}));
+  // ... take a third block at a slow one (a body block there costs them more than computing it).
+  EXPECT_EQ(swapped[1], (messages::split_point{1, 1, 2}));
 }
 
 TEST(SplitPlan, AProfileChangeMovesTheSplitFromItsRoundOn) {

@@ -200,14 +200,41 @@ TEST_F(SplitTraining, WhereABlockTrainsDoesNotChangeTheModelAndItMovesWithItsVal
   const auto at11 = merge_disjoint(c11.adapters(), e11.adapters(0));
   const auto at21 = merge_disjoint(c21.adapters(), e21.adapters(0));
   EXPECT_LT(max_diff(at11, at21), 1e-5) << "block 1 trained on the edge or on the client: the same model";
-  // Re-split the (1, 1) pair to (2, 1): block 1 leaves the edge for the client. Rebuilt alone, the client's
-  // block 1 starts from PEFT's init; loaded from the aggregate, it has the values the edge trained.
-  c11.set_split(2, 1);
-  EXPECT_TRUE(e11.add_client(0, 2, 1));
-  EXPECT_GT(max_diff(merge_disjoint(c11.adapters(), e11.adapters(0)), at11), 1e-4);
-  c11.load_adapters(at11);
-  e11.load_adapters(0, at11);
-  EXPECT_EQ(max_diff(merge_disjoint(c11.adapters(), e11.adapters(0)), at11), 0.0);
+  // Re-split the (1, 1) pair to (2, 1): block 1 leaves the edge for the client, which takes it from the
+  // round's aggregate; the blocks it ran before keep their own values even where the set differs (here the
+  // set carries the start values for blocks 0 and 3).
+  auto block_of = [](const std::vector<messages::named_tensor>& set, int64_t b) {
+    std::vector<messages::named_tensor> out;
+    for (const auto& nt : set)
+      if (lora_block(nt.name) == b)
+        out.push_back(nt);
+    return out;
+  };
+  std::vector<messages::named_tensor> mixed;
+  for (const auto& nt : at11)
+    if (lora_block(nt.name) == 1 || lora_block(nt.name) == 2)
+      mixed.push_back(nt);
+  for (const auto& nt : start)
+    if (lora_block(nt.name) == 0 || lora_block(nt.name) == 3)
+      mixed.push_back(nt);
+  const auto before = c11.adapters();
+  EXPECT_TRUE(c11.set_split(2, 1, mixed));
+  EXPECT_FALSE(c11.set_split(2, 1, mixed)) << "the same split again: nothing changes";
+  EXPECT_EQ(max_diff(block_of(c11.adapters(), 1), block_of(at11, 1)), 0.0) << "block 1 moved with its values";
+  EXPECT_EQ(max_diff(block_of(c11.adapters(), 0), block_of(before, 0)), 0.0) << "block 0 kept its own";
+  EXPECT_EQ(max_diff(block_of(c11.adapters(), 3), block_of(before, 3)), 0.0) << "block 3 kept its own";
+  EXPECT_GT(max_diff(block_of(mixed, 0), block_of(before, 0)), 1e-4) << "the set's block 0 was different";
+  EXPECT_TRUE(e11.add_client(0, 2, 1, mixed));  // the body is block 2 now: nothing moves in
+  EXPECT_EQ(max_diff(e11.adapters(0), block_of(at11, 2)), 0.0);
+  // Without the set a moved block starts from PEFT's init (B = 0), not from what was trained.
+  split_client fresh(no_clip, *data, 0, *tok, *base);
+  fresh.load_adapters(at11);
+  fresh.set_split(1, 2);
+  EXPECT_GT(max_diff(block_of(fresh.adapters(), 2), block_of(at11, 2)), 1e-4);
+  // Back to (1, 1): block 1 moves to the edge, which takes it from the set.
+  EXPECT_TRUE(c11.set_split(1, 1, at11));
+  EXPECT_TRUE(e11.add_client(0, 1, 1, at11));
+  EXPECT_EQ(max_diff(block_of(e11.adapters(0), 1), block_of(at11, 1)), 0.0);
   EXPECT_TRUE(std::isfinite(step(c11, e11))) << "training goes on at the new split";
 }
 

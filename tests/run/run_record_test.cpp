@@ -287,5 +287,69 @@ TEST(RunRecord, SimulatedClockFollowsTheEventsAndTheProfiles) {
   EXPECT_TRUE(never.summary(0)["sim_time_to_target_s"].is_null());
 }
 
+
+// The time to the target: the first cloud round whose validation accuracy reaches it on every task, at the
+// simulated time of that line (here each cloud round costs its edge-cloud transfer: 250 MB at 125 MB/s plus
+// two latencies of 20 ms).
+TEST(RunRecord, TimeToTargetIsTheFirstCloudRoundAtTargetOnEveryTask) {
+  run_config cfg;
+  cfg.rounds = 4;
+  cfg.kappa2 = 1;
+  cfg.target_accuracy = 0.8;
+  run_record rec(cfg, {"spam", "party"}, {0.7, 0.5});
+  rec.set_model(sim::shape_of(model::gpt2_config{}, run_config::default_lora(), 2));
+  const std::vector<json> accuracy = {{{"spam", 0.9}, {"party", 0.7}},   // party below
+                                      {{"spam", 0.85}, {"party", 0.81}}, // both: the target
+                                      {{"spam", 0.95}, {"party", 0.9}},
+                                      {{"spam", 0.5}, {"party", 0.5}}};
+  for (int r = 0; r < 4; ++r) {
+    rec.add({{"type", "edge_round"}, {"round", r}, {"edge", 0}, {"reason", "complete"}, {"bytes_cloud", 125'000'000}}, 1.0);
+    rec.add({{"type", "round_closed"}, {"round", r}, {"cloud_round", true}, {"edges", 1}}, 1.0);
+    const auto lines = rec.add({{"type", "cloud_round"}, {"round", r}, {"bytes_down", 125'000'000},
+                                {"accuracy", accuracy[r]}}, 1.0);
+    ASSERT_EQ(lines.size(), 1u);
+    EXPECT_NEAR(lines[0]["sim_time_s"].get<double>(), 2.04 * (r + 1), 1e-9);
+    const auto s = rec.summary(1.0);
+    if (r == 0) {
+      EXPECT_TRUE(s["sim_time_to_target_s"].is_null()) << "one task below the target is not the target";
+      EXPECT_TRUE(s["round_to_target"].is_null());
+    } else {
+      EXPECT_NEAR(s["sim_time_to_target_s"].get<double>(), 2 * 2.04, 1e-9);
+      EXPECT_EQ(s["round_to_target"], 1);
+    }
+  }
+  cfg.target_accuracy = 0.0;  // no target: null
+  run_record none(cfg, {"spam"}, {0.7});
+  none.set_model(sim::shape_of(model::gpt2_config{}, run_config::default_lora(), 2));
+  EXPECT_TRUE(none.summary(0)["target_accuracy"].is_null());
+}
+
+// A straggler's report of the previous round lands in the oldest open round (at()); the clock adds its work
+// to the same client's report of this round rather than counting the client twice.
+TEST(RunRecord, TwoReportsOfOneClientInALineAddUp) {
+  auto cfg = two_rounds();
+  cfg.clients = 1;
+  const auto shape = sim::shape_of(model::gpt2_config{}, run_config::default_lora(), 2);
+  run_record rec(cfg, {"spam"}, {0.7});
+  rec.set_model(shape);
+  client_round_event e;
+  e.client = 0;
+  e.steps = 4;
+  e.head_blocks = e.tail_blocks = 1;
+  e.positions = 4 * 8 * 32;
+  e.bytes_up = 1000;
+  e.messages = 10;
+  rec.add(e.to_json(), 1.0);
+  rec.add(e.to_json(), 1.0);
+  rec.add({{"type", "edge_round"}, {"round", 0}, {"edge", 0}, {"reason", "complete"}}, 1.0);
+  const auto lines = rec.add({{"type", "round_closed"}, {"round", 0}, {"cloud_round", false}, {"edges", 1}}, 1.0);
+  ASSERT_EQ(lines.size(), 1u);
+  const auto& c = lines[0]["sim_clients"]["0"];
+  EXPECT_EQ(c["steps"], 8);
+  const auto per_step = sim::training_step_flops(shape, {cfg.batch_size, 32}, {1, 1});
+  EXPECT_DOUBLE_EQ(c["flops"].get<double>(), 8 * per_step.client);
+  EXPECT_DOUBLE_EQ(rec.summary(1.0)["client_flops"]["0"].get<double>(), 8 * per_step.client);
+}
+
 } // namespace
 } // namespace elsa::run

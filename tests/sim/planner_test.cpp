@@ -213,9 +213,15 @@ TEST(PlanEdge, ABudgetNoSplitFitsNamesTheClientAndWhatItNeeds) {
   } catch (const elsa::error& e) {
     EXPECT_EQ(e.code(), errc::invalid_argument);
     const std::string what = e.what();
-    EXPECT_NE(what.find("client 1"), std::string::npos) << what;
-    EXPECT_NE(what.find("tiny watch"), std::string::npos) << what;
+    EXPECT_NE(what.find("tiny watch has 4000000 bytes"), std::string::npos) << what;
     EXPECT_NE(what.find(std::to_string(needed)), std::string::npos) << what;
+  }
+  tiny.name.clear();  // unnamed: its index
+  try {
+    plan_edge(m, st, 4, {roomy, tiny}, 1e11, 1);
+    FAIL() << "a budget no split fits must be an error";
+  } catch (const elsa::error& e) {
+    EXPECT_NE(std::string(e.what()).find("client 1 has"), std::string::npos) << e.what();
   }
   EXPECT_THROW(plan_edge(m, st, 4, {roomy}, 1e11, 3), elsa::error); // no split at a_min = 3
 }

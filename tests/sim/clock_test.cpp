@@ -1,0 +1,118 @@
+// The simulated clock of an edge round (core/sim/clock.hpp), composed by hand here from the cost model's
+// per-step counts (themselves checked against an independent count in cost_model_test.cpp): a client's
+// compute, link and edge seconds, the round as the slowest client plus the edge's work for all, the step shape
+// taken from the padded positions, memory at the longest batch, and the deadline.
+#include "core/sim/clock.hpp"
+
+#include <gtest/gtest.h>
+
+namespace elsa::sim {
+namespace {
+
+model_shape shipped() {
+  return {4, 192, 6, 768, 8192, 128, 8, {"c_attn", "attn.c_proj", "c_fc", "mlp.c_proj"}, 2};
+}
+
+device_profile device(const char* name, double gflops, double up_mbps, double down_mbps, double latency_ms) {
+  return {name, gflops * 1e9, 1e9, up_mbps * 1e6 / 8, down_mbps * 1e6 / 8, latency_ms / 1e3};
+}
+
+// Client 0 (slow, at (1, 1), 5 steps of 8 x 40) and client 1 (fast, at (1, 2), 3 steps of 8 x 64, longest
+// batch 96) on an edge of 20 GFLOP/s.
+std::vector<client_usage> two_clients() {
+  client_usage slow;
+  slow.client = 0;
+  slow.at = {1, 1};
+  slow.steps = 5;
+  slow.positions = 5 * 8 * 40;
+  slow.batch = 8;
+  slow.bytes_up = 3'000'000;
+  slow.bytes_down = 1'000'000;
+  slow.messages = 22;
+  slow.device = device("slow", 2, 8, 16, 30);
+  client_usage fast = slow;
+  fast.client = 1;
+  fast.at = {1, 2};
+  fast.steps = 3;
+  fast.positions = 3 * 8 * 64;
+  fast.max_seq_len = 96;
+  fast.bytes_up = 500'000;
+  fast.bytes_down = 700'000;
+  fast.messages = 14;
+  fast.device = device("fast", 32, 80, 160, 5);
+  return {slow, fast};
+}
+
+TEST(SimClock, AnEdgeRoundIsTheSlowestClientPlusTheEdgesWorkForAll) {
+  const auto m = shipped();
+  const auto t = edge_round(m, two_clients(), 20e9, 0);
+  ASSERT_EQ(t.clients.size(), 2u);
+  const auto f0 = training_step_flops(m, {8, 40}, {1, 1});
+  const auto f1 = training_step_flops(m, {8, 64}, {1, 2});
+  const auto& c0 = t.clients.at(0);
+  const auto& c1 = t.clients.at(1);
+  EXPECT_DOUBLE_EQ(c0.flops, 5 * f0.client);
+  EXPECT_DOUBLE_EQ(c0.compute_s, 5 * f0.client / 2e9);
+  EXPECT_DOUBLE_EQ(c0.edge_s, 5 * f0.edge / 20e9);
+  // 3 MB over 1 MB/s, 1 MB over 2 MB/s, 22 messages of 30 ms.
+  EXPECT_NEAR(c0.comm_s, 3.0 + 0.5 + 0.66, 1e-12);
+  EXPECT_DOUBLE_EQ(c0.step_s, (c0.compute_s + c0.comm_s) / 5);
+  EXPECT_DOUBLE_EQ(c1.compute_s, 3 * f1.client / 32e9);
+  EXPECT_DOUBLE_EQ(c1.edge_s, 3 * f1.edge / 20e9);
+  EXPECT_NEAR(c1.comm_s, 0.05 + 0.035 + 0.07, 1e-12);
+  // The slow client's own time, then the edge's work for both (not the larger of the two, not a share).
+  ASSERT_GT(c0.compute_s + c0.comm_s, c1.compute_s + c1.comm_s);
+  EXPECT_DOUBLE_EQ(t.seconds, c0.compute_s + c0.comm_s + c0.edge_s + c1.edge_s);
+  // Memory at each client's longest batch (the mean one when none is reported).
+  EXPECT_EQ(c0.memory_bytes, client_memory_bytes(m, {8, 40}, {1, 1}));
+  EXPECT_EQ(c1.memory_bytes, client_memory_bytes(m, {8, 96}, {1, 2}));
+  EXPECT_GT(c1.memory_bytes, client_memory_bytes(m, {8, 64}, {1, 2}));
+  EXPECT_TRUE(c0.met_deadline);
+  EXPECT_TRUE(c1.met_deadline);
+}
+
+TEST(SimClock, TheStepShapeIsTheMeanPaddedLength) {
+  const auto m = shipped();
+  auto u = two_clients();
+  u[0].positions = 5 * 8 * 40 + 5 * 8 * 3 / 5;  // mean length 40.6: rounds to 41
+  const auto t = edge_round(m, {u[0]}, 20e9, 0);
+  EXPECT_DOUBLE_EQ(t.clients.at(0).flops, 5 * training_step_flops(m, {8, 41}, {1, 1}).client);
+}
+
+TEST(SimClock, TheDeadlineCountsTheClientsOwnTimeAndTheEdgesWholeWork) {
+  const auto m = shipped();
+  const auto all = edge_round(m, two_clients(), 20e9, 0);
+  const auto& c0 = all.clients.at(0);
+  const auto& c1 = all.clients.at(1);
+  const double edge_work = c0.edge_s + c1.edge_s;
+  // Between the two clients' finishing times: the slow one misses, the fast one meets it.
+  const double deadline = (c0.compute_s + c0.comm_s + c1.compute_s + c1.comm_s) / 2 + edge_work;
+  const auto t = edge_round(m, two_clients(), 20e9, deadline);
+  EXPECT_FALSE(t.clients.at(0).met_deadline);
+  EXPECT_TRUE(t.clients.at(1).met_deadline);
+  EXPECT_DOUBLE_EQ(t.seconds, all.seconds) << "recorded only: the round still waits for the slow client";
+  // Just above the fast client's own time plus the edge's work: still met; just below: missed.
+  const double fast_end = c1.compute_s + c1.comm_s + edge_work;
+  EXPECT_TRUE(edge_round(m, two_clients(), 20e9, fast_end * 1.0001).clients.at(1).met_deadline);
+  EXPECT_FALSE(edge_round(m, two_clients(), 20e9, fast_end * 0.9999).clients.at(1).met_deadline);
+}
+
+TEST(SimClock, AClientWithoutStepsPaysOnlyItsLink) {
+  auto u = two_clients();
+  u[0].steps = 0;
+  u[0].positions = 0;
+  const auto t = edge_round(shipped(), {u[0]}, 20e9, 0);
+  const auto& c = t.clients.at(0);
+  EXPECT_EQ(c.compute_s, 0.0);
+  EXPECT_EQ(c.edge_s, 0.0);
+  EXPECT_EQ(c.step_s, 0.0);
+  EXPECT_NEAR(t.seconds, 3.0 + 0.5 + 0.66, 1e-12);
+}
+
+TEST(SimClock, TransferSecondsAreBytesOverBandwidthPlusLatencies) {
+  EXPECT_DOUBLE_EQ(transfer_seconds(250'000'000, 125e6, 2, 0.02), 2.04);
+  EXPECT_DOUBLE_EQ(transfer_seconds(0, 1.0, 0, 1.0), 0.0);
+}
+
+} // namespace
+} // namespace elsa::sim
