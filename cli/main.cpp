@@ -65,6 +65,7 @@ std::string command_problem(const CLI::App& app, int argc, char** argv) {
 int main(int argc, char** argv) {
   CLI::App app{"elsa: split learning + hierarchical federated fine-tuning of language models at the edge"};
   app.require_subcommand(1);
+  app.set_version_flag("--version", elsa::cli::version_text);
   elsa::cli::add_data_command(app);
   elsa::cli::add_tokenizer_command(app);
   elsa::cli::add_pretrain_command(app);

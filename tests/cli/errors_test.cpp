@@ -30,6 +30,30 @@ TEST(CliErrors, UnknownAndMissingCommandsAreNamed) {
   expect_user_error(r, "elsa data: no command given; the commands are stats");
 }
 
+// `elsa --version`: the version, the commit of this checkout (when it is one), the build type and the library
+// versions the Debian packages give; exit 0, nothing on stderr.
+TEST(CliVersion, NamesTheCommitAndTheLibraries) {
+  ELSA_REQUIRE_PROGRAM();
+  const auto r = run_split("--version");
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(r.err.empty()) << r.err;
+  EXPECT_TRUE(has(r.out, "elsa 0.1.0 (commit ")) << r.out;
+  EXPECT_TRUE(has(r.out, "CAF 0.17.6, LibTorch 1.13.")) << r.out;
+  EXPECT_TRUE(has(r.out, "Cap'n Proto 0.9.2")) << r.out;
+  // The commit is this checkout's HEAD (possibly "-dirty"), or "unknown" outside a git checkout.
+  const auto head = std::filesystem::temp_directory_path() / ("elsa_version_head_" + std::to_string(::getpid()));
+  const std::string git = "git -C '" + source_dir().string() + "' rev-parse --short=12 HEAD > '" + head.string()
+                          + "' 2>/dev/null";
+  if (std::system(git.c_str()) == 0) {
+    auto commit = read_text(head);
+    commit = commit.substr(0, commit.find('\n'));
+    EXPECT_TRUE(has(r.out, "(commit " + commit)) << r.out << " vs HEAD " << commit;
+  } else {
+    EXPECT_TRUE(has(r.out, "(commit unknown")) << r.out;
+  }
+  std::filesystem::remove(head);
+}
+
 TEST(CliErrors, UsageErrorsExitWithOneAndNameTheOption) {
   ELSA_REQUIRE_PROGRAM();
   auto r = run_split("run");
