@@ -7,19 +7,12 @@
 #include "core/fed/placement.hpp"
 #include "core/fed/split_plan.hpp"
 #include "tests/actors/run_helpers.hpp"
+#include "tests/sim/shapes.hpp"
 
 namespace elsa::testing {
 namespace {
 
-// The shipped base's shape (models/elsa-base/config.json) with a two-label classifier.
-sim::model_shape shipped() {
-  model::gpt2_config g;
-  g.vocab_size = 8192;
-  g.n_embd = 192;
-  g.n_head = 6;
-  g.n_layer = 4;
-  return sim::shape_of(g, run::run_config::default_lora(), 2);
-}
+using testing::shipped_shape;
 
 // configs/heterogeneous.toml in small: low, mid and high devices on two slow edges; client 0 (low) becomes
 // high from edge round 2.
@@ -51,7 +44,7 @@ void expect_planned_splits(const run::run_config& cfg, const std::vector<nlohman
   ASSERT_EQ(lines.size(), static_cast<std::size_t>(cfg.rounds));
   for (const auto& l : lines) {
     const auto round = l["round"].get<int64_t>();
-    const auto plan = fed::plan_splits(cfg, shipped(), placement, round);
+    const auto plan = fed::plan_splits(cfg, shipped_shape(), placement, round);
     ASSERT_EQ(l["sim_clients"].size(), plan.size()) << l.dump();
     for (const auto& p : plan) {
       const auto& c = l["sim_clients"][std::to_string(p.client_id)];

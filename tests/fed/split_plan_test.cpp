@@ -7,19 +7,12 @@
 
 #include "core/errors.hpp"
 #include "core/sim/planner.hpp"
+#include "tests/sim/shapes.hpp"
 
 namespace elsa::fed {
 namespace {
 
-// The shipped shape: 4 blocks of 192, batch 8 x 96.
-sim::model_shape shipped() {
-  model::gpt2_config g;
-  g.vocab_size = 8192;
-  g.n_embd = 192;
-  g.n_head = 6;
-  g.n_layer = 4;
-  return sim::shape_of(g, run::run_config::default_lora(), 2);
-}
+using testing::shipped_shape;
 
 // Four clients on two edges: clients 0 and 2 slow phones, 1 and 3 fast laptops; slow edges, so the body's
 // load matters.
@@ -50,7 +43,7 @@ TEST(SplitPlan, FixedModeGivesEveryClientTheConfiguredSplit) {
   auto cfg = four_clients();
   cfg.split_mode = "fixed";
   cfg.head_blocks = 2;
-  const auto plan = plan_splits(cfg, shipped(), round_robin(4, 2), 0);
+  const auto plan = plan_splits(cfg, shipped_shape(), round_robin(4, 2), 0);
   ASSERT_EQ(plan.size(), 4u);
   for (uint32_t c = 0; c < 4; ++c) {
     EXPECT_EQ(plan[c].client_id, c);
@@ -61,7 +54,7 @@ TEST(SplitPlan, FixedModeGivesEveryClientTheConfiguredSplit) {
 
 TEST(SplitPlan, DynamicModeIsThePlannersChoicePerEdge) {
   const auto cfg = four_clients();
-  const auto shape = shipped();
+  const auto shape = shipped_shape();
   const auto plan = plan_splits(cfg, shape, round_robin(4, 2), 0);
   // Edge 0 serves clients 0 (phone) and 2 (phone); edge 1 clients 1 and 3 (laptops).
   const sim::step_shape step{cfg.batch_size, cfg.max_len};
@@ -86,11 +79,11 @@ TEST(SplitPlan, EveryEdgeIsPlannedAtItsOwnSpeed) {
   cfg.activations = "fp16";
   cfg.client_classes = {"laptop", "phone", "laptop", "phone"};
   cfg.edge_gflops = {0.5, 1000};
-  const auto plan = plan_splits(cfg, shipped(), round_robin(4, 2), 0);
+  const auto plan = plan_splits(cfg, shipped_shape(), round_robin(4, 2), 0);
   const std::vector<messages::split_point> want = {{0, 1, 2}, {1, 1, 1}, {2, 1, 2}, {3, 1, 1}};
   EXPECT_EQ(plan, want);
   cfg.edge_gflops = {1000, 0.5};  // swapped speeds: the laptops keep (1, 1) at a fast edge, the phones ...
-  const auto swapped = plan_splits(cfg, shipped(), round_robin(4, 2), 0);
+  const auto swapped = plan_splits(cfg, shipped_shape(), round_robin(4, 2), 0);
   EXPECT_EQ(swapped[0], (messages::split_point{0, 1, 1}));
   // ... take a third block at a slow one (a body block there costs them more than computing it).
   EXPECT_EQ(swapped[1], (messages::split_point{1, 1, 2}));
@@ -101,7 +94,7 @@ TEST(SplitPlan, AProfileChangeMovesTheSplitFromItsRoundOn) {
   cfg.change_clients = {0};
   cfg.change_rounds = {3};
   cfg.change_classes = {"laptop"};
-  const auto shape = shipped();
+  const auto shape = shipped_shape();
   const auto before = plan_splits(cfg, shape, round_robin(4, 2), 2);
   const auto after = plan_splits(cfg, shape, round_robin(4, 2), 3);
   EXPECT_EQ(before[0].head_blocks + before[0].tail_blocks, 2u);  // a phone keeps the fewest blocks
@@ -113,7 +106,7 @@ TEST(SplitPlan, ADeviceNoSplitFitsIsRefusedAtStartUpNamingTheClient) {
   auto cfg = four_clients();
   cfg.class_memory_mb = {4000, 1};  // a laptop with 1 MB
   try {
-    check_devices(cfg, shipped());
+    check_devices(cfg, shipped_shape());
     FAIL() << "no error";
   } catch (const elsa::error& e) {
     EXPECT_NE(std::string(e.what()).find("client 1 (laptop)"), std::string::npos) << e.what();
@@ -128,9 +121,9 @@ TEST(SplitPlan, ADeviceNoSplitFitsIsRefusedAtStartUpNamingTheClient) {
   cfg.change_clients = {2};
   cfg.change_rounds = {5};
   cfg.change_classes = {"watch"};
-  EXPECT_THROW(check_devices(cfg, shipped()), elsa::error);
+  EXPECT_THROW(check_devices(cfg, shipped_shape()), elsa::error);
   cfg.split_mode = "fixed";  // fixed splits are not planned: the record says whether they fit
-  EXPECT_NO_THROW(check_devices(cfg, shipped()));
+  EXPECT_NO_THROW(check_devices(cfg, shipped_shape()));
 }
 
 } // namespace

@@ -6,12 +6,12 @@
 
 #include <gtest/gtest.h>
 
+#include "tests/sim/shapes.hpp"
+
 namespace elsa::sim {
 namespace {
 
-model_shape shipped() {
-  return {4, 192, 6, 768, 8192, 128, 8, {"c_attn", "attn.c_proj", "c_fc", "mlp.c_proj"}, 2};
-}
+using testing::shipped_shape;
 
 device_profile device(const char* name, double gflops, double up_mbps, double down_mbps, double latency_ms) {
   return {name, gflops * 1e9, 1e9, up_mbps * 1e6 / 8, down_mbps * 1e6 / 8, latency_ms / 1e3};
@@ -44,7 +44,7 @@ std::vector<client_usage> two_clients() {
 }
 
 TEST(SimClock, AnEdgeRoundIsTheSlowestClientPlusTheEdgesWorkForAll) {
-  const auto m = shipped();
+  const auto m = shipped_shape();
   const auto t = edge_round(m, two_clients(), 20e9, 0);
   ASSERT_EQ(t.clients.size(), 2u);
   const auto f0 = training_step_flops(m, {8, 40}, {1, 1});
@@ -72,7 +72,7 @@ TEST(SimClock, AnEdgeRoundIsTheSlowestClientPlusTheEdgesWorkForAll) {
 }
 
 TEST(SimClock, TheStepShapeIsTheMeanPaddedLength) {
-  const auto m = shipped();
+  const auto m = shipped_shape();
   auto u = two_clients();
   u[0].positions = 5 * 8 * 40 + 5 * 8 * 3 / 5;  // mean length 40.6: rounds to 41
   const auto t = edge_round(m, {u[0]}, 20e9, 0);
@@ -80,7 +80,7 @@ TEST(SimClock, TheStepShapeIsTheMeanPaddedLength) {
 }
 
 TEST(SimClock, TheDeadlineCountsTheClientsOwnTimeAndTheEdgesWholeWork) {
-  const auto m = shipped();
+  const auto m = shipped_shape();
   const auto all = edge_round(m, two_clients(), 20e9, 0);
   const auto& c0 = all.clients.at(0);
   const auto& c1 = all.clients.at(1);
@@ -101,7 +101,7 @@ TEST(SimClock, AClientWithoutStepsPaysOnlyItsLink) {
   auto u = two_clients();
   u[0].steps = 0;
   u[0].positions = 0;
-  const auto t = edge_round(shipped(), {u[0]}, 20e9, 0);
+  const auto t = edge_round(shipped_shape(), {u[0]}, 20e9, 0);
   const auto& c = t.clients.at(0);
   EXPECT_EQ(c.compute_s, 0.0);
   EXPECT_EQ(c.edge_s, 0.0);

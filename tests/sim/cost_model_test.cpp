@@ -11,6 +11,7 @@
 
 #include "core/errors.hpp"
 #include "core/sim/planner.hpp"
+#include "tests/sim/shapes.hpp"
 
 namespace elsa::sim {
 namespace {
@@ -19,7 +20,7 @@ const std::vector<std::string> all_targets = {"c_attn", "attn.c_proj", "c_fc", "
 
 // models/elsa-base/config.json with the runs' adapters (rank 8 on all four targets) and spam's two labels.
 model_shape shipped() {
-  return {4, 192, 6, 768, 8192, 128, 8, all_targets, 2};
+  return testing::shipped_shape();
 }
 
 // An odd shape: nothing a power of two, an explicit n_inner, adapters on two targets only.
