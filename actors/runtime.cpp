@@ -165,6 +165,10 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
       client_group.push_back(fed::majority_label(data, static_cast<uint32_t>(c)));
     }
     record->set_truth(std::move(client_task), std::move(client_group), byzantine);
+    std::vector<std::vector<std::string>> labels;
+    for (const auto& t : data.tasks)
+      labels.push_back(t->label_names);
+    record->set_labels(std::move(labels));
   }
   messages::codec_limits limits;
   limits.max_clients = static_cast<uint32_t>(cfg.clients);

@@ -26,6 +26,9 @@ void add_run_command(CLI::App& app);
 
 /// `elsa attack invert --run RUN`: the inversion attack on a run's captured activations (cmd_attack.cpp).
 void add_attack_command(CLI::App& app);
+/// `elsa predict --run RUN [--task T] [--json] < texts`: a finished run's model on new texts (cmd_predict.cpp).
+void add_predict_command(CLI::App& app);
+
 /// `elsa --version`'s text: version, commit, build type, library versions (cli/version.cpp).
 std::string version_text();
 

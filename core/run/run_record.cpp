@@ -387,6 +387,8 @@ nlohmann::json run_record::summary(double wall_seconds) const {
   for (std::size_t i = 0; i < tasks_.size(); ++i) {
     nlohmann::json t;
     t["majority_accuracy"] = i < majority_.size() ? majority_[i] : 0.0;
+    if (i < labels_.size())
+      t["labels"] = labels_[i];
     if (final_ && (*final_)["test"].contains(tasks_[i])) {
       const auto& f = (*final_)["test"][tasks_[i]];
       t["test_accuracy"] = f.value("accuracy", 0.0);

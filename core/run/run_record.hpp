@@ -52,6 +52,11 @@ public:
   void set_truth(std::vector<std::string> client_task, std::vector<int64_t> client_group,
                  std::vector<uint32_t> byzantine);
 
+  /// Each task's label names in label-id order (summary.json tasks.<task>.labels, which `elsa predict` prints).
+  void set_labels(std::vector<std::vector<std::string>> labels) {
+    labels_ = std::move(labels);
+  }
+
   /// The model's shape, which turns on the simulated clock (core/sim/clock.hpp): from then on every metrics
   /// line has sim_round_s, sim_time_s and sim_clients (per client: split, class, step and round seconds,
   /// FLOPs, memory estimate, whether it fit its memory and met [profiles] deadline_s), and the summary
@@ -135,6 +140,7 @@ private:
   std::vector<std::string> client_task_;
   std::vector<int64_t> client_group_;
   std::vector<uint32_t> byzantine_;
+  std::vector<std::vector<std::string>> labels_;  // by task
   nlohmann::json clusters_;  // the latest clustering written into a line (null before the first)
   nlohmann::json placement_; // the latest placement written into a line (null before the first)
   double ari_ = 0;
