@@ -1,7 +1,7 @@
 # Writes OUT (a header) with ELSA_GIT_COMMIT: `git describe --always --dirty` of SOURCE_DIR, or "unknown"
 # outside a git checkout. Run at every build (CMakeLists.txt, target elsa_git_commit); the header changes only
 # when the commit does, so `elsa --version` is current without rebuilding anything else.
-execute_process(COMMAND git -C "${SOURCE_DIR}" describe --always --dirty --abbrev=12
+execute_process(COMMAND git -C "${SOURCE_DIR}" describe --always --dirty --abbrev=12 --exclude=*
                 OUTPUT_VARIABLE commit OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET RESULT_VARIABLE failed)
 if(failed OR commit STREQUAL "")
   set(commit "unknown")

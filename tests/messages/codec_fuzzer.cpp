@@ -1,6 +1,6 @@
 // libFuzzer target on the codec's decoder: every input goes through the oracle of fuzz_oracle.hpp, and a
 // broken rule aborts (libFuzzer keeps the input). Built only with -DELSA_FUZZ=ON (clang, ASan + UBSan);
-// docs/runtime.md has the command and the numbers of a long run. Seed corpus: tests/messages/corpus/.
+// messages/README.md, section Fuzzing has the command and the numbers of a long run. Seed corpus: tests/messages/corpus/.
 #include <cstdio>
 #include <cstdlib>
 

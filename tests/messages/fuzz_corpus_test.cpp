@@ -1,6 +1,6 @@
 // The fuzzing oracle on the default build: the seed corpus of tests/messages/corpus/ (real messages: the
 // encodings of the sample messages of every kind) and seeded mutations of it pass the oracle of
-// fuzz_oracle.hpp, which the libFuzzer target (-DELSA_FUZZ=ON, docs/runtime.md) runs on millions of inputs.
+// fuzz_oracle.hpp, which the libFuzzer target (-DELSA_FUZZ=ON, messages/README.md, section Fuzzing) runs on millions of inputs.
 // ELSA_WRITE_CORPUS=1 rewrites the corpus from the samples.
 #include <cstdlib>
 #include <filesystem>
@@ -68,6 +68,7 @@ TEST(FuzzCorpus, EveryFileAndItsMutationsPassTheOracle) {
   std::size_t checked = 0;
   for (const auto& e : fs::directory_iterator(corpus_dir())) {
     const auto bytes = read_bytes(e.path());
+    EXPECT_TRUE(c.decode_any(payload::copy_of(bytes.data(), bytes.size())).ok()) << "a seed is a valid message";
     EXPECT_EQ(fuzz::check_bytes(c, bytes.data(), bytes.size()), "") << e.path().filename();
     // Seeded mutations of the file: bit flips, bytes, truncation; the oracle must hold for each.
     for (int i = 0; i < 300; ++i) {
