@@ -18,6 +18,7 @@
 #include "actors/cluster_coordinator.hpp"
 #include "actors/edge_server.hpp"
 #include "actors/recorder.hpp"
+#include "actors/resources.hpp"
 #include "core/errors.hpp"
 #include "core/fed/adapters.hpp"
 #include "core/fed/edge_body.hpp"
@@ -46,27 +47,6 @@ messages::payload malformed_bytes() {
   return messages::payload::copy_of(junk.data(), junk.size());
 }
 
-// LibTorch's intra-op thread count is per thread (OpenMP's ICV): every CAF worker sets [run] torch_threads
-// when it starts, or it would use OpenMP's default (all cores) however the main thread was set.
-class torch_threads_hook : public caf::thread_hook {
-public:
-  explicit torch_threads_hook(int64_t threads) : threads_(threads) {
-    // nop
-  }
-  void init(caf::actor_system&) override {
-    // nop
-  }
-  void thread_started() override {
-    fed::set_torch_threads(threads_);
-  }
-  void thread_terminates() override {
-    // nop
-  }
-
-private:
-  int64_t threads_;
-};
-
 } // namespace
 
 run_result run_federation(const run::run_config& cfg, std::ostream& log, const run_hooks& hooks) {
@@ -81,59 +61,14 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
 
   // -- core objects: the frozen base (once), data, tokenizer, one split_client per client, one edge_body per
   // edge, the evaluator; every participant runs over the one base with adapters of its own --
-  fed::set_torch_threads(cfg.torch_threads);
-  if (progress)
-    *progress << "loading the base model, data and " << cfg.clients << " clients ..." << std::endl;
-  const auto tok = train::load_tokenizer(cfg.model_dir);  // first: a wrong model dir fails in milliseconds
-  const auto base = fed::load_frozen_base(cfg.model_dir);
-  fed::check_against_base(*base, cfg); // names [split] or [model] max_len
-  auto data = fed::load_federation_data(cfg);
-  if (hooks.after_load)
-    hooks.after_load();
-  std::vector<std::string> task_names = cfg.tasks;
-  std::vector<double> majority;
-  std::vector<int64_t> num_labels;
-  for (std::size_t i = 0; i < data.tasks.size(); ++i) {
-    majority.push_back(data.majority_accuracy(i));
-    num_labels.push_back(data.num_labels(i));
-  }
-  // Clusters: the tasks (an oracle), one, or up to K found from behaviour (ELSA.md 3.1). Every cluster's set
-  // carries a head per task it may hold (core/fed/adapters.hpp): under "task" its own task's, otherwise all.
-  const auto n_tasks = static_cast<uint32_t>(data.tasks.size());
-  const uint32_t clusters = fed::cluster_count(cfg, n_tasks);
-  std::vector<fed::adapter_set> per_task;
-  for (uint32_t t = 0; t < n_tasks; ++t)
-    per_task.push_back(
-      fed::with_task_head(fed::initial_adapters(*base, cfg, num_labels[t], cfg.seed + 7919u * t), task_names[t]));
-  std::vector<fed::adapter_set> initial;
-  for (uint32_t k = 0; k < clusters; ++k) {
-    if (cfg.clustering == "task") {
-      initial.push_back(per_task[k]);
-      continue;
-    }
-    fed::adapter_set set = fed::lora_only(per_task[0]);
-    for (const auto& t : per_task)
-      for (const auto& nt : t)
-        if (fed::is_head(nt.name))
-          set.push_back(nt);
-    initial.push_back(fed::overlay({}, set));  // sorted by name
-  }
-  if (cfg.clustering == "behaviour" || cfg.ssop)
-    fed::attach_probes(data, cfg, tok);  // fingerprints; SS-OP's basis
-  const auto byzantine = cfg.byzantine_clients();
+  auto res = load_process_resources(cfg, progress, hooks.after_load);
   std::vector<std::shared_ptr<fed::split_client>> client_cores;
-  for (int64_t c = 0; c < cfg.clients; ++c) {
-    client_cores.push_back(std::make_shared<fed::split_client>(cfg, data, static_cast<uint32_t>(c), tok, base));
-    if (std::binary_search(byzantine.begin(), byzantine.end(), static_cast<uint32_t>(c)))
-      client_cores.back()->set_byzantine(cfg.byzantine_mode, cfg.byzantine_scale, cfg.seed * 7777u + c);
-  }
+  for (int64_t c = 0; c < cfg.clients; ++c)
+    client_cores.push_back(make_client_core(cfg, res, static_cast<uint32_t>(c)));
   std::vector<std::shared_ptr<fed::edge_body>> edge_bodies;
   for (int64_t e = 0; e < cfg.edges; ++e)
-    edge_bodies.push_back(std::make_shared<fed::edge_body>(cfg, base));
-  auto evaluator = std::make_shared<fed::evaluator>(cfg, data, tok, base);
-  // The devices' cost model: the shape of the model (the largest classifier any task needs).
-  const auto shape = sim::shape_of(fed::base_config(*base), cfg.lora, *std::max_element(num_labels.begin(), num_labels.end()));
-  fed::check_devices(cfg, shape);  // a device class no split fits fails the set-up, not round r
+    edge_bodies.push_back(make_edge_body(cfg, res));
+  auto evaluator = make_evaluator(cfg, res);
 
   // -- the run directory: written only once set-up succeeded, so a failed set-up leaves nothing --
   if (hooks.before_write)
@@ -146,38 +81,12 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
 
   // -- the actor system --
   caf::actor_system_config sys_cfg;
-  messages::register_message_types(sys_cfg);
-  sys_cfg.add_thread_hook<torch_threads_hook>(cfg.torch_threads);
-  if (cfg.deterministic)
-    sys_cfg.set("scheduler.policy", caf::atom("testing"));
-  else
-    sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.threads));
+  configure_actor_system(sys_cfg, cfg);
   run_result result;
   std::string stop_reason; // set when hooks.stop_requested stopped the run
   int64_t saved_cloud_rounds = -1;  // a stopped run: cloud rounds behind the adapters it saved
-  auto record = std::make_shared<run::run_record>(cfg, task_names, majority);
-  record->set_model(shape);
-  {
-    std::vector<std::string> client_task;
-    std::vector<int64_t> client_group;
-    for (int64_t c = 0; c < cfg.clients; ++c) {
-      client_task.push_back(task_names.at(fed::initial_cluster(data, static_cast<uint32_t>(c))));
-      client_group.push_back(fed::majority_label(data, static_cast<uint32_t>(c)));
-    }
-    record->set_truth(std::move(client_task), std::move(client_group), byzantine);
-    std::vector<std::vector<std::string>> labels;
-    for (const auto& t : data.tasks)
-      labels.push_back(t->label_names);
-    record->set_labels(std::move(labels));
-  }
-  messages::codec_limits limits;
-  limits.max_clients = static_cast<uint32_t>(cfg.clients);
-  limits.max_edges = static_cast<uint32_t>(cfg.edges);
-  limits.max_clusters = clusters;
-  auto ctx = std::make_shared<run_context>(cfg, limits);
-  ctx->clusters = clusters;
-  ctx->task_names = task_names;
-  ctx->shape = shape;
+  auto record = make_run_record(cfg, res);
+  auto ctx = make_run_context(cfg, res);
   {
     caf::actor_system sys{sys_cfg};
     // Wiring only: each role is built from the config, its id and this process's resources, and given the
@@ -189,7 +98,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
       observer = [&hooks, &spawned](const nlohmann::json& ev) { hooks.on_event(ev, spawned); };
     spawned.recorder = sys.spawn(recorder, record, cfg.out_dir, progress, observer);
     ctx->recorder = spawned.recorder;
-    spawned.cloud = sys.spawn(cloud_aggregator, context_ptr{ctx}, evaluator, initial, num_labels);
+    spawned.cloud = sys.spawn(cloud_aggregator, context_ptr{ctx}, evaluator, res.initial, res.num_labels);
     spawned.coordinator = sys.spawn(cluster_coordinator, context_ptr{ctx}, spawned.cloud);
     for (int64_t e = 0; e < cfg.edges; ++e)
       spawned.edges.push_back(sys.spawn(edge_server, context_ptr{ctx}, edge_bodies[static_cast<size_t>(e)],
@@ -197,7 +106,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
     for (int64_t c = 0; c < cfg.clients; ++c)
       spawned.clients.push_back(sys.spawn(client, context_ptr{ctx}, client_cores[static_cast<size_t>(c)],
                                           static_cast<uint32_t>(c),
-                                          fed::initial_cluster(data, static_cast<uint32_t>(c)), spawned.coordinator));
+                                          fed::initial_cluster(res.data, static_cast<uint32_t>(c)), spawned.coordinator));
 
     // -- injected faults that are messages --
     for (const auto& role : cfg.malformed_to) {
@@ -295,6 +204,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
   }
   result.wall_seconds = std::chrono::duration<double>(clock_type::now() - started).count();
   result.summary = record->summary(result.wall_seconds);
+  result.summary["processes"] = 1;
   if (!stop_reason.empty()) {
     result.summary["stop_reason"] = stop_reason;
     result.summary["adapters_cloud_rounds"] = std::max<int64_t>(saved_cloud_rounds, 0);

@@ -9,7 +9,6 @@
 #include <memory>
 
 #include <fmt/format.h>
-#include <toml++/toml.h>
 
 #include "actors/runtime.hpp"
 #include "cli/support.hpp"
@@ -18,42 +17,6 @@
 #include "core/run/run_dir.hpp"
 
 namespace elsa::cli {
-
-namespace {
-
-// "--set privacy.ssop_sigma=1.5" -> {privacy, ssop_sigma, 1.5}; the config reader then checks the key, its
-// type and its range as it checks the file's.
-run::key_override parse_set(const std::string& text) {
-  const auto option = "--set " + text;
-  const auto eq = text.find('=');
-  const auto dot = text.find('.');
-  if (eq == std::string::npos || dot == std::string::npos || dot == 0 || dot + 1 >= eq)
-    throw error(errc::invalid_argument, fmt::format("{}: expected SECTION.KEY=VALUE, e.g. --set privacy.ssop=false", option));
-  run::key_override o{option, text.substr(0, dot), text.substr(dot + 1, eq - dot - 1), std::string{}};
-  const auto value = text.substr(eq + 1);
-  toml::table t;
-  try {
-    t = toml::parse("v = " + value);
-  } catch (const toml::parse_error&) {
-    o.value = value;  // a bare word: a string
-    return o;
-  }
-  const auto* v = t.get("v");
-  if (auto i = v->value_exact<int64_t>())
-    o.value = *i;
-  else if (auto d = v->value_exact<double>())
-    o.value = *d;
-  else if (auto b = v->value_exact<bool>())
-    o.value = *b;
-  else if (auto s = v->value_exact<std::string>())
-    o.value = *s;
-  else
-    throw error(errc::invalid_argument,
-                fmt::format("{}: VALUE must be a number, true/false or a string; lists and tables go in the file", option));
-  return o;
-}
-
-} // namespace
 
 void add_run_command(CLI::App& app) {
   struct options {

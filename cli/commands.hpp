@@ -24,6 +24,12 @@ void add_model_commands(CLI::App& app);
 /// `elsa run CONFIG --out RUN`: a whole federated ELSA run (cmd_run.cpp).
 void add_run_command(CLI::App& app);
 
+/// `elsa node CONFIG --role R ...`: one process's roles of a run across processes (cmd_node.cpp).
+void add_node_command(CLI::App& app);
+
+/// `elsa launch CONFIG --out RUN`: a whole run as separate processes on this machine (cmd_launch.cpp).
+void add_launch_command(CLI::App& app);
+
 /// `elsa attack invert --run RUN`: the inversion attack on a run's captured activations (cmd_attack.cpp).
 void add_attack_command(CLI::App& app);
 /// `elsa predict --run RUN [--task T] [--json] < texts`: a finished run's model on new texts (cmd_predict.cpp).

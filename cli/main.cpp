@@ -72,6 +72,8 @@ int main(int argc, char** argv) {
   elsa::cli::add_finetune_command(app);
   elsa::cli::add_model_commands(app);
   elsa::cli::add_run_command(app);
+  elsa::cli::add_launch_command(app);
+  elsa::cli::add_node_command(app);
   elsa::cli::add_attack_command(app);
   elsa::cli::add_predict_command(app);
   if (const auto problem = command_problem(app, argc, argv); !problem.empty()) {

@@ -9,6 +9,8 @@
 
 #include <CLI/CLI.hpp>
 
+#include "core/run/run_config.hpp"
+
 namespace elsa::cli {
 
 /// Thrown by a command that ends with a status other than 0 or 1 (a run stopped by SIGINT: 130).
@@ -39,6 +41,10 @@ void require_folder(const std::string& option, const std::filesystem::path& dir,
 CLI::Validator int_range(int64_t lo, int64_t hi);
 /// "--lr: 0 is out of range; allowed (0, 1]" (lo excluded when lo_open).
 CLI::Validator real_range(double lo, double hi, bool lo_open = false);
+
+/// "--set privacy.ssop_sigma=1.5" -> {privacy, ssop_sigma, 1.5}: the config reader then checks the key, its
+/// type and its range as it checks the file's. errc::invalid_argument when TEXT is not SECTION.KEY=VALUE.
+run::key_override parse_set(const std::string& text);
 
 /// The text of an error as one line: line breaks become "; ", trailing blanks go.
 std::string one_line(const std::string& text);

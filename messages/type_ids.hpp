@@ -12,11 +12,14 @@
 
 #include "core/errors.hpp"
 #include "messages/codec.hpp"
+#include "messages/node_info.hpp"
 #include "messages/payload.hpp"
 
 CAF_BEGIN_TYPE_ID_BLOCK(elsa, caf::first_custom_type_id)
 
   CAF_ADD_TYPE_ID(elsa, (elsa::messages::payload))
+  CAF_ADD_TYPE_ID(elsa, (elsa::messages::node_info))
+  CAF_ADD_TYPE_ID(elsa, (std::vector<elsa::messages::node_info>))
 
   // -- round control (atoms are at most 10 characters) --
   CAF_ADD_ATOM(elsa, elsa::messages, open_round_atom, "open_round")
@@ -47,6 +50,13 @@ CAF_BEGIN_TYPE_ID_BLOCK(elsa, caf::first_custom_type_id)
   CAF_ADD_ATOM(elsa, elsa::messages, record_atom, "record")
   CAF_ADD_ATOM(elsa, elsa::messages, done_atom, "done")
   CAF_ADD_ATOM(elsa, elsa::messages, save_atom, "save")  // a stopped run asks the cloud to save what it has
+
+  // -- processes (elsa node): joining the rendezvous, the coordinator's address, the two-phase stop --
+  CAF_ADD_ATOM(elsa, elsa::messages, join_atom, "join")
+  CAF_ADD_ATOM(elsa, elsa::messages, announce_atom, "announce")
+  CAF_ADD_ATOM(elsa, elsa::messages, ready_atom, "ready")
+  CAF_ADD_ATOM(elsa, elsa::messages, quiesce_atom, "quiesce")
+  CAF_ADD_ATOM(elsa, elsa::messages, stop_atom, "stop")
 
 CAF_END_TYPE_ID_BLOCK(elsa)
 

@@ -329,6 +329,25 @@ void walk(Config& c, Visitor& v) {
   v.key("byzantine_mode", c.byzantine_mode, k_byzantine_modes);
   v.key("byzantine_scale", c.byzantine_scale, 0.0, 1e6);
 
+  v.section("network");
+  v.key("tls", c.tls);
+  v.key("certificate", c.certificate);
+  v.key("key", c.key);
+  v.key("cafile", c.cafile);
+  v.rule("cafile", [&c] {
+    const int set = !c.certificate.empty() + !c.key.empty() + !c.cafile.empty();
+    return set == 0 || set == 3 ? std::string{}
+                                : std::string{"is one of certificate, key and cafile: give all three or none"};
+  });
+  v.key("heartbeat_ms", c.heartbeat_ms, 10, k_max_ms);
+  v.key("connection_timeout_ms", c.connection_timeout_ms, 10, k_max_ms);
+  v.rule("connection_timeout_ms", [&c] {
+    return c.connection_timeout_ms > c.heartbeat_ms
+             ? std::string{}
+             : fmt::format("must be longer than heartbeat_ms ({}), or every connection times out", c.heartbeat_ms);
+  });
+  v.key("join_timeout_ms", c.join_timeout_ms, 10, k_max_ms);
+
   v.section("output");
   v.key("dir", c.out_dir);
   v.rule("dir", [&c] { return empty_path_problem(c.out_dir); });

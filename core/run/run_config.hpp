@@ -1,5 +1,5 @@
 // Settings of one federated ELSA run (`elsa run CONFIG --out RUN`): the TOML sections [run], [model],
-// [data], [train], [topology], [split], [profiles], [elsa], [compress], [privacy], [faults] and [output]. The defaults below are the single
+// [data], [train], [topology], [split], [profiles], [elsa], [compress], [privacy], [faults], [network] and [output]. The defaults below are the single
 // source of truth; configs/quickstart.toml and docs/configuration.md quote them. No torch, no CAF here.
 #pragma once
 
@@ -155,6 +155,15 @@ struct run_config {
   std::string byzantine_mode = "label_flip"; // label_flip, random_update or scaled_update
   double byzantine_scale = 10.0;      // scaled_update: the update (difference from the global) times this;
                                       // random_update: noise of this many times the update's norm
+
+  // [network] (elsa node / elsa launch: roles in several processes; docs/deployment.md)
+  bool tls = true;                    // mutual TLS between processes (CAF's OpenSSL module); false: plaintext
+  std::filesystem::path certificate;  // this node's certificate (PEM), signed by cafile's CA
+  std::filesystem::path key;          // its private key (PEM)
+  std::filesystem::path cafile;       // the CA every node's certificate must be signed by
+  int64_t heartbeat_ms = 1000;        // CAF middleman heartbeat between connected processes
+  int64_t connection_timeout_ms = 10000; // a connection silent this long is closed: its actors go down
+  int64_t join_timeout_ms = 300000;   // the rendezvous waits this long for every node to join
 
   // [output]
   std::filesystem::path out_dir = "runs/run"; // --out overrides

@@ -103,6 +103,13 @@ void expect_same(const er::run_config& a, const er::run_config& b) {
   EXPECT_EQ(a.change_classes, b.change_classes);
   EXPECT_EQ(a.deadline_s, b.deadline_s);
   EXPECT_EQ(a.target_accuracy, b.target_accuracy);
+  EXPECT_EQ(a.tls, b.tls);
+  EXPECT_EQ(a.certificate, b.certificate);
+  EXPECT_EQ(a.key, b.key);
+  EXPECT_EQ(a.cafile, b.cafile);
+  EXPECT_EQ(a.heartbeat_ms, b.heartbeat_ms);
+  EXPECT_EQ(a.connection_timeout_ms, b.connection_timeout_ms);
+  EXPECT_EQ(a.join_timeout_ms, b.join_timeout_ms);
   EXPECT_EQ(a.trust_weighting, b.trust_weighting);
   EXPECT_EQ(a.activations, b.activations);
   EXPECT_EQ(a.adapters, b.adapters);
@@ -229,6 +236,15 @@ edge_failures = [0, 2]
 edge_failure_round = 6
 malformed_to = ["edge", "cloud"]
 
+[network]
+tls = false
+certificate = "certs/a.pem"
+key = "certs/a.key"
+cafile = "certs/ca.pem"
+heartbeat_ms = 250
+connection_timeout_ms = 3000
+join_timeout_ms = 9000
+
 [output]
 dir = "runs/everything"
 progress = false
@@ -273,7 +289,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 12 + 102); // sections + keys
+  EXPECT_EQ(n, 13 + 109); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {
@@ -326,6 +342,13 @@ TEST(RunConfig, EveryKeyIsRead) {
   EXPECT_EQ(c.change_classes, std::vector<std::string>{"laptop"});
   EXPECT_EQ(c.deadline_s, 90.0);
   EXPECT_EQ(c.target_accuracy, 0.9);
+  EXPECT_FALSE(c.tls);
+  EXPECT_EQ(c.certificate, "certs/a.pem");
+  EXPECT_EQ(c.key, "certs/a.key");
+  EXPECT_EQ(c.cafile, "certs/ca.pem");
+  EXPECT_EQ(c.heartbeat_ms, 250);
+  EXPECT_EQ(c.connection_timeout_ms, 3000);
+  EXPECT_EQ(c.join_timeout_ms, 9000);
   // Client 2 is a phone until edge round 5, a laptop from then on; devices in SI units.
   EXPECT_EQ(c.client_device(2, 4).name, "phone");
   EXPECT_EQ(c.client_device(2, 5).name, "laptop");
@@ -763,6 +786,10 @@ TEST(RunConfigErrors, ProfilesKeys) {
   EXPECT_TRUE(contains(read_error("[profiles]\nclass_gflops = [0.0]").what, "class_gflops"));
   EXPECT_TRUE(contains(read_error("[split]\nmode = \"adaptive\"").what, "[split] mode"));
   EXPECT_TRUE(contains(read_error("[output]\ntarget_accuracy = 1.5").what, "[output] target_accuracy"));
+  EXPECT_TRUE(contains(read_error("[network]\ncertificate = \"a.pem\"").what,
+                       "[network] cafile is one of certificate, key and cafile: give all three or none"));
+  EXPECT_TRUE(contains(read_error("[network]\nheartbeat_ms = 5000\nconnection_timeout_ms = 4000").what,
+                       "[network] connection_timeout_ms must be longer than heartbeat_ms (5000)"));
 }
 
 TEST(RunConfig, TheShippedMechanismConfigsAreValid) {

@@ -1,0 +1,602 @@
+// One process's part of a run across processes (see node.hpp). Three small actors besides the roles:
+// the rendezvous (in the cloud's process: admits joins, hands out where everyone is, stops everyone at the
+// end), a node actor in every other process (what it publishes; takes the rendezvous's quiesce and stop) and
+// a watcher (notices the rendezvous going away). Everything else is the one-process roles, unchanged.
+#include "actors/node.hpp"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <fstream>
+#include <map>
+#include <mutex>
+#include <ostream>
+#include <set>
+#include <thread>
+
+#include <caf/actor_system.hpp>
+#include <caf/event_based_actor.hpp>
+#include <caf/exit_reason.hpp>
+#include <caf/response_promise.hpp>
+#include <caf/scoped_actor.hpp>
+#include <caf/stateful_actor.hpp>
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "actors/client.hpp"
+#include "actors/cloud_aggregator.hpp"
+#include "actors/cluster_coordinator.hpp"
+#include "actors/edge_server.hpp"
+#include "actors/network.hpp"
+#include "actors/recorder.hpp"
+#include "actors/resources.hpp"
+#include "core/errors.hpp"
+#include "core/fed/federation_data.hpp"
+
+namespace elsa::actors {
+
+namespace {
+
+using clock_type = std::chrono::steady_clock;
+using messages::node_info;
+
+// What the rendezvous and the node actors tell their process's main thread, which polls it.
+struct node_status {
+  std::atomic<bool> ready{false};     // rendezvous: every participant joined
+  std::atomic<bool> stop{false};      // node: the rendezvous said stop
+  std::atomic<bool> lost{false};      // node: the rendezvous went away
+  std::atomic<uint32_t> processes{1}; // rendezvous: processes in the run, itself included
+  std::mutex mtx;
+  std::string failure;                // rendezvous: why the run cannot start
+
+  void fail(std::string why) {
+    std::lock_guard<std::mutex> guard{mtx};
+    if (failure.empty())
+      failure = std::move(why);
+  }
+  std::string failed() {
+    std::lock_guard<std::mutex> guard{mtx};
+    return failure;
+  }
+};
+
+// A line on the process's log, from any thread.
+struct node_log {
+  node_log(std::ostream* o, std::string p) : out(o), prefix(std::move(p)) {
+    // nop
+  }
+  std::ostream* out;
+  std::string prefix;
+  std::mutex mtx;
+  void line(const std::string& text) {
+    std::lock_guard<std::mutex> guard{mtx};
+    *out << (prefix + text + "\n") << std::flush;  // one write: processes share the terminal
+  }
+};
+
+std::string describe_ids(const std::vector<uint32_t>& ids) {
+  return fmt::format("{}", fmt::join(ids, " "));
+}
+
+// -- the rendezvous (cloud's process) -----------------------------------------------------------------------
+
+struct rendezvous_state {
+  static inline const char* name = "elsa.rendezvous";
+
+  const run::run_config* cfg = nullptr;
+  std::shared_ptr<node_status> status;
+  std::shared_ptr<node_log> log;
+  caf::actor recorder;
+  caf::actor cloud;
+  caf::actor coordinator;                 // once its process announced it
+  std::vector<node_info> joined;          // every process but this one, in join order
+  std::set<uint32_t> edges, clients;      // ids joined
+  std::vector<std::pair<node_info, caf::response_promise>> waiting; // edges' and clients' joins
+  bool complete = false;
+  bool closed = false;                    // the join deadline passed or the run ended: no more joins
+};
+
+using rendezvous_pointer = caf::stateful_actor<rendezvous_state>*;
+
+std::string missing_list(const rendezvous_state& st) {
+  std::vector<std::string> out;
+  if (!st.coordinator)
+    out.push_back("the coordinator");
+  for (int64_t e = 0; e < st.cfg->edges; ++e)
+    if (!st.edges.count(static_cast<uint32_t>(e)))
+      out.push_back(fmt::format("edge {}", e));
+  for (int64_t c = 0; c < st.cfg->clients; ++c)
+    if (!st.clients.count(static_cast<uint32_t>(c)))
+      out.push_back(fmt::format("client {}", c));
+  return fmt::format("{}", fmt::join(out, ", "));
+}
+
+// Why `n` may not join (empty: it may).
+std::string join_problem(const rendezvous_state& st, const node_info& n) {
+  if (st.closed)
+    return st.complete ? "the run already started" : "the join deadline ([network] join_timeout_ms) passed";
+  if (!n.node)
+    return "it gave no node actor";
+  if (n.role == "coordinator")
+    return std::any_of(st.joined.begin(), st.joined.end(), [](const node_info& j) { return j.role == "coordinator"; })
+             ? "the coordinator already joined"
+             : "";
+  const bool edge = n.role == "edge";
+  if (!edge && n.role != "client")
+    return fmt::format("role \"{}\" is none of coordinator, edge, client (the cloud is the rendezvous)", n.role);
+  if (n.ids.empty())
+    return fmt::format("it runs no {}", n.role);
+  const auto limit = edge ? st.cfg->edges : st.cfg->clients;
+  const auto& taken = edge ? st.edges : st.clients;
+  std::set<uint32_t> seen;
+  for (auto id : n.ids) {
+    if (id >= limit)
+      return fmt::format("{} {} is not in this run ({} {}s: 0..{})", n.role, id, limit, n.role, limit - 1);
+    if (taken.count(id) || !seen.insert(id).second)
+      return fmt::format("{} {} already joined", n.role, id);
+  }
+  return "";
+}
+
+void try_complete(rendezvous_pointer self) {
+  auto& st = self->state;
+  if (st.complete || !st.coordinator || static_cast<int64_t>(st.edges.size()) < st.cfg->edges
+      || static_cast<int64_t>(st.clients.size()) < st.cfg->clients)
+    return;
+  st.complete = true;
+  st.closed = true;
+  for (auto& [n, promise] : st.waiting)
+    promise.deliver(st.recorder, st.coordinator, st.joined);
+  st.waiting.clear();
+  st.status->processes = static_cast<uint32_t>(st.joined.size() + 1);
+  st.log->line(fmt::format("every participant joined: {} processes; starting", st.joined.size() + 1));
+  st.status->ready = true;
+}
+
+// Sends `what` to every joined process and answers `rp` once all replied (or one failed).
+template <class Atom>
+void broadcast(rendezvous_pointer self, Atom what, caf::response_promise rp) {
+  auto& st = self->state;
+  auto left = std::make_shared<size_t>(st.joined.size());
+  if (*left == 0) {
+    rp.deliver(true);
+    return;
+  }
+  for (const auto& n : st.joined)
+    self->request(n.node, std::chrono::seconds(30), what)
+      .then([left, rp](bool) mutable {
+              if (--*left == 0)
+                rp.deliver(true);
+            },
+            [self, left, rp, who = messages::describe(n)](const caf::error& err) mutable {
+              self->state.log->line(fmt::format("{} did not confirm the stop: {}", who, self->system().render(err)));
+              if (--*left == 0)
+                rp.deliver(true);
+            });
+}
+
+caf::behavior rendezvous(rendezvous_pointer self, const run::run_config* cfg, std::shared_ptr<node_status> status,
+                         std::shared_ptr<node_log> log, caf::actor recorder, caf::actor cloud) {
+  auto& st = self->state;
+  st.cfg = cfg;
+  st.status = std::move(status);
+  st.log = std::move(log);
+  st.recorder = std::move(recorder);
+  st.cloud = std::move(cloud);
+  self->delayed_send(self, std::chrono::milliseconds(cfg->join_timeout_ms), messages::deadline_atom::value,
+                     uint32_t{0});
+  self->set_down_handler([self](const caf::down_msg& dm) {
+    auto& st = self->state;
+    for (const auto& n : st.joined)
+      if (caf::actor_cast<caf::actor_addr>(n.node) == dm.source && !st.status->stop)
+        st.log->line(fmt::format("lost the process of {} ({})", messages::describe(n), self->system().render(dm.reason)));
+  });
+  return {
+    // -- joining --
+    [self](messages::join_atom, node_info& n) -> caf::result<caf::actor, caf::actor, std::vector<node_info>> {
+      auto& st = self->state;
+      const auto why = join_problem(st, n);
+      if (!why.empty()) {
+        st.log->line(fmt::format("refused a join as {} from {}:{}: {}", messages::describe(n), n.host, n.port, why));
+        return messages::make_caf_error(errc::invalid_argument, fmt::format("the rendezvous refused {}: {}",
+                                                                            messages::describe(n), why));
+      }
+      if (n.role == "edge" || n.role == "client")
+        for (auto id : n.ids)
+          (n.role == "edge" ? st.edges : st.clients).insert(id);
+      st.joined.push_back(n);
+      self->monitor(n.node);
+      st.log->line(fmt::format("{} joined, listening on {}:{}", messages::describe(n), n.host, n.port));
+      if (n.role == "coordinator") // it needs the cloud now: it registers with it once spawned
+        return {st.recorder, st.cloud, st.joined};
+      auto rp = self->make_response_promise<caf::actor, caf::actor, std::vector<node_info>>();
+      st.waiting.emplace_back(n, rp);
+      try_complete(self);
+      return rp;
+    },
+    [self](messages::announce_atom, const caf::actor& coordinator) {
+      auto& st = self->state;
+      const auto* from = caf::actor_cast<caf::abstract_actor*>(self->current_sender());
+      const bool from_coordinator_node
+        = std::any_of(st.joined.begin(), st.joined.end(), [from](const node_info& n) {
+            return n.role == "coordinator" && from && n.node.node() == from->node();
+          });
+      if (!from_coordinator_node || st.coordinator) {
+        st.log->line("refused a coordinator announcement from a process that is not the coordinator's");
+        return;
+      }
+      st.coordinator = coordinator;
+      try_complete(self);
+    },
+    [self](messages::deadline_atom, uint32_t) {
+      auto& st = self->state;
+      if (st.complete)
+        return;
+      st.closed = true;
+      const auto why = fmt::format("not every participant joined within {} ms ([network] join_timeout_ms); "
+                                   "missing: {}",
+                                   st.cfg->join_timeout_ms, missing_list(st));
+      for (auto& [n, promise] : st.waiting)
+        promise.deliver(messages::make_caf_error(errc::io_error, why));
+      st.waiting.clear();
+      st.status->fail(why);
+    },
+    // -- the end: everyone stops treating a lost peer as a fault, then everyone stops --
+    [self](messages::quiesce_atom) -> caf::result<bool> {
+      self->state.closed = true;
+      auto rp = self->make_response_promise();
+      broadcast(self, messages::quiesce_atom::value, rp);
+      return caf::delegated<bool>{};
+    },
+    [self](messages::stop_atom) -> caf::result<bool> {
+      self->state.status->stop = true;
+      auto rp = self->make_response_promise();
+      broadcast(self, messages::stop_atom::value, rp);
+      return caf::delegated<bool>{};
+    },
+  };
+}
+
+// -- a node actor (every other process) ----------------------------------------------------------------------
+
+caf::behavior node_actor(caf::event_based_actor* self, std::shared_ptr<node_status> status,
+                         std::shared_ptr<run_context> ctx) {
+  return {
+    [ctx](messages::quiesce_atom) {
+      ctx->shutting_down = true;  // peers going down from now on are the run ending, not faults
+      return true;
+    },
+    [status, ctx](messages::stop_atom) {
+      ctx->shutting_down = true;
+      status->stop = true;
+      return true;
+    },
+  };
+  (void) self;
+}
+
+// Notices the rendezvous going away (its connection dropped or timed out).
+caf::behavior watcher(caf::event_based_actor* self, caf::actor rendezvous, std::shared_ptr<node_status> status) {
+  self->monitor(rendezvous);
+  self->set_down_handler([self, status](const caf::down_msg&) {
+    status->lost = true;
+    self->quit();
+  });
+  return {[](messages::stop_atom) {}};
+}
+
+std::string render(caf::actor_system& sys, const caf::error& err) {
+  return sys.render(err);
+}
+
+// Connects to host:port, retrying until `deadline` (a peer that is still starting); the last error otherwise.
+caf::actor connect_until(caf::actor_system& sys, const run::run_config& cfg, const std::string& host, uint16_t port,
+                         clock_type::time_point deadline, node_log& log, const std::string& what) {
+  bool said = false;
+  for (;;) {
+    auto peer = connect(sys, cfg, host, port);
+    if (peer)
+      return *peer;
+    if (clock_type::now() >= deadline)
+      throw error(errc::io_error, fmt::format("cannot reach {} at {}:{}: {}", what, host, port, render(sys, peer.error())));
+    if (!said)
+      log.line(fmt::format("waiting for {} at {}:{} ({})", what, host, port, render(sys, peer.error())));
+    said = true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+  }
+}
+
+void check_node(const run::run_config& cfg, const node_options& opt) {
+  if (cfg.deterministic)
+    throw error(errc::invalid_argument, "[run] deterministic = true needs every role in one process (elsa run); "
+                                        "across processes the run is threaded on the real clock");
+  const bool many = opt.role == "edge" || opt.role == "client";
+  if (!many && opt.role != "cloud" && opt.role != "coordinator")
+    throw error(errc::invalid_argument,
+                fmt::format("--role {}: expected cloud, coordinator, edge or client", opt.role));
+  if (many && opt.ids.empty())
+    throw error(errc::invalid_argument, fmt::format("--role {} needs --id (one id, or several: --id 0,1)", opt.role));
+  const auto limit = opt.role == "edge" ? cfg.edges : cfg.clients;
+  for (auto id : opt.ids)
+    if (many && id >= limit)
+      throw error(errc::invalid_argument, fmt::format("--id {}: this run has {} {}s (ids 0..{})", id, limit,
+                                                      opt.role, limit - 1));
+  if (opt.role != "cloud" && (opt.join_host.empty() || opt.join_port == 0))
+    throw error(errc::invalid_argument, fmt::format("--role {} needs --join HOST:PORT (the cloud's process)", opt.role));
+}
+
+// The wait for the recorder's `done`, as in the one-process runtime; false when it did not come in time.
+bool wait_done(caf::actor_system& sys, const run::run_config& cfg, const recorder_actor& recorder, std::string& stop_reason,
+               const run_hooks& hooks, std::ostream& log) {
+  const auto limit = std::chrono::milliseconds(cfg.cloud_rounds() * cfg.kappa2 * (3 * cfg.round_deadline_ms + 2000)
+                                               + 600000);
+  const auto give_up = clock_type::now() + limit;
+  caf::scoped_actor self{sys};
+  bool finished = false;
+  bool failed = false;
+  while (!finished && !failed && clock_type::now() < give_up) {
+    if (stop_reason.empty() && hooks.stop_requested)
+      stop_reason = hooks.stop_requested();
+    if (!stop_reason.empty())
+      break;
+    self->request(recorder, std::chrono::milliseconds(200), messages::done_atom::value)
+      .receive([&](bool) { finished = true; },
+               [&](const caf::error& err) {
+                 if (err == caf::sec::request_timeout)
+                   return;
+                 log << "run: " << sys.render(err) << std::endl;
+                 failed = true;
+               });
+  }
+  return finished;
+}
+
+run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, std::ostream& log,
+                          std::ostream* results, const run_hooks& hooks) {
+  const auto started = clock_type::now();
+  std::ostream* progress = cfg.progress ? &log : nullptr;
+  auto node_log_ptr = std::make_shared<node_log>(&log, "rendezvous: ");
+  auto res = load_process_resources(cfg, progress);
+  auto evaluator = make_evaluator(cfg, res);
+  if (hooks.before_write)
+    hooks.before_write();
+  std::filesystem::create_directories(cfg.out_dir);
+  {
+    std::ofstream f(cfg.out_dir / "config.toml");
+    f << run::to_toml(cfg);
+  }
+  caf::actor_system_config sys_cfg;
+  configure_actor_system(sys_cfg, cfg);
+  configure_network(sys_cfg, cfg);
+  auto record = make_run_record(cfg, res);
+  auto ctx = make_run_context(cfg, res);
+  auto status = std::make_shared<node_status>();
+  run_result result;
+  std::string stop_reason;
+  int64_t saved_cloud_rounds = -1;
+  bool finished = false;
+  {
+    caf::actor_system sys{sys_cfg};
+    auto rec = sys.spawn(recorder, record, cfg.out_dir, progress, std::function<void(const nlohmann::json&)>{});
+    ctx->recorder = rec;
+    auto cloud = sys.spawn(cloud_aggregator, context_ptr{ctx}, evaluator, res.initial, res.num_labels);
+    auto rdv = sys.spawn(rendezvous, &cfg, status, node_log_ptr, caf::actor_cast<caf::actor>(rec),
+                         caf::actor_cast<caf::actor>(cloud));
+    auto stop_local = [&] {
+      caf::anon_send_exit(cloud, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(rec, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(rdv, caf::exit_reason::user_shutdown);
+    };
+    auto port = listen(sys, cfg, rdv, opt.listen_host, opt.listen_port);
+    if (!port) {
+      stop_local();
+      throw error(errc::io_error, fmt::format("cannot listen on {}:{}: {}", opt.listen_host, opt.listen_port,
+                                              sys.render(port.error())));
+    }
+    if (opt.on_listening)
+      opt.on_listening(opt.listen_host, *port);
+    node_log_ptr->line(fmt::format("listening on {}:{} ({}); waiting for the coordinator, {} edges and {} clients",
+                                   opt.listen_host, *port, cfg.tls ? "mutual TLS" : "plaintext", cfg.edges,
+                                   cfg.clients));
+    // Until everyone joined, the deadline passed or a signal came.
+    while (!status->ready && status->failed().empty()) {
+      if (stop_reason.empty() && hooks.stop_requested)
+        stop_reason = hooks.stop_requested();
+      if (!stop_reason.empty())
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    caf::scoped_actor self{sys};
+    auto stop_everyone = [&] {
+      self->request(rdv, std::chrono::seconds(60), messages::quiesce_atom::value).receive([](bool) {}, [](caf::error&) {});
+      ctx->shutting_down = true;
+      self->request(rdv, std::chrono::seconds(60), messages::stop_atom::value).receive([](bool) {}, [](caf::error&) {});
+    };
+    if (!status->ready) {
+      stop_everyone();
+      stop_local();
+      if (!stop_reason.empty())
+        throw error(errc::io_error, fmt::format("stopped ({}) before the run started", stop_reason));
+      throw error(errc::io_error, status->failed());
+    }
+    caf::anon_send(cloud, messages::start_atom::value);
+    finished = wait_done(sys, cfg, rec, stop_reason, hooks, log);
+    stop_everyone();
+    if (!finished && !stop_reason.empty())
+      self->request(cloud, std::chrono::minutes(2), messages::save_atom::value)
+        .receive([&](uint32_t n) { saved_cloud_rounds = static_cast<int64_t>(n); },
+                 [&](const caf::error& err) { log << "saving the adapters: " << sys.render(err) << std::endl; });
+    stop_local();
+    result.codec = ctx->codec.stats();
+  }
+  if (!record->aborted().empty())
+    throw error(errc::io_error, fmt::format("the run could not start: {}; see {}", record->aborted(),
+                                            (cfg.out_dir / "events.jsonl").string()));
+  if (!finished && stop_reason.empty())
+    throw error(errc::io_error, fmt::format("the run did not finish (recorded {} of {} rounds); see {}",
+                                            record->lines().size(), cfg.rounds,
+                                            (cfg.out_dir / "metrics.jsonl").string()));
+  result.wall_seconds = std::chrono::duration<double>(clock_type::now() - started).count();
+  result.summary = record->summary(result.wall_seconds);
+  result.summary["processes"] = status->processes.load();
+  if (!stop_reason.empty()) {
+    result.summary["stop_reason"] = stop_reason;
+    result.summary["adapters_cloud_rounds"] = std::max<int64_t>(saved_cloud_rounds, 0);
+  }
+  {
+    std::ofstream f(cfg.out_dir / "summary.json");
+    f << result.summary.dump(2) << '\n';
+  }
+  result.metrics = record->lines();
+  result.errors = record->errors();
+  for (const auto& l : result.metrics)
+    result.steps += l.value("steps", int64_t{0});
+  if (results && stop_reason.empty())
+    *results << record->summary_table(result.wall_seconds) << "wrote " << cfg.out_dir.string()
+             << "/: config.toml, metrics.jsonl, events.jsonl, summary.json"
+             << (cfg.save_adapters ? ", adapters/" : "") << std::endl;
+  return result;
+}
+
+// Injects the configured malformed message into this process's roles ([faults] malformed_to names a role;
+// in one process its first participant gets it, here the process that runs participant 0).
+messages::payload malformed_bytes() {
+  std::vector<uint8_t> junk(96);
+  for (std::size_t i = 0; i < junk.size(); ++i)
+    junk[i] = static_cast<uint8_t>(0xA5u ^ (i * 37u));
+  junk[0] = 0;
+  junk[4] = 200;
+  return messages::payload::copy_of(junk.data(), junk.size());
+}
+
+run_result run_member_node(const run::run_config& cfg, const node_options& opt, std::ostream& log,
+                           const run_hooks& hooks) {
+  const auto who = opt.role == "coordinator" ? std::string{"coordinator"}
+                                              : fmt::format("{} {}", opt.role, describe_ids(opt.ids));
+  auto nlog = std::make_shared<node_log>(&log, who + ": ");
+  auto res = load_process_resources(cfg, nullptr);
+  std::vector<std::shared_ptr<fed::split_client>> client_cores;
+  std::vector<std::shared_ptr<fed::edge_body>> edge_bodies;
+  for (auto id : opt.ids) {
+    if (opt.role == "client")
+      client_cores.push_back(make_client_core(cfg, res, id));
+    else if (opt.role == "edge")
+      edge_bodies.push_back(make_edge_body(cfg, res));
+  }
+  caf::actor_system_config sys_cfg;
+  configure_actor_system(sys_cfg, cfg);
+  configure_network(sys_cfg, cfg);
+  auto ctx = make_run_context(cfg, res);
+  auto status = std::make_shared<node_status>();
+  const auto deadline = clock_type::now() + std::chrono::milliseconds(cfg.join_timeout_ms);
+  std::string stop_reason;
+  {
+    caf::actor_system sys{sys_cfg};
+    auto me = sys.spawn(node_actor, status, ctx);
+    std::vector<caf::actor> roles;
+    caf::actor watch;
+    auto stop_local = [&] {
+      ctx->shutting_down = true;
+      for (auto& r : roles)
+        caf::anon_send_exit(r, caf::exit_reason::user_shutdown);
+      caf::anon_send_exit(me, caf::exit_reason::user_shutdown);
+      if (watch)
+        caf::anon_send_exit(watch, caf::exit_reason::user_shutdown);
+    };
+    try {
+      auto port = listen(sys, cfg, me, opt.listen_host, opt.listen_port);
+      if (!port)
+        throw error(errc::io_error, fmt::format("cannot listen on {}:{}: {}", opt.listen_host, opt.listen_port,
+                                                sys.render(port.error())));
+      if (opt.on_listening)
+        opt.on_listening(opt.listen_host, *port);
+      auto rdv = connect_until(sys, cfg, opt.join_host, opt.join_port, deadline, *nlog, "the rendezvous");
+      watch = sys.spawn(watcher, rdv, status);
+      node_info mine{opt.role, opt.role == "coordinator" ? std::vector<uint32_t>{0} : opt.ids, opt.listen_host, *port, me};
+      caf::actor recorder_handle, peer;
+      std::vector<node_info> nodes;
+      caf::scoped_actor self{sys};
+      std::string refused;
+      const auto wait = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count())
+                        + 5000;
+      self->request(rdv, std::chrono::milliseconds(wait), messages::join_atom::value, mine)
+        .receive(
+          [&](caf::actor& r, caf::actor& p, std::vector<node_info>& all) {
+            recorder_handle = std::move(r);
+            peer = std::move(p);
+            nodes = std::move(all);
+          },
+          [&](caf::error& err) { refused = sys.render(err); });
+      if (!refused.empty())
+        throw error(errc::io_error, fmt::format("joining the rendezvous at {}:{}: {}", opt.join_host, opt.join_port, refused));
+      ctx->recorder = caf::actor_cast<recorder_actor>(recorder_handle);
+      // Direct connections to the processes this one talks to (the rest reach it): clients -> edges and the
+      // coordinator, edges -> the coordinator. Messages then go straight, not through the rendezvous.
+      for (const auto& n : nodes) {
+        const bool needed = (opt.role == "client" && (n.role == "edge" || n.role == "coordinator"))
+                            || (opt.role == "edge" && n.role == "coordinator");
+        if (needed)
+          connect_until(sys, cfg, n.host, n.port, deadline, *nlog, "the process of " + messages::describe(n));
+      }
+      const auto junk_to = [&](const char* role) {
+        return std::find(cfg.malformed_to.begin(), cfg.malformed_to.end(), role) != cfg.malformed_to.end();
+      };
+      if (opt.role == "coordinator") {
+        auto coordinator = sys.spawn(cluster_coordinator, context_ptr{ctx}, caf::actor_cast<cloud_actor>(peer));
+        roles.push_back(caf::actor_cast<caf::actor>(coordinator));
+        self->send(rdv, messages::announce_atom::value, caf::actor_cast<caf::actor>(coordinator));
+        if (junk_to("coordinator"))
+          caf::anon_send(coordinator, messages::deliver_atom::value, malformed_bytes());
+      } else {
+        auto coordinator = caf::actor_cast<coordinator_actor>(peer);
+        for (std::size_t i = 0; i < opt.ids.size(); ++i) {
+          const auto id = opt.ids[i];
+          if (opt.role == "client") {
+            auto c = sys.spawn(client, context_ptr{ctx}, client_cores[i], id, fed::initial_cluster(res.data, id), coordinator);
+            roles.push_back(caf::actor_cast<caf::actor>(c));
+            if (id == 0 && junk_to("client"))
+              caf::anon_send(c, messages::deliver_atom::value, malformed_bytes());
+          } else {
+            auto e = sys.spawn(edge_server, context_ptr{ctx}, edge_bodies[i], id, coordinator);
+            roles.push_back(caf::actor_cast<caf::actor>(e));
+            if (id == 0 && junk_to("edge"))
+              caf::anon_send(e, messages::deliver_atom::value, malformed_bytes());
+          }
+        }
+      }
+      nlog->line(fmt::format("joined the rendezvous at {}:{} ({} processes); running", opt.join_host, opt.join_port,
+                             nodes.size() + 1));
+    } catch (...) {
+      stop_local();
+      throw;
+    }
+    while (!status->stop && !status->lost) {
+      if (stop_reason.empty() && hooks.stop_requested)
+        stop_reason = hooks.stop_requested();
+      if (!stop_reason.empty())
+        break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+    stop_local();
+  }
+  if (status->stop) {
+    nlog->line("the run ended; stopping");
+    return {};
+  }
+  if (!stop_reason.empty())
+    throw error(errc::io_error, fmt::format("stopped ({}); the run goes on without this process", stop_reason));
+  throw error(errc::io_error, fmt::format("lost the rendezvous at {}:{} before the run ended", opt.join_host, opt.join_port));
+}
+
+} // namespace
+
+run_result run_node(const run::run_config& cfg, const node_options& opt, std::ostream& log, std::ostream* results,
+                    const run_hooks& hooks) {
+  run::validate(cfg);
+  check_node(cfg, opt);
+  if (opt.role == "cloud")
+    return run_cloud_node(cfg, opt, log, results, hooks);
+  return run_member_node(cfg, opt, log, hooks);
+}
+
+} // namespace elsa::actors

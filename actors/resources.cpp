@@ -1,0 +1,142 @@
+// Loading a process's shared resources and building role cores from them (see resources.hpp).
+#include "actors/resources.hpp"
+
+#include <algorithm>
+#include <ostream>
+
+#include <caf/thread_hook.hpp>
+
+#include "core/fed/behaviour.hpp"
+#include "core/fed/edge_body.hpp"
+#include "core/fed/evaluator.hpp"
+#include "core/fed/split_client.hpp"
+#include "core/fed/split_plan.hpp"
+#include "core/train/tokens.hpp"
+
+namespace elsa::actors {
+
+namespace {
+
+// LibTorch's intra-op thread count is per thread (OpenMP's ICV): every CAF worker sets [run] torch_threads
+// when it starts, or it would use OpenMP's default (all cores) however the main thread was set.
+class torch_threads_hook : public caf::thread_hook {
+public:
+  explicit torch_threads_hook(int64_t threads) : threads_(threads) {
+    // nop
+  }
+  void init(caf::actor_system&) override {
+    // nop
+  }
+  void thread_started() override {
+    fed::set_torch_threads(threads_);
+  }
+  void thread_terminates() override {
+    // nop
+  }
+
+private:
+  int64_t threads_;
+};
+
+} // namespace
+
+void configure_actor_system(caf::actor_system_config& sys_cfg, const run::run_config& cfg) {
+  messages::register_message_types(sys_cfg);
+  sys_cfg.add_thread_hook<torch_threads_hook>(cfg.torch_threads);
+  if (cfg.deterministic)
+    sys_cfg.set("scheduler.policy", caf::atom("testing"));
+  else
+    sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.threads));
+}
+
+process_resources load_process_resources(const run::run_config& cfg, std::ostream* progress,
+                                         const std::function<void()>& after_load) {
+  fed::set_torch_threads(cfg.torch_threads);
+  if (progress)
+    *progress << "loading the base model, data and " << cfg.clients << " clients ..." << std::endl;
+  process_resources r{train::load_tokenizer(cfg.model_dir), nullptr, {}, {}, {}, {}, 1, {}, {}, {}};
+  r.base = fed::load_frozen_base(cfg.model_dir);
+  fed::check_against_base(*r.base, cfg); // names [split] or [model] max_len
+  r.data = fed::load_federation_data(cfg);
+  if (after_load)
+    after_load();
+  r.task_names = cfg.tasks;
+  for (std::size_t i = 0; i < r.data.tasks.size(); ++i) {
+    r.majority.push_back(r.data.majority_accuracy(i));
+    r.num_labels.push_back(r.data.num_labels(i));
+  }
+  // Clusters: the tasks (an oracle), one, or up to K found from behaviour (ELSA.md 3.1). Every cluster's set
+  // carries a head per task it may hold (core/fed/adapters.hpp): under "task" its own task's, otherwise all.
+  const auto n_tasks = static_cast<uint32_t>(r.data.tasks.size());
+  r.clusters = fed::cluster_count(cfg, n_tasks);
+  std::vector<fed::adapter_set> per_task;
+  for (uint32_t t = 0; t < n_tasks; ++t)
+    per_task.push_back(fed::with_task_head(
+      fed::initial_adapters(*r.base, cfg, r.num_labels[t], cfg.seed + 7919u * t), r.task_names[t]));
+  for (uint32_t k = 0; k < r.clusters; ++k) {
+    if (cfg.clustering == "task") {
+      r.initial.push_back(per_task[k]);
+      continue;
+    }
+    fed::adapter_set set = fed::lora_only(per_task[0]);
+    for (const auto& t : per_task)
+      for (const auto& nt : t)
+        if (fed::is_head(nt.name))
+          set.push_back(nt);
+    r.initial.push_back(fed::overlay({}, set));  // sorted by name
+  }
+  if (cfg.clustering == "behaviour" || cfg.ssop)
+    fed::attach_probes(r.data, cfg, r.tok);  // fingerprints; SS-OP's basis
+  r.byzantine = cfg.byzantine_clients();
+  // The devices' cost model: the shape of the model (the largest classifier any task needs).
+  r.shape = sim::shape_of(fed::base_config(*r.base), cfg.lora, *std::max_element(r.num_labels.begin(), r.num_labels.end()));
+  fed::check_devices(cfg, r.shape);  // a device class no split fits fails the set-up, not round r
+  return r;
+}
+
+std::shared_ptr<fed::split_client> make_client_core(const run::run_config& cfg, const process_resources& res,
+                                                    uint32_t c) {
+  auto core = std::make_shared<fed::split_client>(cfg, res.data, c, res.tok, res.base);
+  if (std::binary_search(res.byzantine.begin(), res.byzantine.end(), c))
+    core->set_byzantine(cfg.byzantine_mode, cfg.byzantine_scale, cfg.seed * 7777u + c);
+  return core;
+}
+
+std::shared_ptr<fed::edge_body> make_edge_body(const run::run_config& cfg, const process_resources& res) {
+  return std::make_shared<fed::edge_body>(cfg, res.base);
+}
+
+std::shared_ptr<fed::evaluator> make_evaluator(const run::run_config& cfg, const process_resources& res) {
+  return std::make_shared<fed::evaluator>(cfg, res.data, res.tok, res.base);
+}
+
+std::shared_ptr<run::run_record> make_run_record(const run::run_config& cfg, const process_resources& res) {
+  auto record = std::make_shared<run::run_record>(cfg, res.task_names, res.majority);
+  record->set_model(res.shape);
+  std::vector<std::string> client_task;
+  std::vector<int64_t> client_group;
+  for (int64_t c = 0; c < cfg.clients; ++c) {
+    client_task.push_back(res.task_names.at(fed::initial_cluster(res.data, static_cast<uint32_t>(c))));
+    client_group.push_back(fed::majority_label(res.data, static_cast<uint32_t>(c)));
+  }
+  record->set_truth(std::move(client_task), std::move(client_group), res.byzantine);
+  std::vector<std::vector<std::string>> labels;
+  for (const auto& t : res.data.tasks)
+    labels.push_back(t->label_names);
+  record->set_labels(std::move(labels));
+  return record;
+}
+
+std::shared_ptr<run_context> make_run_context(const run::run_config& cfg, const process_resources& res) {
+  messages::codec_limits limits;
+  limits.max_clients = static_cast<uint32_t>(cfg.clients);
+  limits.max_edges = static_cast<uint32_t>(cfg.edges);
+  limits.max_clusters = res.clusters;
+  auto ctx = std::make_shared<run_context>(cfg, limits);
+  ctx->clusters = res.clusters;
+  ctx->task_names = res.task_names;
+  ctx->shape = res.shape;
+  return ctx;
+}
+
+} // namespace elsa::actors

@@ -1,0 +1,72 @@
+// What one process loads before it spawns any role (the tokenizer, the frozen base once, the federation's
+// data, the clusters' initial adapters) and the role-independent objects built from it: a client's core, the
+// run context, the run record. The one-process wiring (runtime.cpp) and a network node (node.cpp) both
+// build their roles from these, so a role is the same object whichever process it runs in.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <caf/actor_system_config.hpp>
+
+#include "actors/interfaces.hpp"
+#include "core/fed/adapters.hpp"
+#include "core/fed/federation_data.hpp"
+#include "core/fed/frozen_base.hpp"
+#include "core/run/run_config.hpp"
+#include "core/run/run_record.hpp"
+#include "core/sim/cost_model.hpp"
+#include "core/text/tokenizer.hpp"
+
+namespace elsa::fed {
+class split_client;
+class edge_body;
+class evaluator;
+} // namespace elsa::fed
+
+namespace elsa::actors {
+
+struct process_resources {
+  text::bpe_tokenizer tok;
+  fed::base_ptr base;                     // the frozen base, shared by every role of the process
+  fed::federation_data data;
+  std::vector<std::string> task_names;    // by cluster id under "task" clustering
+  std::vector<double> majority;           // per task: majority-class accuracy of its test split
+  std::vector<int64_t> num_labels;        // per task
+  uint32_t clusters = 1;
+  std::vector<fed::adapter_set> initial;  // per cluster: the adapters and heads every run starts from
+  std::vector<uint32_t> byzantine;        // attacking clients (sorted)
+  sim::model_shape shape{};               // for the split planner and the simulated clock
+};
+
+/// Loads and checks everything a process of run `cfg` shares (the model directory first, so a wrong one
+/// fails in milliseconds). Progress lines go to `progress` when not null; `after_load` (may be empty) runs
+/// once the tokenizer, base and data are in. elsa::error when the model, data or a device class cannot be used.
+process_resources load_process_resources(const run::run_config& cfg, std::ostream* progress,
+                                         const std::function<void()>& after_load = {});
+
+/// Registers ELSA's message types on `sys_cfg`, sets [run] torch_threads on every CAF worker thread, and the
+/// scheduler: [run] threads workers, or CAF's deterministic test scheduler when [run] deterministic.
+void configure_actor_system(caf::actor_system_config& sys_cfg, const run::run_config& cfg);
+
+/// Client `c`'s core (head, tail, data shard, optimiser) over the process's base; an attacker if configured.
+std::shared_ptr<fed::split_client> make_client_core(const run::run_config& cfg, const process_resources& res,
+                                                    uint32_t c);
+
+/// An edge's body slot over the process's base.
+std::shared_ptr<fed::edge_body> make_edge_body(const run::run_config& cfg, const process_resources& res);
+
+/// The cloud's evaluator over the process's base.
+std::shared_ptr<fed::evaluator> make_evaluator(const run::run_config& cfg, const process_resources& res);
+
+/// The run record with its ground truth (tasks, majority labels, attackers, label names), for the recorder.
+std::shared_ptr<run::run_record> make_run_record(const run::run_config& cfg, const process_resources& res);
+
+/// The context every role of the process shares; its recorder is set by the caller before any role spawns.
+std::shared_ptr<run_context> make_run_context(const run::run_config& cfg, const process_resources& res);
+
+} // namespace elsa::actors

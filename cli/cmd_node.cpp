@@ -1,0 +1,100 @@
+// `elsa node`: one process's part of a run across processes (actors/node.hpp): the cloud's process listens
+// (the rendezvous) and writes the run record; every other process joins it. docs/deployment.md has the
+// commands for several machines; `elsa launch` (cmd_launch.cpp) starts a whole topology on one.
+#include "cli/commands.hpp"
+
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <tuple>
+
+#include <fmt/format.h>
+
+#include "actors/node.hpp"
+#include "cli/node_args.hpp"
+#include "cli/support.hpp"
+#include "core/errors.hpp"
+#include "core/run/run_config.hpp"
+#include "core/run/run_dir.hpp"
+
+namespace elsa::cli {
+
+void add_node_command(CLI::App& app) {
+  struct options {
+    std::string config;
+    std::string role;
+    std::string ids;
+    std::string listen = "127.0.0.1:0";
+    std::string join;
+    std::string out;
+    bool force = false;
+    bool quiet = false;
+    bool json = false;
+    std::vector<std::string> sets;
+  };
+  auto o = std::make_shared<options>();
+  auto* cmd = app.add_subcommand(
+    "node", "run one role of an ELSA run as its own process, over the network (docs/deployment.md)");
+  cmd->add_option("config", o->config, "TOML run config, the same file on every node")->required();
+  cmd->add_option("--role", o->role, "cloud (the rendezvous; writes the run record), coordinator, edge or client")
+    ->required();
+  cmd->add_option("--id", o->ids, "edge or client id(s) this process runs: 3, or several: 0,1,2");
+  cmd->add_option("--listen", o->listen, "HOST:PORT this process accepts its peers on; port 0: any free port")
+    ->default_str("127.0.0.1:0");
+  cmd->add_option("--join", o->join, "HOST:PORT of the cloud's process (every role but the cloud)");
+  auto* out = cmd->add_option("--out", o->out, "cloud: the run directory (new or empty; see --force)")
+                ->default_str("CONFIG's [output] dir");
+  cmd->add_flag("--force", o->force, "cloud: replace an earlier run in the run directory")->default_str("off");
+  cmd->add_flag("--quiet", o->quiet, "cloud: no progress lines on stderr")->default_str("off");
+  cmd->add_flag("--json", o->json, "cloud: print summary.json on stdout instead of the table")->default_str("off");
+  cmd->add_option("--set", o->sets, "SECTION.KEY=VALUE over the file, repeatable (as for elsa run)")
+    ->expected(1)
+    ->take_all();
+  cmd->callback([o, out] {
+    std::vector<run::key_override> overrides;
+    if (out->count() > 0)
+      overrides.push_back({"--out " + o->out, "output", "dir", o->out});
+    if (o->quiet)
+      overrides.push_back({"--quiet", "output", "progress", false});
+    for (const auto& s : o->sets)
+      overrides.push_back(parse_set(s));
+    const auto cfg = run::read_run_config(o->config, overrides);
+    run::check_input_folders(cfg, o->config);
+    actors::node_options opt;
+    opt.role = o->role;
+    if (!o->ids.empty())
+      opt.ids = parse_ids("--id", o->ids);
+    std::tie(opt.listen_host, opt.listen_port) = parse_endpoint("--listen", o->listen, true);
+    if (!o->join.empty())
+      std::tie(opt.join_host, opt.join_port) = parse_endpoint("--join", o->join, false);
+    install_stop_handlers();
+    actors::run_hooks hooks;
+    hooks.stop_requested = [] { return stop_signal_name(); };
+    if (opt.role != "cloud") {
+      arm_stop();
+      actors::run_node(cfg, opt, std::cerr, nullptr, hooks);
+      return;
+    }
+    const auto where = out->count() > 0 ? "--out " + o->out
+                                        : fmt::format("{}: [output] dir = \"{}\"", o->config, cfg.out_dir.string());
+    // A folder holding only what elsa launch put there first (certs/) is taken as new.
+    std::optional<run::run_dir> dir;
+    if (!only_launch_files(cfg.out_dir))
+      dir = run::run_dir::claim(cfg.out_dir, o->force, where, "choose another --out", run::federated_run_markers());
+    hooks.before_write = [&dir] {
+      arm_stop();
+      if (dir)
+        dir->create();
+    };
+    opt.on_listening = [](const std::string& host, uint16_t port) {
+      std::cout << "elsa node: rendezvous listening on " << host << ":" << port << std::endl;
+    };
+    const auto r = actors::run_node(cfg, opt, std::cerr, o->json ? nullptr : &std::cout, hooks);
+    if (o->json)
+      std::cout << r.summary.dump(2) << std::endl;
+    if (r.summary.contains("stop_reason"))
+      throw exit_status{128 + stop_signal()};
+  });
+}
+
+} // namespace elsa::cli
