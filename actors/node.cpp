@@ -90,6 +90,7 @@ struct rendezvous_state {
   caf::actor cloud;
   caf::actor coordinator;                 // once its process announced it
   std::vector<node_info> joined;          // every process but this one, in join order
+  std::set<caf::actor_addr> lost;         // node actors of processes that went away
   std::set<uint32_t> edges, clients;      // ids joined
   std::vector<std::pair<node_info, caf::response_promise>> waiting; // edges' and clients' joins
   bool complete = false;
@@ -157,18 +158,22 @@ void try_complete(rendezvous_pointer self) {
 template <class Atom>
 void broadcast(rendezvous_pointer self, Atom what, caf::response_promise rp) {
   auto& st = self->state;
-  auto left = std::make_shared<size_t>(st.joined.size());
+  std::vector<const node_info*> live;
+  for (const auto& n : st.joined)
+    if (!st.lost.count(caf::actor_cast<caf::actor_addr>(n.node)))
+      live.push_back(&n);
+  auto left = std::make_shared<size_t>(live.size());
   if (*left == 0) {
     rp.deliver(true);
     return;
   }
-  for (const auto& n : st.joined)
-    self->request(n.node, std::chrono::seconds(30), what)
+  for (const auto* np : live)
+    self->request(np->node, std::chrono::seconds(30), what)
       .then([left, rp](bool) mutable {
               if (--*left == 0)
                 rp.deliver(true);
             },
-            [self, left, rp, who = messages::describe(n)](const caf::error& err) mutable {
+            [self, left, rp, who = messages::describe(*np)](const caf::error& err) mutable {
               self->state.log->line(fmt::format("{} did not confirm the stop: {}", who, self->system().render(err)));
               if (--*left == 0)
                 rp.deliver(true);
@@ -187,6 +192,7 @@ caf::behavior rendezvous(rendezvous_pointer self, const run::run_config* cfg, st
                      uint32_t{0});
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
+    st.lost.insert(dm.source);
     for (const auto& n : st.joined)
       if (caf::actor_cast<caf::actor_addr>(n.node) == dm.source && !st.status->stop)
         st.log->line(fmt::format("lost the process of {} ({})", messages::describe(n), self->system().render(dm.reason)));
@@ -297,7 +303,8 @@ caf::actor connect_until(caf::actor_system& sys, const run::run_config& cfg, con
     auto peer = connect(sys, cfg, host, port);
     if (peer)
       return *peer;
-    if (clock_type::now() >= deadline)
+    // Only a peer that is not listening yet is worth waiting for; a refused handshake will not change.
+    if (clock_type::now() >= deadline || peer.error() != caf::sec::cannot_connect_to_node)
       throw error(errc::io_error, fmt::format("cannot reach {} at {}:{}: {}", what, host, port, render(sys, peer.error())));
     if (!said)
       log.line(fmt::format("waiting for {} at {}:{} ({})", what, host, port, render(sys, peer.error())));
@@ -321,6 +328,12 @@ void check_node(const run::run_config& cfg, const node_options& opt) {
     if (many && id >= limit)
       throw error(errc::invalid_argument, fmt::format("--id {}: this run has {} {}s (ids 0..{})", id, limit,
                                                       opt.role, limit - 1));
+  const bool wildcard = opt.listen_host == "0.0.0.0" || opt.listen_host == "::" || opt.listen_host.empty();
+  if (wildcard && opt.advertise_host.empty() && opt.role != "cloud")
+    throw error(errc::invalid_argument,
+                fmt::format("--listen {}:{} listens on every interface; give --advertise HOST, the address the "
+                            "other machines reach this one at",
+                            opt.listen_host, opt.listen_port));
   if (opt.role != "cloud" && (opt.join_host.empty() || opt.join_port == 0))
     throw error(errc::invalid_argument, fmt::format("--role {} needs --join HOST:PORT (the cloud's process)", opt.role));
 }
@@ -512,7 +525,8 @@ run_result run_member_node(const run::run_config& cfg, const node_options& opt, 
         opt.on_listening(opt.listen_host, *port);
       auto rdv = connect_until(sys, cfg, opt.join_host, opt.join_port, deadline, *nlog, "the rendezvous");
       watch = sys.spawn(watcher, rdv, status);
-      node_info mine{opt.role, opt.role == "coordinator" ? std::vector<uint32_t>{0} : opt.ids, opt.listen_host, *port, me};
+      const auto& reachable = opt.advertise_host.empty() ? opt.listen_host : opt.advertise_host;
+      node_info mine{opt.role, opt.role == "coordinator" ? std::vector<uint32_t>{0} : opt.ids, reachable, *port, me};
       caf::actor recorder_handle, peer;
       std::vector<node_info> nodes;
       caf::scoped_actor self{sys};

@@ -22,6 +22,7 @@ struct node_options {
   std::vector<uint32_t> ids;        // edge or client ids this process runs (cloud, coordinator: ignored)
   std::string listen_host = "127.0.0.1"; // where this process accepts its peers' connections ...
   uint16_t listen_port = 0;         // ... 0: any free port (reported through on_listening)
+  std::string advertise_host;       // the address other machines reach this one at; empty: listen_host
   std::string join_host;            // the rendezvous (the cloud's process); not for the cloud
   uint16_t join_port = 0;
   /// Called once the process listens, with the bound address (elsa launch reads the cloud's from stdout).

@@ -147,7 +147,7 @@ void make_certs(const std::filesystem::path& dir, const std::vector<std::string>
                 fmt::format("{} is not there to make certificates; set [network] certificate, key and cafile, "
                             "or tls = false",
                             script.string()));
-  std::vector<std::string> args{"/bin/sh", script.string(), dir.string()};
+  std::vector<std::string> args{"/bin/bash", script.string(), dir.string()};
   args.insert(args.end(), names.begin(), names.end());
   const int devnull = ::open("/dev/null", O_WRONLY);
   const auto pid = spawn(args, devnull);

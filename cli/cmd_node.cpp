@@ -26,6 +26,7 @@ void add_node_command(CLI::App& app) {
     std::string ids;
     std::string listen = "127.0.0.1:0";
     std::string join;
+    std::string advertise;
     std::string out;
     bool force = false;
     bool quiet = false;
@@ -41,6 +42,9 @@ void add_node_command(CLI::App& app) {
   cmd->add_option("--id", o->ids, "edge or client id(s) this process runs: 3, or several: 0,1,2");
   cmd->add_option("--listen", o->listen, "HOST:PORT this process accepts its peers on; port 0: any free port")
     ->default_str("127.0.0.1:0");
+  cmd->add_option("--advertise", o->advertise,
+                  "HOST the other machines reach this process at (needed with --listen 0.0.0.0:PORT)")
+    ->default_str("--listen's host");
   cmd->add_option("--join", o->join, "HOST:PORT of the cloud's process (every role but the cloud)");
   auto* out = cmd->add_option("--out", o->out, "cloud: the run directory (new or empty; see --force)")
                 ->default_str("CONFIG's [output] dir");
@@ -65,6 +69,7 @@ void add_node_command(CLI::App& app) {
     if (!o->ids.empty())
       opt.ids = parse_ids("--id", o->ids);
     std::tie(opt.listen_host, opt.listen_port) = parse_endpoint("--listen", o->listen, true);
+    opt.advertise_host = o->advertise;
     if (!o->join.empty())
       std::tie(opt.join_host, opt.join_port) = parse_endpoint("--join", o->join, false);
     install_stop_handlers();

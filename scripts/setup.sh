@@ -10,7 +10,7 @@ build=${ELSA_BUILD_DIR:-$root/build}
 packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libcaf-dev libtorch-dev libopenblas0-openmp libcapnp-dev capnproto libfmt-dev libgtest-dev
-  libbenchmark-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev libpcre2-dev
+  libbenchmark-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev openssl libpcre2-dev
 )
 
 missing=()

@@ -1,0 +1,167 @@
+// Runs across processes, as a user starts them: `elsa launch` on loopback with mutual TLS (throwaway
+// certificates), compared with the same config in one process; strangers (a certificate from another CA, a
+// plaintext node) cannot join and the cloud's process says so; kill -9 of a client's and an edge's process
+// mid-run is a dropout and a dead edge whose clients are reassigned. Real processes, real sockets.
+#include <chrono>
+#include <cmath>
+#include <csignal>
+#include <sstream>
+#include <thread>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include "tests/cli/cli_helpers.hpp"
+
+namespace {
+
+using namespace elsa::testing;
+namespace fs = std::filesystem;
+using json = nlohmann::json;
+
+// The quickstart with 4 clients (so cloud, coordinator, 2 edges and 4 clients are 8 processes).
+elsa::run::run_config four_clients(int64_t rounds) {
+  auto cfg = elsa::run::read_run_config(source_dir() / "configs" / "quickstart.toml");
+  cfg.model_dir = source_dir() / "models/elsa-base";
+  cfg.data_dir = data_dir();
+  cfg.clients = 4;
+  cfg.rounds = rounds;
+  cfg.progress = true;
+  return cfg;
+}
+
+json read_json(const fs::path& p) {
+  return json::parse(read_text(p));
+}
+
+// Waits until `p` exists and is not empty (or `seconds` passed).
+bool wait_for_file(const fs::path& p, int seconds) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    std::error_code ec;
+    if (fs::exists(p, ec) && fs::file_size(p, ec) > 0)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// Waits until `p` has at least `n` lines (or `seconds` passed).
+bool wait_for_lines(const fs::path& p, long n, int seconds) {
+  for (int i = 0; i < seconds * 10; ++i) {
+    if (lines_of(read_text(p)) >= n)
+      return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return false;
+}
+
+// What elsa launch says when a process was killed.
+std::string fmt_pid(const std::string& name, pid_t pid) {
+  return "the process of " + name + " (pid " + std::to_string(pid) + ") was killed by signal 9";
+}
+
+pid_t pid_of(const json& launch, const std::string& role, uint32_t id) {
+  for (const auto& p : launch["processes"])
+    if (p["role"] == role && !p["ids"].empty() && p["ids"][0] == id)
+      return p["pid"].get<pid_t>();
+  return -1;
+}
+
+TEST(LaunchCli, EightProcessesWithTlsMatchOneProcessAndStrangersCannotJoin) {
+  ELSA_REQUIRE_PROGRAM();
+  const auto dir = scratch_dir("launch_tls");
+  const auto cfg = four_clients(10);
+  const auto config = write_config(dir, cfg);
+  const auto run = dir / "run";
+  auto launch = spawn_elsa({"launch", config.string(), "--out", run.string()}, dir, false);
+  ASSERT_TRUE(wait_for_file(run / "launch.json", 120)) << read_text(launch.err);
+  const auto rendezvous = read_json(run / "launch.json")["rendezvous"].get<std::string>();
+
+  // Strangers, while the run trains: a node whose certificate another CA signed, and a plaintext node.
+  ASSERT_EQ(std::system(("bash " + (source_dir() / "scripts/make_certs.sh").string() + " " + (dir / "other").string()
+                         + " node >/dev/null").c_str()),
+            0);
+  const auto other = dir / "other";
+  const auto base = "node " + config.string() + " --role client --id 0 --join " + rendezvous;
+  const auto foreign = run_split(base + " --set network.certificate=" + (other / "node.pem").string()
+                                 + " --set network.key=" + (other / "node.key").string()
+                                 + " --set network.cafile=" + (other / "ca.pem").string());
+  EXPECT_EQ(foreign.exit_code, 1) << foreign.err;
+  EXPECT_TRUE(has(foreign.err, "cannot reach the rendezvous at " + rendezvous)) << foreign.err;
+  const auto plain = run_split(base + " --set network.tls=false");
+  EXPECT_EQ(plain.exit_code, 1) << plain.err;
+  EXPECT_TRUE(has(plain.err, "cannot reach the rendezvous at " + rendezvous)) << plain.err;
+
+  ASSERT_EQ(launch.wait(), 0) << read_text(launch.err);
+  const auto err = read_text(launch.err);
+  // The cloud's process (the rendezvous) logged both refusals; nobody else joined.
+  EXPECT_TRUE(has(err, "tls: handshake with 127.0.0.1:")) << err;
+  EXPECT_TRUE(has(err, "\"unknown CA\"")) << err;
+  EXPECT_TRUE(has(err, "wrong version number")) << err;
+  EXPECT_FALSE(has(err, "rendezvous: refused a join")) << err;
+  EXPECT_TRUE(has(err, "(mutual TLS)")) << err;
+  EXPECT_TRUE(fs::exists(run / "certs" / "ca.pem"));
+  const auto multi = read_json(run / "summary.json");
+  EXPECT_EQ(multi["processes"], 8);
+  EXPECT_EQ(multi["finished"], true);
+  EXPECT_EQ(multi["rounds_recorded"], 10);
+  EXPECT_EQ(multi["down"].size(), 0u);
+  EXPECT_EQ(lines_of(read_text(run / "metrics.jsonl")), 10);
+
+  // The same config in one process.
+  const auto one = run_split("run " + config.string() + " --out " + (dir / "one").string() + " --quiet");
+  ASSERT_EQ(one.exit_code, 0) << one.err;
+  const auto single = read_json(dir / "one" / "summary.json");
+  EXPECT_EQ(single["processes"], 1);
+  const double a = multi["tasks"]["spam"]["test_accuracy"], b = single["tasks"]["spam"]["test_accuracy"];
+  EXPECT_GT(a, 0.9);
+  EXPECT_LE(std::fabs(a - b), 0.02) << "launch " << a << " vs run " << b;
+  fs::remove_all(dir);
+}
+
+TEST(LaunchCli, KilledClientAndEdgeProcessesAreADropoutAndADeadEdge) {
+  ELSA_REQUIRE_PROGRAM();
+  const auto dir = scratch_dir("launch_kill");
+  auto cfg = four_clients(6);
+  const auto config = write_config(dir, cfg);
+  const auto run = dir / "run";
+  auto launch = spawn_elsa({"launch", config.string(), "--out", run.string()}, dir, false);
+  ASSERT_TRUE(wait_for_file(run / "launch.json", 120)) << read_text(launch.err);
+  const auto procs = read_json(run / "launch.json");
+  const auto client2 = pid_of(procs, "client", 2), edge1 = pid_of(procs, "edge", 1);
+  ASSERT_GT(client2, 0);
+  ASSERT_GT(edge1, 0);
+  ASSERT_TRUE(wait_for_lines(run / "metrics.jsonl", 1, 300)) << read_text(launch.err);
+  ASSERT_EQ(::kill(client2, SIGKILL), 0);
+  ASSERT_TRUE(wait_for_lines(run / "metrics.jsonl", 3, 300)) << read_text(launch.err);
+  ASSERT_EQ(::kill(edge1, SIGKILL), 0);
+  ASSERT_EQ(launch.wait(), 0) << read_text(launch.err);
+
+  const auto err = read_text(launch.err);
+  EXPECT_TRUE(has(err, fmt_pid("client 2", client2))) << err;
+  EXPECT_TRUE(has(err, fmt_pid("edge 1", edge1))) << err;
+  const auto summary = read_json(run / "summary.json");
+  EXPECT_EQ(summary["finished"], true);
+  EXPECT_EQ(summary["rounds_recorded"], 6);
+  EXPECT_EQ(summary["down"], json::array({2}));
+  // The coordinator saw edge 1 go and moved its clients to edge 0.
+  bool edge_down = false;
+  std::istringstream events(read_text(run / "events.jsonl"));
+  for (std::string line; std::getline(events, line);) {
+    const auto ev = json::parse(line);
+    if (ev.value("code", "") == "edge_down" && has(ev.value("text", ""), "edge 1 is down")
+        && has(ev.value("text", ""), "clients reassigned"))
+      edge_down = true;
+  }
+  EXPECT_TRUE(edge_down) << read_text(run / "events.jsonl");
+  std::istringstream metrics(read_text(run / "metrics.jsonl"));
+  json last;
+  for (std::string line; std::getline(metrics, line);)
+    last = json::parse(line);
+  ASSERT_EQ(last["assignment"].size(), 4u) << last.dump();
+  for (const auto& [client, edge] : last["assignment"].items())
+    EXPECT_EQ(edge, 0) << "client " << client << ": " << last.dump();
+  fs::remove_all(dir);
+}
+
+} // namespace
