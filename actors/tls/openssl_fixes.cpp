@@ -8,6 +8,7 @@
 // 2. A refused TLS peer (a certificate from another CA, or none) leaves no trace in a CAF process. A verify
 //    and an info callback on every SSL object write one line per refusal to stderr (the node's log).
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 #include <arpa/inet.h>
@@ -106,6 +107,15 @@ void info_cb(const SSL* ssl, int where, int ret) {
   }
 }
 
+// ELSA_OPENSSL_NO_FIX=1 turns fix 1 off, to reproduce the bug (docs/deployment.md).
+bool clear_errors() {
+  static const bool on = [] {
+    const char* v = std::getenv("ELSA_OPENSSL_NO_FIX");
+    return v == nullptr || std::string{v} != "1";
+  }();
+  return on;
+}
+
 template <class Fn>
 Fn real(const char* name) {
   return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
@@ -127,25 +137,29 @@ SSL* SSL_new(SSL_CTX* ctx) {
 
 int SSL_read(SSL* s, void* b, int n) {
   static auto next = real<int (*)(SSL*, void*, int)>("SSL_read");
-  ERR_clear_error();
+  if (clear_errors())
+    ERR_clear_error();
   return next(s, b, n);
 }
 
 int SSL_write(SSL* s, const void* b, int n) {
   static auto next = real<int (*)(SSL*, const void*, int)>("SSL_write");
-  ERR_clear_error();
+  if (clear_errors())
+    ERR_clear_error();
   return next(s, b, n);
 }
 
 int SSL_accept(SSL* s) {
   static auto next = real<int (*)(SSL*)>("SSL_accept");
-  ERR_clear_error();
+  if (clear_errors())
+    ERR_clear_error();
   return next(s);
 }
 
 int SSL_connect(SSL* s) {
   static auto next = real<int (*)(SSL*)>("SSL_connect");
-  ERR_clear_error();
+  if (clear_errors())
+    ERR_clear_error();
   return next(s);
 }
 
