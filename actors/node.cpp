@@ -598,7 +598,7 @@ run_result run_member_node(const run::run_config& cfg, const node_options& opt, 
     return {};
   }
   if (!stop_reason.empty())
-    throw error(errc::io_error, fmt::format("stopped ({}); the run goes on without this process", stop_reason));
+    throw error(errc::io_error, fmt::format("stopped ({}) before the run ended", stop_reason));
   throw error(errc::io_error, fmt::format("lost the rendezvous at {}:{} before the run ended", opt.join_host, opt.join_port));
 }
 

@@ -1044,9 +1044,10 @@ int driver_main(const options& o) {
     }
   }
   const auto t_all = clock_type::now();
-  fmt::print("transport: CAF 0.17.6 actor path (elsa::actors::listen/connect, BASP) vs blocking loopback sockets, "
-             "2 processes;\n{} cores, {} reps{}; MB = 1e6 bytes\n",
-             std::thread::hardware_concurrency(), o.reps, o.quick ? " (--quick)" : "");
+  fmt::print("transport: CAF 0.17.6 actor path (elsa::actors::listen/connect, BASP, 2 scheduler threads) vs "
+             "blocking loopback\nsockets, between processes; {} cores; {} reps per comparison, {} rounds{}; "
+             "MB = 1e6 bytes\n",
+             std::thread::hardware_concurrency(), o.reps, o.rounds, o.quick ? " (--quick)" : "");
 
   // -- throughput and latency: one server process per security mode -------------------------------------------
   std::vector<throughput_row> tput;

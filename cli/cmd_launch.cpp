@@ -263,6 +263,7 @@ void add_launch_command(CLI::App& app) {
 
     install_stop_handlers();
     arm_stop();
+    ::setenv("ELSA_LAUNCHER_PID", std::to_string(::getpid()).c_str(), 1);  // the nodes follow this process
     // The cloud first: its stdout says where it listens, then carries the results.
     int pipe_fds[2];
     if (pipe(pipe_fds) != 0)

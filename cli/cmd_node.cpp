@@ -8,7 +8,12 @@
 #include <optional>
 #include <tuple>
 
+#include <csignal>
+#include <cstdlib>
+
 #include <fmt/format.h>
+#include <sys/prctl.h>
+#include <unistd.h>
 
 #include "actors/node.hpp"
 #include "cli/node_args.hpp"
@@ -18,6 +23,21 @@
 #include "core/run/run_dir.hpp"
 
 namespace elsa::cli {
+
+namespace {
+
+// A process elsa launch started (ELSA_LAUNCHER_PID set) gets SIGTERM when elsa launch goes away, however it
+// went: a clean stop, as for Ctrl-C, so no node outlives its launcher.
+void follow_launcher() {
+  const char* launcher = std::getenv("ELSA_LAUNCHER_PID");
+  if (launcher == nullptr)
+    return;
+  ::prctl(PR_SET_PDEATHSIG, SIGTERM);
+  if (std::to_string(::getppid()) != launcher)  // it went before the line above
+    std::raise(SIGTERM);
+}
+
+} // namespace
 
 void add_node_command(CLI::App& app) {
   struct options {
@@ -73,6 +93,7 @@ void add_node_command(CLI::App& app) {
     if (!o->join.empty())
       std::tie(opt.join_host, opt.join_port) = parse_endpoint("--join", o->join, false);
     install_stop_handlers();
+    follow_launcher();
     actors::run_hooks hooks;
     hooks.stop_requested = [] { return stop_signal_name(); };
     if (opt.role != "cloud") {

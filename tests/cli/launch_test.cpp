@@ -165,3 +165,31 @@ TEST(LaunchCli, KilledClientAndEdgeProcessesAreADropoutAndADeadEdge) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(LaunchCli, CtrlCStopsTheRunCleanlyAndLeavesNoProcessBehind) {
+  ELSA_REQUIRE_PROGRAM();
+  const auto dir = scratch_dir("launch_sigint");
+  auto cfg = four_clients(8);
+  cfg.clients = 2;
+  const auto config = write_config(dir, cfg);
+  const auto run = dir / "run";
+  auto launch = spawn_elsa({"launch", config.string(), "--out", run.string(), "--set", "network.tls=false"}, dir,
+                           false);
+  ASSERT_TRUE(wait_for_file(run / "launch.json", 120)) << read_text(launch.err);
+  const auto procs = read_json(run / "launch.json");
+  ASSERT_TRUE(wait_for_lines(run / "metrics.jsonl", 1, 300)) << read_text(launch.err);
+  ASSERT_EQ(::kill(launch.pid, SIGINT), 0);
+  EXPECT_EQ(launch.wait(), 130) << read_text(launch.err);
+  const auto summary = read_json(run / "summary.json");
+  EXPECT_EQ(summary["finished"], false);
+  EXPECT_EQ(summary["stop_reason"], "SIGINT");
+  EXPECT_EQ(summary["processes"], 6);
+  EXPECT_TRUE(has(read_text(launch.err), "(plaintext)")) << read_text(launch.err);
+  for (const auto& p : procs["processes"])
+    EXPECT_NE(::kill(p["pid"].get<pid_t>(), 0), 0) << p.dump() << " is still running";
+  fs::remove_all(dir);
+}
+
+} // namespace
