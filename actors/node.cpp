@@ -10,6 +10,7 @@
 #include <fstream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <ostream>
 #include <set>
 #include <thread>
@@ -93,6 +94,7 @@ struct rendezvous_state {
   std::set<caf::actor_addr> lost;         // node actors of processes that went away
   std::set<uint32_t> edges, clients;      // ids joined
   std::vector<std::pair<node_info, caf::response_promise>> waiting; // edges' and clients' joins
+  std::optional<caf::response_promise> coordinator_waiting;         // the coordinator's join
   bool complete = false;
   bool closed = false;                    // the join deadline passed or the run ended: no more joins
 };
@@ -139,10 +141,19 @@ std::string join_problem(const rendezvous_state& st, const node_info& n) {
   return "";
 }
 
+// Two steps, so that the coordinator's registration deadline starts only once every process is there: when
+// every edge and client joined, the coordinator's process gets its answer (the cloud to register with) and
+// spawns the coordinator; when it announces it, everyone else gets theirs and the run starts.
 void try_complete(rendezvous_pointer self) {
   auto& st = self->state;
-  if (st.complete || !st.coordinator || static_cast<int64_t>(st.edges.size()) < st.cfg->edges
+  if (st.complete || static_cast<int64_t>(st.edges.size()) < st.cfg->edges
       || static_cast<int64_t>(st.clients.size()) < st.cfg->clients)
+    return;
+  if (st.coordinator_waiting) {
+    st.coordinator_waiting->deliver(st.recorder, st.cloud, st.joined);
+    st.coordinator_waiting.reset();
+  }
+  if (!st.coordinator)
     return;
   st.complete = true;
   st.closed = true;
@@ -192,10 +203,41 @@ caf::behavior rendezvous(rendezvous_pointer self, const run::run_config* cfg, st
                      uint32_t{0});
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
+    const auto it = std::find_if(st.joined.begin(), st.joined.end(), [&dm](const node_info& n) {
+      return caf::actor_cast<caf::actor_addr>(n.node) == dm.source;
+    });
+    if (it == st.joined.end())
+      return;
+    if (!st.complete && !st.closed) {
+      // Gone before the run started: its ids are free again (a restarted process may take them).
+      st.log->line(fmt::format("{} left before the run started ({}); its place is free again", messages::describe(*it),
+                               self->system().render(dm.reason)));
+      if (it->role == "edge" || it->role == "client")
+        for (auto id : it->ids)
+          (it->role == "edge" ? st.edges : st.clients).erase(id);
+      if (it->role == "coordinator" && st.coordinator) {
+        // It registered with the cloud already, which takes one coordinator per run.
+        st.closed = true;
+        const auto why = std::string{"the coordinator's process left before the run started"};
+        for (auto& [n, promise] : st.waiting)
+          promise.deliver(messages::make_caf_error(errc::io_error, why));
+        st.waiting.clear();
+        st.status->fail(why);
+        return;
+      }
+      if (it->role == "coordinator")
+        st.coordinator_waiting.reset();
+      st.waiting.erase(std::remove_if(st.waiting.begin(), st.waiting.end(),
+                                      [&dm](const auto& w) {
+                                        return caf::actor_cast<caf::actor_addr>(w.first.node) == dm.source;
+                                      }),
+                       st.waiting.end());
+      st.joined.erase(it);
+      return;
+    }
     st.lost.insert(dm.source);
-    for (const auto& n : st.joined)
-      if (caf::actor_cast<caf::actor_addr>(n.node) == dm.source && !st.status->stop)
-        st.log->line(fmt::format("lost the process of {} ({})", messages::describe(n), self->system().render(dm.reason)));
+    if (!st.status->stop)
+      st.log->line(fmt::format("lost the process of {} ({})", messages::describe(*it), self->system().render(dm.reason)));
   });
   return {
     // -- joining --
@@ -213,12 +255,13 @@ caf::behavior rendezvous(rendezvous_pointer self, const run::run_config* cfg, st
       st.joined.push_back(n);
       self->monitor(n.node);
       st.log->line(fmt::format("{} joined, listening on {}:{}", messages::describe(n), n.host, n.port));
-      if (n.role == "coordinator") // it needs the cloud now: it registers with it once spawned
-        return {st.recorder, st.cloud, st.joined};
-      auto rp = self->make_response_promise<caf::actor, caf::actor, std::vector<node_info>>();
-      st.waiting.emplace_back(n, rp);
+      auto rp = self->make_response_promise();
+      if (n.role == "coordinator")
+        st.coordinator_waiting = rp;
+      else
+        st.waiting.emplace_back(n, rp);
       try_complete(self);
-      return rp;
+      return caf::delegated<caf::actor, caf::actor, std::vector<node_info>>{};
     },
     [self](messages::announce_atom, const caf::actor& coordinator) {
       auto& st = self->state;
@@ -245,6 +288,9 @@ caf::behavior rendezvous(rendezvous_pointer self, const run::run_config* cfg, st
       for (auto& [n, promise] : st.waiting)
         promise.deliver(messages::make_caf_error(errc::io_error, why));
       st.waiting.clear();
+      if (st.coordinator_waiting)
+        st.coordinator_waiting->deliver(messages::make_caf_error(errc::io_error, why));
+      st.coordinator_waiting.reset();
       st.status->fail(why);
     },
     // -- the end: everyone stops treating a lost peer as a fault, then everyone stops --

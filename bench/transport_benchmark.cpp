@@ -805,6 +805,16 @@ double run_raw(pair_session& s, std::size_t n, uint64_t k, bool sampling) {
   return seconds_since(t0);
 }
 
+// Seconds per pair of one path: doubles the pairs until a run takes at least `min_s`.
+template <class Fn>
+double seconds_per_pair(Fn&& run, double min_s) {
+  for (uint64_t k = 1;; k *= 2) {
+    const double t = run(k);
+    if (t >= min_s || k >= (uint64_t{1} << 20))
+      return t / static_cast<double>(k);
+  }
+}
+
 struct rep_measure {
   double seconds = 0;
   double cpu_s = 0;   // this process + the server process
@@ -844,7 +854,8 @@ throughput_row throughput(pair_session& s, std::size_t n, const options& o) {
   // Warm-up (first-use allocations on both sides), then K from the slower path's time per pair.
   run_caf(s, n, 2, false);
   run_raw(s, n, 2, false);
-  const double per_pair = std::max(run_caf(s, n, 3, false), run_raw(s, n, 3, false)) / 3;
+  const double per_pair = std::max(seconds_per_pair([&](uint64_t k) { return run_caf(s, n, k, false); }, 0.1),
+                                   seconds_per_pair([&](uint64_t k) { return run_raw(s, n, k, false); }, 0.1));
   const auto k = static_cast<uint64_t>(std::clamp(o.rep_target_s / per_pair, 3.0, 100000.0));
   throughput_row row{n, s.tls, k, {}, {}, {}, {}, {}, {}, {}};
   const double bytes = 2.0 * static_cast<double>(n) * static_cast<double>(k);
@@ -884,7 +895,8 @@ latency_row latency(pair_session& s, const options& o) {
   prepare_size(s, n);
   run_caf(s, n, 20, false);
   run_raw(s, n, 20, false);
-  const double per_trip = std::max(run_caf(s, n, 50, false), run_raw(s, n, 50, false)) / 50;
+  const double per_trip = std::max(seconds_per_pair([&](uint64_t k) { return run_caf(s, n, k, false); }, 0.1),
+                                   seconds_per_pair([&](uint64_t k) { return run_raw(s, n, k, false); }, 0.1));
   const auto k = static_cast<uint64_t>(std::clamp(0.6 * o.rep_target_s / per_trip, 50.0, 20000.0));
   latency_row row{s.tls, k, {}, {}, {}};
   s.samples.reserve(k + 16);

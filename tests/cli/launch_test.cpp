@@ -193,3 +193,66 @@ TEST(LaunchCli, CtrlCStopsTheRunCleanlyAndLeavesNoProcessBehind) {
 }
 
 } // namespace
+
+namespace {
+
+// The rendezvous by hand, no training: a taken id is refused (one line each side), a process that leaves
+// before the start frees its place, and the join deadline ends the run naming who is missing.
+TEST(NodeCli, TheRendezvousRefusesTakenIdsFreesLeftPlacesAndNamesTheMissing) {
+  ELSA_REQUIRE_PROGRAM();
+  const auto dir = scratch_dir("node_join");
+  auto cfg = four_clients(2);
+  cfg.clients = 2;
+  cfg.tls = false;
+  cfg.join_timeout_ms = 20000;
+  const auto config = write_config(dir, cfg);
+  auto cloud = spawn_elsa({"node", config.string(), "--role", "cloud", "--listen", "127.0.0.1:0", "--out",
+                           (dir / "run").string()},
+                          dir, false);
+  std::string rendezvous;
+  for (int i = 0; i < 1200 && rendezvous.empty(); ++i) {
+    const auto out = read_text(cloud.out);
+    const std::string marker = "rendezvous listening on ";
+    const auto at = out.find(marker);
+    if (at != std::string::npos && out.find('\n', at) != std::string::npos)
+      rendezvous = out.substr(at + marker.size(), out.find('\n', at) - at - marker.size());
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(rendezvous.empty()) << read_text(cloud.err);
+  const auto logs1 = dir / "first", logs2 = dir / "second";
+  fs::create_directories(logs1);
+  fs::create_directories(logs2);
+  auto first = spawn_elsa({"node", config.string(), "--role", "client", "--id", "1", "--join", rendezvous}, logs1, false);
+  for (int i = 0; i < 600 && !has(read_text(cloud.err), "client 1 joined"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  ASSERT_TRUE(has(read_text(cloud.err), "client 1 joined")) << read_text(cloud.err);
+
+  const auto taken = run_split("node " + config.string() + " --role client --id 1 --join " + rendezvous);
+  EXPECT_EQ(taken.exit_code, 1);
+  EXPECT_TRUE(has(taken.err, "the rendezvous refused client 1: client 1 already joined")) << taken.err;
+  EXPECT_EQ(lines_of(taken.err), 1) << taken.err;
+  const auto outside = run_split("node " + config.string() + " --role client --id 5 --join " + rendezvous);
+  EXPECT_EQ(outside.exit_code, 1);
+  EXPECT_EQ(outside.err, "elsa: error: --id 5: this run has 2 clients (ids 0..1)\n");
+
+  ::kill(first.pid, SIGKILL);
+  first.wait();
+  for (int i = 0; i < 100 && !has(read_text(cloud.err), "its place is free again"); ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_TRUE(has(read_text(cloud.err), "client 1 left before the run started")) << read_text(cloud.err);
+  auto second = spawn_elsa({"node", config.string(), "--role", "client", "--id", "1", "--join", rendezvous}, logs2, false);
+
+  // Nobody else comes: at the deadline the cloud's process ends with the missing named, and so does client 1's.
+  EXPECT_EQ(cloud.wait(), 1);
+  const auto err = read_text(cloud.err);
+  EXPECT_TRUE(has(err, "refused a join as client 1 from")) << err;
+  EXPECT_TRUE(has(err, "not every participant joined within 20000 ms ([network] join_timeout_ms); missing: the "
+                       "coordinator, edge 0, edge 1, client 0"))
+    << err;
+  EXPECT_EQ(second.wait(), 1);
+  EXPECT_TRUE(has(read_text(second.err), "missing: the coordinator, edge 0, edge 1, client 0")) << read_text(second.err);
+  fs::remove_all(dir);
+}
+
+} // namespace
