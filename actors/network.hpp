@@ -15,6 +15,10 @@
 
 namespace elsa::actors {
 
+/// With cfg.tls, checks that [network] certificate, key and cafile are given, readable, PEM, and that the key
+/// is the certificate's: elsa::error naming the key otherwise. Nothing to check for plaintext.
+void check_network(const run::run_config& cfg);
+
 /// Loads the middleman (and the OpenSSL module when cfg.tls) on `sys_cfg` and sets heartbeats, the
 /// connection timeout and the certificate files. elsa::error naming the [network] key when TLS is on and a
 /// certificate, key or CA file is missing or unreadable.

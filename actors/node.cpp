@@ -15,6 +15,8 @@
 #include <set>
 #include <thread>
 
+#include <stdlib.h>
+
 #include <caf/actor_system.hpp>
 #include <caf/event_based_actor.hpp>
 #include <caf/exit_reason.hpp>
@@ -144,9 +146,27 @@ std::string join_problem(const rendezvous_state& st, const node_info& n) {
 // Two steps, so that the coordinator's registration deadline starts only once every process is there: when
 // every edge and client joined, the coordinator's process gets its answer (the cloud to register with) and
 // spawns the coordinator; when it announces it, everyone else gets theirs and the run starts.
+// True when the message being handled comes from this process (its main thread or its own timer): control
+// messages no other process may send, however it authenticated.
+template <class Self>
+bool from_here(Self* self) {
+  const auto& src = self->current_sender();
+  return src && src->node() == self->node();
+}
+
+// Answers every waiting join with `why` (the run will not start).
+void fail_waiting(rendezvous_state& st, const std::string& why) {
+  for (auto& [n, promise] : st.waiting)
+    promise.deliver(messages::make_caf_error(errc::io_error, why));
+  st.waiting.clear();
+  if (st.coordinator_waiting)
+    st.coordinator_waiting->deliver(messages::make_caf_error(errc::io_error, why));
+  st.coordinator_waiting.reset();
+}
+
 void try_complete(rendezvous_pointer self) {
   auto& st = self->state;
-  if (st.complete || static_cast<int64_t>(st.edges.size()) < st.cfg->edges
+  if (st.complete || (st.closed && !st.complete) || static_cast<int64_t>(st.edges.size()) < st.cfg->edges
       || static_cast<int64_t>(st.clients.size()) < st.cfg->clients)
     return;
   if (st.coordinator_waiting) {
@@ -236,8 +256,12 @@ caf::behavior rendezvous(rendezvous_pointer self, const run::run_config* cfg, st
       return;
     }
     st.lost.insert(dm.source);
-    if (!st.status->stop)
-      st.log->line(fmt::format("lost the process of {} ({})", messages::describe(*it), self->system().render(dm.reason)));
+    if (st.status->stop)
+      return;
+    st.log->line(fmt::format("lost the process of {} ({})", messages::describe(*it), self->system().render(dm.reason)));
+    if (it->role == "coordinator" && st.complete)  // no round can close without it
+      st.status->fail(fmt::format("lost the coordinator's process ({}); the run cannot go on",
+                                  self->system().render(dm.reason)));
   });
   return {
     // -- joining --
@@ -270,6 +294,8 @@ caf::behavior rendezvous(rendezvous_pointer self, const run::run_config* cfg, st
         = std::any_of(st.joined.begin(), st.joined.end(), [from](const node_info& n) {
             return n.role == "coordinator" && from && n.node.node() == from->node();
           });
+      if (st.closed)
+        return;  // too late: the deadline passed or the run was stopped
       if (!from_coordinator_node || st.coordinator) {
         st.log->line("refused a coordinator announcement from a process that is not the coordinator's");
         return;
@@ -279,28 +305,28 @@ caf::behavior rendezvous(rendezvous_pointer self, const run::run_config* cfg, st
     },
     [self](messages::deadline_atom, uint32_t) {
       auto& st = self->state;
-      if (st.complete)
+      if (!from_here(self) || st.complete)
         return;
       st.closed = true;
       const auto why = fmt::format("not every participant joined within {} ms ([network] join_timeout_ms); "
                                    "missing: {}",
                                    st.cfg->join_timeout_ms, missing_list(st));
-      for (auto& [n, promise] : st.waiting)
-        promise.deliver(messages::make_caf_error(errc::io_error, why));
-      st.waiting.clear();
-      if (st.coordinator_waiting)
-        st.coordinator_waiting->deliver(messages::make_caf_error(errc::io_error, why));
-      st.coordinator_waiting.reset();
+      fail_waiting(st, why);
       st.status->fail(why);
     },
     // -- the end: everyone stops treating a lost peer as a fault, then everyone stops --
     [self](messages::quiesce_atom) -> caf::result<bool> {
+      if (!from_here(self))
+        return messages::make_caf_error(errc::invalid_argument, "only the cloud's process ends the run");
       self->state.closed = true;
+      fail_waiting(self->state, "the run was stopped before it started");
       auto rp = self->make_response_promise();
       broadcast(self, messages::quiesce_atom::value, rp);
       return caf::delegated<bool>{};
     },
     [self](messages::stop_atom) -> caf::result<bool> {
+      if (!from_here(self))
+        return messages::make_caf_error(errc::invalid_argument, "only the cloud's process ends the run");
       self->state.status->stop = true;
       auto rp = self->make_response_promise();
       broadcast(self, messages::stop_atom::value, rp);
@@ -311,20 +337,28 @@ caf::behavior rendezvous(rendezvous_pointer self, const run::run_config* cfg, st
 
 // -- a node actor (every other process) ----------------------------------------------------------------------
 
+// Only the rendezvous's process (the cloud's, whose node id `rendezvous` is once joined) may end this one.
 caf::behavior node_actor(caf::event_based_actor* self, std::shared_ptr<node_status> status,
-                         std::shared_ptr<run_context> ctx) {
+                         std::shared_ptr<run_context> ctx, std::shared_ptr<caf::node_id> rendezvous) {
+  auto allowed = [self, rendezvous] {
+    const auto& src = self->current_sender();
+    return src && *rendezvous != caf::node_id{} && src->node() == *rendezvous;
+  };
   return {
-    [ctx](messages::quiesce_atom) {
+    [ctx, allowed](messages::quiesce_atom) {
+      if (!allowed())
+        return false;
       ctx->shutting_down = true;  // peers going down from now on are the run ending, not faults
       return true;
     },
-    [status, ctx](messages::stop_atom) {
+    [status, ctx, allowed](messages::stop_atom) {
+      if (!allowed())
+        return false;
       ctx->shutting_down = true;
       status->stop = true;
       return true;
     },
   };
-  (void) self;
 }
 
 // Notices the rendezvous going away (its connection dropped or timed out).
@@ -343,19 +377,27 @@ std::string render(caf::actor_system& sys, const caf::error& err) {
 
 // Connects to host:port, retrying until `deadline` (a peer that is still starting); the last error otherwise.
 caf::actor connect_until(caf::actor_system& sys, const run::run_config& cfg, const std::string& host, uint16_t port,
-                         clock_type::time_point deadline, node_log& log, const std::string& what) {
+                         clock_type::time_point deadline, node_log& log, const std::string& what,
+                         const run_hooks& hooks) {
   bool said = false;
   for (;;) {
+    if (hooks.stop_requested && !hooks.stop_requested().empty())
+      throw error(errc::io_error, fmt::format("stopped ({}) while waiting for {}", hooks.stop_requested(), what));
     auto peer = connect(sys, cfg, host, port);
     if (peer)
       return *peer;
-    // Only a peer that is not listening yet is worth waiting for; a refused handshake will not change.
-    if (clock_type::now() >= deadline || peer.error() != caf::sec::cannot_connect_to_node)
+    // A peer that is not listening yet is worth waiting for, and so is a connection CAF 0.17.6 closed
+    // itself: its BASP broker starts a connecting context with last_seen = 0, so the first heartbeat tick
+    // closes it (connection_timeout) unless the handshake finished before (docs/deployment.md). A refused
+    // handshake will not change.
+    const bool transient
+      = peer.error() == caf::sec::cannot_connect_to_node || peer.error() == caf::sec::connection_timeout;
+    if (clock_type::now() >= deadline || !transient)
       throw error(errc::io_error, fmt::format("cannot reach {} at {}:{}: {}", what, host, port, render(sys, peer.error())));
     if (!said)
       log.line(fmt::format("waiting for {} at {}:{} ({})", what, host, port, render(sys, peer.error())));
     said = true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::this_thread::sleep_for(std::chrono::milliseconds(peer.error() == caf::sec::connection_timeout ? 50 : 500));
   }
 }
 
@@ -386,14 +428,14 @@ void check_node(const run::run_config& cfg, const node_options& opt) {
 
 // The wait for the recorder's `done`, as in the one-process runtime; false when it did not come in time.
 bool wait_done(caf::actor_system& sys, const run::run_config& cfg, const recorder_actor& recorder, std::string& stop_reason,
-               const run_hooks& hooks, std::ostream& log) {
+               const run_hooks& hooks, std::ostream& log, node_status& status) {
   const auto limit = std::chrono::milliseconds(cfg.cloud_rounds() * cfg.kappa2 * (3 * cfg.round_deadline_ms + 2000)
                                                + 600000);
   const auto give_up = clock_type::now() + limit;
   caf::scoped_actor self{sys};
   bool finished = false;
   bool failed = false;
-  while (!finished && !failed && clock_type::now() < give_up) {
+  while (!finished && !failed && clock_type::now() < give_up && status.failed().empty()) {
     if (stop_reason.empty() && hooks.stop_requested)
       stop_reason = hooks.stop_requested();
     if (!stop_reason.empty())
@@ -415,6 +457,7 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
   const auto started = clock_type::now();
   std::ostream* progress = cfg.progress ? &log : nullptr;
   auto node_log_ptr = std::make_shared<node_log>(&log, "rendezvous: ");
+  ::setenv("ELSA_NODE_NAME", "rendezvous", 1);  // the name on TLS lines (actors/tls/openssl_fixes.cpp)
   auto res = load_process_resources(cfg, progress);
   auto evaluator = make_evaluator(cfg, res);
   if (hooks.before_write)
@@ -471,7 +514,7 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
       ctx->shutting_down = true;
       self->request(rdv, std::chrono::seconds(60), messages::stop_atom::value).receive([](bool) {}, [](caf::error&) {});
     };
-    if (!status->ready) {
+    if (!status->ready || !status->failed().empty()) {
       stop_everyone();
       stop_local();
       if (!stop_reason.empty())
@@ -479,8 +522,13 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
       throw error(errc::io_error, status->failed());
     }
     caf::anon_send(cloud, messages::start_atom::value);
-    finished = wait_done(sys, cfg, rec, stop_reason, hooks, log);
+    finished = wait_done(sys, cfg, rec, stop_reason, hooks, log, *status);
     stop_everyone();
+    if (!finished && stop_reason.empty() && !status->failed().empty()) {
+      stop_local();
+      throw error(errc::io_error, fmt::format("{}; the rounds recorded so far are in {}", status->failed(),
+                                              (cfg.out_dir / "metrics.jsonl").string()));
+    }
     if (!finished && !stop_reason.empty())
       self->request(cloud, std::chrono::minutes(2), messages::save_atom::value)
         .receive([&](uint32_t n) { saved_cloud_rounds = static_cast<int64_t>(n); },
@@ -533,6 +581,7 @@ run_result run_member_node(const run::run_config& cfg, const node_options& opt, 
   const auto who = opt.role == "coordinator" ? std::string{"coordinator"}
                                               : fmt::format("{} {}", opt.role, describe_ids(opt.ids));
   auto nlog = std::make_shared<node_log>(&log, who + ": ");
+  ::setenv("ELSA_NODE_NAME", who.c_str(), 1);  // the name on TLS lines (actors/tls/openssl_fixes.cpp)
   auto res = load_process_resources(cfg, nullptr);
   std::vector<std::shared_ptr<fed::split_client>> client_cores;
   std::vector<std::shared_ptr<fed::edge_body>> edge_bodies;
@@ -551,7 +600,8 @@ run_result run_member_node(const run::run_config& cfg, const node_options& opt, 
   std::string stop_reason;
   {
     caf::actor_system sys{sys_cfg};
-    auto me = sys.spawn(node_actor, status, ctx);
+    auto rendezvous_node = std::make_shared<caf::node_id>();  // set before the join: then it may stop us
+    auto me = sys.spawn(node_actor, status, ctx, rendezvous_node);
     std::vector<caf::actor> roles;
     caf::actor watch;
     auto stop_local = [&] {
@@ -569,24 +619,48 @@ run_result run_member_node(const run::run_config& cfg, const node_options& opt, 
                                                 sys.render(port.error())));
       if (opt.on_listening)
         opt.on_listening(opt.listen_host, *port);
-      auto rdv = connect_until(sys, cfg, opt.join_host, opt.join_port, deadline, *nlog, "the rendezvous");
+      auto rdv = connect_until(sys, cfg, opt.join_host, opt.join_port, deadline, *nlog, "the rendezvous", hooks);
+      *rendezvous_node = rdv.node();
       watch = sys.spawn(watcher, rdv, status);
       const auto& reachable = opt.advertise_host.empty() ? opt.listen_host : opt.advertise_host;
       node_info mine{opt.role, opt.role == "coordinator" ? std::vector<uint32_t>{0} : opt.ids, reachable, *port, me};
-      caf::actor recorder_handle, peer;
-      std::vector<node_info> nodes;
       caf::scoped_actor self{sys};
-      std::string refused;
+      // The answer comes once everyone joined, which may take long: wait for it without blocking, so that a
+      // signal or the rendezvous going away is noticed meanwhile.
+      struct join_answer {
+        std::atomic<bool> done{false};
+        std::string refused;
+        caf::actor recorder, peer;
+        std::vector<node_info> nodes;
+      };
+      auto answer = std::make_shared<join_answer>();
       const auto wait = std::max<int64_t>(1, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - clock_type::now()).count())
                         + 5000;
-      self->request(rdv, std::chrono::milliseconds(wait), messages::join_atom::value, mine)
-        .receive(
-          [&](caf::actor& r, caf::actor& p, std::vector<node_info>& all) {
-            recorder_handle = std::move(r);
-            peer = std::move(p);
-            nodes = std::move(all);
-          },
-          [&](caf::error& err) { refused = sys.render(err); });
+      roles.push_back(sys.spawn([rdv, mine, answer, wait](caf::event_based_actor* joiner) {
+        joiner->request(rdv, std::chrono::milliseconds(wait), messages::join_atom::value, mine)
+          .then(
+            [answer](caf::actor& r, caf::actor& p, std::vector<node_info>& all) {
+              answer->recorder = std::move(r);
+              answer->peer = std::move(p);
+              answer->nodes = std::move(all);
+              answer->done = true;
+            },
+            [answer, joiner](caf::error& err) {
+              answer->refused = joiner->system().render(err);
+              answer->done = true;
+            });
+      }));  // (in `roles`: stopped with them, even while its request waits)
+      while (!answer->done) {
+        if (status->lost)
+          throw error(errc::io_error, fmt::format("lost the rendezvous at {}:{} before the run started", opt.join_host,
+                                                  opt.join_port));
+        if (hooks.stop_requested && !hooks.stop_requested().empty())
+          throw error(errc::io_error, fmt::format("stopped ({}) before the run started", hooks.stop_requested()));
+        std::this_thread::sleep_for(std::chrono::milliseconds(100));
+      }
+      const auto refused = answer->refused;
+      caf::actor recorder_handle = answer->recorder, peer = answer->peer;
+      std::vector<node_info> nodes = answer->nodes;
       if (!refused.empty())
         throw error(errc::io_error, fmt::format("joining the rendezvous at {}:{}: {}", opt.join_host, opt.join_port, refused));
       ctx->recorder = caf::actor_cast<recorder_actor>(recorder_handle);
@@ -596,7 +670,7 @@ run_result run_member_node(const run::run_config& cfg, const node_options& opt, 
         const bool needed = (opt.role == "client" && (n.role == "edge" || n.role == "coordinator"))
                             || (opt.role == "edge" && n.role == "coordinator");
         if (needed)
-          connect_until(sys, cfg, n.host, n.port, deadline, *nlog, "the process of " + messages::describe(n));
+          connect_until(sys, cfg, n.host, n.port, deadline, *nlog, "the process of " + messages::describe(n), hooks);
       }
       const auto junk_to = [&](const char* role) {
         return std::find(cfg.malformed_to.begin(), cfg.malformed_to.end(), role) != cfg.malformed_to.end();
@@ -654,6 +728,7 @@ run_result run_node(const run::run_config& cfg, const node_options& opt, std::os
                     const run_hooks& hooks) {
   run::validate(cfg);
   check_node(cfg, opt);
+  check_network(cfg);  // before anything loads or is written
   if (opt.role == "cloud")
     return run_cloud_node(cfg, opt, log, results, hooks);
   return run_member_node(cfg, opt, log, hooks);

@@ -13,7 +13,20 @@ double elapsed(const recorder_pointer& self) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - self->state.started).count();
 }
 
+void record_event(recorder_pointer self, const std::string& text);
+
+// Across processes any authenticated process can reach the recorder: an event of the wrong shape (a field of
+// the wrong type) is dropped with one line, not a dead recorder.
 void on_event(recorder_pointer self, const std::string& text) {
+  try {
+    record_event(self, text);
+  } catch (const std::exception& e) {
+    if (self->state.progress != nullptr)
+      *self->state.progress << "  ! recorder: dropped a malformed event (" << e.what() << ")" << std::endl;
+  }
+}
+
+void record_event(recorder_pointer self, const std::string& text) {
   auto& st = self->state;
   const auto ev = nlohmann::json::parse(text, nullptr, false);
   if (ev.is_discarded() || !ev.is_object())

@@ -69,9 +69,16 @@ constexpr std::size_t round_big_bytes = std::size_t{16} << 20;
 constexpr std::size_t round_small_bytes = 419430;          // 0.4 MiB
 constexpr auto request_timeout = std::chrono::seconds(120);  // roles use a finite deadline too
 
+fs::path certs_dir;  // the driver's temporary certificates (set in the driver process only)
+
+// Children die with the driver (PR_SET_PDEATHSIG); the certificates go with it.
 [[noreturn]] void die(const std::string& what) {
   std::fprintf(stderr, "elsa_transport_benchmark: %s\n", what.c_str());
   std::fflush(stderr);
+  if (!certs_dir.empty()) {
+    std::error_code ec;
+    fs::remove_all(certs_dir, ec);
+  }
   std::_Exit(2);
 }
 
@@ -673,7 +680,14 @@ int run_round_client(const role_args& a) {
   {
     caf::actor_system sys{sys_cfg};
     auto echo = sys.spawn(echo_actor);
+    // A handshake not done within [network] connection_timeout_ms (CAF's BASP tick drops the connection) can
+    // happen when many processes start at once on a loaded machine: said on stderr, tried again (twice).
     auto agg = elsa::actors::connect(sys, cfg, "127.0.0.1", a.port);
+    for (int retry = 0; retry < 2 && !agg; ++retry) {
+      std::fprintf(stderr, "round client %u: connecting failed (%s); trying again\n", a.id,
+                   sys.render(agg.error()).c_str());
+      agg = elsa::actors::connect(sys, cfg, "127.0.0.1", a.port);
+    }
     if (!agg) {
       caf::anon_send_exit(echo, caf::exit_reason::user_shutdown);
       say_to_parent("error " + sys.render(agg.error()));
@@ -697,7 +711,7 @@ struct options {
   int reps = 7;
   double rep_target_s = 0.5;
   double idle_s = 10;
-  int rounds = 7;
+  int rounds = 9;
 };
 
 bool wants(const options& o, const char* what) {
@@ -979,13 +993,19 @@ round_row rounds(std::size_t n_clients, std::size_t size, bool tls, const fs::pa
     if (!port)
       die("aggregator: cannot listen: " + sys.render(port.error()));
     const auto t_start = clock_type::now();
-    for (std::size_t i = 0; i < n_clients; ++i)
-      clients.push_back(spawn_child({"--role", "round-client", "--tls", tls ? "on" : "off", "--certs",
-                                     certs.string(), "--port", std::to_string(*port), "--id", std::to_string(i)}));
-    for (auto& c : clients) {
-      const auto line = read_line(c, 120);
-      if (line != "joined")
-        die("a round client did not join (said: \"" + line + "\")");
+    // Started 4 at a time (each batch joined before the next starts): 32 processes loading at once on 2 cores
+    // can starve TLS handshakes past the connection timeout.
+    constexpr std::size_t batch = 4;
+    for (std::size_t first = 0; first < n_clients; first += batch) {
+      const auto last = std::min(n_clients, first + batch);
+      for (std::size_t i = first; i < last; ++i)
+        clients.push_back(spawn_child({"--role", "round-client", "--tls", tls ? "on" : "off", "--certs",
+                                       certs.string(), "--port", std::to_string(*port), "--id", std::to_string(i)}));
+      for (std::size_t i = first; i < last; ++i) {
+        const auto line = read_line(clients[i], 120);
+        if (line != "joined")
+          die("a round client did not join (said: \"" + line + "\")");
+      }
     }
     caf::scoped_actor self{sys};
     std::string err;
@@ -1031,6 +1051,14 @@ round_row rounds(std::size_t n_clients, std::size_t size, bool tls, const fs::pa
   return row;
 }
 
+// The 1-minute load average: the machine is shared, so the output says how busy it was.
+std::string load_average() {
+  std::ifstream f("/proc/loadavg");
+  std::string one;
+  f >> one;
+  return one.empty() ? "?" : one;
+}
+
 void usage_and_exit() {
   std::fprintf(stderr,
                "usage: elsa_transport_benchmark [--quick] [--only throughput|latency|idle|rounds] "
@@ -1047,6 +1075,7 @@ int driver_main(const options& o) {
   if (mkdtemp(tmpl) == nullptr)
     die("mkdtemp failed");
   const fs::path certs = tmpl;
+  certs_dir = certs;
   if (any_tls) {
     const auto cmd = fmt::format("bash '{}/scripts/make_certs.sh' '{}' server client >/dev/null", ELSA_SOURCE_DIR,
                                  certs.string());
@@ -1056,6 +1085,7 @@ int driver_main(const options& o) {
     }
   }
   const auto t_all = clock_type::now();
+  const auto load_at_start = load_average();
   fmt::print("transport: CAF 0.17.6 actor path (elsa::actors::listen/connect, BASP, 2 scheduler threads) vs "
              "blocking loopback\nsockets, between processes; {} cores; {} reps per comparison, {} rounds{}; "
              "MB = 1e6 bytes\n",
@@ -1166,13 +1196,18 @@ int driver_main(const options& o) {
                  r.clients, size_label(r.size), sec_name(r.tls), med,
                  *std::min_element(r.seconds.begin(), r.seconds.end()),
                  *std::max_element(r.seconds.begin(), r.seconds.end()), median(r.cpu_s), faults, r.flower_lo,
-                 r.flower_hi,
-                 mid / med, r.target, mid / med >= r.target ? "" : "  BELOW TARGET");
+                 r.flower_hi, mid / med, r.target, mid / med >= r.target ? "" : "  BELOW TARGET");
+      std::string series;
+      for (double x : r.seconds)
+        series += fmt::format(" {:.3f}", x);
+      fmt::print("{:>25} rounds 1-{} (s):{}\n", "", r.seconds.size(), series);
     }
   }
-  fmt::print("\nwall time {:.0f} s\n", seconds_since(t_all));
+  fmt::print("\nwall time {:.0f} s; 1-minute load average {} at the start, {} at the end\n", seconds_since(t_all),
+             load_at_start, load_average());
   std::fflush(stdout);
   fs::remove_all(certs);
+  certs_dir.clear();
   kill_all_children();
   return 0;
 }

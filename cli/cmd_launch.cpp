@@ -22,6 +22,7 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "actors/network.hpp"
 #include "cli/node_args.hpp"
 #include "cli/support.hpp"
 #include "core/errors.hpp"
@@ -207,6 +208,8 @@ void add_launch_command(CLI::App& app) {
       throw error(errc::invalid_argument, fmt::format("{}: [run] deterministic = true needs every role in one "
                                                       "process; use elsa run, or --set run.deterministic=false",
                                                       o->config));
+    if (!cfg.certificate.empty())
+      actors::check_network(cfg);  // certificates the config names: checked before anything starts
     const auto where = out->count() > 0 ? "--out " + o->out
                                         : fmt::format("{}: [output] dir = \"{}\"", o->config, cfg.out_dir.string());
     const auto dir = run::run_dir::claim(cfg.out_dir, o->force, where, "choose another --out",
@@ -266,7 +269,7 @@ void add_launch_command(CLI::App& app) {
     ::setenv("ELSA_LAUNCHER_PID", std::to_string(::getpid()).c_str(), 1);  // the nodes follow this process
     // The cloud first: its stdout says where it listens, then carries the results.
     int pipe_fds[2];
-    if (pipe(pipe_fds) != 0)
+    if (pipe2(pipe_fds, O_CLOEXEC) != 0)  // no other process inherits the cloud's stdout
       throw error(errc::io_error, "cannot make a pipe for the cloud's process");
     auto cloud_args = args_of(children[0]);
     cloud_args.insert(cloud_args.end(), {"--out", run_path.string()});
@@ -298,21 +301,30 @@ void add_launch_command(CLI::App& app) {
       throw error(errc::io_error, fmt::format("the cloud's process {} before it listened; see above",
                                               how_it_ended(status)));
     }
+    // A signal while the cloud loaded is only seen now (fgets restarts after it): pass it on, start no one.
+    if (stop_signal() == 0)
+      for (std::size_t i = 1; i < children.size(); ++i) {
+        auto a = args_of(children[i]);
+        a.insert(a.end(), {"--join", rendezvous});
+        try {
+          children[i].pid = spawn(a, -1);
+        } catch (const error& e) {
+          std::cerr << "elsa launch: " << e.what() << "; stopping the run" << std::endl;
+          kill(children[0].pid, SIGTERM);
+          break;
+        }
+      }
     std::thread forward([cloud_out] {
       char buf[4096];
       while (fgets(buf, sizeof buf, cloud_out) != nullptr)
         std::cout << buf << std::flush;
       fclose(cloud_out);
     });
-    for (std::size_t i = 1; i < children.size(); ++i) {
-      auto a = args_of(children[i]);
-      a.insert(a.end(), {"--join", rendezvous});
-      children[i].pid = spawn(a, -1);
-    }
     {
       nlohmann::json procs = nlohmann::json::array();
       for (const auto& ch : children)
-        procs.push_back({{"role", ch.role}, {"ids", ch.ids}, {"pid", ch.pid}});
+        if (ch.pid > 0)
+          procs.push_back({{"role", ch.role}, {"ids", ch.ids}, {"pid", ch.pid}});
       std::ofstream f(run_path / "launch.json");
       f << nlohmann::json{{"rendezvous", rendezvous}, {"processes", procs}}.dump(2) << '\n';
     }
@@ -332,8 +344,10 @@ void add_launch_command(CLI::App& app) {
       }
       bool any = false;
       for (auto& ch : children) {
-        if (!ch.running)
+        if (!ch.running || ch.pid <= 0) {
+          ch.running = false;
           continue;
+        }
         int status = 0;
         const auto r = waitpid(ch.pid, &status, WNOHANG);
         if (r == 0) {
@@ -355,8 +369,12 @@ void add_launch_command(CLI::App& app) {
       if (cloud_status != -1 && !terminated
           && std::chrono::steady_clock::now() - cloud_ended > std::chrono::seconds(30)) {
         for (auto& ch : children)
-          if (ch.running)
+          if (ch.running) {
+            std::cerr << fmt::format("elsa launch: killed the process of {} (pid {}): still running 30 s after "
+                                     "the cloud's ended", ch.name, ch.pid)
+                      << std::endl;
             kill(ch.pid, SIGKILL);
+          }
         terminated = true;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(100));

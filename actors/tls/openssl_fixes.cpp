@@ -53,8 +53,11 @@ std::string peer_of(const SSL* ssl) {
   return address_of(ssl);
 }
 
+// "rendezvous: tls: ..." or "client 3: tls: ...": the process names itself in ELSA_NODE_NAME (actors/node.cpp).
 void say(const std::string& line) {
-  std::fputs(("tls: " + line + "\n").c_str(), stderr);  // one write: processes share the terminal
+  const char* name = std::getenv("ELSA_NODE_NAME");
+  const std::string prefix = name != nullptr ? std::string{name} + ": tls: " : std::string{"tls: "};
+  std::fputs((prefix + line + "\n").c_str(), stderr);  // one write: processes share the terminal
 }
 
 // Marks an SSL object whose handshake completed, or whose refusal was said (ex_data: CAF uses none).
@@ -89,9 +92,12 @@ void info_cb(const SSL* ssl, int where, int ret) {
   const auto said = [ssl] { SSL_set_ex_data(const_cast<SSL*>(ssl), done_index(), const_cast<char*>("said")); };
   if ((where & SSL_CB_ALERT) && std::string{SSL_alert_type_string(ret)} == "F") {
     said();
-    if (where & SSL_CB_WRITE)
-      say("refused " + peer_of(ssl) + ": " + SSL_alert_desc_string_long(ret));
-    else
+    if (where & SSL_CB_WRITE) {
+      // The queued reason says more than the alert ("peer did not return a certificate" vs "unknown").
+      const auto e = ERR_peek_last_error();
+      const char* reason = e != 0 ? ERR_reason_error_string(e) : nullptr;
+      say("refused " + peer_of(ssl) + ": " + (reason != nullptr ? reason : SSL_alert_desc_string_long(ret)));
+    } else
       say("handshake with " + peer_of(ssl) + " failed: it sent \"" + SSL_alert_desc_string_long(ret)
           + "\" (it does not accept this node's certificate)");
   } else if ((where & SSL_CB_EXIT) && ret <= 0) {
@@ -118,7 +124,12 @@ bool clear_errors() {
 
 template <class Fn>
 Fn real(const char* name) {
-  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+  auto* fn = reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
+  if (fn == nullptr) {  // no libssl behind us: nothing sensible to do
+    std::fprintf(stderr, "elsa: internal error: OpenSSL's %s not found (%s)\n", name, dlerror());
+    std::abort();
+  }
+  return fn;
 }
 
 } // namespace

@@ -60,6 +60,17 @@ std::string fmt_pid(const std::string& name, pid_t pid) {
   return "the process of " + name + " (pid " + std::to_string(pid) + ") was killed by signal 9";
 }
 
+// Kills a child still running when a test ends early (a failed ASSERT): elsa launch's processes follow it.
+struct reaper {
+  child& c;
+  ~reaper() {
+    if (c.pid > 0) {
+      ::kill(c.pid, SIGKILL);
+      c.wait();
+    }
+  }
+};
+
 pid_t pid_of(const json& launch, const std::string& role, uint32_t id) {
   for (const auto& p : launch["processes"])
     if (p["role"] == role && !p["ids"].empty() && p["ids"][0] == id)
@@ -74,30 +85,43 @@ TEST(LaunchCli, EightProcessesWithTlsMatchOneProcessAndStrangersCannotJoin) {
   const auto config = write_config(dir, cfg);
   const auto run = dir / "run";
   auto launch = spawn_elsa({"launch", config.string(), "--out", run.string()}, dir, false);
+  reaper guard{launch};
   ASSERT_TRUE(wait_for_file(run / "launch.json", 120)) << read_text(launch.err);
   const auto rendezvous = read_json(run / "launch.json")["rendezvous"].get<std::string>();
 
-  // Strangers, while the run trains: a node whose certificate another CA signed, and a plaintext node.
+  // Strangers, while the run trains: a node whose certificate another CA signed (trusting that CA, then
+  // ours), a plaintext node, and a TLS client with no certificate at all (openssl s_client).
   ASSERT_EQ(std::system(("bash " + (source_dir() / "scripts/make_certs.sh").string() + " " + (dir / "other").string()
                          + " node >/dev/null").c_str()),
             0);
   const auto other = dir / "other";
-  const auto base = "node " + config.string() + " --role client --id 0 --join " + rendezvous;
-  const auto foreign = run_split(base + " --set network.certificate=" + (other / "node.pem").string()
-                                 + " --set network.key=" + (other / "node.key").string()
-                                 + " --set network.cafile=" + (other / "ca.pem").string());
+  const auto base = "node " + config.string() + " --role client --id 0 --join " + rendezvous
+                    + " --set network.certificate=" + (other / "node.pem").string()
+                    + " --set network.key=" + (other / "node.key").string();
+  const auto foreign = run_split(base + " --set network.cafile=" + (other / "ca.pem").string());
   EXPECT_EQ(foreign.exit_code, 1) << foreign.err;
   EXPECT_TRUE(has(foreign.err, "cannot reach the rendezvous at " + rendezvous)) << foreign.err;
-  const auto plain = run_split(base + " --set network.tls=false");
+  const auto trusting = run_split(base + " --set network.cafile=" + (run / "certs" / "ca.pem").string());
+  EXPECT_EQ(trusting.exit_code, 1) << trusting.err;
+  EXPECT_TRUE(has(trusting.err, "cannot reach the rendezvous at " + rendezvous)) << trusting.err;
+  const auto plain = run_split("node " + config.string() + " --role client --id 0 --join " + rendezvous
+                               + " --set network.tls=false");
   EXPECT_EQ(plain.exit_code, 1) << plain.err;
   EXPECT_TRUE(has(plain.err, "cannot reach the rendezvous at " + rendezvous)) << plain.err;
+  const auto host = rendezvous.substr(0, rendezvous.rfind(':')), port = rendezvous.substr(rendezvous.rfind(':') + 1);
+  const auto no_cert = run_shell("echo | timeout 20 openssl s_client -connect " + host + ":" + port + " -CAfile "
+                                 + (run / "certs" / "ca.pem").string() + " 2>&1");
+  EXPECT_TRUE(has(no_cert.output, "CONNECTED")) << no_cert.output;  // it reached the port (and was refused)
 
   ASSERT_EQ(launch.wait(), 0) << read_text(launch.err);
   const auto err = read_text(launch.err);
-  // The cloud's process (the rendezvous) logged both refusals; nobody else joined.
-  EXPECT_TRUE(has(err, "tls: handshake with 127.0.0.1:")) << err;
-  EXPECT_TRUE(has(err, "\"unknown CA\"")) << err;
-  EXPECT_TRUE(has(err, "wrong version number")) << err;
+  // The cloud's process (the rendezvous) logged each refusal; nobody else joined.
+  EXPECT_TRUE(has(err, "rendezvous: tls: handshake with 127.0.0.1:")) << err;
+  EXPECT_TRUE(has(err, "failed: it sent \"unknown CA\"")) << err;  // the stranger refused our certificate
+  EXPECT_TRUE(has(err, "rendezvous: tls: refused the certificate of 127.0.0.1:")) << err;  // we refused its
+  EXPECT_TRUE(has(err, "unable to get local issuer certificate")) << err;
+  EXPECT_TRUE(has(err, "wrong version number")) << err;                   // the plaintext node
+  EXPECT_TRUE(has(err, ": peer did not return a certificate")) << err;    // the client without one
   EXPECT_FALSE(has(err, "rendezvous: refused a join")) << err;
   EXPECT_TRUE(has(err, "(mutual TLS)")) << err;
   EXPECT_TRUE(fs::exists(run / "certs" / "ca.pem"));
@@ -123,27 +147,44 @@ TEST(LaunchCli, KilledClientAndEdgeProcessesAreADropoutAndADeadEdge) {
   ELSA_REQUIRE_PROGRAM();
   const auto dir = scratch_dir("launch_kill");
   auto cfg = four_clients(6);
+  cfg.heartbeat_ms = 500;            // a frozen process is noticed by heartbeats alone within 5 s
+  cfg.connection_timeout_ms = 5000;  // (2 s is too short on a busy 2-core machine: handshakes time out)
   const auto config = write_config(dir, cfg);
   const auto run = dir / "run";
   auto launch = spawn_elsa({"launch", config.string(), "--out", run.string()}, dir, false);
+  reaper guard{launch};
   ASSERT_TRUE(wait_for_file(run / "launch.json", 120)) << read_text(launch.err);
   const auto procs = read_json(run / "launch.json");
-  const auto client2 = pid_of(procs, "client", 2), edge1 = pid_of(procs, "edge", 1);
+  const auto client2 = pid_of(procs, "client", 2), client3 = pid_of(procs, "client", 3), edge1 = pid_of(procs, "edge", 1);
   ASSERT_GT(client2, 0);
+  ASSERT_GT(client3, 0);
   ASSERT_GT(edge1, 0);
+  // (Each pid is a child of elsa launch, which only reaps it after the run: it cannot have been reused.)
   ASSERT_TRUE(wait_for_lines(run / "metrics.jsonl", 1, 300)) << read_text(launch.err);
   ASSERT_EQ(::kill(client2, SIGKILL), 0);
   ASSERT_TRUE(wait_for_lines(run / "metrics.jsonl", 3, 300)) << read_text(launch.err);
   ASSERT_EQ(::kill(edge1, SIGKILL), 0);
+  // A machine that vanishes without closing its connections: client 3 frozen, not killed. Only the
+  // middleman's heartbeats can tell ([network] connection_timeout_ms).
+  ASSERT_TRUE(wait_for_lines(run / "metrics.jsonl", 4, 300)) << read_text(launch.err);
+  ASSERT_EQ(::kill(client3, SIGSTOP), 0);
+  bool noticed = false;
+  for (int i = 0; i < 300 && !noticed; ++i) {
+    noticed = has(read_text(launch.err), "rendezvous: lost the process of client 3 (exit_reason(remote_link_unreachable))");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_TRUE(noticed) << read_text(launch.err);
+  ::kill(client3, SIGKILL);  // (frozen, it would not take the stop)
   ASSERT_EQ(launch.wait(), 0) << read_text(launch.err);
 
   const auto err = read_text(launch.err);
   EXPECT_TRUE(has(err, fmt_pid("client 2", client2))) << err;
   EXPECT_TRUE(has(err, fmt_pid("edge 1", edge1))) << err;
+  EXPECT_FALSE(has(err, "elsa launch: killed the process")) << err;
   const auto summary = read_json(run / "summary.json");
   EXPECT_EQ(summary["finished"], true);
   EXPECT_EQ(summary["rounds_recorded"], 6);
-  EXPECT_EQ(summary["down"], json::array({2}));
+  EXPECT_EQ(summary["down"], json::array({2, 3}));
   // The coordinator saw edge 1 go and moved its clients to edge 0.
   bool edge_down = false;
   std::istringstream events(read_text(run / "events.jsonl"));
@@ -177,18 +218,22 @@ TEST(LaunchCli, CtrlCStopsTheRunCleanlyAndLeavesNoProcessBehind) {
   const auto run = dir / "run";
   auto launch = spawn_elsa({"launch", config.string(), "--out", run.string(), "--set", "network.tls=false"}, dir,
                            false);
+  reaper guard{launch};
   ASSERT_TRUE(wait_for_file(run / "launch.json", 120)) << read_text(launch.err);
   const auto procs = read_json(run / "launch.json");
   ASSERT_TRUE(wait_for_lines(run / "metrics.jsonl", 1, 300)) << read_text(launch.err);
+  const auto asked = std::chrono::steady_clock::now();
   ASSERT_EQ(::kill(launch.pid, SIGINT), 0);
   EXPECT_EQ(launch.wait(), 130) << read_text(launch.err);
+  // Everyone stopped when told: nothing was left for elsa launch to kill after its grace period.
+  EXPECT_LT(std::chrono::steady_clock::now() - asked, std::chrono::seconds(25));
+  EXPECT_FALSE(has(read_text(launch.err), "elsa launch: killed the process")) << read_text(launch.err);
   const auto summary = read_json(run / "summary.json");
   EXPECT_EQ(summary["finished"], false);
   EXPECT_EQ(summary["stop_reason"], "SIGINT");
   EXPECT_EQ(summary["processes"], 6);
   EXPECT_TRUE(has(read_text(launch.err), "(plaintext)")) << read_text(launch.err);
-  for (const auto& p : procs["processes"])
-    EXPECT_NE(::kill(p["pid"].get<pid_t>(), 0), 0) << p.dump() << " is still running";
+  EXPECT_EQ(procs["processes"].size(), 6u);
   fs::remove_all(dir);
 }
 
@@ -209,6 +254,7 @@ TEST(NodeCli, TheRendezvousRefusesTakenIdsFreesLeftPlacesAndNamesTheMissing) {
   auto cloud = spawn_elsa({"node", config.string(), "--role", "cloud", "--listen", "127.0.0.1:0", "--out",
                            (dir / "run").string()},
                           dir, false);
+  reaper cloud_guard{cloud};
   std::string rendezvous;
   for (int i = 0; i < 1200 && rendezvous.empty(); ++i) {
     const auto out = read_text(cloud.out);
@@ -224,6 +270,7 @@ TEST(NodeCli, TheRendezvousRefusesTakenIdsFreesLeftPlacesAndNamesTheMissing) {
   fs::create_directories(logs1);
   fs::create_directories(logs2);
   auto first = spawn_elsa({"node", config.string(), "--role", "client", "--id", "1", "--join", rendezvous}, logs1, false);
+  reaper first_guard{first};
   for (int i = 0; i < 600 && !has(read_text(cloud.err), "client 1 joined"); ++i)
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   ASSERT_TRUE(has(read_text(cloud.err), "client 1 joined")) << read_text(cloud.err);
@@ -242,6 +289,7 @@ TEST(NodeCli, TheRendezvousRefusesTakenIdsFreesLeftPlacesAndNamesTheMissing) {
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   EXPECT_TRUE(has(read_text(cloud.err), "client 1 left before the run started")) << read_text(cloud.err);
   auto second = spawn_elsa({"node", config.string(), "--role", "client", "--id", "1", "--join", rendezvous}, logs2, false);
+  reaper second_guard{second};
 
   // Nobody else comes: at the deadline the cloud's process ends with the missing named, and so does client 1's.
   EXPECT_EQ(cloud.wait(), 1);
