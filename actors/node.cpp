@@ -473,7 +473,7 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
   auto record = make_run_record(cfg, res);
   auto ctx = make_run_context(cfg, res);
   auto status = std::make_shared<node_status>();
-  run_result result;
+  messages::codec_stats codec;
   std::string stop_reason;
   int64_t saved_cloud_rounds = -1;
   bool finished = false;
@@ -534,46 +534,10 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
         .receive([&](uint32_t n) { saved_cloud_rounds = static_cast<int64_t>(n); },
                  [&](const caf::error& err) { log << "saving the adapters: " << sys.render(err) << std::endl; });
     stop_local();
-    result.codec = ctx->codec.stats();
+    codec = ctx->codec.stats();
   }
-  if (!record->aborted().empty())
-    throw error(errc::io_error, fmt::format("the run could not start: {}; see {}", record->aborted(),
-                                            (cfg.out_dir / "events.jsonl").string()));
-  if (!finished && stop_reason.empty())
-    throw error(errc::io_error, fmt::format("the run did not finish (recorded {} of {} rounds); see {}",
-                                            record->lines().size(), cfg.rounds,
-                                            (cfg.out_dir / "metrics.jsonl").string()));
-  result.wall_seconds = std::chrono::duration<double>(clock_type::now() - started).count();
-  result.summary = record->summary(result.wall_seconds);
-  result.summary["processes"] = status->processes.load();
-  if (!stop_reason.empty()) {
-    result.summary["stop_reason"] = stop_reason;
-    result.summary["adapters_cloud_rounds"] = std::max<int64_t>(saved_cloud_rounds, 0);
-  }
-  {
-    std::ofstream f(cfg.out_dir / "summary.json");
-    f << result.summary.dump(2) << '\n';
-  }
-  result.metrics = record->lines();
-  result.errors = record->errors();
-  for (const auto& l : result.metrics)
-    result.steps += l.value("steps", int64_t{0});
-  if (results && stop_reason.empty())
-    *results << record->summary_table(result.wall_seconds) << "wrote " << cfg.out_dir.string()
-             << "/: config.toml, metrics.jsonl, events.jsonl, summary.json"
-             << (cfg.save_adapters ? ", adapters/" : "") << std::endl;
-  return result;
-}
-
-// Injects the configured malformed message into this process's roles ([faults] malformed_to names a role;
-// in one process its first participant gets it, here the process that runs participant 0).
-messages::payload malformed_bytes() {
-  std::vector<uint8_t> junk(96);
-  for (std::size_t i = 0; i < junk.size(); ++i)
-    junk[i] = static_cast<uint8_t>(0xA5u ^ (i * 37u));
-  junk[0] = 0;
-  junk[4] = 200;
-  return messages::payload::copy_of(junk.data(), junk.size());
+  return finish_run(cfg, *record, {finished, stop_reason, saved_cloud_rounds, status->processes.load()},
+                    std::chrono::duration<double>(clock_type::now() - started).count(), codec, log, results);
 }
 
 run_result run_member_node(const run::run_config& cfg, const node_options& opt, std::ostream& log,

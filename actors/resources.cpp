@@ -2,10 +2,14 @@
 #include "actors/resources.hpp"
 
 #include <algorithm>
+#include <fstream>
 #include <ostream>
+
+#include <fmt/format.h>
 
 #include <caf/thread_hook.hpp>
 
+#include "core/errors.hpp"
 #include "core/fed/behaviour.hpp"
 #include "core/fed/edge_body.hpp"
 #include "core/fed/evaluator.hpp"
@@ -137,6 +141,57 @@ std::shared_ptr<run_context> make_run_context(const run::run_config& cfg, const 
   ctx->task_names = res.task_names;
   ctx->shape = res.shape;
   return ctx;
+}
+
+messages::payload malformed_bytes() {
+  std::vector<uint8_t> junk(96);
+  for (std::size_t i = 0; i < junk.size(); ++i)
+    junk[i] = static_cast<uint8_t>(0xA5u ^ (i * 37u));
+  junk[0] = 0;  // one segment ...
+  junk[4] = 200; // ... claiming 200 words that are not there
+  return messages::payload::copy_of(junk.data(), junk.size());
+}
+
+run_result finish_run(const run::run_config& cfg, const run::run_record& record, const run_end& end,
+                      double wall_seconds, const messages::codec_stats& codec, std::ostream& log,
+                      std::ostream* results) {
+  if (!record.aborted().empty())
+    throw error(errc::io_error, fmt::format("the run could not start: {}; see {}", record.aborted(),
+                                            (cfg.out_dir / "events.jsonl").string()));
+  if (!end.finished && end.stop_reason.empty())
+    throw error(errc::io_error, fmt::format("the run did not finish (recorded {} of {} rounds); see {}",
+                                            record.lines().size(), cfg.rounds,
+                                            (cfg.out_dir / "metrics.jsonl").string()));
+  run_result result;
+  result.codec = codec;
+  result.wall_seconds = wall_seconds;
+  result.summary = record.summary(wall_seconds);
+  result.summary["processes"] = end.processes;
+  if (!end.stop_reason.empty()) {
+    result.summary["stop_reason"] = end.stop_reason;
+    result.summary["adapters_cloud_rounds"] = std::max<int64_t>(end.saved_cloud_rounds, 0);
+  }
+  {
+    std::ofstream f(cfg.out_dir / "summary.json");
+    f << result.summary.dump(2) << '\n';
+  }
+  result.metrics = record.lines();
+  result.errors = record.errors();
+  for (const auto& l : result.metrics)
+    result.steps += l.value("steps", int64_t{0});
+  if (!end.stop_reason.empty())
+    log << "stopped (" << end.stop_reason << ") after " << result.metrics.size() << " of " << cfg.rounds
+        << " edge rounds; the record is in " << cfg.out_dir.string()
+        << "/: config.toml, metrics.jsonl, events.jsonl, summary.json (\"finished\": false)"
+        << (cfg.save_adapters && end.saved_cloud_rounds > 0
+              ? fmt::format(", adapters/ (after {} of {} cloud rounds)", end.saved_cloud_rounds, cfg.cloud_rounds())
+              : std::string(", no adapters (no cloud round completed)"))
+        << std::endl;
+  else if (results)
+    *results << record.summary_table(wall_seconds) << "wrote " << cfg.out_dir.string()
+             << "/: config.toml, metrics.jsonl, events.jsonl, summary.json"
+             << (cfg.save_adapters ? ", adapters/" : "") << std::endl;
+  return result;
 }
 
 } // namespace elsa::actors

@@ -14,6 +14,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/interfaces.hpp"
+#include "actors/runtime.hpp"
 #include "core/fed/adapters.hpp"
 #include "core/fed/federation_data.hpp"
 #include "core/fed/frozen_base.hpp"
@@ -68,5 +69,24 @@ std::shared_ptr<run::run_record> make_run_record(const run::run_config& cfg, con
 
 /// The context every role of the process shares; its recorder is set by the caller before any role spawns.
 std::shared_ptr<run_context> make_run_context(const run::run_config& cfg, const process_resources& res);
+
+/// Bytes that are no ELSA message (a valid-looking length, garbage inside): [faults] malformed_to.
+messages::payload malformed_bytes();
+
+/// How a run's actors ended, for finish_run.
+struct run_end {
+  bool finished = false;           // the recorder said done
+  std::string stop_reason;         // a stop was asked for (e.g. "SIGINT"); empty otherwise
+  int64_t saved_cloud_rounds = -1; // a stopped run: cloud rounds behind the adapters the cloud saved
+  uint32_t processes = 1;          // OS processes that took part
+};
+
+/// The end of a run, the same in one process and across processes: elsa::error when it could not start or
+/// did not finish (and was not stopped); otherwise RUN/summary.json is written (with `processes`, and
+/// `stop_reason` / `adapters_cloud_rounds` when stopped) and the result returned. The summary table goes to
+/// `results` (when not null) for a finished run; a stopped run says what it kept on `log`.
+run_result finish_run(const run::run_config& cfg, const run::run_record& record, const run_end& end,
+                      double wall_seconds, const messages::codec_stats& codec, std::ostream& log,
+                      std::ostream* results);
 
 } // namespace elsa::actors

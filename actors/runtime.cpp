@@ -37,16 +37,6 @@ namespace {
 
 using clock_type = std::chrono::steady_clock;
 
-// Bytes that are no ELSA message (a valid-looking length, garbage inside).
-messages::payload malformed_bytes() {
-  std::vector<uint8_t> junk(96);
-  for (std::size_t i = 0; i < junk.size(); ++i)
-    junk[i] = static_cast<uint8_t>(0xA5u ^ (i * 37u));
-  junk[0] = 0;  // one segment ...
-  junk[4] = 200; // ... claiming 200 words that are not there
-  return messages::payload::copy_of(junk.data(), junk.size());
-}
-
 } // namespace
 
 run_result run_federation(const run::run_config& cfg, std::ostream& log, const run_hooks& hooks) {
@@ -82,7 +72,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
   // -- the actor system --
   caf::actor_system_config sys_cfg;
   configure_actor_system(sys_cfg, cfg);
-  run_result result;
+  run_end end;
   std::string stop_reason; // set when hooks.stop_requested stopped the run
   int64_t saved_cloud_rounds = -1;  // a stopped run: cloud rounds behind the adapters it saved
   auto record = make_run_record(cfg, res);
@@ -193,43 +183,12 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
       }
       stop_all();
     }
-    result.codec = ctx->codec.stats();
-    if (!record->aborted().empty())
-      throw error(errc::io_error, fmt::format("the run could not start: {}; see {}", record->aborted(),
-                                              (cfg.out_dir / "events.jsonl").string()));
-    if (!finished && stop_reason.empty())
-      throw error(errc::io_error, fmt::format("the run did not finish (recorded {} of {} rounds); see {}",
-                                              record->lines().size(), cfg.rounds,
-                                              (cfg.out_dir / "metrics.jsonl").string()));
+    end.finished = finished;
   }
-  result.wall_seconds = std::chrono::duration<double>(clock_type::now() - started).count();
-  result.summary = record->summary(result.wall_seconds);
-  result.summary["processes"] = 1;
-  if (!stop_reason.empty()) {
-    result.summary["stop_reason"] = stop_reason;
-    result.summary["adapters_cloud_rounds"] = std::max<int64_t>(saved_cloud_rounds, 0);
-  }
-  {
-    std::ofstream f(cfg.out_dir / "summary.json");
-    f << result.summary.dump(2) << '\n';
-  }
-  result.metrics = record->lines();
-  result.errors = record->errors();
-  for (const auto& l : result.metrics)
-    result.steps += l.value("steps", int64_t{0});
-  if (!stop_reason.empty())
-    log << "stopped (" << stop_reason << ") after " << result.metrics.size() << " of " << cfg.rounds
-        << " edge rounds; the record is in " << cfg.out_dir.string()
-        << "/: config.toml, metrics.jsonl, events.jsonl, summary.json (\"finished\": false)"
-        << (cfg.save_adapters && saved_cloud_rounds > 0
-              ? fmt::format(", adapters/ (after {} of {} cloud rounds)", saved_cloud_rounds, cfg.cloud_rounds())
-              : std::string(", no adapters (no cloud round completed)"))
-        << std::endl;
-  else if (results)
-    *results << record->summary_table(result.wall_seconds) << "wrote " << cfg.out_dir.string()
-             << "/: config.toml, metrics.jsonl, events.jsonl, summary.json"
-             << (cfg.save_adapters ? ", adapters/" : "") << std::endl;
-  return result;
+  end.stop_reason = stop_reason;
+  end.saved_cloud_rounds = saved_cloud_rounds;
+  return finish_run(cfg, *record, end, std::chrono::duration<double>(clock_type::now() - started).count(),
+                    ctx->codec.stats(), log, results);
 }
 
 } // namespace elsa::actors

@@ -195,23 +195,14 @@ void add_launch_command(CLI::App& app) {
     ->expected(1)
     ->take_all();
   cmd->callback([o, out] {
-    std::vector<run::key_override> overrides;
-    if (out->count() > 0)
-      overrides.push_back({"--out " + o->out, "output", "dir", o->out});
-    if (o->quiet)
-      overrides.push_back({"--quiet", "output", "progress", false});
-    for (const auto& s : o->sets)
-      overrides.push_back(parse_set(s));
-    const auto cfg = run::read_run_config(o->config, overrides);
-    run::check_input_folders(cfg, o->config);
+    std::string where;
+    const auto cfg = read_with_options(o->config, out->count() > 0, o->out, o->quiet, o->sets, {}, where);
     if (cfg.deterministic)
       throw error(errc::invalid_argument, fmt::format("{}: [run] deterministic = true needs every role in one "
                                                       "process; use elsa run, or --set run.deterministic=false",
                                                       o->config));
     if (!cfg.certificate.empty())
       actors::check_network(cfg);  // certificates the config names: checked before anything starts
-    const auto where = out->count() > 0 ? "--out " + o->out
-                                        : fmt::format("{}: [output] dir = \"{}\"", o->config, cfg.out_dir.string());
     const auto dir = run::run_dir::claim(cfg.out_dir, o->force, where, "choose another --out",
                                          run::federated_run_markers());
     dir.create();

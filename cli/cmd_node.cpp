@@ -75,15 +75,8 @@ void add_node_command(CLI::App& app) {
     ->expected(1)
     ->take_all();
   cmd->callback([o, out] {
-    std::vector<run::key_override> overrides;
-    if (out->count() > 0)
-      overrides.push_back({"--out " + o->out, "output", "dir", o->out});
-    if (o->quiet)
-      overrides.push_back({"--quiet", "output", "progress", false});
-    for (const auto& s : o->sets)
-      overrides.push_back(parse_set(s));
-    const auto cfg = run::read_run_config(o->config, overrides);
-    run::check_input_folders(cfg, o->config);
+    std::string where;
+    const auto cfg = read_with_options(o->config, out->count() > 0, o->out, o->quiet, o->sets, {}, where);
     actors::node_options opt;
     opt.role = o->role;
     if (!o->ids.empty())
@@ -101,8 +94,6 @@ void add_node_command(CLI::App& app) {
       actors::run_node(cfg, opt, std::cerr, nullptr, hooks);
       return;
     }
-    const auto where = out->count() > 0 ? "--out " + o->out
-                                        : fmt::format("{}: [output] dir = \"{}\"", o->config, cfg.out_dir.string());
     // A folder holding only what elsa launch put there first (certs/) is taken as new.
     std::optional<run::run_dir> dir;
     if (!only_launch_files(cfg.out_dir))

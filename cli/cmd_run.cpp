@@ -64,22 +64,13 @@ void add_run_command(CLI::App& app) {
   cmd->add_flag("--json", o->json, "print summary.json on stdout instead of the table (for scripts)")
     ->default_str("off");
   cmd->callback([o, out, rounds] {
-    std::vector<run::key_override> overrides;
-    if (out->count() > 0)
-      overrides.push_back({"--out " + o->out, "output", "dir", o->out});
+    std::vector<run::key_override> extra;
     if (rounds->count() > 0)
-      overrides.push_back({fmt::format("--rounds {}", o->rounds), "topology", "rounds", o->rounds});
+      extra.push_back({fmt::format("--rounds {}", o->rounds), "topology", "rounds", o->rounds});
     if (o->deterministic)
-      overrides.push_back({"--deterministic", "run", "deterministic", true});
-    if (o->quiet)
-      overrides.push_back({"--quiet", "output", "progress", false});
-    for (const auto& s : o->sets)
-      overrides.push_back(parse_set(s));
-    const auto cfg = run::read_run_config(o->config, overrides);
-    run::check_input_folders(cfg, o->config);
-    const auto where = out->count() > 0
-                         ? "--out " + o->out
-                         : fmt::format("{}: [output] dir = \"{}\"", o->config, cfg.out_dir.string());
+      extra.push_back({"--deterministic", "run", "deterministic", true});
+    std::string where;
+    const auto cfg = read_with_options(o->config, out->count() > 0, o->out, o->quiet, o->sets, extra, where);
     const auto dir = run::run_dir::claim(cfg.out_dir, o->force, where, "choose another --out",
                                          run::federated_run_markers());
 

@@ -169,4 +169,21 @@ run::key_override parse_set(const std::string& text) {
 }
 
 
+run::run_config read_with_options(const std::string& config, bool out_given, const std::string& out, bool quiet,
+                                  const std::vector<std::string>& sets, std::vector<run::key_override> extra,
+                                  std::string& where) {
+  std::vector<run::key_override> overrides;
+  if (out_given)
+    overrides.push_back({"--out " + out, "output", "dir", out});
+  overrides.insert(overrides.end(), extra.begin(), extra.end());
+  if (quiet)
+    overrides.push_back({"--quiet", "output", "progress", false});
+  for (const auto& s : sets)
+    overrides.push_back(parse_set(s));
+  auto cfg = run::read_run_config(config, overrides);
+  run::check_input_folders(cfg, config);
+  where = out_given ? "--out " + out : fmt::format("{}: [output] dir = \"{}\"", config, cfg.out_dir.string());
+  return cfg;
+}
+
 } // namespace elsa::cli

@@ -46,6 +46,13 @@ CLI::Validator real_range(double lo, double hi, bool lo_open = false);
 /// type and its range as it checks the file's. errc::invalid_argument when TEXT is not SECTION.KEY=VALUE.
 run::key_override parse_set(const std::string& text);
 
+/// The options of the commands that run a config (run, launch, node), read over CONFIG and checked with it:
+/// --out when given (`out_given`), then `extra` (e.g. --rounds), --quiet, every --set (last wins); model and data folders
+/// checked. `where` is set to how the run directory was named, for run_dir::claim's messages.
+run::run_config read_with_options(const std::string& config, bool out_given, const std::string& out, bool quiet,
+                                  const std::vector<std::string>& sets, std::vector<run::key_override> extra,
+                                  std::string& where);
+
 /// The text of an error as one line: line breaks become "; ", trailing blanks go.
 std::string one_line(const std::string& text);
 
