@@ -11,6 +11,7 @@
 #include "actors/dispatch.hpp"
 #include "actors/heartbeat.hpp"
 #include "core/errors.hpp"
+#include "core/fed/aggregation.hpp"
 #include "core/fed/behaviour.hpp"
 #include "core/fed/placement.hpp"
 #include "core/fed/split_plan.hpp"
@@ -589,6 +590,19 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
         return;
       }
       if (round == registration_timer) {
+        const auto& cfg = st.ctx->cfg;
+        // Enough clients and every edge: start without the rest ([faults] start_quorum; core/fed/aggregation).
+        if (!st.peers.complete && cfg.start_quorum < 1.0
+            && static_cast<int64_t>(st.peers.edges.size()) == cfg.edges
+            && fed::quorum_met(st.peers.clients.size(), static_cast<std::size_t>(cfg.clients), cfg.start_quorum)) {
+          record_error(self, *st.ctx, who, 0, run::run_error::absent_at_start,
+                       fmt::format("registration closed after {} ms ([faults] round_deadline_ms) with {} of {} "
+                                   "clients ([faults] start_quorum = {}); starting without clients {}",
+                                   cfg.round_deadline_ms, st.peers.clients.size(), cfg.clients, cfg.start_quorum,
+                                   missing_ids(st.peers.clients, cfg.clients)));
+          complete_registration(self);
+          return;
+        }
         if (!st.peers.complete)
           record_error(self, *st.ctx, who, 0, run::run_error::not_registered, std::string{},
                        fmt::format("registration incomplete after {} ms ([faults] round_deadline_ms): clients "

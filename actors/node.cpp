@@ -34,6 +34,7 @@
 #include "actors/recorder.hpp"
 #include "actors/resources.hpp"
 #include "core/errors.hpp"
+#include "core/fed/aggregation.hpp"
 #include "core/fed/federation_data.hpp"
 
 namespace elsa::actors {
@@ -99,13 +100,14 @@ struct rendezvous_state {
   std::optional<caf::response_promise> coordinator_waiting;         // the coordinator's join
   bool complete = false;
   bool closed = false;                    // the join deadline passed or the run ended: no more joins
+  bool quorum_start = false;              // the deadline passed with [faults] start_quorum met: go without the rest
 };
 
 using rendezvous_pointer = caf::stateful_actor<rendezvous_state>*;
 
 std::string missing_list(const rendezvous_state& st) {
   std::vector<std::string> out;
-  if (!st.coordinator)
+  if (!st.coordinator && !st.coordinator_waiting)  // (waiting: joined, answered once the others are in)
     out.push_back("the coordinator");
   for (int64_t e = 0; e < st.cfg->edges; ++e)
     if (!st.edges.count(static_cast<uint32_t>(e)))
@@ -166,8 +168,11 @@ void fail_waiting(rendezvous_state& st, const std::string& why) {
 
 void try_complete(rendezvous_pointer self) {
   auto& st = self->state;
-  if (st.complete || (st.closed && !st.complete) || static_cast<int64_t>(st.edges.size()) < st.cfg->edges
-      || static_cast<int64_t>(st.clients.size()) < st.cfg->clients)
+  const bool enough_clients
+    = static_cast<int64_t>(st.clients.size()) == st.cfg->clients
+      || (st.quorum_start && fed::quorum_met(st.clients.size(), static_cast<std::size_t>(st.cfg->clients), st.cfg->start_quorum));
+  if (st.complete || (st.closed && !st.quorum_start) || static_cast<int64_t>(st.edges.size()) < st.cfg->edges
+      || !enough_clients)
     return;
   if (st.coordinator_waiting) {
     st.coordinator_waiting->deliver(st.recorder, st.cloud, st.joined);
@@ -294,7 +299,7 @@ caf::behavior rendezvous(rendezvous_pointer self, const run::run_config* cfg, st
         = std::any_of(st.joined.begin(), st.joined.end(), [from](const node_info& n) {
             return n.role == "coordinator" && from && n.node.node() == from->node();
           });
-      if (st.closed)
+      if (st.closed && !st.quorum_start)
         return;  // too late: the deadline passed or the run was stopped
       if (!from_coordinator_node || st.coordinator) {
         st.log->line("refused a coordinator announcement from a process that is not the coordinator's");
@@ -308,6 +313,16 @@ caf::behavior rendezvous(rendezvous_pointer self, const run::run_config* cfg, st
       if (!from_here(self) || st.complete)
         return;
       st.closed = true;
+      const bool coordinator_here = st.coordinator || st.coordinator_waiting;
+      if (st.cfg->start_quorum < 1.0 && coordinator_here && static_cast<int64_t>(st.edges.size()) == st.cfg->edges
+          && fed::quorum_met(st.clients.size(), static_cast<std::size_t>(st.cfg->clients), st.cfg->start_quorum)) {
+        st.log->line(fmt::format("join deadline: starting with {} of {} clients ([faults] start_quorum = {}); "
+                                 "missing: {}",
+                                 st.clients.size(), st.cfg->clients, st.cfg->start_quorum, missing_list(st)));
+        st.quorum_start = true;
+        try_complete(self);
+        return;
+      }
       const auto why = fmt::format("not every participant joined within {} ms ([network] join_timeout_ms); "
                                    "missing: {}",
                                    st.cfg->join_timeout_ms, missing_list(st));

@@ -1203,8 +1203,8 @@ int driver_main(const options& o) {
       fmt::print("{:>25} rounds 1-{} (s):{}\n", "", r.seconds.size(), series);
     }
   }
-  fmt::print("\nwall time {:.0f} s; 1-minute load average {} at the start, {} at the end\n", seconds_since(t_all),
-             load_at_start, load_average());
+  fmt::print("\nwall time {:.0f} s; 1-minute load average {} at the start (a shared machine)\n", seconds_since(t_all),
+             load_at_start);
   std::fflush(stdout);
   fs::remove_all(certs);
   certs_dir.clear();

@@ -60,6 +60,8 @@ const char* to_string(run_error code) noexcept {
       return "no_quorum";
     case run_error::not_registered:
       return "not_registered";
+    case run_error::absent_at_start:
+      return "absent_at_start";
     case run_error::internal:
       return "internal";
   }

@@ -29,6 +29,7 @@ enum class run_error : uint8_t {
   late_update,        // an edge's update reached the cloud outside its cloud round
   no_quorum,          // too few edges reported to the cloud
   not_registered,     // registration did not complete in time: the run cannot start (ends it)
+  absent_at_start,    // registration closed at its deadline without some clients ([faults] start_quorum met)
   internal,           // encoding or a core call failed for reasons not tied to the input
 };
 

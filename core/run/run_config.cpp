@@ -288,6 +288,7 @@ void walk(Config& c, Visitor& v) {
   v.key("round_deadline_ms", c.round_deadline_ms, 1, k_max_ms);
   v.key("step_deadline_ms", c.step_deadline_ms, 1, k_max_ms);
   v.key("quorum", c.quorum, 0.0, 1.0, true);
+  v.key("start_quorum", c.start_quorum, 0.0, 1.0, true);
   v.key("straggler_policy", c.straggler_policy_name, k_straggler_policies);
   v.key("staleness_decay", c.staleness_decay, 0.0, 1.0);
   v.key("max_staleness", c.max_staleness, 0, 100);

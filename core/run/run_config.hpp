@@ -135,6 +135,8 @@ struct run_config {
   int64_t round_deadline_ms = 120000; // per edge round, from its opening; later updates are stragglers
   int64_t step_deadline_ms = 30000;   // a client waiting this long for its edge gives up the round
   double quorum = 0.5;                // min fraction of live clients (edges, at the cloud) for aggregation
+  double start_quorum = 1.0;          // fraction of the clients that must have registered (joined, across
+                                      // processes) by the deadline for the run to start without the rest
   std::string straggler_policy_name = "drop"; // TOML key "straggler_policy": drop or staleness
   double staleness_decay = 0.5;
   int64_t max_staleness = 1;          // staleness policy: updates at most this many rounds late are aggregated

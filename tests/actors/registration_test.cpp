@@ -343,6 +343,33 @@ TEST(Registration, AParticipantThatNeverRegistersIsNamedAtTheDeadline) {
   caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
 }
 
+// [faults] start_quorum: with 2 of 3 clients and the edge registered at the deadline, 0.6 starts the run
+// without client 2 (recorded by name) and hands out tables of the two; 0.7 would not (as above).
+TEST(Registration, AtTheDeadlineAStartQuorumStartsWithoutTheAbsentClients) {
+  standalone s("standalone_quorum", 3, 1);
+  s.cfg.round_deadline_ms = 300;
+  s.cfg.start_quorum = 0.6;
+  s.ctx = std::make_shared<actors::run_context>(s.cfg, s.ctx->codec.limits());
+  auto& sys = *s.sys;
+  const auto& c = s.ctx->codec;
+  caf::scoped_actor recorder{sys}, cloud{sys}, client0{sys}, client1{sys}, edge0{sys};
+  auto coordinator = spawn_coordinator(s, recorder, cloud);
+  next_message(cloud, c);  // its registration
+  client0->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 0}, registration{10, 0}).value());
+  client1->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 1}, registration{20, 0}).value());
+  edge0->send(coordinator, deliver_atom::value, c.encode(participant{tier::edge, 0}, registration{}).value());
+  const auto ev = next_error(recorder);
+  EXPECT_EQ(ev.value("code", ""), "absent_at_start") << ev.dump();
+  EXPECT_NE(ev.value("text", "").find("with 2 of 3 clients ([faults] start_quorum = 0.6); starting without clients 2"),
+            std::string::npos)
+    << ev.dump();
+  auto [for_edge, edge_handles] = next_table(edge0, c);
+  EXPECT_EQ(for_edge.body.peers.size(), 3u);  // the cloud and the two clients
+  auto [for_cloud, cloud_handles] = next_table(cloud, c);
+  EXPECT_EQ(for_cloud.body.peers.size(), 3u);  // the edge and the two clients
+  caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
+}
+
 TEST(Registration, AWholeRunRecordsTheRegistrationAndAnOnTimeStragglerDelay) {
   auto cfg = small_run("registration_run");
   cfg.rounds = 2;

@@ -304,3 +304,71 @@ TEST(NodeCli, TheRendezvousRefusesTakenIdsFreesLeftPlacesAndNamesTheMissing) {
 }
 
 } // namespace
+
+namespace {
+
+// [faults] start_quorum across processes: client 3 never comes; at the join deadline the rendezvous starts
+// with 3 of 4 clients, the coordinator closes registration at its own deadline without client 3, and the run
+// completes with it named.
+TEST(NodeCli, AStartQuorumStartsTheRunWithoutAClientThatNeverCame) {
+  ELSA_REQUIRE_PROGRAM();
+  const auto dir = scratch_dir("node_quorum");
+  auto cfg = four_clients(2);
+  cfg.tls = false;
+  cfg.kappa1 = 2;
+  cfg.join_timeout_ms = 15000;
+  cfg.round_deadline_ms = 15000;
+  cfg.start_quorum = 0.75;
+  const auto config = write_config(dir, cfg);
+  const auto run = dir / "run";
+  auto cloud = spawn_elsa({"node", config.string(), "--role", "cloud", "--listen", "127.0.0.1:0", "--out", run.string()},
+                          dir, false);
+  reaper cloud_guard{cloud};
+  std::string rendezvous;
+  for (int i = 0; i < 1200 && rendezvous.empty(); ++i) {
+    const auto out = read_text(cloud.out);
+    const std::string marker = "rendezvous listening on ";
+    const auto at = out.find(marker);
+    if (at != std::string::npos && out.find('\n', at) != std::string::npos)
+      rendezvous = out.substr(at + marker.size(), out.find('\n', at) - at - marker.size());
+    else
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  ASSERT_FALSE(rendezvous.empty()) << read_text(cloud.err);
+  std::vector<child> others;
+  std::vector<std::vector<std::string>> roles{{"--role", "coordinator"},
+                                              {"--role", "edge", "--id", "0"},
+                                              {"--role", "edge", "--id", "1"},
+                                              {"--role", "client", "--id", "0,1,2"}};
+  for (std::size_t i = 0; i < roles.size(); ++i) {
+    const auto logs = dir / ("p" + std::to_string(i));
+    fs::create_directories(logs);
+    std::vector<std::string> args{"node", config.string(), "--join", rendezvous};
+    args.insert(args.end(), roles[i].begin(), roles[i].end());
+    others.push_back(spawn_elsa(args, logs, false));
+  }
+  struct reap_all {
+    std::vector<child>& v;
+    ~reap_all() {
+      for (auto& c : v)
+        reaper{c};
+    }
+  } guards{others};
+  ASSERT_EQ(cloud.wait(), 0) << read_text(cloud.err);
+  for (auto& o : others)
+    EXPECT_EQ(o.wait(), 0) << read_text(o.err);
+  const auto err = read_text(cloud.err);
+  EXPECT_TRUE(has(err, "join deadline: starting with 3 of 4 clients ([faults] start_quorum = 0.75); missing: client 3"))
+    << err;
+  const auto summary = read_json(run / "summary.json");
+  EXPECT_EQ(summary["finished"], true);
+  EXPECT_EQ(summary["processes"], 5);
+  bool absent = false;
+  std::istringstream events(read_text(run / "events.jsonl"));
+  for (std::string line; std::getline(events, line);)
+    absent = absent || (has(line, "\"absent_at_start\"") && has(line, "starting without clients 3"));
+  EXPECT_TRUE(absent) << read_text(run / "events.jsonl");
+  fs::remove_all(dir);
+}
+
+} // namespace

@@ -103,6 +103,7 @@ void expect_same(const er::run_config& a, const er::run_config& b) {
   EXPECT_EQ(a.change_classes, b.change_classes);
   EXPECT_EQ(a.deadline_s, b.deadline_s);
   EXPECT_EQ(a.target_accuracy, b.target_accuracy);
+  EXPECT_EQ(a.start_quorum, b.start_quorum);
   EXPECT_EQ(a.tls, b.tls);
   EXPECT_EQ(a.certificate, b.certificate);
   EXPECT_EQ(a.key, b.key);
@@ -289,7 +290,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 13 + 109); // sections + keys
+  EXPECT_EQ(n, 13 + 110); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {
