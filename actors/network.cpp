@@ -39,10 +39,11 @@ void check_tls_files(const run::run_config& cfg) {
   };
   if (!ctx)
     throw error(errc::io_error, "OpenSSL cannot make a TLS context");
-  if (SSL_CTX_use_certificate_chain_file(ctx.get(), cfg.certificate.c_str()) != 1)
-    throw bad("certificate", cfg.certificate, "not a PEM certificate");
+  // The key first: loaded after a certificate, a key that does not match it fails as if it were no key.
   if (SSL_CTX_use_PrivateKey_file(ctx.get(), cfg.key.c_str(), SSL_FILETYPE_PEM) != 1)
     throw bad("key", cfg.key, "not a PEM private key (or one with a passphrase)");
+  if (SSL_CTX_use_certificate_chain_file(ctx.get(), cfg.certificate.c_str()) != 1)
+    throw bad("certificate", cfg.certificate, "not a PEM certificate");
   if (SSL_CTX_check_private_key(ctx.get()) != 1)
     throw bad("key", cfg.key, fmt::format("is not the key of certificate {}", cfg.certificate.string()).c_str());
   if (SSL_CTX_load_verify_locations(ctx.get(), cfg.cafile.c_str(), nullptr) != 1)

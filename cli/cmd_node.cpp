@@ -77,6 +77,18 @@ void add_node_command(CLI::App& app) {
   cmd->callback([o, out] {
     std::string where;
     const auto cfg = read_with_options(o->config, out->count() > 0, o->out, o->quiet, o->sets, {}, where);
+    // Options that would do nothing for this role are refused rather than ignored.
+    const bool cloud = o->role == "cloud";
+    const auto refuse = [&o](const char* option, const char* why) {
+      throw error(errc::invalid_argument, fmt::format("{} with --role {}: {}", option, o->role, why));
+    };
+    if (!cloud && (out->count() > 0 || o->force || o->json))
+      refuse(out->count() > 0 ? "--out" : o->force ? "--force" : "--json",
+             "only the cloud's process writes the run record and prints the results");
+    if (cloud && !o->join.empty())
+      refuse("--join", "the cloud's process is the rendezvous; the others join it");
+    if ((cloud || o->role == "coordinator") && !o->ids.empty())
+      refuse("--id", "a run has one cloud and one coordinator; --id is for edges and clients");
     actors::node_options opt;
     opt.role = o->role;
     if (!o->ids.empty())

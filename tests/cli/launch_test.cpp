@@ -372,3 +372,51 @@ TEST(NodeCli, AStartQuorumStartsTheRunWithoutAClientThatNeverCame) {
 }
 
 } // namespace
+
+namespace {
+
+TEST(NodeCli, BadOptionsAndCertificatesAreOneClearLineBeforeAnythingStarts) {
+  ELSA_REQUIRE_PROGRAM();
+  const auto dir = scratch_dir("node_bad");
+  auto cfg = four_clients(2);
+  const auto config = write_config(dir, cfg).string();
+  ASSERT_EQ(std::system(("bash " + (source_dir() / "scripts/make_certs.sh").string() + " " + (dir / "c").string()
+                         + " a b >/dev/null").c_str()),
+            0);
+  const auto c = dir / "c";
+  const std::vector<std::pair<std::string, std::string>> cases{
+    {"--role edge --id 0 --join 127.0.0.1:9 --out x",
+     "--out with --role edge: only the cloud's process writes the run record and prints the results"},
+    {"--role cloud --join 127.0.0.1:9", "--join with --role cloud: the cloud's process is the rendezvous"},
+    {"--role coordinator --id 1 --join 127.0.0.1:9", "--id with --role coordinator: a run has one cloud"},
+    {"--role client --join 127.0.0.1:9", "--role client needs --id"},
+    {"--role client --id 9 --join 127.0.0.1:9", "--id 9: this run has 4 clients (ids 0..3)"},
+    {"--role client --id 0,0 --join 127.0.0.1:9", "--id 0,0: 0 is listed twice"},
+    {"--role client --id 0 --join 127.0.0.1", "--join 127.0.0.1: expected HOST:PORT"},
+    {"--role client --id 0 --join 127.0.0.1:0", "--join 127.0.0.1:0: port 0 names no process"},
+    {"--role client --id 0 --listen 0.0.0.0:0 --join 127.0.0.1:9", "give --advertise HOST"},
+    {"--role router --join 127.0.0.1:9", "--role router: expected cloud, coordinator, edge or client"},
+    {"--role client --id 0 --join 127.0.0.1:9", "[network] tls = true needs certificate, key and cafile"},
+    {"--role client --id 0 --join 127.0.0.1:9 --set network.certificate=" + (c / "a.pem").string()
+       + " --set network.key=" + (c / "b.key").string() + " --set network.cafile=" + (c / "ca.pem").string(),
+     "is not the key of certificate"},
+    {"--role client --id 0 --join 127.0.0.1:9 --set network.certificate=" + (c / "a.key").string()
+       + " --set network.key=" + (c / "a.key").string() + " --set network.cafile=" + (c / "ca.pem").string(),
+     "[network] certificate = \"" + (c / "a.key").string() + "\": not a PEM certificate"},
+    {"--role client --id 0 --join 127.0.0.1:9 --set network.certificate=" + (c / "none.pem").string()
+       + " --set network.key=" + (c / "a.key").string() + " --set network.cafile=" + (c / "ca.pem").string(),
+     "cannot read that file"},
+    {"--role client --id 0 --join 127.0.0.1:9 --set network.tls=false --set run.deterministic=true",
+     "[run] deterministic = true needs every role in one process"},
+  };
+  for (const auto& [args, expected] : cases) {
+    const auto r = run_split("node " + config + " " + args);
+    EXPECT_EQ(r.exit_code, 1) << args;
+    EXPECT_TRUE(has(r.err, expected)) << args << "\n" << r.err;
+    EXPECT_EQ(lines_of(r.err), 1) << args << "\n" << r.err;
+    EXPECT_TRUE(has(r.err, "elsa: error: ")) << r.err;
+  }
+  fs::remove_all(dir);
+}
+
+} // namespace
