@@ -680,8 +680,9 @@ int run_round_client(const role_args& a) {
   {
     caf::actor_system sys{sys_cfg};
     auto echo = sys.spawn(echo_actor);
-    // A handshake not done within [network] connection_timeout_ms (CAF's BASP tick drops the connection) can
-    // happen when many processes start at once on a loaded machine: said on stderr, tried again (twice).
+    // CAF 0.17.6 closes a connection still handshaking at its first heartbeat tick (connection_timeout; see
+    // docs/deployment.md, and actors/node.cpp connect_until, which retries the same way): when many
+    // processes start at once on a loaded machine, said on stderr and tried again (twice).
     auto agg = elsa::actors::connect(sys, cfg, "127.0.0.1", a.port);
     for (int retry = 0; retry < 2 && !agg; ++retry) {
       std::fprintf(stderr, "round client %u: connecting failed (%s); trying again\n", a.id,
@@ -994,7 +995,7 @@ round_row rounds(std::size_t n_clients, std::size_t size, bool tls, const fs::pa
       die("aggregator: cannot listen: " + sys.render(port.error()));
     const auto t_start = clock_type::now();
     // Started 4 at a time (each batch joined before the next starts): 32 processes loading at once on 2 cores
-    // can starve TLS handshakes past the connection timeout.
+    // starve TLS handshakes past CAF's first heartbeat tick (see run_round_client).
     constexpr std::size_t batch = 4;
     for (std::size_t first = 0; first < n_clients; first += batch) {
       const auto last = std::min(n_clients, first + batch);
