@@ -71,6 +71,20 @@ struct reaper {
   }
 };
 
+// The address a cloud's process (elsa node --role cloud) says it listens on, from its stdout; "" if it did
+// not say within 2 minutes.
+std::string rendezvous_of(const child& cloud) {
+  const std::string marker = "rendezvous listening on ";
+  for (int i = 0; i < 1200; ++i) {
+    const auto out = read_text(cloud.out);
+    const auto at = out.find(marker);
+    if (at != std::string::npos && out.find('\n', at) != std::string::npos)
+      return out.substr(at + marker.size(), out.find('\n', at) - at - marker.size());
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  return "";
+}
+
 pid_t pid_of(const json& launch, const std::string& role, uint32_t id) {
   for (const auto& p : launch["processes"])
     if (p["role"] == role && !p["ids"].empty() && p["ids"][0] == id)
@@ -255,16 +269,7 @@ TEST(NodeCli, TheRendezvousRefusesTakenIdsFreesLeftPlacesAndNamesTheMissing) {
                            (dir / "run").string()},
                           dir, false);
   reaper cloud_guard{cloud};
-  std::string rendezvous;
-  for (int i = 0; i < 1200 && rendezvous.empty(); ++i) {
-    const auto out = read_text(cloud.out);
-    const std::string marker = "rendezvous listening on ";
-    const auto at = out.find(marker);
-    if (at != std::string::npos && out.find('\n', at) != std::string::npos)
-      rendezvous = out.substr(at + marker.size(), out.find('\n', at) - at - marker.size());
-    else
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const auto rendezvous = rendezvous_of(cloud);
   ASSERT_FALSE(rendezvous.empty()) << read_text(cloud.err);
   const auto logs1 = dir / "first", logs2 = dir / "second";
   fs::create_directories(logs1);
@@ -324,16 +329,7 @@ TEST(NodeCli, AStartQuorumStartsTheRunWithoutAClientThatNeverCame) {
   auto cloud = spawn_elsa({"node", config.string(), "--role", "cloud", "--listen", "127.0.0.1:0", "--out", run.string()},
                           dir, false);
   reaper cloud_guard{cloud};
-  std::string rendezvous;
-  for (int i = 0; i < 1200 && rendezvous.empty(); ++i) {
-    const auto out = read_text(cloud.out);
-    const std::string marker = "rendezvous listening on ";
-    const auto at = out.find(marker);
-    if (at != std::string::npos && out.find('\n', at) != std::string::npos)
-      rendezvous = out.substr(at + marker.size(), out.find('\n', at) - at - marker.size());
-    else
-      std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+  const auto rendezvous = rendezvous_of(cloud);
   ASSERT_FALSE(rendezvous.empty()) << read_text(cloud.err);
   std::vector<child> others;
   std::vector<std::vector<std::string>> roles{{"--role", "coordinator"},
