@@ -78,10 +78,6 @@ struct node_log {
   }
 };
 
-std::string describe_ids(const std::vector<uint32_t>& ids) {
-  return fmt::format("{}", fmt::join(ids, " "));
-}
-
 // -- the rendezvous (cloud's process) -----------------------------------------------------------------------
 
 struct rendezvous_state {
@@ -386,10 +382,6 @@ caf::behavior watcher(caf::event_based_actor* self, caf::actor rendezvous, std::
   return {[](messages::stop_atom) {}};
 }
 
-std::string render(caf::actor_system& sys, const caf::error& err) {
-  return sys.render(err);
-}
-
 // Connects to host:port, retrying until `deadline` (a peer that is still starting); the last error otherwise.
 caf::actor connect_until(caf::actor_system& sys, const run::run_config& cfg, const std::string& host, uint16_t port,
                          clock_type::time_point deadline, node_log& log, const std::string& what,
@@ -408,9 +400,9 @@ caf::actor connect_until(caf::actor_system& sys, const run::run_config& cfg, con
     const bool transient
       = peer.error() == caf::sec::cannot_connect_to_node || peer.error() == caf::sec::connection_timeout;
     if (clock_type::now() >= deadline || !transient)
-      throw error(errc::io_error, fmt::format("cannot reach {} at {}:{}: {}", what, host, port, render(sys, peer.error())));
+      throw error(errc::io_error, fmt::format("cannot reach {} at {}:{}: {}", what, host, port, sys.render(peer.error())));
     if (!said)
-      log.line(fmt::format("waiting for {} at {}:{} ({})", what, host, port, render(sys, peer.error())));
+      log.line(fmt::format("waiting for {} at {}:{} ({})", what, host, port, sys.render(peer.error())));
     said = true;
     std::this_thread::sleep_for(std::chrono::milliseconds(peer.error() == caf::sec::connection_timeout ? 50 : 500));
   }
@@ -441,32 +433,6 @@ void check_node(const run::run_config& cfg, const node_options& opt) {
     throw error(errc::invalid_argument, fmt::format("--role {} needs --join HOST:PORT (the cloud's process)", opt.role));
 }
 
-// The wait for the recorder's `done`, as in the one-process runtime; false when it did not come in time.
-bool wait_done(caf::actor_system& sys, const run::run_config& cfg, const recorder_actor& recorder, std::string& stop_reason,
-               const run_hooks& hooks, std::ostream& log, node_status& status) {
-  const auto limit = std::chrono::milliseconds(cfg.cloud_rounds() * cfg.kappa2 * (3 * cfg.round_deadline_ms + 2000)
-                                               + 600000);
-  const auto give_up = clock_type::now() + limit;
-  caf::scoped_actor self{sys};
-  bool finished = false;
-  bool failed = false;
-  while (!finished && !failed && clock_type::now() < give_up && status.failed().empty()) {
-    if (stop_reason.empty() && hooks.stop_requested)
-      stop_reason = hooks.stop_requested();
-    if (!stop_reason.empty())
-      break;
-    self->request(recorder, std::chrono::milliseconds(200), messages::done_atom::value)
-      .receive([&](bool) { finished = true; },
-               [&](const caf::error& err) {
-                 if (err == caf::sec::request_timeout)
-                   return;
-                 log << "run: " << sys.render(err) << std::endl;
-                 failed = true;
-               });
-  }
-  return finished;
-}
-
 run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, std::ostream& log,
                           std::ostream* results, const run_hooks& hooks) {
   const auto started = clock_type::now();
@@ -475,13 +441,7 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
   ::setenv("ELSA_NODE_NAME", "rendezvous", 1);  // the name on TLS lines (actors/tls/openssl_fixes.cpp)
   auto res = load_process_resources(cfg, progress);
   auto evaluator = make_evaluator(cfg, res);
-  if (hooks.before_write)
-    hooks.before_write();
-  std::filesystem::create_directories(cfg.out_dir);
-  {
-    std::ofstream f(cfg.out_dir / "config.toml");
-    f << run::to_toml(cfg);
-  }
+  open_run_dir(cfg, hooks);
   caf::actor_system_config sys_cfg;
   configure_actor_system(sys_cfg, cfg);
   configure_network(sys_cfg, cfg);
@@ -537,7 +497,13 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
       throw error(errc::io_error, status->failed());
     }
     caf::anon_send(cloud, messages::start_atom::value);
-    finished = wait_done(sys, cfg, rec, stop_reason, hooks, log, *status);
+    finished = wait_for_record(sys, cfg, rec,
+                               [&] {
+                                 if (stop_reason.empty() && hooks.stop_requested)
+                                   stop_reason = hooks.stop_requested();
+                                 return !stop_reason.empty() || !status->failed().empty();
+                               },
+                               log);
     stop_everyone();
     if (!finished && stop_reason.empty() && !status->failed().empty()) {
       stop_local();
@@ -545,9 +511,7 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
                                               (cfg.out_dir / "metrics.jsonl").string()));
     }
     if (!finished && !stop_reason.empty())
-      self->request(cloud, std::chrono::minutes(2), messages::save_atom::value)
-        .receive([&](uint32_t n) { saved_cloud_rounds = static_cast<int64_t>(n); },
-                 [&](const caf::error& err) { log << "saving the adapters: " << sys.render(err) << std::endl; });
+      saved_cloud_rounds = save_stopped(sys, cloud, log);
     stop_local();
     codec = ctx->codec.stats();
   }
@@ -557,8 +521,7 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
 
 run_result run_member_node(const run::run_config& cfg, const node_options& opt, std::ostream& log,
                            const run_hooks& hooks) {
-  const auto who = opt.role == "coordinator" ? std::string{"coordinator"}
-                                              : fmt::format("{} {}", opt.role, describe_ids(opt.ids));
+  const auto who = messages::describe(node_info{opt.role, opt.ids, {}, 0, {}});  // "client 0 1", "coordinator"
   auto nlog = std::make_shared<node_log>(&log, who + ": ");
   ::setenv("ELSA_NODE_NAME", who.c_str(), 1);  // the name on TLS lines (actors/tls/openssl_fixes.cpp)
   auto res = load_process_resources(cfg, nullptr);

@@ -2,11 +2,13 @@
 #include "actors/resources.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <ostream>
 
 #include <fmt/format.h>
 
+#include <caf/scoped_actor.hpp>
 #include <caf/thread_hook.hpp>
 
 #include "core/errors.hpp"
@@ -141,6 +143,44 @@ std::shared_ptr<run_context> make_run_context(const run::run_config& cfg, const 
   ctx->task_names = res.task_names;
   ctx->shape = res.shape;
   return ctx;
+}
+
+void open_run_dir(const run::run_config& cfg, const run_hooks& hooks) {
+  if (hooks.before_write)
+    hooks.before_write();
+  std::filesystem::create_directories(cfg.out_dir);
+  std::ofstream f(cfg.out_dir / "config.toml");
+  f << run::to_toml(cfg);
+}
+
+bool wait_for_record(caf::actor_system& sys, const run::run_config& cfg, const recorder_actor& recorder,
+                     const std::function<bool()>& stop, std::ostream& log) {
+  const auto limit = std::chrono::milliseconds(cfg.cloud_rounds() * cfg.kappa2 * (3 * cfg.round_deadline_ms + 2000)
+                                               + 600000);
+  const auto give_up = std::chrono::steady_clock::now() + limit;
+  caf::scoped_actor self{sys};
+  // Short requests, so a stop is noticed within one poll; the recorder answers at once when finished.
+  bool finished = false;
+  bool failed = false;
+  while (!finished && !failed && !stop() && std::chrono::steady_clock::now() < give_up)
+    self->request(recorder, std::chrono::milliseconds(200), messages::done_atom::value)
+      .receive([&](bool) { finished = true; },
+               [&](const caf::error& err) {
+                 if (err == caf::sec::request_timeout)
+                   return;
+                 log << "run: " << sys.render(err) << std::endl;
+                 failed = true;
+               });
+  return finished;
+}
+
+int64_t save_stopped(caf::actor_system& sys, const cloud_actor& cloud, std::ostream& log) {
+  int64_t saved = -1;
+  caf::scoped_actor self{sys};
+  self->request(cloud, std::chrono::minutes(2), messages::save_atom::value)
+    .receive([&](uint32_t n) { saved = static_cast<int64_t>(n); },
+             [&](const caf::error& err) { log << "saving the adapters: " << sys.render(err) << std::endl; });
+  return saved;
 }
 
 messages::payload malformed_bytes() {

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include <caf/actor_system.hpp>
 #include <caf/actor_system_config.hpp>
 
 #include "actors/interfaces.hpp"
@@ -69,6 +70,19 @@ std::shared_ptr<run::run_record> make_run_record(const run::run_config& cfg, con
 
 /// The context every role of the process shares; its recorder is set by the caller before any role spawns.
 std::shared_ptr<run_context> make_run_context(const run::run_config& cfg, const process_resources& res);
+
+/// Where a run starts writing, once its set-up succeeded: hooks.before_write (e.g. claiming the folder), then
+/// cfg.out_dir and its config.toml. A failed set-up before this leaves nothing behind.
+void open_run_dir(const run::run_config& cfg, const run_hooks& hooks);
+
+/// Waits, on the real clock, for the recorder to say the run finished: true then; false when `stop()` says
+/// stop (polled every 200 ms), the recorder fails (one line on `log`) or the run's time limit passes.
+bool wait_for_record(caf::actor_system& sys, const run::run_config& cfg, const recorder_actor& recorder,
+                     const std::function<bool()>& stop, std::ostream& log);
+
+/// A stopped run: asks the cloud to save its adapters of the last completed cloud round; how many cloud
+/// rounds are behind them, or -1 (with one line on `log`) when it could not.
+int64_t save_stopped(caf::actor_system& sys, const cloud_actor& cloud, std::ostream& log);
 
 /// Bytes that are no ELSA message (a valid-looking length, garbage inside): [faults] malformed_to.
 messages::payload malformed_bytes();

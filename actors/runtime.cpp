@@ -61,13 +61,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
   auto evaluator = make_evaluator(cfg, res);
 
   // -- the run directory: written only once set-up succeeded, so a failed set-up leaves nothing --
-  if (hooks.before_write)
-    hooks.before_write();
-  std::filesystem::create_directories(cfg.out_dir);
-  {
-    std::ofstream f(cfg.out_dir / "config.toml");
-    f << run::to_toml(cfg);
-  }
+  open_run_dir(cfg, hooks);
 
   // -- the actor system --
   caf::actor_system_config sys_cfg;
@@ -158,28 +152,12 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
       stop_all();
       sched.run();
     } else {
-      const auto limit = std::chrono::milliseconds(cfg.cloud_rounds() * cfg.kappa2 * (3 * cfg.round_deadline_ms + 2000)
-                                                   + 600000);
-      const auto give_up = clock_type::now() + limit;
-      caf::scoped_actor self{sys};
-      // Short requests, so a stop is noticed within one poll; the recorder answers at once when finished.
-      bool failed = false;
-      while (!finished && !failed && !stop_now() && clock_type::now() < give_up)
-        self->request(spawned.recorder, std::chrono::milliseconds(200), messages::done_atom::value)
-          .receive([&](bool) { finished = true; },
-                   [&](const caf::error& err) {
-                     if (err == caf::sec::request_timeout)
-                       return;
-                     log << "run: " << sys.render(err) << std::endl;
-                     failed = true;
-                   });
+      finished = wait_for_record(sys, cfg, spawned.recorder, stop_now, log);
       // A stopped run keeps the cloud's adapters of its last completed cloud round (it may be mid-evaluation);
       // the others go first, so the round in progress goes no further.
       if (!finished && !stop_reason.empty()) {
         stop_training();
-        self->request(spawned.cloud, std::chrono::minutes(2), messages::save_atom::value)
-          .receive([&](uint32_t n) { saved_cloud_rounds = static_cast<int64_t>(n); },
-                   [&](const caf::error& err) { log << "saving the adapters: " << sys.render(err) << std::endl; });
+        saved_cloud_rounds = save_stopped(sys, spawned.cloud, log);
       }
       stop_all();
     }

@@ -55,6 +55,13 @@ bool wait_for_lines(const fs::path& p, long n, int seconds) {
   return false;
 }
 
+// A test CA and certificates NAMES... in `dir`, by the project's own script.
+void make_certs(const fs::path& dir, const std::string& names) {
+  ASSERT_EQ(std::system(("bash " + (source_dir() / "scripts/make_certs.sh").string() + " " + dir.string() + " " + names
+                         + " >/dev/null").c_str()),
+            0);
+}
+
 // What elsa launch says when a process was killed.
 std::string fmt_pid(const std::string& name, pid_t pid) {
   return "the process of " + name + " (pid " + std::to_string(pid) + ") was killed by signal 9";
@@ -105,9 +112,7 @@ TEST(LaunchCli, EightProcessesWithTlsMatchOneProcessAndStrangersCannotJoin) {
 
   // Strangers, while the run trains: a node whose certificate another CA signed (trusting that CA, then
   // ours), a plaintext node, and a TLS client with no certificate at all (openssl s_client).
-  ASSERT_EQ(std::system(("bash " + (source_dir() / "scripts/make_certs.sh").string() + " " + (dir / "other").string()
-                         + " node >/dev/null").c_str()),
-            0);
+  ASSERT_NO_FATAL_FAILURE(make_certs(dir / "other", "node"));
   const auto other = dir / "other";
   const auto base = "node " + config.string() + " --role client --id 0 --join " + rendezvous
                     + " --set network.certificate=" + (other / "node.pem").string()
@@ -219,9 +224,6 @@ TEST(LaunchCli, KilledClientAndEdgeProcessesAreADropoutAndADeadEdge) {
   fs::remove_all(dir);
 }
 
-} // namespace
-
-namespace {
 
 TEST(LaunchCli, CtrlCStopsTheRunCleanlyAndLeavesNoProcessBehind) {
   ELSA_REQUIRE_PROGRAM();
@@ -251,9 +253,6 @@ TEST(LaunchCli, CtrlCStopsTheRunCleanlyAndLeavesNoProcessBehind) {
   fs::remove_all(dir);
 }
 
-} // namespace
-
-namespace {
 
 // The rendezvous by hand, no training: a taken id is refused (one line each side), a process that leaves
 // before the start frees its place, and the join deadline ends the run naming who is missing.
@@ -308,9 +307,6 @@ TEST(NodeCli, TheRendezvousRefusesTakenIdsFreesLeftPlacesAndNamesTheMissing) {
   fs::remove_all(dir);
 }
 
-} // namespace
-
-namespace {
 
 // [faults] start_quorum across processes: client 3 never comes; at the join deadline the rendezvous starts
 // with 3 of 4 clients, the coordinator closes registration at its own deadline without client 3, and the run
@@ -367,18 +363,13 @@ TEST(NodeCli, AStartQuorumStartsTheRunWithoutAClientThatNeverCame) {
   fs::remove_all(dir);
 }
 
-} // namespace
-
-namespace {
 
 TEST(NodeCli, BadOptionsAndCertificatesAreOneClearLineBeforeAnythingStarts) {
   ELSA_REQUIRE_PROGRAM();
   const auto dir = scratch_dir("node_bad");
   auto cfg = four_clients(2);
   const auto config = write_config(dir, cfg).string();
-  ASSERT_EQ(std::system(("bash " + (source_dir() / "scripts/make_certs.sh").string() + " " + (dir / "c").string()
-                         + " a b >/dev/null").c_str()),
-            0);
+  ASSERT_NO_FATAL_FAILURE(make_certs(dir / "c", "a b"));
   const auto c = dir / "c";
   const std::vector<std::pair<std::string, std::string>> cases{
     {"--role edge --id 0 --join 127.0.0.1:9 --out x",
