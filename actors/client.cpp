@@ -373,6 +373,9 @@ void on_open_round(client_pointer self, const open_round& open) {
         return;
       }
     }
+  if (!st.opened && open.round > 0)  // a resumed run: on through the data from where the killed run was
+    st.core->skip_batches(static_cast<std::size_t>(open.round) * open.local_steps);
+  st.opened = true;
   st.round = open.round;
   st.in_round = true;
   st.fingerprint = open.fingerprint;

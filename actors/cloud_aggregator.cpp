@@ -128,6 +128,25 @@ void finish(cloud_pointer self) {
 
 void next_cloud_round(cloud_pointer self);
 
+// The end of a cloud round that is not the last: what a resumed run starts from (core/run/checkpoint.hpp).
+// A checkpoint that cannot be written is an error in the record; the run goes on.
+void write_checkpoint(cloud_pointer self) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  if (ctx.checkpoint_dir.empty())
+    return;
+  run::cloud_checkpoint c;
+  c.cloud_rounds = st.cloud_round;
+  c.global = st.global;
+  c.cluster_of = st.cluster_of;
+  c.sketch_error = st.sketch_error;
+  try {
+    run::write_checkpoint(ctx.checkpoint_dir, c, ctx.cfg);
+  } catch (const elsa::error& e) {
+    record_error(self, ctx, who, first_edge_round(self), run::run_error::internal, e.what());
+  }
+}
+
 void aggregate(cloud_pointer self) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
@@ -202,8 +221,10 @@ void next_cloud_round(cloud_pointer self) {
   ++st.cloud_round;
   const bool more = static_cast<int64_t>(st.cloud_round) < ctx.cfg.cloud_rounds();
   run::kind_bytes down = st.bytes_down_pending;
-  if (more)
+  if (more) {
+    write_checkpoint(self);
     down += broadcast(self, first_edge_round(self));
+  }
   st.bytes_down_pending = {};
   ev.bytes_down = down.total();
   ev.down = down;
@@ -286,7 +307,7 @@ void maybe_begin(cloud_pointer self) {
   if (st.started || !st.start_asked || !st.peers.complete)
     return;
   st.started = true;
-  st.bytes_down_pending = broadcast(self, 0);
+  st.bytes_down_pending = broadcast(self, first_edge_round(self));  // round 0, or where a resumed run starts
   open_cloud_round(self);
 }
 
@@ -305,6 +326,35 @@ void on_registration(cloud_pointer self, const incoming& in) {
     return;
   }
   st.peers.add(in.sender, caf::actor_cast<caf::actor>(from));
+  // The answer the coordinator completes its registration after: where a resumed run starts, or nothing.
+  payload answer;
+  if (st.ctx->resume && st.ctx->resume->coordinator) {
+    const auto bytes = run::checkpoint_bytes(*st.ctx->resume->coordinator, st.ctx->cfg);
+    answer = payload::copy_of(bytes.data(), bytes.size());
+  }
+  self->send(st.peers.coordinator, checkpoint_atom::value, std::move(answer));
+}
+
+// The coordinator's part of the checkpoint of `cloud_rounds` (core/run/checkpoint.hpp): checked, then written
+// beside the cloud's own. Taken from the coordinator only.
+void on_coordinator_checkpoint(cloud_pointer self, const payload& bytes) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  if (!st.peers.coordinator
+      || caf::actor_cast<caf::actor_addr>(self->current_sender()) != st.peers.coordinator.address()) {
+    record_error(self, ctx, who, first_edge_round(self), run::run_error::refused, "forged_sender",
+                 "a coordinator checkpoint from another actor than the coordinator");
+    return;
+  }
+  if (ctx.checkpoint_dir.empty())
+    return;
+  const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
+  try {
+    const auto c = run::coordinator_checkpoint_from_bytes(data, bytes.size(), "from the coordinator", ctx.cfg);
+    run::write_checkpoint_bytes(ctx.checkpoint_dir, "coordinator", c.cloud_rounds, data, bytes.size());
+  } catch (const elsa::error& e) {
+    record_error(self, ctx, who, first_edge_round(self), run::run_error::internal, e.what());
+  }
 }
 
 // The coordinator's peer table: the edges.
@@ -327,6 +377,10 @@ void on_peer_table(cloud_pointer self, const incoming& in, const peer_table& tab
       st.cluster_of[p.who.id] = fed::starting_cluster(st.ctx->cfg, p.cluster_id);
     }
   }
+  if (st.ctx->resume && st.ctx->resume->cloud)
+    for (const auto& [c, k] : st.ctx->resume->cloud->cluster_of)
+      if (st.cluster_of.count(c))
+        st.cluster_of[c] = k;  // where the checkpoint left them
   st.peers.complete = true;
   maybe_begin(self);
 }
@@ -361,6 +415,14 @@ cloud_actor::behavior_type cloud_aggregator(cloud_pointer self, context_ptr ctx,
   st.evaluator = std::move(evaluator);
   st.global = std::move(initial);
   st.num_labels = std::move(num_labels);
+  if (st.ctx->resume && st.ctx->resume->cloud) {
+    // A resumed run: the global adapters and error feedback of its checkpoint (checked against `initial`
+    // by the wiring), and the cloud round after it.
+    const auto& c = *st.ctx->resume->cloud;
+    st.cloud_round = c.cloud_rounds;
+    st.global = c.global;
+    st.sketch_error = c.sketch_error;
+  }
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
     const auto gone = st.peers.who(dm.source);
@@ -376,6 +438,7 @@ cloud_actor::behavior_type cloud_aggregator(cloud_pointer self, context_ptr ctx,
     },
     // Process control from the wiring (like start): a stopped run keeps what the cloud has.
     [self](save_atom) -> uint32_t { return save_now(self); },
+    [self](checkpoint_atom, const payload& bytes) { on_coordinator_checkpoint(self, bytes); },
     [self](deliver_atom, const payload& bytes) { on_message(self, bytes, nullptr); },
     [self](deliver_atom, const payload& bytes, const handles& peer_handles) { on_message(self, bytes, &peer_handles); },
     [self](deadline_atom, uint32_t cloud_round) {

@@ -81,6 +81,108 @@ void send_table(coordinator_pointer self, const Handle& to, const peer_table& ta
   self->send(to, deliver_atom::value, std::move(*bytes), std::move(hs));
 }
 
+// Trust to every live edge (exclusions only when trust weighting is on: off, trust is recorded, not used);
+// its bytes are added to `bytes`.
+void send_trust(coordinator_pointer self, uint32_t round, const std::set<uint32_t>& excluded, int64_t* bytes = nullptr) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  trust_update tu;
+  tu.round = round;
+  for (const auto& [c, t] : st.trust)
+    tu.scores.push_back({c, t, ctx.cfg.trust_weighting && excluded.count(c) > 0});
+  auto enc = ctx.codec.encode(me, tu);
+  if (!enc) {
+    record_error(self, ctx, who, round, run::run_error::internal, enc.error().message);
+    return;
+  }
+  int64_t sent = 0;
+  for (auto e : st.live_edges)
+    send_counted(self, st.peers.edges.at(e), *enc, sent);
+  if (bytes != nullptr)
+    *bytes += sent;
+  else
+    st.bytes_control += sent;
+}
+
+// A resumed run: clusters, trust, placement and split points as the checkpoint kept them (a client whose edge
+// did not come back keeps the placement registration gave it).
+void restore(coordinator_pointer self, const run::coordinator_checkpoint& c) {
+  auto& st = self->state;
+  for (const auto& [client, k] : c.cluster_of)
+    if (st.cluster_of.count(client) && k < st.ctx->clusters)
+      st.cluster_of[client] = k;
+  st.trust = c.trust;
+  st.last_fingerprints = c.last_fingerprints;
+  st.reclustered_round = c.reclustered_round;
+  for (auto& a : st.assignments) {
+    const auto it = std::find_if(c.assignments.begin(), c.assignments.end(),
+                                 [&a](const assignment& x) { return x.client_id == a.client_id; });
+    if (it != c.assignments.end() && st.peers.edges.count(it->edge_id))
+      a.edge_id = it->edge_id;
+    a.cluster_id = st.cluster_of.at(a.client_id);
+  }
+  for (auto& sp : st.splits) {
+    const auto it = std::find_if(c.splits.begin(), c.splits.end(),
+                                 [&sp](const split_point& x) { return x.client_id == sp.client_id; });
+    if (it != c.splits.end())
+      sp = *it;
+  }
+  st.rtt.ms = c.rtt_ms;
+  st.placed = c.placed;
+}
+
+// The end of a cloud round (the cloud's opening of the next): the coordinator's part of the checkpoint, to the
+// cloud, which persists it beside its own (core/run/checkpoint.hpp).
+void send_checkpoint(coordinator_pointer self, uint32_t cloud_rounds) {
+  auto& st = self->state;
+  const auto& ctx = *st.ctx;
+  if (st.resume && st.resume->cloud_rounds == cloud_rounds)
+    return;  // the one this run resumed from
+  run::coordinator_checkpoint c;
+  c.cloud_rounds = cloud_rounds;
+  c.cluster_of = st.cluster_of;
+  c.trust = st.trust;
+  c.last_fingerprints = st.last_fingerprints;
+  c.reclustered_round = st.reclustered_round;
+  c.assignments = st.assignments;
+  c.splits = st.splits;
+  c.rtt_ms = st.rtt.ms;
+  c.placed = st.placed;
+  const auto bytes = run::checkpoint_bytes(c, ctx.cfg);
+  self->send(st.peers.cloud, checkpoint_atom::value,
+             payload::copy_of(bytes.data(), bytes.size()));
+}
+
+void complete_registration(coordinator_pointer self);
+
+// Every client and edge registered and the cloud answered: registration is complete.
+void maybe_complete_registration(coordinator_pointer self) {
+  auto& st = self->state;
+  if (!st.peers.complete && st.cloud_answered && static_cast<int64_t>(st.peers.clients.size()) == st.ctx->cfg.clients
+      && static_cast<int64_t>(st.peers.edges.size()) == st.ctx->cfg.edges)
+    complete_registration(self);
+}
+
+// The cloud's answer to the registration: the checkpoint a resumed run starts from, or nothing.
+void on_resume_answer(coordinator_pointer self, const payload& bytes) {
+  auto& st = self->state;
+  if (caf::actor_cast<caf::actor_addr>(self->current_sender()) != st.peers.cloud.address() || st.cloud_answered) {
+    record_error(self, *st.ctx, who, 0, run::run_error::refused, "forged_sender",
+                 "a checkpoint from another actor than the cloud, or a second one");
+    return;
+  }
+  st.cloud_answered = true;
+  if (!bytes.empty()) {
+    try {
+      st.resume = run::coordinator_checkpoint_from_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
+                                                         "from the cloud", st.ctx->cfg);
+    } catch (const elsa::error& e) {
+      record_error(self, *st.ctx, who, 0, run::run_error::malformed_message, "checkpoint", e.what());
+    }
+  }
+  maybe_complete_registration(self);
+}
+
 // Everyone registered: place the clients (core/fed/placement), give every participant its peer table and
 // watch the edges.
 void complete_registration(coordinator_pointer self) {
@@ -99,6 +201,9 @@ void complete_registration(coordinator_pointer self) {
     st.splits.push_back(
       {a.client_id, static_cast<uint32_t>(cfg.head_blocks), static_cast<uint32_t>(cfg.tail_blocks)});
   // (Under [split] mode = "dynamic" every edge round's opening re-plans them.)
+  const bool resumed = st.resume.has_value();
+  if (resumed)
+    restore(self, *st.resume);
   peer_table edge_list, for_edges, for_cloud;
   for (const auto& [e, handle] : st.peers.edges)
     edge_list.peers.push_back({{tier::edge, e}, 0, 0});
@@ -121,6 +226,14 @@ void complete_registration(coordinator_pointer self) {
     send_table(self, handle, for_edges);
     st.live_edges.insert(e);
     self->monitor(handle);
+  }
+  if (resumed) {
+    // The trust the checkpoint kept, before any round opens (under tau_min: left out, as after a clustering).
+    std::set<uint32_t> excluded;
+    for (const auto& [c, t] : st.trust)
+      if (t < cfg.tau_min)
+        excluded.insert(c);
+    send_trust(self, 0, excluded);
   }
   for (const auto& [c, handle] : st.peers.clients) {
     send_table(self, handle, edge_list);
@@ -165,9 +278,7 @@ void on_registration(coordinator_pointer self, const incoming& in, const registr
   st.peers.add(p, caf::actor_cast<caf::actor>(self->current_sender()));
   if (p.role == tier::client)
     st.peers.registered[p.id] = peer_entry{p, reg.samples, reg.cluster_id};
-  if (static_cast<int64_t>(st.peers.clients.size()) == st.ctx->cfg.clients
-      && static_cast<int64_t>(st.peers.edges.size()) == st.ctx->cfg.edges)
-    complete_registration(self);
+  maybe_complete_registration(self);
 }
 
 void open_edge_round(coordinator_pointer self, uint32_t round) {
@@ -259,21 +370,14 @@ void recluster_clients(coordinator_pointer self, bool after_close) {
   for (auto& a : st.assignments)
     a.cluster_id = st.cluster_of.at(a.client_id);
 
-  // Trust to every live edge (exclusions only when trust weighting is on: off, trust is recorded, not used).
-  trust_update tu;
-  tu.round = st.round;
-  for (const auto& [c, t] : st.trust)
-    tu.scores.push_back({c, t, ctx.cfg.trust_weighting && out.excluded.count(c) > 0});
   int64_t bytes = 0;
+  send_trust(self, st.round, out.excluded, &bytes);
   auto encoded = [&](const auto& msg) {
     auto enc = ctx.codec.encode(me, msg);
     if (!enc)
       record_error(self, ctx, who, st.round, run::run_error::internal, enc.error().message);
     return enc;
   };
-  if (auto enc = encoded(tu))
-    for (auto e : st.live_edges)
-      send_counted(self, st.peers.edges.at(e), *enc, bytes);
   for (auto e : st.live_edges) {
     assignment_update mine{st.round, assignment_reason::recluster, {}, after_close};
     for (const auto& a : st.assignments)
@@ -460,7 +564,10 @@ void on_cloud_round(coordinator_pointer self, const open_round& open) {
     record_closed(self);
     st.running = false;
   }
-  st.last_round = open.round + static_cast<uint32_t>(st.ctx->cfg.kappa2) - 1;
+  const auto kappa2 = static_cast<uint32_t>(st.ctx->cfg.kappa2);
+  if (open.round > 0 && open.round % kappa2 == 0)
+    send_checkpoint(self, open.round / kappa2);
+  st.last_round = open.round + kappa2 - 1;
   measure_then_open(self, open);
 }
 
@@ -575,6 +682,7 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
   });
   return {
     [self](deliver_atom, const payload& bytes) { on_message(self, bytes); },
+    [self](checkpoint_atom, const payload& bytes) { on_resume_answer(self, bytes); },
     [self](deadline_atom, uint32_t round) {
       auto& st = self->state;
       if (!check_own_timer(self, *st.ctx, st.peers, who, round, "deadline"))
@@ -592,7 +700,7 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
       if (round == registration_timer) {
         const auto& cfg = st.ctx->cfg;
         // Enough clients and every edge: start without the rest ([faults] start_quorum; core/fed/aggregation).
-        if (!st.peers.complete && cfg.start_quorum < 1.0
+        if (!st.peers.complete && cfg.start_quorum < 1.0 && st.cloud_answered
             && static_cast<int64_t>(st.peers.edges.size()) == cfg.edges
             && fed::quorum_met(st.peers.clients.size(), static_cast<std::size_t>(cfg.clients), cfg.start_quorum)) {
           record_error(self, *st.ctx, who, 0, run::run_error::absent_at_start,

@@ -53,6 +53,11 @@ struct coordinator_state {
   std::optional<messages::open_round> held;  // the cloud's opening, until the measurement is in
   bool placed = false;               // the first measurement has placed the clients
 
+  // -- checkpoints (core/run/checkpoint.hpp): the cloud persists them, and answers the registration --
+  bool cloud_answered = false;  // the cloud said whether the run resumes; registration completes after that
+  std::optional<run::coordinator_checkpoint> resume;  // a resumed run: where the checkpoint left clusters, trust,
+                                                       // placement and split points
+
   // -- the cloud round in progress --
   uint32_t round = 0;       // current edge round
   uint32_t last_round = 0;  // its cloud round's last edge round

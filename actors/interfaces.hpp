@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <filesystem>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -19,6 +20,7 @@
 
 #include "core/cluster/assignment.hpp"
 #include "core/fed/placement.hpp"
+#include "core/run/checkpoint.hpp"
 #include "core/run/run_config.hpp"
 #include "core/sim/cost_model.hpp"
 #include "messages/codec.hpp"
@@ -53,12 +55,14 @@ using edge_actor = caf::typed_actor<
 /// round.
 using coordinator_actor = caf::typed_actor<
   caf::reacts_to<messages::deliver_atom, payload>,
+  caf::reacts_to<messages::checkpoint_atom, payload>,  // from its cloud: where a resumed run starts (empty: fresh)
   caf::reacts_to<messages::deadline_atom, uint32_t>>;  // own timer
 
-/// The cloud aggregator: global round clock, aggregation of adapters across edges, evaluation (checkpoints:
-/// not yet, see docs/runtime.md).
+/// The cloud aggregator: global round clock, aggregation of adapters across edges, evaluation, checkpoints
+/// (its own and the coordinator's, in its process's checkpoint folder).
 using cloud_actor = caf::typed_actor<
   caf::reacts_to<messages::start_atom>,  // the run may begin (once its peer table is in)
+  caf::reacts_to<messages::checkpoint_atom, payload>,  // from its coordinator: its checkpoint, to persist
   caf::replies_to<messages::save_atom>::with<uint32_t>,  // save the global adapters now: cloud rounds behind them
   caf::reacts_to<messages::deliver_atom, payload>,
   caf::reacts_to<messages::deliver_atom, payload, handles>,
@@ -86,6 +90,12 @@ struct run_context {
   /// Set by the process when it stops its actors (the run finished or was stopped): a peer that goes down
   /// from then on is being shut down, not failing, and is not recorded as a fault.
   mutable std::atomic<bool> shutting_down{false};
+  /// Where the cloud of this process writes its and the coordinator's checkpoints at every cloud round's end
+  /// (core/run/checkpoint.hpp); empty: none are written.
+  std::filesystem::path checkpoint_dir;
+  /// A resumed run: the checkpoint the cloud starts from, and hands the coordinator its part of (null: a
+  /// fresh run). Set in the cloud's process only.
+  std::shared_ptr<const run::resume_point> resume;
 
   run_context(run::run_config c, messages::codec_limits limits)
       : cfg(std::move(c)), codec(limits), latency(fed::latency_model_of(cfg)) {

@@ -441,12 +441,15 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
   ::setenv("ELSA_NODE_NAME", "rendezvous", 1);  // the name on TLS lines (actors/tls/openssl_fixes.cpp)
   auto res = load_process_resources(cfg, progress);
   auto evaluator = make_evaluator(cfg, res);
-  open_run_dir(cfg, hooks);
+  auto resume = opt.resume ? plan_resume_of(cfg, res, opt.fallback, log) : nullptr;
+  open_run_dir(cfg, hooks, resume.get());
   caf::actor_system_config sys_cfg;
   configure_actor_system(sys_cfg, cfg);
   configure_network(sys_cfg, cfg);
-  auto record = make_run_record(cfg, res);
+  auto record = make_run_record(cfg, res, resume.get());
   auto ctx = make_run_context(cfg, res);
+  ctx->checkpoint_dir = cfg.out_dir / "checkpoints";  // the cloud writes its own and the coordinator's
+  ctx->resume = resume;
   auto status = std::make_shared<node_status>();
   messages::codec_stats codec;
   std::string stop_reason;
@@ -454,8 +457,11 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
   bool finished = false;
   {
     caf::actor_system sys{sys_cfg};
-    auto rec = sys.spawn(recorder, record, cfg.out_dir, progress, std::function<void(const nlohmann::json&)>{});
+    auto rec = sys.spawn(recorder, record, cfg.out_dir, progress, std::function<void(const nlohmann::json&)>{},
+                         resumed_at(resume.get()));
     ctx->recorder = rec;
+    if (resume)
+      caf::anon_send(rec, messages::record_atom::value, resumed_event(*resume).dump());
     auto cloud = sys.spawn(cloud_aggregator, context_ptr{ctx}, evaluator, res.initial, res.num_labels);
     auto rdv = sys.spawn(rendezvous, &cfg, status, node_log_ptr, caf::actor_cast<caf::actor>(rec),
                          caf::actor_cast<caf::actor>(cloud));

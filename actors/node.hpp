@@ -25,6 +25,8 @@ struct node_options {
   std::string advertise_host;       // the address other machines reach this one at; empty: listen_host
   std::string join_host;            // the rendezvous (the cloud's process); not for the cloud
   uint16_t join_port = 0;
+  bool resume = false;    // cloud: continue the run in cfg.out_dir from its last checkpoint (actors/runtime.hpp)
+  bool fallback = false;  // cloud, with resume: a corrupt newest checkpoint gives way to the one before it
   /// Called once the process listens, with the bound address (elsa launch reads the cloud's from stdout).
   std::function<void(const std::string& host, uint16_t port)> on_listening;
 };

@@ -1,6 +1,7 @@
 // The run recorder (see recorder.hpp).
 #include "actors/recorder.hpp"
 
+#include <algorithm>
 #include <ostream>
 
 #include "core/errors.hpp"
@@ -68,14 +69,17 @@ void record_event(recorder_pointer self, const std::string& text) {
 
 recorder_actor::behavior_type recorder(recorder_pointer self, std::shared_ptr<run::run_record> record,
                                        std::filesystem::path out_dir, std::ostream* progress,
-                                       std::function<void(const nlohmann::json&)> observer) {
+                                       std::function<void(const nlohmann::json&)> observer, double resumed_at_s) {
   auto& st = self->state;
   st.record = std::move(record);
   st.observer = std::move(observer);
-  st.metrics.open(out_dir / "metrics.jsonl", std::ios::trunc);
-  st.events.open(out_dir / "events.jsonl", std::ios::trunc);
+  const auto mode = resumed_at_s >= 0 ? std::ios::app : std::ios::trunc;
+  st.metrics.open(out_dir / "metrics.jsonl", mode);
+  st.events.open(out_dir / "events.jsonl", mode);
   st.progress = progress;
-  st.started = std::chrono::steady_clock::now();
+  st.started = std::chrono::steady_clock::now()
+               - std::chrono::duration_cast<std::chrono::steady_clock::duration>(
+                 std::chrono::duration<double>(std::max(resumed_at_s, 0.0)));
   return {
     [self](messages::record_atom, const std::string& text) { on_event(self, text); },
     [self](messages::done_atom) -> caf::result<bool> {

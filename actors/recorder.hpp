@@ -35,9 +35,11 @@ struct recorder_state {
 using recorder_pointer = recorder_actor::stateful_pointer<recorder_state>;
 
 /// Records into `record`, writing under `out_dir`; progress lines go to `progress` when not null; every
-/// event is also shown to `observer` when it is set.
+/// event is also shown to `observer` when it is set. A resumed run (`resumed_at_s` >= 0: the elapsed time of
+/// the last round kept) appends to the files the record was restored from and counts elapsed time on from there.
 recorder_actor::behavior_type recorder(recorder_pointer self, std::shared_ptr<run::run_record> record,
                                        std::filesystem::path out_dir, std::ostream* progress,
-                                       std::function<void(const nlohmann::json&)> observer = {});
+                                       std::function<void(const nlohmann::json&)> observer = {},
+                                       double resumed_at_s = -1);
 
 } // namespace elsa::actors

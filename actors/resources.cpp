@@ -116,7 +116,8 @@ std::shared_ptr<fed::evaluator> make_evaluator(const run::run_config& cfg, const
   return std::make_shared<fed::evaluator>(cfg, res.data, res.tok, res.base);
 }
 
-std::shared_ptr<run::run_record> make_run_record(const run::run_config& cfg, const process_resources& res) {
+std::shared_ptr<run::run_record> make_run_record(const run::run_config& cfg, const process_resources& res,
+                                                 const run::resume_point* resume) {
   auto record = std::make_shared<run::run_record>(cfg, res.task_names, res.majority);
   record->set_model(res.shape);
   std::vector<std::string> client_task;
@@ -130,6 +131,8 @@ std::shared_ptr<run::run_record> make_run_record(const run::run_config& cfg, con
   for (const auto& t : res.data.tasks)
     labels.push_back(t->label_names);
   record->set_labels(std::move(labels));
+  if (resume != nullptr)
+    record->restore(resume->lines, resume->events);
   return record;
 }
 
@@ -145,9 +148,46 @@ std::shared_ptr<run_context> make_run_context(const run::run_config& cfg, const 
   return ctx;
 }
 
-void open_run_dir(const run::run_config& cfg, const run_hooks& hooks) {
+std::shared_ptr<const run::resume_point> plan_resume_of(const run::run_config& cfg, const process_resources& res,
+                                                        bool fallback, std::ostream& log) {
+  auto p = std::make_shared<run::resume_point>(run::plan_resume(cfg.out_dir, cfg, fallback));
+  if (p->cloud) {
+    const auto why = run::layout_mismatch(*p->cloud, res.initial);
+    if (!why.empty())
+      throw error(errc::invalid_argument,
+                  fmt::format("checkpoint {}: its adapters do not fit this run's model: {}",
+                              run::checkpoint_path(cfg.out_dir / "checkpoints", "cloud", p->cloud_rounds).string(), why));
+  }
+  for (const auto& note : p->notes)
+    log << "resume: " << note << std::endl;
+  log << fmt::format("resume: from cloud round {} of {} (edge round {}; {} metrics lines kept, {} dropped)",
+                     p->cloud_rounds, cfg.cloud_rounds(), p->cloud_rounds * cfg.kappa2, p->lines.size(),
+                     p->dropped_lines)
+      << std::endl;
+  return p;
+}
+
+double resumed_at(const run::resume_point* resume) {
+  if (resume == nullptr)
+    return -1;
+  return resume->lines.empty() ? 0.0 : resume->lines.back().value("elapsed_s", 0.0);
+}
+
+nlohmann::json resumed_event(const run::resume_point& resume) {
+  return {{"type", "resumed"},
+          {"cloud_rounds", resume.cloud_rounds},
+          {"rounds_kept", resume.lines.size()},
+          {"lines_dropped", resume.dropped_lines},
+          {"notes", resume.notes}};
+}
+
+void open_run_dir(const run::run_config& cfg, const run_hooks& hooks, const run::resume_point* resume) {
   if (hooks.before_write)
     hooks.before_write();
+  if (resume != nullptr) {
+    run::cut_record(cfg.out_dir, *resume);
+    return;
+  }
   std::filesystem::create_directories(cfg.out_dir);
   std::ofstream f(cfg.out_dir / "config.toml");
   f << run::to_toml(cfg);

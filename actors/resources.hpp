@@ -19,6 +19,7 @@
 #include "core/fed/adapters.hpp"
 #include "core/fed/federation_data.hpp"
 #include "core/fed/frozen_base.hpp"
+#include "core/run/checkpoint.hpp"
 #include "core/run/run_config.hpp"
 #include "core/run/run_record.hpp"
 #include "core/sim/cost_model.hpp"
@@ -65,15 +66,30 @@ std::shared_ptr<fed::edge_body> make_edge_body(const run::run_config& cfg, const
 /// The cloud's evaluator over the process's base.
 std::shared_ptr<fed::evaluator> make_evaluator(const run::run_config& cfg, const process_resources& res);
 
-/// The run record with its ground truth (tasks, majority labels, attackers, label names), for the recorder.
-std::shared_ptr<run::run_record> make_run_record(const run::run_config& cfg, const process_resources& res);
+/// The run record with its ground truth (tasks, majority labels, attackers, label names), for the recorder;
+/// of a resumed run, with the rounds its checkpoint kept.
+std::shared_ptr<run::run_record> make_run_record(const run::run_config& cfg, const process_resources& res,
+                                                 const run::resume_point* resume = nullptr);
+
+/// Plans resuming cfg.out_dir (core/run/checkpoint.hpp's plan_resume) and checks the checkpoint's adapters
+/// against this run's model; says on `log` where it resumes and which checkpoints it passed over.
+/// elsa::error (one line) when it cannot resume.
+std::shared_ptr<const run::resume_point> plan_resume_of(const run::run_config& cfg, const process_resources& res,
+                                                        bool fallback, std::ostream& log);
+
+/// For the recorder: the elapsed seconds of the last round a resumed run kept (0 when none), -1 for a fresh run.
+double resumed_at(const run::resume_point* resume);
+
+/// The `resumed` event a resumed run records first.
+nlohmann::json resumed_event(const run::resume_point& resume);
 
 /// The context every role of the process shares; its recorder is set by the caller before any role spawns.
 std::shared_ptr<run_context> make_run_context(const run::run_config& cfg, const process_resources& res);
 
 /// Where a run starts writing, once its set-up succeeded: hooks.before_write (e.g. claiming the folder), then
 /// cfg.out_dir and its config.toml. A failed set-up before this leaves nothing behind.
-void open_run_dir(const run::run_config& cfg, const run_hooks& hooks);
+/// A resumed run (`resume` not null) keeps its folder and config.toml and cuts its record back instead.
+void open_run_dir(const run::run_config& cfg, const run_hooks& hooks, const run::resume_point* resume = nullptr);
 
 /// Waits, on the real clock, for the recorder to say the run finished: true then; false when `stop()` says
 /// stop (polled every 200 ms), the recorder fails (one line on `log`) or the run's time limit passes.

@@ -39,12 +39,13 @@ using clock_type = std::chrono::steady_clock;
 
 } // namespace
 
-run_result run_federation(const run::run_config& cfg, std::ostream& log, const run_hooks& hooks) {
-  return run_federation(cfg, log, cfg.progress ? &log : nullptr, hooks);
+run_result run_federation(const run::run_config& cfg, std::ostream& log, const run_hooks& hooks,
+                          const run_start& start) {
+  return run_federation(cfg, log, cfg.progress ? &log : nullptr, hooks, start);
 }
 
 run_result run_federation(const run::run_config& cfg, std::ostream& log, std::ostream* results,
-                          const run_hooks& hooks) {
+                          const run_hooks& hooks, const run_start& start) {
   run::validate(cfg);
   const auto started = clock_type::now();
   std::ostream* progress = cfg.progress ? &log : nullptr;
@@ -59,9 +60,10 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
   for (int64_t e = 0; e < cfg.edges; ++e)
     edge_bodies.push_back(make_edge_body(cfg, res));
   auto evaluator = make_evaluator(cfg, res);
+  auto resume = start.resume ? plan_resume_of(cfg, res, start.fallback, log) : nullptr;
 
   // -- the run directory: written only once set-up succeeded, so a failed set-up leaves nothing --
-  open_run_dir(cfg, hooks);
+  open_run_dir(cfg, hooks, resume.get());
 
   // -- the actor system --
   caf::actor_system_config sys_cfg;
@@ -69,8 +71,10 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
   run_end end;
   std::string stop_reason; // set when hooks.stop_requested stopped the run
   int64_t saved_cloud_rounds = -1;  // a stopped run: cloud rounds behind the adapters it saved
-  auto record = make_run_record(cfg, res);
+  auto record = make_run_record(cfg, res, resume.get());
   auto ctx = make_run_context(cfg, res);
+  ctx->checkpoint_dir = cfg.out_dir / "checkpoints";
+  ctx->resume = resume;
   {
     caf::actor_system sys{sys_cfg};
     // Wiring only: each role is built from the config, its id and this process's resources, and given the
@@ -80,8 +84,10 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
     directory spawned;
     if (hooks.on_event)
       observer = [&hooks, &spawned](const nlohmann::json& ev) { hooks.on_event(ev, spawned); };
-    spawned.recorder = sys.spawn(recorder, record, cfg.out_dir, progress, observer);
+    spawned.recorder = sys.spawn(recorder, record, cfg.out_dir, progress, observer, resumed_at(resume.get()));
     ctx->recorder = spawned.recorder;
+    if (resume)
+      caf::anon_send(spawned.recorder, messages::record_atom::value, resumed_event(*resume).dump());
     spawned.cloud = sys.spawn(cloud_aggregator, context_ptr{ctx}, evaluator, res.initial, res.num_labels);
     spawned.coordinator = sys.spawn(cluster_coordinator, context_ptr{ctx}, spawned.cloud);
     for (int64_t e = 0; e < cfg.edges; ++e)

@@ -49,15 +49,24 @@ struct run_hooks {
   std::function<std::string()> stop_requested;
 };
 
+/// How a run starts: afresh, or resumed from the last checkpoint in cfg.out_dir (core/run/checkpoint.hpp):
+/// the record is cut back to it and appended to; with `fallback`, a corrupt newest checkpoint gives way to the
+/// one before it (without, it is an error naming the file).
+struct run_start {
+  bool resume = false;
+  bool fallback = false;
+};
+
 /// Runs `cfg` (validated here) writing into cfg.out_dir: config.toml, metrics.jsonl, events.jsonl,
 /// summary.json and adapters/<task>/. Progress lines (when cfg.progress) and diagnostics go to `log`; the
 /// summary table and the paths written go to `results` (none when null). A run stopped through
 /// hooks.stop_requested returns normally, its summary unfinished. elsa::error when the configuration, data
 /// or model cannot be used, or the run does not finish in time.
 run_result run_federation(const run::run_config& cfg, std::ostream& log, std::ostream* results,
-                          const run_hooks& hooks = {});
+                          const run_hooks& hooks = {}, const run_start& start = {});
 
 /// As above, with the summary table in `log` when cfg.progress.
-run_result run_federation(const run::run_config& cfg, std::ostream& log, const run_hooks& hooks = {});
+run_result run_federation(const run::run_config& cfg, std::ostream& log, const run_hooks& hooks = {},
+                          const run_start& start = {});
 
 } // namespace elsa::actors

@@ -5,6 +5,7 @@
 // the paths, or summary.json with --json) go to stdout, progress and diagnostics to stderr.
 #include "cli/commands.hpp"
 
+#include <filesystem>
 #include <iostream>
 #include <memory>
 
@@ -18,6 +19,45 @@
 
 namespace elsa::cli {
 
+namespace {
+
+// Prints the result of a finished or stopped run; a stopped one exits with 128 + the signal.
+void report(const actors::run_result& r, bool json) {
+  if (json)
+    std::cout << r.summary.dump(2) << std::endl;
+  if (r.summary.contains("stop_reason"))
+    throw exit_status{128 + stop_signal()};
+}
+
+// `elsa run --resume RUN`: the run's own config.toml, its folder as it is (the record is cut back to the
+// checkpoint by the runtime).
+void resume_run(const std::string& dir, const std::string& config, bool fallback, bool quiet, bool json,
+                bool changes) {
+  if (!config.empty())
+    throw error(errc::invalid_argument,
+                fmt::format("elsa run: give either CONFIG or --resume RUN, not both (--resume {} uses {}/config.toml)",
+                            dir, dir));
+  if (changes)
+    throw error(errc::invalid_argument,
+                "elsa run --resume: --out, --force, --rounds, --deterministic and --set would change the run; "
+                "it continues as its config.toml says");
+  const auto file = std::filesystem::path(dir) / "config.toml";
+  if (!std::filesystem::is_regular_file(file))
+    throw error(errc::file_not_found, fmt::format("--resume {}: no config.toml there; not a run directory", dir));
+  std::string where;
+  const auto cfg = read_with_options(file.string(), true, dir, quiet, {}, {}, where);
+  install_stop_handlers();
+  actors::run_hooks hooks;
+  hooks.before_write = [] { arm_stop(); };
+  hooks.stop_requested = [] { return stop_signal_name(); };
+  actors::run_start start;
+  start.resume = true;
+  start.fallback = fallback;
+  report(actors::run_federation(cfg, std::cerr, json ? nullptr : &std::cout, hooks, start), json);
+}
+
+} // namespace
+
 void add_run_command(CLI::App& app) {
   struct options {
     std::string config;
@@ -28,6 +68,8 @@ void add_run_command(CLI::App& app) {
     bool quiet = false;
     bool json = false;
     std::vector<std::string> sets;
+    std::string resume;
+    bool fallback = false;
   };
   const run::run_config defaults;
   auto o = std::make_shared<options>();
@@ -36,8 +78,7 @@ void add_run_command(CLI::App& app) {
   cmd
     ->add_option("config", o->config,
                  "TOML run config, e.g. configs/quickstart.toml (relative paths in it are "
-                 "taken from the current directory)")
-    ->required();
+                 "taken from the current directory); not with --resume");
   auto* out
     = cmd
         ->add_option("--out", o->out,
@@ -61,9 +102,25 @@ void add_run_command(CLI::App& app) {
                  "number, true/false or string (quotes optional)")
     ->expected(1)
     ->take_all();
+  auto* resume = cmd->add_option("--resume", o->resume,
+                                 "continue the stopped or killed run in RUN from its last checkpoint (its own "
+                                 "config.toml; every round recorded once; docs/faults.md)")
+                   ->option_text("RUN");
+  cmd->add_flag("--fallback", o->fallback,
+                "with --resume: if the newest checkpoint is corrupt, resume from the one before it")
+    ->default_str("off");
   cmd->add_flag("--json", o->json, "print summary.json on stdout instead of the table (for scripts)")
     ->default_str("off");
-  cmd->callback([o, out, rounds] {
+  cmd->callback([o, out, rounds, resume] {
+    if (resume->count() > 0) {
+      resume_run(o->resume, o->config, o->fallback, o->quiet, o->json,
+                 out->count() > 0 || rounds->count() > 0 || o->force || o->deterministic || !o->sets.empty());
+      return;
+    }
+    if (o->config.empty())
+      throw error(errc::invalid_argument, "elsa run: give a CONFIG (e.g. configs/quickstart.toml) or --resume RUN");
+    if (o->fallback)
+      throw error(errc::invalid_argument, "elsa run: --fallback only goes with --resume RUN");
     std::vector<run::key_override> extra;
     if (rounds->count() > 0)
       extra.push_back({fmt::format("--rounds {}", o->rounds), "topology", "rounds", o->rounds});
@@ -90,10 +147,7 @@ void add_run_command(CLI::App& app) {
         throw error(e.code(), fmt::format("{}: {}", o->config, e.what()));
       throw;
     }
-    if (o->json)
-      std::cout << r.summary.dump(2) << std::endl;
-    if (r.summary.contains("stop_reason"))
-      throw exit_status{128 + stop_signal()};
+    report(r, o->json);
   });
 }
 

@@ -1,4 +1,5 @@
-// Writing a whole file so that a crash never leaves half of it under its name: into PATH.tmp, then a rename.
+// Writing a whole file so that a crash never leaves half of it under its name: into PATH.tmp, fsync, a
+// rename, then an fsync of the folder (so the rename itself survives a power cut).
 #pragma once
 
 #include <filesystem>

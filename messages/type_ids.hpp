@@ -50,6 +50,9 @@ CAF_BEGIN_TYPE_ID_BLOCK(elsa, caf::first_custom_type_id)
   CAF_ADD_ATOM(elsa, elsa::messages, record_atom, "record")
   CAF_ADD_ATOM(elsa, elsa::messages, done_atom, "done")
   CAF_ADD_ATOM(elsa, elsa::messages, save_atom, "save")  // a stopped run asks the cloud to save what it has
+  // the coordinator's checkpoint (core/run/checkpoint.hpp) to the cloud, which persists it; the cloud's answer to
+  // the coordinator's registration: the checkpoint a resumed run starts from (empty: a fresh run)
+  CAF_ADD_ATOM(elsa, elsa::messages, checkpoint_atom, "checkpoint")
 
   // -- processes (elsa node): joining the rendezvous, the coordinator's address, the two-phase stop --
   CAF_ADD_ATOM(elsa, elsa::messages, join_atom, "join")

@@ -328,6 +328,12 @@ void split_client::set_byzantine(const std::string& mode, double scale, uint64_t
   impl_->attack_rng.seed(seed);
 }
 
+void split_client::skip_batches(std::size_t batches) {
+  auto& s = *impl_;
+  for (std::size_t i = 0; i < batches; ++i)
+    s.sampler->next(static_cast<std::size_t>(s.cfg.batch_size));
+}
+
 void split_client::begin_round() {
   auto& s = *impl_;
   if (s.attack != "random_update" && s.attack != "scaled_update")

@@ -90,6 +90,9 @@ public:
   /// sends the edge are changed the same way (noise of scale x their norm, or scale x them).
   /// elsa::error for another mode.
   void set_byzantine(const std::string& mode, double scale, uint64_t seed);
+  /// Draws `batches` batches and drops them: a client of a resumed run that starts at edge round r skips the
+  /// r x kappa1 batches the run drew before, so it goes on through its data where the killed run was.
+  void skip_batches(std::size_t batches);
   /// A round begins with its adapters in: an update attacker keeps them as the start of its update.
   void begin_round();
   /// The round's steps are done: an update attacker's adapters become the attack (a no-op otherwise).

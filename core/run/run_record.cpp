@@ -270,10 +270,54 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     at(round).errors += 1;
   } else if (type == "final") {
     final_ = ev;
+  } else if (type == "resumed") {
+    resumed_from_.push_back(ev.value("cloud_rounds", int64_t{0}));
   } else {
     throw error(errc::invalid_argument, fmt::format("run record: event of unknown type '{}'", type));
   }
   return flush(elapsed_s);
+}
+
+void run_record::restore(const std::vector<nlohmann::json>& lines, const std::vector<nlohmann::json>& events) {
+  lines_ = lines;
+  next_line_ = static_cast<int64_t>(lines.size());
+  for (const auto& l : lines) {
+    if (l.contains("clusters")) {
+      clusters_ = l["clusters"];
+      ari_ = l.value("ari", 0.0);
+    }
+    if (l.contains("sim_time_s") && l["sim_time_s"].is_number()) {
+      sim_time_ = l["sim_time_s"].get<double>();
+      if (cfg_.target_accuracy > 0 && !sim_to_target_ && l["accuracy"].is_object() && !l["accuracy"].empty()) {
+        bool reached = true;
+        for (const auto& [task, a] : l["accuracy"].items())
+          reached = reached && a.is_number() && a.get<double>() >= cfg_.target_accuracy;
+        if (reached) {
+          sim_to_target_ = sim_time_;
+          round_to_target_ = l.value("round", int64_t{0});
+        }
+      }
+    }
+    const auto clients = l.value("sim_clients", nlohmann::json::object());
+    for (const auto& [id, c] : clients.items()) {
+      const auto client = static_cast<uint32_t>(std::stoul(id));
+      client_flops_[client] += c.value("flops", 0.0);
+      client_memory_[client] = std::max(client_memory_[client], c.value("memory_bytes", int64_t{0}));
+    }
+  }
+  for (const auto& ev : events) {
+    const auto type = ev.value("type", "");
+    if (type == "error")
+      errors_.push_back(ev);
+    else if (type == "registered")
+      registered_bytes_ += ev.value("bytes_control", int64_t{0});
+    else if (type == "clustering")
+      ++clusterings_;
+    else if (type == "placement")
+      placement_ = ev;
+    else if (type == "resumed")
+      resumed_from_.push_back(ev.value("cloud_rounds", int64_t{0}));
+  }
 }
 
 std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
@@ -436,6 +480,7 @@ nlohmann::json run_record::summary(double wall_seconds) const {
   s["client_task"] = client_task;
   s["byzantine"] = byzantine_;
   s["clusterings"] = clusterings_;
+  s["resumed_from"] = resumed_from_;
   put_placement(s, placement_);
   if (shape_) {
     s["sim_time_s"] = sim_time_;

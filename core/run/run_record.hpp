@@ -21,6 +21,7 @@
 //   fault         round, client, kind, delay_ms                      (an injected straggler delay, on time or not)
 //   registered    clients, edges, bytes_control                       (registration complete)
 //   clustering    round, k, clusters{client: cluster}, trust{client: score}, ... (a behaviour clustering)
+//   resumed       cloud_rounds, rounds_kept, lines_dropped, notes[]   (a resumed run, first; summary resumed_from)
 //   placement     round, policy, reason, assignment{client: edge}, moved[], rtt_ms{client: [per edge]},
 //                 latency_total_ms, latency_max_ms, unmeasured, reports       (latency-aware placement)
 // Metrics lines after a clustering carry clusters and ari; after a placement, assignment, latency_total_ms
@@ -63,6 +64,11 @@ public:
   /// sim_time_s, target_accuracy, sim_time_to_target_s, round_to_target, client_flops and
   /// client_peak_memory_bytes.
   void set_model(const sim::model_shape& shape);
+
+  /// A resumed run: takes the record a killed run left (its metrics lines, rounds 0 .. n-1, and its other
+  /// events, cut back by core/run/checkpoint's plan_resume) as if those rounds had just been recorded, so
+  /// the summary counts every round once. Called before the first event.
+  void restore(const std::vector<nlohmann::json>& lines, const std::vector<nlohmann::json>& events);
 
   /// Adds one event; returns the metrics lines of the rounds it completed, in round order. elapsed_s is the
   /// wall time the caller measured (written into those lines). elsa::error on an event without a known type.
@@ -144,6 +150,7 @@ private:
   nlohmann::json clusters_;  // the latest clustering written into a line (null before the first)
   nlohmann::json placement_; // the latest placement written into a line (null before the first)
   double ari_ = 0;
+  std::vector<int64_t> resumed_from_;  // a resumed run: the cloud round of each resume
   int64_t clusterings_ = 0;
   std::optional<sim::model_shape> shape_;  // set: the simulated clock runs
   double sim_time_ = 0;                    // simulated seconds of the lines written so far
