@@ -125,11 +125,13 @@ void add_launch_command(CLI::App& app) {
     bool json = false;
     int64_t client_processes = 0;
     std::vector<std::string> sets;
+    std::string resume;
+    bool fallback = false;
   };
   auto o = std::make_shared<options>();
   auto* cmd = app.add_subcommand(
     "launch", "run ELSA as separate processes on this machine, one per role (mutual TLS; docs/deployment.md)");
-  cmd->add_option("config", o->config, "TOML run config, e.g. configs/quickstart.toml")->required();
+  cmd->add_option("config", o->config, "TOML run config, e.g. configs/quickstart.toml; not with --resume");
   auto* out = cmd->add_option("--out", o->out, "run directory (as for elsa run), plus certs/ and launch.json")
                 ->default_str("CONFIG's [output] dir");
   cmd->add_flag("--force", o->force, "replace an earlier run in the run directory")->default_str("off");
@@ -142,19 +144,47 @@ void add_launch_command(CLI::App& app) {
   cmd->add_option("--set", o->sets, "SECTION.KEY=VALUE over the file, repeatable (as for elsa run)")
     ->expected(1)
     ->take_all();
-  cmd->callback([o, out] {
+  auto* resume = cmd->add_option("--resume", o->resume,
+                                 "start every process again and continue the run in RUN from its last checkpoint "
+                                 "(its own config.toml; docs/faults.md)")
+                   ->option_text("RUN");
+  cmd->add_flag("--fallback", o->fallback,
+                "with --resume: if the newest checkpoint is corrupt, resume from the one before it")
+    ->default_str("off");
+  cmd->callback([o, out, resume] {
+    const bool resuming = resume->count() > 0;
+    if (resuming && (!o->config.empty() || out->count() > 0 || o->force || !o->sets.empty()))
+      throw error(errc::invalid_argument,
+                  fmt::format("elsa launch --resume {}: it continues as {}/config.toml says; CONFIG, --out, --force "
+                              "and --set would change it", o->resume, o->resume));
+    if (!resuming && o->config.empty())
+      throw error(errc::invalid_argument, "elsa launch: give a CONFIG (e.g. configs/quickstart.toml) or --resume RUN");
+    if (!resuming && o->fallback)
+      throw error(errc::invalid_argument, "elsa launch: --fallback only goes with --resume RUN");
+    if (resuming) {
+      o->config = (std::filesystem::path(o->resume) / "config.toml").string();
+      if (!std::filesystem::is_regular_file(o->config))
+        throw error(errc::file_not_found, fmt::format("--resume {}: no config.toml there; not a run directory", o->resume));
+    }
     std::string where;
-    const auto cfg = read_with_options(o->config, out->count() > 0, o->out, o->quiet, o->sets, {}, where);
+    const auto cfg = read_with_options(o->config, resuming || out->count() > 0, resuming ? o->resume : o->out,
+                                       o->quiet, o->sets, {}, where);
     if (cfg.deterministic)
       throw error(errc::invalid_argument, fmt::format("{}: [run] deterministic = true needs every role in one "
                                                       "process; use elsa run, or --set run.deterministic=false",
                                                       o->config));
-    if (!cfg.certificate.empty())
-      actors::check_network(cfg);  // certificates the config names: checked before anything starts
-    const auto dir = run::run_dir::claim(cfg.out_dir, o->force, where, "choose another --out",
-                                         run::federated_run_markers());
-    dir.create();
     const auto run_path = std::filesystem::absolute(cfg.out_dir);
+    // A resumed run's config.toml names the cloud's certificate from the first launch (its --set): those made
+    // by elsa launch in RUN/certs are made afresh, one per process, as before.
+    const bool launch_certs = resuming && !cfg.certificate.empty()
+                              && std::filesystem::path(cfg.certificate).parent_path() == run_path / "certs";
+    if (!cfg.certificate.empty() && !launch_certs)
+      actors::check_network(cfg);  // certificates the config names: checked before anything starts
+    if (!resuming) {
+      const auto dir = run::run_dir::claim(cfg.out_dir, o->force, where, "choose another --out",
+                                           run::federated_run_markers());
+      dir.create();
+    }
 
     // -- the processes: cloud, coordinator, one per edge, the clients one each or in groups --
     std::vector<child> children;
@@ -172,12 +202,14 @@ void add_launch_command(CLI::App& app) {
         name += " " + std::to_string(id);
       children.push_back({name, "client", g});
     }
-    const bool own_certs = cfg.tls && cfg.certificate.empty();
+    const bool own_certs = cfg.tls && (cfg.certificate.empty() || launch_certs);
     const auto certs = run_path / "certs";
     if (own_certs) {
       std::vector<std::string> names;
       for (const auto& ch : children)
         names.push_back(cert_name(ch.role, ch.ids));
+      if (resuming)
+        std::filesystem::remove_all(certs);  // throwaway ones of the killed launch: made afresh
       make_certs(certs, names);
     }
 
@@ -212,6 +244,10 @@ void add_launch_command(CLI::App& app) {
       throw error(errc::io_error, "cannot make a pipe for the cloud's process");
     auto cloud_args = args_of(children[0]);
     cloud_args.insert(cloud_args.end(), {"--out", run_path.string()});
+    if (resuming)
+      cloud_args.push_back("--resume");
+    if (o->fallback)
+      cloud_args.push_back("--fallback");
     if (o->json)
       cloud_args.push_back("--json");
     children[0].pid = spawn(cloud_args, pipe_fds[1]);

@@ -51,6 +51,8 @@ void add_node_command(CLI::App& app) {
     bool force = false;
     bool quiet = false;
     bool json = false;
+    bool resume = false;
+    bool fallback = false;
     std::vector<std::string> sets;
   };
   auto o = std::make_shared<options>();
@@ -69,6 +71,13 @@ void add_node_command(CLI::App& app) {
   auto* out = cmd->add_option("--out", o->out, "cloud: the run directory (new or empty; see --force)")
                 ->default_str("CONFIG's [output] dir");
   cmd->add_flag("--force", o->force, "cloud: replace an earlier run in the run directory")->default_str("off");
+  cmd->add_flag("--resume", o->resume,
+                "cloud: continue the run in --out from its last checkpoint (the other processes start as usual; "
+                "docs/faults.md)")
+    ->default_str("off");
+  cmd->add_flag("--fallback", o->fallback,
+                "cloud, with --resume: if the newest checkpoint is corrupt, resume from the one before it")
+    ->default_str("off");
   cmd->add_flag("--quiet", o->quiet, "cloud: no progress lines on stderr")->default_str("off");
   cmd->add_flag("--json", o->json, "cloud: print summary.json on stdout instead of the table")->default_str("off");
   cmd->add_option("--set", o->sets, "SECTION.KEY=VALUE over the file, repeatable (as for elsa run)")
@@ -82,9 +91,13 @@ void add_node_command(CLI::App& app) {
     const auto refuse = [&o](const char* option, const char* why) {
       throw error(errc::invalid_argument, fmt::format("{} with --role {}: {}", option, o->role, why));
     };
-    if (!cloud && (out->count() > 0 || o->force || o->json))
-      refuse(out->count() > 0 ? "--out" : o->force ? "--force" : "--json",
-             "only the cloud's process writes the run record and prints the results");
+    if (!cloud && (out->count() > 0 || o->force || o->json || o->resume || o->fallback))
+      refuse(out->count() > 0 ? "--out" : o->force ? "--force" : o->json ? "--json" : o->resume ? "--resume" : "--fallback",
+             "only the cloud's process writes the run record, its checkpoints and the results");
+    if (o->fallback && !o->resume)
+      refuse("--fallback", "it only goes with --resume");
+    if (o->resume && o->force)
+      refuse("--force", "--resume continues the run in --out; --force would delete it");
     if (cloud && !o->join.empty())
       refuse("--join", "the cloud's process is the rendezvous; the others join it");
     if ((cloud || o->role == "coordinator") && !o->ids.empty())
@@ -95,6 +108,8 @@ void add_node_command(CLI::App& app) {
       opt.ids = parse_ids("--id", o->ids);
     std::tie(opt.listen_host, opt.listen_port) = parse_endpoint("--listen", o->listen, true);
     opt.advertise_host = o->advertise;
+    opt.resume = o->resume;
+    opt.fallback = o->fallback;
     if (!o->join.empty())
       std::tie(opt.join_host, opt.join_port) = parse_endpoint("--join", o->join, false);
     install_stop_handlers();
@@ -108,7 +123,9 @@ void add_node_command(CLI::App& app) {
     }
     // A folder holding only what elsa launch put there first (certs/) is taken as new.
     std::optional<run::run_dir> dir;
-    if (!only_launch_files(cfg.out_dir))
+    if (o->resume && !std::filesystem::is_regular_file(cfg.out_dir / "config.toml"))
+      throw error(errc::file_not_found, fmt::format("--resume: {} holds no run (no config.toml)", cfg.out_dir.string()));
+    if (!o->resume && !only_launch_files(cfg.out_dir))
       dir = run::run_dir::claim(cfg.out_dir, o->force, where, "choose another --out", run::federated_run_markers());
     hooks.before_write = [&dir] {
       arm_stop();
