@@ -4,6 +4,7 @@
 // mid-run is a dropout and a dead edge whose clients are reassigned. Real processes, real sockets.
 #include <chrono>
 #include <cmath>
+#include <numeric>
 #include <csignal>
 #include <sstream>
 #include <thread>
@@ -253,6 +254,75 @@ TEST(LaunchCli, CtrlCStopsTheRunCleanlyAndLeavesNoProcessBehind) {
   fs::remove_all(dir);
 }
 
+
+// The role's pid in RUN/launch.json (cloud and coordinator have no ids).
+pid_t pid_of_role(const json& launch, const std::string& role) {
+  for (const auto& p : launch["processes"])
+    if (p["role"] == role)
+      return p["pid"].get<pid_t>();
+  return -1;
+}
+
+// The rounds of metrics.jsonl in file order.
+std::vector<int64_t> recorded_rounds(const fs::path& metrics) {
+  std::vector<int64_t> rounds;
+  std::istringstream in(read_text(metrics));
+  for (std::string line; std::getline(in, line);)
+    rounds.push_back(json::parse(line)["round"].get<int64_t>());
+  return rounds;
+}
+
+// Issue 16: kill -9 of the cloud's process, then of the coordinator's, each mid-run and each followed by
+// elsa launch --resume: the run completes and metrics.jsonl has every round exactly once.
+TEST(LaunchCli, KilledCloudAndCoordinatorProcessesResumeWithEveryRoundOnce) {
+  ELSA_REQUIRE_PROGRAM();
+  const auto dir = scratch_dir("launch_resume");
+  auto cfg = four_clients(10);
+  cfg.kappa1 = 3;
+  cfg.max_len = 48;
+  cfg.eval_examples = 64;
+  const auto config = write_config(dir, cfg);
+  const auto run = dir / "run";
+  // Starts elsa launch (logs in dir/NAME), waits for `lines` metrics lines, kills `role`'s process with SIGKILL
+  // and waits for elsa launch to end; returns the killed pid.
+  auto kill_mid_run = [&](std::vector<std::string> args, const std::string& name, long lines, const std::string& role) {
+    fs::create_directories(dir / name);
+    fs::remove(run / "launch.json");
+    auto launch = spawn_elsa(args, dir / name, false);
+    reaper guard{launch};
+    EXPECT_TRUE(wait_for_file(run / "launch.json", 120)) << read_text(launch.err);
+    const auto pid = pid_of_role(read_json(run / "launch.json"), role);
+    EXPECT_GT(pid, 0);
+    EXPECT_TRUE(wait_for_lines(run / "metrics.jsonl", lines, 300)) << read_text(launch.err);
+    EXPECT_EQ(::kill(pid, SIGKILL), 0);
+    EXPECT_NE(launch.wait(), 0) << read_text(launch.err);  // the run could not go on without it
+    EXPECT_TRUE(has(read_text(launch.err), fmt_pid(role, pid))) << read_text(launch.err);
+    EXPECT_FALSE(fs::exists(run / "summary.json"));
+    return read_text(launch.err);
+  };
+  kill_mid_run({"launch", config.string(), "--out", run.string()}, "first", 3, "cloud");
+  const auto second = kill_mid_run({"launch", "--resume", run.string()}, "second", 7, "coordinator");
+  EXPECT_TRUE(has(second, "resume: from cloud round")) << second;
+  EXPECT_TRUE(has(second, "lost the coordinator's process")) << second;
+
+  fs::create_directories(dir / "third");
+  auto launch = spawn_elsa({"launch", "--resume", run.string()}, dir / "third", false);
+  reaper guard{launch};
+  ASSERT_EQ(launch.wait(), 0) << read_text(launch.err);
+  const auto summary = read_json(run / "summary.json");
+  EXPECT_EQ(summary["finished"], true);
+  EXPECT_EQ(summary["rounds_recorded"], 10);
+  EXPECT_EQ(summary["processes"], 8);
+  ASSERT_EQ(summary["resumed_from"].size(), 2u) << summary.dump();
+  // The second resume starts no earlier than the first: checkpoints written after the first resume count.
+  EXPECT_GE(summary["resumed_from"][1].get<int64_t>(), summary["resumed_from"][0].get<int64_t>());
+  EXPECT_GE(summary["resumed_from"][1].get<int64_t>(), 2) << summary.dump();
+  std::vector<int64_t> want(10);
+  std::iota(want.begin(), want.end(), 0);
+  EXPECT_EQ(recorded_rounds(run / "metrics.jsonl"), want);
+  EXPECT_GT(summary["tasks"]["spam"]["test_accuracy"].get<double>(), 0.85) << summary.dump();
+  fs::remove_all(dir);
+}
 
 // The rendezvous by hand, no training: a taken id is refused (one line each side), a process that leaves
 // before the start frees its place, and the join deadline ends the run naming who is missing.
