@@ -52,11 +52,16 @@ struct standalone {
   }
 };
 
-// The coordinator alone, with `recorder` as its process's recorder and `cloud` as the cloud.
-actors::coordinator_actor spawn_coordinator(standalone& s, caf::scoped_actor& recorder, caf::scoped_actor& cloud) {
+// The coordinator alone, with `recorder` as its process's recorder and `cloud` as the cloud; unless `answer`
+// is false, the cloud answers its registration at once (a fresh run: no checkpoint to start from).
+actors::coordinator_actor spawn_coordinator(standalone& s, caf::scoped_actor& recorder, caf::scoped_actor& cloud,
+                                            bool answer = true) {
   s.ctx->recorder = caf::actor_cast<actors::recorder_actor>(recorder);
-  return s.sys->spawn(actors::cluster_coordinator, actors::context_ptr{s.ctx},
-                      caf::actor_cast<actors::cloud_actor>(cloud));
+  auto coordinator = s.sys->spawn(actors::cluster_coordinator, actors::context_ptr{s.ctx},
+                                  caf::actor_cast<actors::cloud_actor>(cloud));
+  if (answer)
+    cloud->send(coordinator, checkpoint_atom::value, payload{});
+  return coordinator;
 }
 
 // Receives the next (deliver, payload) at `self`, decoded as any kind; fails the test after 20 s.
@@ -232,7 +237,7 @@ TEST(Registration, TheCoordinatorAloneTakesEachRegistrationOnceAndHandsOutThePee
   auto& sys = *s.sys;
   const auto& c = s.ctx->codec;
   caf::scoped_actor recorder{sys}, cloud{sys}, client0{sys}, client1{sys}, impostor{sys}, edge0{sys};
-  auto coordinator = spawn_coordinator(s, recorder, cloud);
+  auto coordinator = spawn_coordinator(s, recorder, cloud, false);
   auto hello = next_message(cloud, c);
   EXPECT_EQ(hello.sender, (participant{tier::coordinator, 0}));
   client0->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 0}, registration{10, 0}).value());
@@ -243,6 +248,16 @@ TEST(Registration, TheCoordinatorAloneTakesEachRegistrationOnceAndHandsOutThePee
   EXPECT_EQ(refused.value("code", ""), "refused/registration_closed") << refused.dump();
   client1->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 1}, registration{20, 0}).value());
   edge0->send(coordinator, deliver_atom::value, c.encode(participant{tier::edge, 0}, registration{}).value());
+  // Everyone registered, but registration completes only once the cloud said whether the run resumes (from a
+  // checkpoint); an answer from anyone else is refused.
+  bool early = false;
+  edge0->receive([&](deliver_atom, const payload&, const actors::handles&) { early = true; },
+                 caf::after(std::chrono::milliseconds(300)) >> [] {});
+  EXPECT_FALSE(early) << "a peer table before the cloud answered";
+  impostor->send(coordinator, checkpoint_atom::value, payload{});
+  const auto forged = next_error(recorder);
+  EXPECT_EQ(forged.value("code", ""), "refused/forged_sender") << forged.dump();
+  cloud->send(coordinator, checkpoint_atom::value, payload{});
 
   // The edge: the cloud and both clients with what they registered, each with its own handle.
   auto [for_edge, edge_handles] = next_table(edge0, c);
