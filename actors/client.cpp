@@ -290,8 +290,10 @@ void run_step(client_pointer self) {
     return;
   }
   const bool silent_one = injected(ctx.cfg.silent_dropouts, st.id);
-  if ((silent_one || injected(ctx.cfg.dropouts, st.id)) && st.round == static_cast<uint32_t>(ctx.cfg.dropout_round)
-      && st.steps_done == static_cast<uint32_t>(ctx.cfg.dropout_step)) {
+  // (A round after the dropout round: a resumed run whose checkpoint is from after the dropout; it drops again.)
+  const auto at = static_cast<uint32_t>(ctx.cfg.dropout_round);
+  if ((silent_one || injected(ctx.cfg.dropouts, st.id))
+      && (st.round > at || (st.round == at && st.steps_done == static_cast<uint32_t>(ctx.cfg.dropout_step)))) {
     const bool crash = !silent_one && ctx.cfg.dropouts_mode() == run::dropout_mode::crash;
     record(self, ctx, run::dropout_event{st.round, st.id, crash ? "crash" : "silent"});
     st.core->abandon_step();

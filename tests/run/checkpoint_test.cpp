@@ -14,6 +14,7 @@
 
 #include "core/errors.hpp"
 #include "core/run/run_record.hpp"
+#include "tests/run/checkpoint_samples.hpp"
 
 namespace er = elsa::run;
 namespace em = elsa::messages;
@@ -21,6 +22,8 @@ namespace fs = std::filesystem;
 using json = nlohmann::json;
 
 namespace {
+
+using namespace elsa::testing::checkpoints;
 
 fs::path scratch(const std::string& name) {
   const auto p = fs::temp_directory_path() / ("elsa_checkpoint_test_" + name + "_" + std::to_string(::getpid()));
@@ -31,51 +34,6 @@ fs::path scratch(const std::string& name) {
 
 bool contains(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
-}
-
-er::run_config small_run() {
-  er::run_config cfg;
-  cfg.clients = 3;
-  cfg.edges = 2;
-  cfg.kappa2 = 2;
-  cfg.rounds = 10;  // 5 cloud rounds: checkpoints 1..4
-  return cfg;
-}
-
-em::tensor_bytes floats(std::vector<int64_t> shape, float start) {
-  int64_t n = 1;
-  for (auto d : shape)
-    n *= d;
-  std::vector<float> v(static_cast<std::size_t>(n));
-  for (std::size_t i = 0; i < v.size(); ++i)
-    v[i] = start + 0.25f * static_cast<float>(i);
-  return em::tensor_bytes::copy_of(em::dtype::f32, std::move(shape), v.data(), v.size() * sizeof(float));
-}
-
-er::cloud_checkpoint cloud_at(uint32_t n) {
-  er::cloud_checkpoint c;
-  c.cloud_rounds = n;
-  c.global = {{{"h.0.lora_A", floats({2, 3}, 1.0f * n)}, {"head.spam.weight", floats({2, 4}, -1.0f)}},
-              {{"h.0.lora_A", floats({2, 3}, 7.0f)}}};
-  c.cluster_of = {{0, 0}, {1, 1}, {2, 0}};
-  c.sketch_error = {{1, {0.5f, -0.25f, 3.0f}}};
-  return c;
-}
-
-er::coordinator_checkpoint coordinator_at(uint32_t n) {
-  er::coordinator_checkpoint c;
-  c.cloud_rounds = n;
-  c.cluster_of = {{0, 0}, {1, 1}, {2, 0}};
-  c.trust = {{0, 1.0}, {1, 0.25}, {2, 0.75}};
-  em::fingerprint g{4, 1, 16, em::gaussian_fingerprint{floats({5}, 0.0f), floats({5}, 1.0f)}};
-  em::fingerprint p{4, 2, 16, em::predictive_fingerprint{floats({16, 3}, 0.0f)}};
-  c.last_fingerprints = {{1, g}, {2, p}};
-  c.reclustered_round = 3;
-  c.assignments = {{0, 1, 0}, {1, 0, 1}, {2, 1, 0}};
-  c.splits = {{0, 1, 1}, {1, 2, 1}, {2, 1, 2}};
-  c.rtt_ms = {1.5, NAN, 3.0, 4.0, NAN, 6.5};
-  c.placed = true;
-  return c;
 }
 
 std::vector<uint8_t> file_bytes(const fs::path& p) {
