@@ -290,10 +290,10 @@ void run_step(client_pointer self) {
     return;
   }
   const bool silent_one = injected(ctx.cfg.silent_dropouts, st.id);
-  // (A round after the dropout round: a resumed run whose checkpoint is from after the dropout; it drops again.)
+  // (A resumed run that starts after the dropout round: the client dropped before the checkpoint, and drops again.)
   const auto at = static_cast<uint32_t>(ctx.cfg.dropout_round);
   if ((silent_one || injected(ctx.cfg.dropouts, st.id))
-      && (st.round > at || (st.round == at && st.steps_done == static_cast<uint32_t>(ctx.cfg.dropout_step)))) {
+      && (st.first_round > at || (st.round == at && st.steps_done == static_cast<uint32_t>(ctx.cfg.dropout_step)))) {
     const bool crash = !silent_one && ctx.cfg.dropouts_mode() == run::dropout_mode::crash;
     record(self, ctx, run::dropout_event{st.round, st.id, crash ? "crash" : "silent"});
     st.core->abandon_step();
@@ -375,8 +375,11 @@ void on_open_round(client_pointer self, const open_round& open) {
         return;
       }
     }
-  if (!st.opened && open.round > 0)  // a resumed run: on through the data from where the killed run was
-    st.core->skip_batches(static_cast<std::size_t>(open.round) * open.local_steps);
+  if (!st.opened) {
+    st.first_round = open.round;
+    if (open.round > 0)  // a resumed run: on through the data from where the killed run was
+      st.core->skip_batches(static_cast<std::size_t>(open.round) * open.local_steps);
+  }
   st.opened = true;
   st.round = open.round;
   st.in_round = true;

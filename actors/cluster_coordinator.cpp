@@ -177,7 +177,11 @@ void on_resume_answer(coordinator_pointer self, const payload& bytes) {
       st.resume = run::coordinator_checkpoint_from_bytes(reinterpret_cast<const uint8_t*>(bytes.data()), bytes.size(),
                                                          "from the cloud", st.ctx->cfg);
     } catch (const elsa::error& e) {
-      record_error(self, *st.ctx, who, 0, run::run_error::malformed_message, "checkpoint", e.what());
+      // The cloud restored its part already: going on as a fresh run would pair its adapters with the wrong
+      // clusters. The run ends with this line.
+      record_error(self, *st.ctx, who, 0, run::run_error::not_registered, "checkpoint",
+                   std::string("the coordinator cannot take the cloud's checkpoint: ") + e.what());
+      return;
     }
   }
   maybe_complete_registration(self);
@@ -714,9 +718,10 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
         if (!st.peers.complete)
           record_error(self, *st.ctx, who, 0, run::run_error::not_registered, std::string{},
                        fmt::format("registration incomplete after {} ms ([faults] round_deadline_ms): clients "
-                                   "missing: {}; edges missing: {}",
+                                   "missing: {}; edges missing: {}{}",
                                    st.ctx->cfg.round_deadline_ms, missing_ids(st.peers.clients, st.ctx->cfg.clients),
-                                   missing_ids(st.peers.edges, st.ctx->cfg.edges)));
+                                   missing_ids(st.peers.edges, st.ctx->cfg.edges),
+                                   st.cloud_answered ? "" : "; the cloud never answered the coordinator's registration"));
         return;
       }
       if (st.running && round == st.round) {

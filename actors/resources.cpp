@@ -170,7 +170,10 @@ std::shared_ptr<const run::resume_point> plan_resume_of(const run::run_config& c
 double resumed_at(const run::resume_point* resume) {
   if (resume == nullptr)
     return -1;
-  return resume->lines.empty() ? 0.0 : resume->lines.back().value("elapsed_s", 0.0);
+  if (resume->lines.empty())
+    return 0.0;
+  const auto it = resume->lines.back().find("elapsed_s");
+  return it != resume->lines.back().end() && it->is_number() ? it->get<double>() : 0.0;
 }
 
 nlohmann::json resumed_event(const run::resume_point& resume) {

@@ -24,8 +24,55 @@ namespace fs = std::filesystem;
 
 constexpr char magic[8] = {'E', 'L', 'S', 'A', 'C', 'K', 'P', 'T'};
 constexpr std::size_t header_size = 8 + 4 + 8 + 8;
-// A checkpoint holds adapters, not a model: anything this large is not one of ours.
-constexpr uint64_t max_payload = uint64_t{1} << 32;
+// A checkpoint holds adapters, not a model (the quickstart's cloud checkpoint is 398 KB): anything larger than
+// this is not one of ours, and is refused before it is read.
+constexpr uint64_t max_payload = uint64_t{256} << 20;
+// Our payloads nest 5 deep; a crafted one must not exhaust the stack.
+constexpr std::size_t max_depth = 32;
+
+// Builds the payload's JSON like nlohmann's own DOM parser, but refuses what no checkpoint has: nesting deeper
+// than max_depth, or an object or array that claims more entries than the payload has bytes (nlohmann would
+// throw on that rather than report it).
+class bounded_sax {
+public:
+  bounded_sax(json& result, std::size_t budget) : dom_(result, false), budget_(budget) {}
+  bool null() { return dom_.null(); }
+  bool boolean(bool v) { return dom_.boolean(v); }
+  bool number_integer(json::number_integer_t v) { return dom_.number_integer(v); }
+  bool number_unsigned(json::number_unsigned_t v) { return dom_.number_unsigned(v); }
+  bool number_float(json::number_float_t v, const json::string_t& s) { return dom_.number_float(v, s); }
+  bool string(json::string_t& v) { return dom_.string(v); }
+  bool binary(json::binary_t& v) { return dom_.binary(v); }
+  bool key(json::string_t& v) { return dom_.key(v); }
+  bool start_object(std::size_t n) { return open(n) && dom_.start_object(n); }
+  bool start_array(std::size_t n) { return open(n) && dom_.start_array(n); }
+  bool end_object() { --depth_; return dom_.end_object(); }
+  bool end_array() { --depth_; return dom_.end_array(); }
+  template <class Exception>
+  bool parse_error(std::size_t at, const std::string& token, const Exception& ex) {
+    why_ = ex.what();
+    return dom_.parse_error(at, token, ex);
+  }
+  const std::string& why() const { return why_; }
+
+private:
+  bool open(std::size_t n) {
+    if (++depth_ > max_depth) {
+      why_ = fmt::format("nested deeper than {}", max_depth);
+      return false;
+    }
+    if (n != static_cast<std::size_t>(-1) && n > budget_) {
+      why_ = fmt::format("a list claims {} entries in a {}-byte payload", n, budget_);
+      return false;
+    }
+    return true;
+  }
+
+  nlohmann::detail::json_sax_dom_parser<json> dom_;
+  std::size_t budget_;
+  std::size_t depth_ = 0;
+  std::string why_;
+};
 
 uint64_t fnv1a(const uint8_t* data, std::size_t size) {
   uint64_t h = 1469598103934665603ULL;
@@ -80,8 +127,18 @@ json unframe(const uint8_t* data, std::size_t size, const std::string& name) {
     bad(name, fmt::format("{} bytes after the payload", size - header_size - length));
   if (fnv1a(data + header_size, length) != get_le(data + 20, 8))
     bad(name, "checksum mismatch (the file is corrupt)");
-  json body = json::from_cbor(data + header_size, data + header_size + length, true, false);
-  if (body.is_discarded() || !body.is_object())
+  json body;
+  bounded_sax sax(body, static_cast<std::size_t>(length));
+  bool parsed = false;
+  try {
+    parsed = json::sax_parse(data + header_size, data + header_size + length, &sax, nlohmann::detail::input_format_t::cbor,
+                             true);
+  } catch (const json::exception& e) {
+    bad(name, std::string("payload is not CBOR: ") + e.what());
+  }
+  if (!parsed)
+    bad(name, "payload is not CBOR" + (sax.why().empty() ? std::string{} : ": " + sax.why()));
+  if (!body.is_object())
     bad(name, "payload is not a CBOR object");
   return body;
 }
@@ -212,6 +269,9 @@ uint32_t check_stamp(const reader& r, const json& body, const run_config& cfg, c
     if (have != want)
       bad(r.name, fmt::format("was written by a run with {} = {}, this config has {}", key, have, want));
   }
+  const auto seed = r.number<uint64_t>(body, "seed");
+  if (seed != cfg.seed)
+    bad(r.name, fmt::format("was written by a run with seed {}, this config has {}", seed, cfg.seed));
   if (rounds == 0 || static_cast<int64_t>(rounds) >= cfg.cloud_rounds())
     bad(r.name, fmt::format("is of cloud round {}, outside 1..{} of this run", rounds, cfg.cloud_rounds() - 1));
   return rounds;
@@ -308,17 +368,36 @@ void write_one(const fs::path& dir, const std::string& role, uint32_t cloud_roun
     throw error(errc::io_error, fmt::format("{}: cannot create the checkpoint folder: {}", dir.string(), ec.message()));
   write_file_atomically(checkpoint_path(dir, role, cloud_rounds),
                         std::string_view(reinterpret_cast<const char*>(data), size));
-  // Keep the two newest: a resume whose newest checkpoint cannot be used falls back to the other.
+  // Keep the three newest: while the cloud's newest waits for the coordinator's part, the two before it are
+  // complete pairs, so a resume whose newest checkpoint cannot be used still has one to fall back to.
   const auto all = checkpoints_of(dir, role);
-  for (std::size_t i = 2; i < all.size(); ++i)
+  for (std::size_t i = 3; i < all.size(); ++i)
     fs::remove(checkpoint_path(dir, role, all[i]), ec);
 }
 
 std::vector<uint8_t> read_all(const fs::path& file) {
+  std::error_code ec;
+  const auto size = fs::file_size(file, ec);
+  if (ec)
+    throw error(errc::file_not_found, fmt::format("checkpoint {}: cannot be opened ({})", file.string(), ec.message()));
+  if (size > max_payload + header_size)
+    throw error(errc::malformed_input, fmt::format("checkpoint {}: {} bytes, larger than any checkpoint ({} MiB at most)",
+                                                   file.string(), size, max_payload >> 20));
   std::ifstream in(file, std::ios::binary);
   if (!in)
     throw error(errc::file_not_found, fmt::format("checkpoint {}: cannot be opened", file.string()));
   return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+}
+
+// A record line's integer field, or -1 when it has none (or not an integer).
+int64_t int_field(const json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_number_integer() ? it->get<int64_t>() : -1;
+}
+
+std::string text_field(const json& j, const char* key) {
+  const auto it = j.find(key);
+  return it != j.end() && it->is_string() ? it->get<std::string>() : std::string{};
 }
 
 // The lines of a JSON-lines file that parse as objects, up to the first that does not (a partial last line
@@ -525,7 +604,7 @@ resume_point plan_resume(const fs::path& run_dir, const run_config& cfg, bool fa
   auto events = json_lines(run_dir / "events.jsonl", events_left_out);
   // Rounds recorded in order from 0, as the recorder writes them.
   int64_t recorded = 0;
-  while (recorded < static_cast<int64_t>(lines.size()) && lines[recorded].value("round", int64_t{-1}) == recorded)
+  while (recorded < static_cast<int64_t>(lines.size()) && int_field(lines[recorded], "round") == recorded)
     ++recorded;
   const auto dir = run_dir / "checkpoints";
   const auto coordinators = checkpoints_of(dir, "coordinator");
@@ -560,10 +639,9 @@ resume_point plan_resume(const fs::path& run_dir, const run_config& cfg, bool fa
   lines.resize(static_cast<std::size_t>(keep));
   p.lines = std::move(lines);
   for (auto& ev : events) {
-    const auto type = ev.value("type", "");
-    if (type == "final")
+    if (text_field(ev, "type") == "final")
       continue;
-    if (ev.contains("round") && ev["round"].is_number_integer() && ev["round"].get<int64_t>() >= keep)
+    if (int_field(ev, "round") >= keep)
       continue;  // of a round run again
     p.events.push_back(std::move(ev));
   }
@@ -573,6 +651,13 @@ resume_point plan_resume(const fs::path& run_dir, const run_config& cfg, bool fa
 }
 
 void cut_record(const fs::path& run_dir, const resume_point& p) {
+  // Checkpoints newer than the one resumed from belong to the rounds run again: the resumed run writes its
+  // own, and none of theirs may pair with one of its.
+  std::error_code ec;
+  for (const char* role : {"cloud", "coordinator"})
+    for (auto n : checkpoints_of(run_dir / "checkpoints", role))
+      if (n > p.cloud_rounds)
+        fs::remove(checkpoint_path(run_dir / "checkpoints", role, n), ec);
   for (const auto& [name, list] : {std::pair<const char*, const std::vector<json>*>{"metrics.jsonl", &p.lines},
                                    {"events.jsonl", &p.events}}) {
     std::string text;

@@ -7,7 +7,8 @@
 // rounds completed). Layout: "ELSACKPT", format version (u32), payload size (u64), FNV-1a 64 checksum of the
 // payload (u64), all little-endian, then the payload: CBOR of one JSON object, tensors as CBOR byte strings.
 // A checkpoint is written to a temporary file, fsync'd, renamed into place and the folder fsync'd, so a reader
-// sees a whole checkpoint or none; the two newest of each role are kept.
+// sees a whole checkpoint or none; the three newest of each role are kept (two complete pairs, also while the
+// cloud's newest waits for the coordinator's part).
 //
 // What a checkpoint does not keep (docs/faults.md): client and edge optimiser state (AdamW moments start
 // afresh), the count-sketch error feedback of edges, updates in flight, and the SS-OP noise generators'
@@ -59,7 +60,7 @@ std::filesystem::path checkpoint_path(const std::filesystem::path& dir, const st
 /// The cloud rounds of the checkpoints of `role` in `dir` (complete files by name only), newest first.
 std::vector<uint32_t> checkpoints_of(const std::filesystem::path& dir, const std::string& role);
 
-/// Writes atomically (see above) and keeps the two newest checkpoints of the role. `cfg` stamps the run's
+/// Writes atomically (see above) and keeps the three newest checkpoints of the role. `cfg` stamps the run's
 /// shape (clients, edges, kappa2), checked on reading. elsa::error (io_error) naming the file on failure.
 void write_checkpoint(const std::filesystem::path& dir, const cloud_checkpoint& c, const run_config& cfg);
 void write_checkpoint(const std::filesystem::path& dir, const coordinator_checkpoint& c, const run_config& cfg);
@@ -107,7 +108,8 @@ struct resume_point {
 resume_point plan_resume(const std::filesystem::path& run_dir, const run_config& cfg, bool fallback);
 
 /// Rewrites run_dir's metrics.jsonl and events.jsonl to what `p` keeps (atomically, each file), so the resumed
-/// run appends to them and every round appears once.
+/// run appends to them and every round appears once, and removes the checkpoints newer than p's (of rounds that
+/// are run again).
 void cut_record(const std::filesystem::path& run_dir, const resume_point& p);
 
 } // namespace elsa::run

@@ -279,6 +279,15 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
 }
 
 void run_record::restore(const std::vector<nlohmann::json>& lines, const std::vector<nlohmann::json>& events) {
+  try {
+    restore_unchecked(lines, events);
+  } catch (const std::exception& e) {  // a field of another type: not a line this program wrote
+    throw error(errc::malformed_input,
+                fmt::format("the run's metrics.jsonl or events.jsonl holds a line elsa did not write ({})", e.what()));
+  }
+}
+
+void run_record::restore_unchecked(const std::vector<nlohmann::json>& lines, const std::vector<nlohmann::json>& events) {
   lines_ = lines;
   next_line_ = static_cast<int64_t>(lines.size());
   for (const auto& l : lines) {

@@ -67,7 +67,8 @@ public:
 
   /// A resumed run: takes the record a killed run left (its metrics lines, rounds 0 .. n-1, and its other
   /// events, cut back by core/run/checkpoint's plan_resume) as if those rounds had just been recorded, so
-  /// the summary counts every round once. Called before the first event.
+  /// the summary counts every round once. Called before the first event. elsa::error (malformed_input) for a
+  /// line with a field of another type than the record writes.
   void restore(const std::vector<nlohmann::json>& lines, const std::vector<nlohmann::json>& events);
 
   /// Adds one event; returns the metrics lines of the rounds it completed, in round order. elapsed_s is the
@@ -126,6 +127,8 @@ private:
     std::vector<sim::client_usage> usage;    // the simulated clock's input, one per client_round
     std::map<uint32_t, int64_t> adapters_down, to_cloud;  // by edge: adapter bytes to its clients, to the cloud
   };
+
+  void restore_unchecked(const std::vector<nlohmann::json>& lines, const std::vector<nlohmann::json>& events);
 
   /// The simulated clock's part of a metrics line (sim_round_s, sim_time_s, sim_clients), advancing sim_time_.
   void put_sim(nlohmann::json& line, const round_acc& r);

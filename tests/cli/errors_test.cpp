@@ -57,7 +57,7 @@ TEST(CliVersion, NamesTheCommitAndTheLibraries) {
 TEST(CliErrors, UsageErrorsExitWithOneAndNameTheOption) {
   ELSA_REQUIRE_PROGRAM();
   auto r = run_split("run");
-  expect_user_error(r, "elsa run: config is required (see `elsa run --help`)");
+  expect_user_error(r, "elsa run: give a CONFIG (e.g. configs/quickstart.toml) or --resume RUN");
   r = run_split("run configs/quickstart.toml --frob");
   expect_user_error(r, "--frob");
   r = run_split("run configs/quickstart.toml --rounds two");

@@ -443,7 +443,7 @@ TEST(NodeCli, BadOptionsAndCertificatesAreOneClearLineBeforeAnythingStarts) {
   const auto c = dir / "c";
   const std::vector<std::pair<std::string, std::string>> cases{
     {"--role edge --id 0 --join 127.0.0.1:9 --out x",
-     "--out with --role edge: only the cloud's process writes the run record and prints the results"},
+     "--out with --role edge: only the cloud's process writes the run record, its checkpoints and the results"},
     {"--role cloud --join 127.0.0.1:9", "--join with --role cloud: the cloud's process is the rendezvous"},
     {"--role coordinator --id 1 --join 127.0.0.1:9", "--id with --role coordinator: a run has one cloud"},
     {"--role client --join 127.0.0.1:9", "--role client needs --id"},

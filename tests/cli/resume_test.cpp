@@ -75,14 +75,16 @@ TEST(ResumeCli, ARunKilledAtASeededMomentResumesWithEveryRoundOnceAndTheAccuracy
     auto r = run_split("run " + config.string() + " --out " + whole.string() + " --quiet");
     ASSERT_EQ(r.exit_code, 0) << r.err;
 
-    // Killed once a seeded number of rounds is recorded (1..8 of 10), a seeded 0..400 ms later: anywhere in a
-    // round, in the evaluation, or while a checkpoint or a metrics line is being written.
-    const long after = std::uniform_int_distribution<long>(1, 8)(pick);
+    // Killed once a seeded number of rounds is recorded (3..8 of 10: the first checkpoint is in by then), a
+    // seeded 0..400 ms later: anywhere in a round, in the evaluation, or while a checkpoint or a metrics line is
+    // being written.
+    const long after = std::uniform_int_distribution<long>(3, 8)(pick);
     const int delay = std::uniform_int_distribution<int>(0, 400)(pick);
     SCOPED_TRACE("killed after " + std::to_string(after) + " lines + " + std::to_string(delay) + " ms");
     kill_run_after({"run", config.string(), "--out", killed.string(), "--quiet"}, dir, killed, after, delay);
     ASSERT_FALSE(fs::exists(killed / "summary.json"));
     const auto before = recorded_rounds(killed / "metrics.jsonl");
+    const auto killed_lines = read_text(killed / "metrics.jsonl");
 
     r = run_split("run --resume " + killed.string() + " --quiet");
     ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -94,9 +96,16 @@ TEST(ResumeCli, ARunKilledAtASeededMomentResumesWithEveryRoundOnceAndTheAccuracy
     EXPECT_EQ(summary["finished"], true);
     EXPECT_EQ(summary["rounds_recorded"], 10);
     ASSERT_EQ(summary["resumed_from"].size(), 1u);
-    // No round before the checkpoint is lost: it resumed after the rounds recorded, less at most one cloud round.
-    EXPECT_GE(summary["resumed_from"][0].get<int64_t>() * 2 + 2, static_cast<int64_t>(before.size()) - 1)
-      << summary.dump();
+    // It resumed from a checkpoint, not from the start, at most one cloud round (plus the round in progress)
+    // behind what was recorded; and the lines before it are the killed run's own, byte for byte.
+    const auto from = summary["resumed_from"][0].get<int64_t>();
+    EXPECT_GE(from, 1) << summary.dump();
+    EXPECT_GE(from * 2 + 3, static_cast<int64_t>(before.size())) << summary.dump();
+    const auto kept = read_text(killed / "metrics.jsonl");
+    std::size_t at = 0;
+    for (int64_t i = 0; i < from * 2; ++i)
+      at = kept.find('\n', at) + 1;
+    EXPECT_EQ(kept.substr(0, at), killed_lines.substr(0, at));
     const double a = test_accuracy(whole), b = test_accuracy(killed);
     EXPECT_GT(a, 0.9);
     EXPECT_LE(std::fabs(a - b), 0.01) << "uninterrupted " << a << ", killed and resumed " << b;

@@ -6,6 +6,7 @@
 // ELSA_WRITE_CORPUS=1 rewrites the corpus from the samples.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -34,7 +35,9 @@ std::vector<uint8_t> read_bytes(const fs::path& p) {
 
 // A payload framed as a checkpoint file with its true size and checksum.
 std::vector<uint8_t> reframe(const std::vector<uint8_t>& file, const std::vector<uint8_t>& payload) {
-  std::vector<uint8_t> out(file.begin(), file.begin() + header);
+  std::vector<uint8_t> out(header + payload.size());
+  std::copy(file.begin(), file.begin() + header, out.begin());
+  std::copy(payload.begin(), payload.end(), out.begin() + header);
   uint64_t h = 1469598103934665603ULL;
   for (auto b : payload) {
     h ^= b;
@@ -44,7 +47,6 @@ std::vector<uint8_t> reframe(const std::vector<uint8_t>& file, const std::vector
     out[12 + i] = static_cast<uint8_t>(static_cast<uint64_t>(payload.size()) >> (8 * i));
     out[20 + i] = static_cast<uint8_t>(h >> (8 * i));
   }
-  out.insert(out.end(), payload.begin(), payload.end());
   return out;
 }
 
@@ -73,6 +75,27 @@ TEST(CheckpointFuzz, TheCorpusIsTheSampleCheckpoints) {
   }
   for (const auto& [name, bytes] : want)
     EXPECT_EQ(read_bytes(corpus_dir() / name), bytes) << name << " (ELSA_WRITE_CORPUS=1 rewrites the corpus)";
+}
+
+// Payloads no mutation above is likely to make: deep nesting (a stack overflow in a recursive reader) and a
+// list claiming 2^60 entries (nlohmann throws on that instead of reporting it).
+TEST(CheckpointFuzz, DeepNestingAndHugeClaimedListsAreRefusedAsCorrupt) {
+  const auto cfg = small_run();
+  const auto file = seed_files().front().second;
+  const auto check = [&](const std::vector<uint8_t>& payload, const std::string& part) {
+    const auto m = reframe(file, payload);
+    EXPECT_EQ(elsa::run::fuzz::check_bytes(m.data(), m.size(), cfg), "");
+    try {
+      elsa::run::cloud_checkpoint_from_bytes(m.data(), m.size(), "crafted", cfg);
+      ADD_FAILURE() << "accepted: " << part;
+    } catch (const elsa::error& e) {
+      EXPECT_NE(std::string(e.what()).find("checkpoint crafted: payload is not CBOR: " + part), std::string::npos)
+        << e.what();
+    }
+  };
+  check(std::vector<uint8_t>(200000, 0x81), "nested deeper than 32");  // [[[[...
+  check({0x9B, 0x10, 0, 0, 0, 0, 0, 0, 0}, "a list claims 1152921504606846976 entries in a 9-byte payload");
+  check({0xBB, 0x10, 0, 0, 0, 0, 0, 0, 0}, "a list claims");  // a map, the same
 }
 
 TEST(CheckpointFuzz, SeedsAndTheirMutationsPassTheOracle) {

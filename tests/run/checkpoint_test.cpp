@@ -104,14 +104,17 @@ TEST(Checkpoint, WhatIsWrittenReadsBackEqual) {
     EXPECT_EQ(e.path().extension(), ".ckpt") << e.path();
 }
 
-TEST(Checkpoint, TheTwoNewestOfEachRoleAreKept) {
-  const auto cfg = small_run();
+TEST(Checkpoint, TheThreeNewestOfEachRoleAreKept) {
+  auto cfg = small_run();
+  cfg.rounds = 20;
   const auto dir = scratch("keep");
-  for (uint32_t n = 1; n <= 4; ++n)
+  for (uint32_t n = 1; n <= 5; ++n)
     er::write_checkpoint(dir, cloud_at(n), cfg);
-  er::write_checkpoint(dir, coordinator_at(1), cfg);
-  EXPECT_EQ(er::checkpoints_of(dir, "cloud"), (std::vector<uint32_t>{4, 3}));
-  EXPECT_EQ(er::checkpoints_of(dir, "coordinator"), (std::vector<uint32_t>{1}));
+  for (uint32_t n = 1; n <= 4; ++n)
+    er::write_checkpoint(dir, coordinator_at(n), cfg);
+  // While the cloud's 5 waits for the coordinator's part, 4 and 3 are complete pairs.
+  EXPECT_EQ(er::checkpoints_of(dir, "cloud"), (std::vector<uint32_t>{5, 4, 3}));
+  EXPECT_EQ(er::checkpoints_of(dir, "coordinator"), (std::vector<uint32_t>{4, 3, 2}));
 }
 
 TEST(Checkpoint, ADamagedFileIsOneLineNamingItAndWhatIsWrong) {
@@ -149,6 +152,10 @@ TEST(Checkpoint, ADamagedFileIsOneLineNamingItAndWhatIsWrong) {
   EXPECT_TRUE(contains(with(longer), "1 bytes after the payload")) << read();
 
   put_bytes(file, good);
+  auto reseeded = cfg;
+  reseeded.seed = 99;
+  EXPECT_TRUE(contains(error_of([&] { er::read_cloud_checkpoint(file, reseeded); }),
+                       "was written by a run with seed 1234, this config has 99"));
   auto bigger = cfg;
   bigger.clients = 4;
   EXPECT_TRUE(contains(error_of([&] { er::read_cloud_checkpoint(file, bigger); }),
@@ -212,7 +219,9 @@ TEST(Checkpoint, ResumeTakesTheNewestCompleteCheckpointAndCutsTheRecordBack) {
   for (const auto& e : p.events)
     EXPECT_LT(e.value("round", -1), 6) << e;
   EXPECT_EQ(p.events.size(), 1u + 6u);  // registered + the errors of rounds 0..5
+  er::write_checkpoint(dir / "checkpoints", cloud_at(4), cfg);  // of a round run again: removed by the cut
   er::cut_record(dir, p);
+  EXPECT_EQ(er::checkpoints_of(dir / "checkpoints", "cloud"), (std::vector<uint32_t>{3, 2}));
   std::ifstream m(dir / "metrics.jsonl");
   std::string text{std::istreambuf_iterator<char>(m), std::istreambuf_iterator<char>()};
   EXPECT_EQ(std::count(text.begin(), text.end(), '\n'), 6);
@@ -228,12 +237,15 @@ TEST(Checkpoint, ResumeSkipsACheckpointWithoutItsCoordinatorPartOrItsRounds) {
   EXPECT_EQ(p.cloud_rounds, 3u);
   ASSERT_EQ(p.notes.size(), 1u);
   EXPECT_EQ(p.notes[0], "cloud round 4: the coordinator's checkpoint was never written");
-  // Both parts of 3, but metrics.jsonl stops at round 4 (the recorder had not written round 5): 2 it is.
+  // Both parts of 3, but metrics.jsonl stops at round 4 (the recorder had not written round 5): 2 it is, and
+  // the cut removes both parts of 3, so the resumed run's own 3 never pairs with the old coordinator part.
   dir = killed_run("lagging", cfg, 5, 2, 3);
   p = er::plan_resume(dir, cfg, false);
   EXPECT_EQ(p.cloud_rounds, 2u);
   EXPECT_EQ(p.lines.size(), 4u);
   EXPECT_TRUE(contains(p.notes.at(0), "cloud round 3: metrics.jsonl has 5 of its 6 rounds"));
+  er::cut_record(dir, p);
+  EXPECT_EQ(er::checkpoints_of(dir / "checkpoints", "coordinator"), (std::vector<uint32_t>{2}));
   // No checkpoint at all: from the start, with nothing kept but round-less events.
   dir = killed_run("none", cfg, 1, 1, 0);
   p = er::plan_resume(dir, cfg, false);
@@ -285,12 +297,19 @@ TEST(Checkpoint, ARestoredRecordSummarisesLikeTheRecordItCameFrom) {
     for (uint32_t e = 0; e < 2; ++e)
       events.push_back({{"type", "edge_round"}, {"round", r}, {"edge", e}, {"reason", "complete"}, {"reported", 2},
                         {"expected", 2}, {"bytes_down", 500}, {"bytes_cloud", r % 2 == 1 ? 300 : 0}});
+    if (r == 1)  // the coordinator re-clusters before it closes the round
+      events.push_back({{"type", "clustering"}, {"round", 1}, {"k", 2}, {"clusters", {{"0", 0}, {"1", 1}, {"2", 0}}},
+                        {"trust", {{"0", 1.0}, {"1", 0.5}, {"2", 1.0}}}});
     events.push_back({{"type", "round_closed"}, {"round", r}, {"cloud_round", r % 2 == 1}, {"edges", 2}, {"bytes_control", 10}});
     if (r % 2 == 1)
       events.push_back({{"type", "cloud_round"}, {"round", r}, {"edges_reported", 2}, {"bytes_down", 700},
                         {"accuracy", {{"spam", 0.8 + 0.05 * r}}}, {"loss", {{"spam", 0.3}}}});
-    if (r == 0)
+    if (r == 0) {
+      events.push_back({{"type", "registered"}, {"clients", 3}, {"edges", 2}, {"bytes_control", 777}});
       events.push_back({{"type", "error"}, {"round", 0}, {"actor", "edge 0"}, {"code", "late_update"}, {"text", "x"}});
+      events.push_back({{"type", "placement"}, {"round", 0}, {"policy", "latency"}, {"reason", "measured"},
+                        {"assignment", {{"0", 1}, {"1", 0}, {"2", 1}}}, {"latency_total_ms", 12.5}, {"latency_max_ms", 6.0}});
+    }
   }
   std::vector<json> before, after, other;
   for (const auto& ev : events)
@@ -299,8 +318,8 @@ TEST(Checkpoint, ARestoredRecordSummarisesLikeTheRecordItCameFrom) {
     whole.add(ev, 1.0);
   const auto kept_lines = whole.lines();
   std::vector<json> kept_events;
-  for (const auto& ev : before)
-    if (ev["type"] == "error")
+  for (const auto& ev : before)  // what events.jsonl holds: everything but the round inputs
+    if (ev["type"] == "error" || ev["type"] == "registered" || ev["type"] == "placement" || ev["type"] == "clustering")
       kept_events.push_back(ev);
   for (const auto& ev : after)
     whole.add(ev, 2.0);
@@ -314,7 +333,11 @@ TEST(Checkpoint, ARestoredRecordSummarisesLikeTheRecordItCameFrom) {
   EXPECT_EQ(b["errors"], 1);
   EXPECT_GT(b["sim_time_s"].get<double>(), 0);
   EXPECT_FALSE(b["client_flops"].empty());
-  EXPECT_EQ(b["round_to_target"], 1);  // validation 0.85 at round 1, before the resume: from the kept lines
+  EXPECT_EQ(b["round_to_target"], 1);
+  EXPECT_EQ(b["clusterings"], 1);
+  EXPECT_EQ(b["clusters"], json({{"0", 0}, {"1", 1}, {"2", 0}}));
+  EXPECT_EQ(b["latency_total_ms"], 12.5);
+  EXPECT_EQ(b["bytes"]["control"].get<int64_t>() >= 777, true);  // validation 0.85 at round 1, before the resume: from the kept lines
   EXPECT_EQ(a, b);
   ASSERT_EQ(resumed.lines().size(), 4u);
   EXPECT_EQ(resumed.lines()[2]["round"], 2);
