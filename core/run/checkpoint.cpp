@@ -95,8 +95,7 @@ uint64_t get_le(const uint8_t* p, int bytes) {
   return v;
 }
 
-std::vector<uint8_t> frame(const json& body) {
-  const auto payload = json::to_cbor(body);
+std::vector<uint8_t> frame(const std::vector<uint8_t>& payload) {
   std::vector<uint8_t> out(magic, magic + 8);
   put_le(out, checkpoint_format, 4);
   put_le(out, payload.size(), 8);
@@ -447,12 +446,16 @@ std::vector<uint32_t> checkpoints_of(const fs::path& dir, const std::string& rol
   return out;
 }
 
+std::vector<uint8_t> frame_payload(const uint8_t* payload, std::size_t size) {
+  return frame(std::vector<uint8_t>(payload, payload + size));
+}
+
 std::vector<uint8_t> checkpoint_bytes(const cloud_checkpoint& c, const run_config& cfg) {
-  return frame(body_of(c, cfg));
+  return frame(json::to_cbor(body_of(c, cfg)));
 }
 
 std::vector<uint8_t> checkpoint_bytes(const coordinator_checkpoint& c, const run_config& cfg) {
-  return frame(body_of(c, cfg));
+  return frame(json::to_cbor(body_of(c, cfg)));
 }
 
 void write_checkpoint(const fs::path& dir, const cloud_checkpoint& c, const run_config& cfg) {

@@ -81,6 +81,10 @@ cloud_checkpoint cloud_checkpoint_from_bytes(const uint8_t* data, std::size_t si
 coordinator_checkpoint coordinator_checkpoint_from_bytes(const uint8_t* data, std::size_t size,
                                                          const std::string& name, const run_config& cfg);
 
+/// A checkpoint file around payload bytes as they are (header, true size and checksum): how tests and the fuzz
+/// target reach the payload reader past the checksum.
+std::vector<uint8_t> frame_payload(const uint8_t* payload, std::size_t size);
+
 /// The encoded file of a checkpoint (what write_checkpoint writes), for tests and the fuzz corpus.
 std::vector<uint8_t> checkpoint_bytes(const cloud_checkpoint& c, const run_config& cfg);
 std::vector<uint8_t> checkpoint_bytes(const coordinator_checkpoint& c, const run_config& cfg);

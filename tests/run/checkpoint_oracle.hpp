@@ -2,7 +2,8 @@
 // built with -DELSA_FUZZ=ON) and the replay test of the default build (checkpoint_fuzz_test.cpp). For any
 // bytes, read as either role's checkpoint of the sample run: a refusal is an elsa::error whose line names the
 // input ("checkpoint NAME: ..."), never another exception; an accepted checkpoint writes out and reads back
-// equal (NaN RTTs included). Returns what broke, or "" if nothing.
+// equal (NaN RTTs included). check_payload does the same for bytes framed as a payload with a true checksum.
+// Returns what broke, or "" if nothing.
 #pragma once
 
 #include <cmath>
@@ -75,6 +76,13 @@ inline std::string check_bytes(const uint8_t* data, std::size_t size, const run_
   if (auto why = detail::one_role("cloud", data, size, cfg, cloud_checkpoint_from_bytes); !why.empty())
     return why;
   return detail::one_role("coordinator", data, size, cfg, coordinator_checkpoint_from_bytes);
+}
+
+/// The same for the bytes as a payload, framed with a true checksum (a fuzzer does not get past an FNV-1a
+/// checksum by mutation): the CBOR reader and every field check.
+inline std::string check_payload(const uint8_t* data, std::size_t size, const run_config& cfg) {
+  const auto file = frame_payload(data, size);
+  return check_bytes(file.data(), file.size(), cfg);
 }
 
 } // namespace elsa::run::fuzz

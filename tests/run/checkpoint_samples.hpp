@@ -55,13 +55,19 @@ inline run::coordinator_checkpoint coordinator_at(uint32_t n) {
   return c;
 }
 
-/// The seed inputs: checkpoints of both roles, of every cloud round the run can have one of.
+/// The seed inputs: checkpoints of both roles, of every cloud round the run can have one of, as files (.ckpt)
+/// and as their bare payloads (.cbor, for the fuzz target's framed mode).
 inline std::vector<std::pair<std::string, std::vector<uint8_t>>> seed_files() {
   const auto cfg = small_run();
   std::vector<std::pair<std::string, std::vector<uint8_t>>> out;
   for (uint32_t n = 1; n <= 4; ++n) {
     out.emplace_back("cloud-" + std::to_string(n) + ".ckpt", run::checkpoint_bytes(cloud_at(n), cfg));
     out.emplace_back("coordinator-" + std::to_string(n) + ".ckpt", run::checkpoint_bytes(coordinator_at(n), cfg));
+  }
+  for (std::size_t i = 0, files = out.size(); i < files; ++i) {
+    auto name = out[i].first;
+    name.replace(name.size() - 5, 5, ".cbor");
+    out.emplace_back(name, std::vector<uint8_t>(out[i].second.begin() + 28, out[i].second.end()));
   }
   return out;
 }
