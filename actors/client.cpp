@@ -293,7 +293,7 @@ void run_step(client_pointer self) {
   // (A resumed run that starts after the dropout round: the client dropped before the checkpoint, and drops again.)
   const auto at = static_cast<uint32_t>(ctx.cfg.dropout_round);
   if ((silent_one || injected(ctx.cfg.dropouts, st.id))
-      && (st.first_round > at || (st.round == at && st.steps_done == static_cast<uint32_t>(ctx.cfg.dropout_step)))) {
+      && (st.resumed_at > at || (st.round == at && st.steps_done == static_cast<uint32_t>(ctx.cfg.dropout_step)))) {
     const bool crash = !silent_one && ctx.cfg.dropouts_mode() == run::dropout_mode::crash;
     record(self, ctx, run::dropout_event{st.round, st.id, crash ? "crash" : "silent"});
     st.core->abandon_step();
@@ -375,12 +375,6 @@ void on_open_round(client_pointer self, const open_round& open) {
         return;
       }
     }
-  if (!st.opened) {
-    st.first_round = open.round;
-    if (open.round > 0)  // a resumed run: on through the data from where the killed run was
-      st.core->skip_batches(static_cast<std::size_t>(open.round) * open.local_steps);
-  }
-  st.opened = true;
   st.round = open.round;
   st.in_round = true;
   st.fingerprint = open.fingerprint;
@@ -419,6 +413,12 @@ void on_adapters(client_pointer self, const adapter_update& up) {
 
 void on_assignment(client_pointer self, const assignment_update& up) {
   auto& st = self->state;
+  if (up.reason == assignment_reason::initial && up.round > 0 && st.resumed_at == 0) {
+    // A resumed run (the coordinator tags the placement with the edge round it resumes at): on through the
+    // data from where the killed run was.
+    st.resumed_at = up.round;
+    st.core->skip_batches(static_cast<std::size_t>(up.round) * static_cast<std::size_t>(st.ctx->cfg.kappa1));
+  }
   for (const auto& a : up.assignments)
     if (a.client_id == st.id) {
       st.edge = a.edge_id;

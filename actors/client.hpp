@@ -30,8 +30,7 @@ struct client_state {
   peer_book peers;  // the coordinator (from the wiring), then the edges (from the coordinator's peer table)
   std::vector<messages::named_tensor> received;  // the cluster's adapters as the edge last sent them
 
-  bool opened = false;       // it took an opening ...
-  uint32_t first_round = 0;  // ... the first of which was this round (after 0: a resumed run)
+  uint32_t resumed_at = 0;  // a resumed run: the edge round it resumes at (its initial placement says; 0: fresh)
 
   // -- the round in progress --
   uint32_t round = 0;

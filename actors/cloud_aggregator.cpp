@@ -351,6 +351,12 @@ void on_coordinator_checkpoint(cloud_pointer self, const payload& bytes) {
   const auto* data = reinterpret_cast<const uint8_t*>(bytes.data());
   try {
     const auto c = run::coordinator_checkpoint_from_bytes(data, bytes.size(), "from the coordinator", ctx.cfg);
+    if (c.cloud_rounds != st.cloud_round) {  // only the part of the checkpoint the cloud just wrote
+      record_error(self, ctx, who, first_edge_round(self), run::run_error::refused, "checkpoint",
+                   fmt::format("the coordinator's checkpoint of cloud round {} came in cloud round {}", c.cloud_rounds,
+                               st.cloud_round));
+      return;
+    }
     run::write_checkpoint_bytes(ctx.checkpoint_dir, "coordinator", c.cloud_rounds, data, bytes.size());
   } catch (const elsa::error& e) {
     record_error(self, ctx, who, first_edge_round(self), run::run_error::internal, e.what());

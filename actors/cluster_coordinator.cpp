@@ -241,8 +241,10 @@ void complete_registration(coordinator_pointer self) {
   }
   for (const auto& [c, handle] : st.peers.clients) {
     send_table(self, handle, edge_list);
-    // Its placement from the start, so it takes openings and adapters from that edge only.
-    assignment_update initial{0, assignment_reason::initial, {st.assignments.at(c)}};
+    // Its placement from the start, so it takes openings and adapters from that edge only; in a resumed run
+    // tagged with the edge round the run resumes at (the client goes on through its data from there).
+    const auto from = resumed ? st.resume->cloud_rounds * static_cast<uint32_t>(cfg.kappa2) : 0u;
+    assignment_update initial{from, assignment_reason::initial, {st.assignments.at(c)}};
     if (auto bytes = st.ctx->codec.encode(me, initial))
       send_counted(self, handle, *bytes, st.bytes_registration);
   }

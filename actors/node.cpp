@@ -442,11 +442,11 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
   auto res = load_process_resources(cfg, progress);
   auto evaluator = make_evaluator(cfg, res);
   auto resume = opt.resume ? plan_resume_of(cfg, res, opt.fallback, log) : nullptr;
+  auto record = make_run_record(cfg, res, resume.get());  // (a resumed record is checked before the cut)
   open_run_dir(cfg, hooks, resume.get());
   caf::actor_system_config sys_cfg;
   configure_actor_system(sys_cfg, cfg);
   configure_network(sys_cfg, cfg);
-  auto record = make_run_record(cfg, res, resume.get());
   auto ctx = make_run_context(cfg, res);
   ctx->checkpoint_dir = cfg.out_dir / "checkpoints";  // the cloud writes its own and the coordinator's
   ctx->resume = resume;

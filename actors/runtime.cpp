@@ -61,6 +61,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
     edge_bodies.push_back(make_edge_body(cfg, res));
   auto evaluator = make_evaluator(cfg, res);
   auto resume = start.resume ? plan_resume_of(cfg, res, start.fallback, log) : nullptr;
+  auto record = make_run_record(cfg, res, resume.get());  // (a resumed record is checked before the cut)
 
   // -- the run directory: written only once set-up succeeded, so a failed set-up leaves nothing --
   open_run_dir(cfg, hooks, resume.get());
@@ -71,7 +72,6 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
   run_end end;
   std::string stop_reason; // set when hooks.stop_requested stopped the run
   int64_t saved_cloud_rounds = -1;  // a stopped run: cloud rounds behind the adapters it saved
-  auto record = make_run_record(cfg, res, resume.get());
   auto ctx = make_run_context(cfg, res);
   ctx->checkpoint_dir = cfg.out_dir / "checkpoints";
   ctx->resume = resume;

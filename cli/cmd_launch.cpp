@@ -149,7 +149,7 @@ void add_launch_command(CLI::App& app) {
                                  "(its own config.toml; docs/faults.md)")
                    ->option_text("RUN");
   cmd->add_flag("--fallback", o->fallback,
-                "with --resume: if the newest checkpoint is corrupt, resume from the one before it")
+                "with --resume: pass over damaged checkpoints to the newest readable one")
     ->default_str("off");
   cmd->callback([o, out, resume] {
     const bool resuming = resume->count() > 0;

@@ -3,7 +3,9 @@
 // commands for several machines; `elsa launch` (cmd_launch.cpp) starts a whole topology on one.
 #include "cli/commands.hpp"
 
+#include <algorithm>
 #include <iostream>
+#include <sstream>
 #include <memory>
 #include <optional>
 #include <tuple>
@@ -35,6 +37,34 @@ void follow_launcher() {
   ::prctl(PR_SET_PDEATHSIG, SIGTERM);
   if (std::to_string(::getppid()) != launcher)  // it went before the line above
     std::raise(SIGTERM);
+}
+
+} // namespace
+
+namespace {
+
+// The first line in which two configs (as run::to_toml writes them) differ outside [network] and [output], or "".
+std::string first_difference(const std::string& a, const std::string& b) {
+  auto lines = [](const std::string& text) {
+    std::vector<std::string> out;
+    std::istringstream in(text);
+    bool skip = false;
+    for (std::string line; std::getline(in, line);) {
+      if (!line.empty() && line[0] == '[')
+        skip = line.rfind("[network]", 0) == 0 || line.rfind("[output]", 0) == 0;
+      if (!skip && !line.empty() && line[0] != '#')
+        out.push_back(line);
+    }
+    return out;
+  };
+  const auto x = lines(a), y = lines(b);
+  for (std::size_t i = 0; i < std::max(x.size(), y.size()); ++i) {
+    const auto& l = i < x.size() ? x[i] : std::string("(nothing)");
+    const auto& r = i < y.size() ? y[i] : std::string("(nothing)");
+    if (l != r)
+      return fmt::format("{} vs {}", l, r);
+  }
+  return {};
 }
 
 } // namespace
@@ -76,7 +106,7 @@ void add_node_command(CLI::App& app) {
                 "docs/faults.md)")
     ->default_str("off");
   cmd->add_flag("--fallback", o->fallback,
-                "cloud, with --resume: if the newest checkpoint is corrupt, resume from the one before it")
+                "cloud, with --resume: pass over damaged checkpoints to the newest readable one")
     ->default_str("off");
   cmd->add_flag("--quiet", o->quiet, "cloud: no progress lines on stderr")->default_str("off");
   cmd->add_flag("--json", o->json, "cloud: print summary.json on stdout instead of the table")->default_str("off");
@@ -123,8 +153,18 @@ void add_node_command(CLI::App& app) {
     }
     // A folder holding only what elsa launch put there first (certs/) is taken as new.
     std::optional<run::run_dir> dir;
-    if (o->resume && !std::filesystem::is_regular_file(cfg.out_dir / "config.toml"))
-      throw error(errc::file_not_found, fmt::format("--resume: {} holds no run (no config.toml)", cfg.out_dir.string()));
+    if (o->resume) {
+      // The run goes on as it began: CONFIG (with --set) must be the run's own config.toml but for [network]
+      // (this process's certificates) and [output].
+      const auto own = cfg.out_dir / "config.toml";
+      if (!std::filesystem::is_regular_file(own))
+        throw error(errc::file_not_found, fmt::format("--resume: {} holds no run (no config.toml)", cfg.out_dir.string()));
+      const auto differs = first_difference(run::to_toml(cfg), run::to_toml(run::read_run_config(own)));
+      if (!differs.empty())
+        throw error(errc::invalid_argument,
+                    fmt::format("--resume: {}{} differs from the run's own {} ({}); pass that file", o->config,
+                                o->sets.empty() ? "" : " with --set", own.string(), differs));
+    }
     if (!o->resume && !only_launch_files(cfg.out_dir))
       dir = run::run_dir::claim(cfg.out_dir, o->force, where, "choose another --out", run::federated_run_markers());
     hooks.before_write = [&dir] {

@@ -107,7 +107,7 @@ void add_run_command(CLI::App& app) {
                                  "config.toml; every round recorded once; docs/faults.md)")
                    ->option_text("RUN");
   cmd->add_flag("--fallback", o->fallback,
-                "with --resume: if the newest checkpoint is corrupt, resume from the one before it")
+                "with --resume: pass over damaged checkpoints to the newest readable one")
     ->default_str("off");
   cmd->add_flag("--json", o->json, "print summary.json on stdout instead of the table (for scripts)")
     ->default_str("off");

@@ -26,7 +26,7 @@ constexpr char magic[8] = {'E', 'L', 'S', 'A', 'C', 'K', 'P', 'T'};
 constexpr std::size_t header_size = 8 + 4 + 8 + 8;
 // A checkpoint holds adapters, not a model (the quickstart's cloud checkpoint is 398 KB): anything larger than
 // this is not one of ours, and is refused before it is read.
-constexpr uint64_t max_payload = uint64_t{256} << 20;
+constexpr uint64_t max_payload = uint64_t{64} << 20;
 // Our payloads nest 5 deep; a crafted one must not exhaust the stack.
 constexpr std::size_t max_depth = 32;
 
@@ -106,6 +106,11 @@ std::vector<uint8_t> frame(const std::vector<uint8_t>& payload) {
 
 [[noreturn]] void bad(const std::string& name, const std::string& what) {
   throw error(errc::malformed_input, fmt::format("checkpoint {}: {}", name, what));
+}
+
+// Not a damaged file but another run's (or another config's): no older checkpoint would do either.
+[[noreturn]] void other_run(const std::string& name, const std::string& what) {
+  throw error(errc::invalid_argument, fmt::format("checkpoint {}: {}", name, what));
 }
 
 // The payload's JSON object, after the header's checks.
@@ -266,11 +271,11 @@ uint32_t check_stamp(const reader& r, const json& body, const run_config& cfg, c
                                   {"edges", cfg.edges}, {"kappa2", cfg.kappa2}}) {
     const auto have = r.number<int64_t>(body, key);
     if (have != want)
-      bad(r.name, fmt::format("was written by a run with {} = {}, this config has {}", key, have, want));
+      other_run(r.name, fmt::format("was written by a run with {} = {}, this config has {}", key, have, want));
   }
   const auto seed = r.number<uint64_t>(body, "seed");
   if (seed != cfg.seed)
-    bad(r.name, fmt::format("was written by a run with seed {}, this config has {}", seed, cfg.seed));
+    other_run(r.name, fmt::format("was written by a run with seed {}, this config has {}", seed, cfg.seed));
   if (rounds == 0 || static_cast<int64_t>(rounds) >= cfg.cloud_rounds())
     bad(r.name, fmt::format("is of cloud round {}, outside 1..{} of this run", rounds, cfg.cloud_rounds() - 1));
   return rounds;
@@ -412,10 +417,15 @@ std::vector<json> json_lines(const fs::path& file, int64_t& left_out) {
       ++left_out;
       break;
     }
+    bool too_deep = false;  // not a line the recorder wrote (its nest 4 deep); also kept from dump()'s recursion
+    const json::parser_callback_t depth = [&too_deep](int d, json::parse_event_t, json&) {
+      too_deep = too_deep || d > 32;
+      return true;
+    };
     auto line = json::parse(text.begin() + static_cast<std::ptrdiff_t>(at), text.begin() + static_cast<std::ptrdiff_t>(end),
-                            nullptr, false);
+                            depth, false);
     at = end + 1;
-    if (line.is_discarded() || !line.is_object()) {
+    if (too_deep || line.is_discarded() || !line.is_object()) {
       ++left_out;
       break;
     }
@@ -611,6 +621,7 @@ resume_point plan_resume(const fs::path& run_dir, const run_config& cfg, bool fa
     ++recorded;
   const auto dir = run_dir / "checkpoints";
   const auto coordinators = checkpoints_of(dir, "coordinator");
+  bool corrupt = false;  // a checkpoint was passed over as damaged
   for (auto n : checkpoints_of(dir, "cloud")) {
     const auto file = checkpoint_path(dir, "cloud", n);
     if (std::find(coordinators.begin(), coordinators.end(), n) == coordinators.end()) {
@@ -632,11 +643,19 @@ resume_point plan_resume(const fs::path& run_dir, const run_config& cfg, bool fa
       p.coordinator = std::move(coordinator);
       break;
     } catch (const error& e) {
+      if (e.code() != errc::malformed_input)
+        throw;  // another run's checkpoint, or unreadable: no older one would do
       if (!fallback)
         throw error(e.code(), fmt::format("{}; resume with --fallback to use the checkpoint before it", e.what()));
       p.notes.push_back(e.what());
+      corrupt = true;
     }
   }
+  if (corrupt && !p.cloud)
+    throw error(errc::malformed_input,
+                fmt::format("{}: no checkpoint is readable ({}); nothing was changed. To start over: elsa run "
+                            "{}/config.toml --out {} --force",
+                            run_dir.string(), p.notes.back(), run_dir.string(), run_dir.string()));
   const auto keep = static_cast<int64_t>(p.cloud_rounds) * cfg.kappa2;
   p.dropped_lines = static_cast<int64_t>(lines.size()) - keep + left_out;
   lines.resize(static_cast<std::size_t>(keep));
@@ -656,11 +675,17 @@ resume_point plan_resume(const fs::path& run_dir, const run_config& cfg, bool fa
 void cut_record(const fs::path& run_dir, const resume_point& p) {
   // Checkpoints newer than the one resumed from belong to the rounds run again: the resumed run writes its
   // own, and none of theirs may pair with one of its.
-  std::error_code ec;
   for (const char* role : {"cloud", "coordinator"})
     for (auto n : checkpoints_of(run_dir / "checkpoints", role))
-      if (n > p.cloud_rounds)
+      if (n > p.cloud_rounds) {
+        std::error_code ec;
         fs::remove(checkpoint_path(run_dir / "checkpoints", role, n), ec);
+        if (ec)
+          throw error(errc::io_error, fmt::format("{}: cannot remove it ({}); it is of a round the resumed run "
+                                                  "runs again",
+                                                  checkpoint_path(run_dir / "checkpoints", role, n).string(),
+                                                  ec.message()));
+      }
   for (const auto& [name, list] : {std::pair<const char*, const std::vector<json>*>{"metrics.jsonl", &p.lines},
                                    {"events.jsonl", &p.events}}) {
     std::string text;

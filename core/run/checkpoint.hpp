@@ -107,8 +107,10 @@ struct resume_point {
 };
 
 /// Plans resuming run directory `run_dir` (written by a run of `cfg`): elsa::error when it finished already,
-/// or when its newest checkpoint is corrupt and `fallback` is false (the line names the file and says to use
-/// --fallback for the previous one). Checkpoints are in run_dir/checkpoints. Changes nothing on disk.
+/// when its newest usable checkpoint is damaged and `fallback` is false (the line names the file and says to
+/// use --fallback, which passes over damaged ones to the newest readable), when a checkpoint was written by
+/// another run or config (invalid_argument: --fallback does not pass over that), or when every checkpoint is
+/// damaged (rather than start over). Checkpoints are in run_dir/checkpoints. Changes nothing on disk.
 resume_point plan_resume(const std::filesystem::path& run_dir, const run_config& cfg, bool fallback);
 
 /// Rewrites run_dir's metrics.jsonl and events.jsonl to what `p` keeps (atomically, each file), so the resumed

@@ -15,6 +15,7 @@
 
 #include "actors/client.hpp"
 #include "actors/cluster_coordinator.hpp"
+#include "core/run/checkpoint.hpp"
 #include "actors/edge_server.hpp"
 #include "core/fed/adapters.hpp"
 #include "core/fed/edge_body.hpp"
@@ -284,6 +285,49 @@ TEST(Registration, TheCoordinatorAloneTakesEachRegistrationOnceAndHandsOutThePee
                                                            {{tier::client, 0}, 10, 0},
                                                            {{tier::client, 1}, 20, 0}}));
   EXPECT_EQ(cloud_handles.size(), 3u);
+  caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
+}
+
+// A resumed run: the cloud answers the coordinator's registration with the coordinator's part of the checkpoint;
+// the coordinator hands out placements from it (tagged with the edge round the run resumes at, which is where
+// each client goes on through its data) and gives the edges the trust it kept.
+TEST(Registration, AResumedRunsCoordinatorTakesTrustAndPlacementFromTheCloudsAnswer) {
+  standalone s("standalone_resumed", 2, 1);
+  auto& sys = *s.sys;
+  const auto& c = s.ctx->codec;
+  caf::scoped_actor recorder{sys}, cloud{sys}, client0{sys}, client1{sys}, edge0{sys};
+  auto coordinator = spawn_coordinator(s, recorder, cloud, false);
+  next_message(cloud, c);  // its registration
+  run::coordinator_checkpoint kept;
+  kept.cloud_rounds = 1;
+  kept.cluster_of = {{0, 0}, {1, 0}};
+  kept.trust = {{0, 1.0}, {1, 0.2}};
+  kept.assignments = {{0, 0, 0}, {1, 0, 0}};
+  kept.splits = {{0, 1, 1}, {1, 1, 1}};
+  kept.rtt_ms = {5.0, 7.0};
+  kept.placed = true;
+  const auto bytes = run::checkpoint_bytes(kept, s.cfg);
+  cloud->send(coordinator, checkpoint_atom::value, payload::copy_of(bytes.data(), bytes.size()));
+  client0->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 0}, registration{10, 0}).value());
+  client1->send(coordinator, deliver_atom::value, c.encode(participant{tier::client, 1}, registration{20, 0}).value());
+  edge0->send(coordinator, deliver_atom::value, c.encode(participant{tier::edge, 0}, registration{}).value());
+  next_table(edge0, c);
+  auto trust = next_message(edge0, c);
+  ASSERT_TRUE(std::holds_alternative<trust_update>(trust.body));
+  const auto& scores = std::get<trust_update>(trust.body).scores;
+  ASSERT_EQ(scores.size(), 2u);
+  EXPECT_EQ(scores[1].client_id, 1u);
+  EXPECT_DOUBLE_EQ(scores[1].score, 0.2);
+  EXPECT_EQ(scores[1].excluded, s.cfg.trust_weighting && 0.2 < s.cfg.tau_min);
+  for (auto [self, id] : {std::pair<caf::scoped_actor*, uint32_t>{&client0, 0}, {&client1, 1}}) {
+    next_table(*self, c);
+    auto placed = next_message(*self, c);
+    ASSERT_TRUE(std::holds_alternative<assignment_update>(placed.body));
+    const auto& up = std::get<assignment_update>(placed.body);
+    EXPECT_EQ(up.reason, assignment_reason::initial);
+    EXPECT_EQ(up.round, 2u) << "cloud round 1 x kappa2 2";
+    EXPECT_EQ(up.assignments, (std::vector<assignment>{{id, 0, 0}}));
+  }
   caf::anon_send_exit(coordinator, caf::exit_reason::user_shutdown);
 }
 

@@ -465,7 +465,16 @@ TEST(NodeCli, BadOptionsAndCertificatesAreOneClearLineBeforeAnythingStarts) {
      "cannot read that file"},
     {"--role client --id 0 --join 127.0.0.1:9 --set network.tls=false --set run.deterministic=true",
      "[run] deterministic = true needs every role in one process"},
+    {"--role edge --id 0 --join 127.0.0.1:9 --resume", "--resume with --role edge: only the cloud's process"},
+    {"--role cloud --out " + (dir / "old").string() + " --fallback", "--fallback with --role cloud: it only goes with --resume"},
+    {"--role cloud --out " + (dir / "none").string() + " --resume", "holds no run (no config.toml)"},
+    // The run in old/ was made with another learning rate: a resume with this config would change it.
+    {"--role cloud --out " + (dir / "old").string() + " --resume --set network.tls=false",
+     "differs from the run's own " + (dir / "old" / "config.toml").string() + " (lr = 0.002 vs lr = 0.01)"},
   };
+  auto other = cfg;
+  other.lr = 0.01;
+  write_config(dir / "old", other, "config.toml");
   for (const auto& [args, expected] : cases) {
     const auto r = run_split("node " + config + " " + args);
     EXPECT_EQ(r.exit_code, 1) << args;

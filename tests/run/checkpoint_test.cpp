@@ -271,6 +271,25 @@ TEST(Checkpoint, ACorruptNewestCheckpointNeedsFallbackToUseThePreviousOne) {
   EXPECT_TRUE(contains(p.notes.at(0), "truncated"));
 }
 
+TEST(Checkpoint, FallbackNeverPassesAnotherRunsCheckpointNorGoesBackToTheStart) {
+  const auto cfg = small_run();
+  // Another seed: not damage, so --fallback does not pass over it (that would wipe the run).
+  auto dir = killed_run("other_seed", cfg, 8, 2, 3);
+  auto reseeded = cfg;
+  reseeded.seed = 7;
+  auto text = error_of([&] { er::plan_resume(dir, reseeded, true); });
+  EXPECT_TRUE(contains(text, "was written by a run with seed 1234, this config has 7")) << text;
+  EXPECT_FALSE(contains(text, "--fallback")) << text;
+  // Every checkpoint damaged: refused, rather than starting over.
+  dir = killed_run("all_damaged", cfg, 8, 2, 3);
+  for (const char* role : {"cloud", "coordinator"})
+    for (uint32_t n : {2u, 3u})
+      put_bytes(er::checkpoint_path(dir / "checkpoints", role, n), {'E', 'L', 'S', 'A'});
+  text = error_of([&] { er::plan_resume(dir, cfg, true); });
+  EXPECT_TRUE(contains(text, "no checkpoint is readable")) << text;
+  EXPECT_TRUE(contains(text, "nothing was changed")) << text;
+}
+
 TEST(Checkpoint, AFinishedRunIsNotResumed) {
   const auto cfg = small_run();
   const auto dir = killed_run("finished", cfg, 10, 3, 4);
