@@ -14,6 +14,7 @@
 #include "core/fed/aggregation.hpp"
 #include "core/fed/behaviour.hpp"
 #include "core/fed/placement.hpp"
+#include "core/fed/sampling.hpp"
 #include "core/fed/split_plan.hpp"
 
 namespace elsa::actors {
@@ -302,6 +303,16 @@ void open_edge_round(coordinator_pointer self, uint32_t round) {
       record_error(self, ctx, who, round, run::run_error::internal, e.what());  // the last plan stays
     }
   }
+  // [topology] clients_per_round: a seeded draw among the clients of the live edges (core/fed/sampling).
+  st.sampled.reset();
+  if (ctx.cfg.clients_per_round > 0) {
+    std::vector<uint32_t> candidates;
+    for (const auto& a : st.assignments)
+      if (st.live_edges.count(a.edge_id))
+        candidates.push_back(a.client_id);
+    const auto drawn = fed::sample_clients(std::move(candidates), ctx.cfg.clients_per_round, ctx.cfg.seed, round);
+    st.sampled = std::set<uint32_t>(drawn.begin(), drawn.end());
+  }
   // One opening per edge, with that edge's clients only: the opening bytes grow with the clients, not
   // with their square.
   for (auto e : st.live_edges) {
@@ -315,7 +326,10 @@ void open_edge_round(coordinator_pointer self, uint32_t round) {
       if (a.edge_id == e) {
         open.assignments.push_back(a);
         open.splits.push_back(st.splits.at(a.client_id));
+        if (st.sampled && st.sampled->count(a.client_id))
+          open.sampled.push_back(a.client_id);
       }
+    open.sampling = st.sampled.has_value();
     auto bytes = ctx.codec.encode(me, open);
     if (!bytes) {
       record_error(self, ctx, who, round, run::run_error::internal, bytes.error().message);
@@ -336,6 +350,8 @@ void record_closed(coordinator_pointer self) {
   ev.cloud_round = st.round == st.last_round;
   ev.edges = st.closed.size();
   ev.bytes_control = st.bytes_control;
+  if (st.sampled)
+    ev.sampled = std::vector<uint32_t>(st.sampled->begin(), st.sampled->end());
   // When it closed, on the process's steady clock: the recorder may see events late (one CAF thread).
   ev.at_s = std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
   timespec cpu{};
@@ -607,7 +623,7 @@ void on_fingerprint(coordinator_pointer self, const incoming& in, const fingerpr
   // clusters (they wait for it). Otherwise the round's close does it with what came.
   std::size_t expected = 0;
   for (const auto& a : st.assignments)
-    expected += st.live_edges.count(a.edge_id);
+    expected += st.live_edges.count(a.edge_id) > 0 && (!st.sampled || st.sampled->count(a.client_id) > 0);
   if (st.fingerprints.size() >= expected)
     recluster_clients(self, false);
 }

@@ -63,6 +63,7 @@ struct coordinator_state {
   uint32_t last_round = 0;  // its cloud round's last edge round
   bool running = false;
   std::set<uint32_t> closed;  // edges that closed `round`
+  std::optional<std::set<uint32_t>> sampled;  // [topology] clients_per_round: who takes part in `round`
   int64_t bytes_control = 0;
 };
 

@@ -474,8 +474,9 @@ void start_round(edge_pointer self, const open_round& open) {
   apply_placement(self, open.assignments, open.splits, true);
   st.expected.clear();
   for (const auto& [c, a] : st.clients)
-    if (!st.down.count(c))
-      st.expected.insert(c);
+    if (!st.down.count(c)
+        && (!open.sampling || std::find(open.sampled.begin(), open.sampled.end(), c) != open.sampled.end()))
+      st.expected.insert(c);  // (sampling: the others sit this round out, with no opening)
   // Each client gets its own placement and split, not the whole edge's (bytes stay linear in clients).
   for (auto c : st.expected) {
     open_round mine = open;

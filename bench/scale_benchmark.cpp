@@ -9,6 +9,10 @@
 //   build/elsa_scale_benchmark               every size, each in a fresh process (peak RSS is per process),
 //                                            then the table, the fitted slope of round time against clients
 //                                            and t(largest)/t(smallest)
+//   build/elsa_scale_benchmark --clients N --per-round K   one size, K clients sampled per edge round
+//   build/elsa_scale_benchmark --sampling    1,000 clients all taking part, then 50 sampled per edge round
+//                                            ([topology] clients_per_round), each in a fresh process, and
+//                                            the ratio of their seconds per edge round (target about 50/1000)
 // Run from the repository root (it reads models/elsa-base and data/).
 #include <sys/resource.h>
 #include <unistd.h>
@@ -77,8 +81,9 @@ struct point {
   double peak = 0, per_client = 0, round_s = 0;
 };
 
-int run_one(int64_t clients) {
+int run_one(int64_t clients, int64_t per_round) {
   auto cfg = scale_config(clients);
+  cfg.clients_per_round = per_round;
   std::filesystem::remove_all(cfg.out_dir);
   double rss_loaded = 0;
   actors::run_hooks hooks;
@@ -106,9 +111,9 @@ int run_one(int64_t clients) {
   return 0;
 }
 
-// Runs `self --clients n` and parses its last line.
-point run_child(const std::string& self, int64_t n) {
-  const auto cmd = fmt::format("'{}' --clients {}", self, n);
+// Runs `self --clients n [--per-round k]` and parses its last line.
+point run_child(const std::string& self, int64_t n, int64_t per_round = 0) {
+  const auto cmd = fmt::format("'{}' --clients {} --per-round {}", self, n, per_round);
   std::unique_ptr<FILE, int (*)(FILE*)> pipe(::popen(cmd.c_str(), "r"), ::pclose);
   if (!pipe)
     throw error(errc::io_error, "cannot start " + cmd);
@@ -128,13 +133,18 @@ point run_child(const std::string& self, int64_t n) {
 } // namespace
 
 int main(int argc, char** argv) try {
-  int64_t clients = 0;
+  int64_t clients = 0, per_round = 0;
+  bool sampling = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if (a == "--clients" && i + 1 < argc)
       clients = std::atoll(argv[++i]);
+    else if (a == "--per-round" && i + 1 < argc)
+      per_round = std::atoll(argv[++i]);
+    else if (a == "--sampling")
+      sampling = true;
     else {
-      std::cerr << "usage: elsa_scale_benchmark [--clients N]\n";
+      std::cerr << "usage: elsa_scale_benchmark [--clients N [--per-round K] | --sampling]\n";
       return 1;
     }
   }
@@ -142,8 +152,23 @@ int main(int argc, char** argv) try {
     std::cerr << "elsa_scale_benchmark: --clients must be in 10..100000\n";
     return 1;
   }
+  if (per_round < 0 || per_round > clients) {
+    std::cerr << "elsa_scale_benchmark: --per-round must be in 0..clients (0: every client)\n";
+    return 1;
+  }
   if (clients > 0)
-    return run_one(clients);
+    return run_one(clients, per_round);
+  if (sampling) {
+    // The same 1,000-client run, the same work per taking part client, all of them or 50 per edge round.
+    std::cout << "1000 clients, all taking part ...\n" << std::flush;
+    const auto all = run_child(argv[0], 1000, 0);
+    std::cout << "1000 clients, 50 sampled per edge round ...\n" << std::flush;
+    const auto some = run_child(argv[0], 1000, 50);
+    std::cout << fmt::format("\n| clients per edge round | s per edge round |\n|---|---|\n| 1000 | {:.2f} |\n| 50 | "
+                             "{:.2f} |\n\nratio {:.3f} (50/1000 = 0.050)\n",
+                             all.round_s, some.round_s, some.round_s / all.round_s);
+    return 0;
+  }
 
   std::vector<point> points;
   for (int64_t n : {100, 250, 500, 1000}) {

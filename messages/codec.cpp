@@ -361,6 +361,12 @@ public:
       clients.push_back(s.client_id);
     }
     unique_clients(std::move(clients), "open_round.splits");
+    list_size(m.sampled.size(), limits_.max_list, "open_round.sampled");
+    for (std::size_t i = 0; i < m.sampled.size(); ++i)
+      client_id(m.sampled[i], field_name{"open_round.sampled", i});
+    ELSA_REQUIRE(m.sampling || m.sampled.empty(), violation::inconsistent,
+            "open_round.sampled: lists clients but sampling is false");
+    unique_clients(m.sampled, "open_round.sampled");
   }
 
   void operator()(const close_round& m) const {
@@ -648,7 +654,7 @@ std::size_t hint(const std::string& s) {
 }
 
 std::size_t hint(const open_round& m) {
-  return 16 + 4 * (m.assignments.size() + m.splits.size());
+  return 16 + 4 * (m.assignments.size() + m.splits.size()) + m.sampled.size() / 2;
 }
 
 std::size_t hint(const close_round&) {
@@ -773,6 +779,10 @@ public:
       splits[i].setHeadBlocks(m.splits[i].head_blocks);
       splits[i].setTailBlocks(m.splits[i].tail_blocks);
     }
+    b.setSampling(m.sampling);
+    auto sampled = b.initSampled(static_cast<unsigned>(m.sampled.size()));
+    for (unsigned i = 0; i < m.sampled.size(); ++i)
+      sampled.set(i, m.sampled[i]);
   }
 
   void operator()(body_builder body, const close_round& m) {
@@ -1039,6 +1049,12 @@ public:
     m.splits.reserve(splits.size());
     for (auto s : splits)
       m.splits.push_back(split_point{s.getClientId(), s.getHeadBlocks(), s.getTailBlocks()});
+    m.sampling = r.getSampling();
+    auto sampled = r.getSampled();
+    check_.list_size(sampled.size(), limits_.max_list, "open_round.sampled");
+    m.sampled.reserve(sampled.size());
+    for (auto c : sampled)
+      m.sampled.push_back(c);
     return m;
   }
 

@@ -153,10 +153,12 @@ struct open_round {
   std::vector<assignment> assignments;
   std::vector<split_point> splits;
   bool fingerprint = false;  // clients fingerprint on the public probes after their steps, before uploading
+  bool sampling = false;          // only some clients take part ([topology] clients_per_round) ...
+  std::vector<uint32_t> sampled;  // ... these of the edge's clients (possibly none)
   friend bool operator==(const open_round& a, const open_round& b) {
     return a.round == b.round && a.local_steps == b.local_steps && a.deadline_ms == b.deadline_ms
            && a.cloud_round == b.cloud_round && a.assignments == b.assignments && a.splits == b.splits
-           && a.fingerprint == b.fingerprint;
+           && a.fingerprint == b.fingerprint && a.sampling == b.sampling && a.sampled == b.sampled;
   }
 };
 

@@ -104,9 +104,12 @@ nlohmann::json edge_round_event::to_json() const {
 }
 
 nlohmann::json round_closed_event::to_json() const {
-  return {{"type", "round_closed"}, {"round", round},   {"cloud_round", cloud_round},
-          {"edges", edges},         {"bytes_control", bytes_control}, {"at_s", at_s},
-          {"cpu_s", cpu_s}};
+  nlohmann::json j = {{"type", "round_closed"}, {"round", round},   {"cloud_round", cloud_round},
+                      {"edges", edges},         {"bytes_control", bytes_control}, {"at_s", at_s},
+                      {"cpu_s", cpu_s}};
+  if (sampled)
+    j["sampled"] = *sampled;
+  return j;
 }
 
 nlohmann::json cloud_round_event::to_json() const {

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -108,6 +109,7 @@ struct round_closed_event {
   int64_t bytes_control = 0;  // openings and placements it sent for this round
   double at_s = 0;
   double cpu_s = 0;
+  std::optional<std::vector<uint32_t>> sampled;  // [topology] clients_per_round: who took part
   nlohmann::json to_json() const;
 };
 

@@ -137,6 +137,12 @@ void walk(Config& c, Visitor& v) {
   v.key("kappa1", c.kappa1, 1, k_max_rounds);
   v.key("kappa2", c.kappa2, 1, k_max_rounds);
   v.key("max_concurrent_steps", c.max_concurrent_steps, 0, 1'000'000);
+  v.key("clients_per_round", c.clients_per_round, 0, k_max_clients);
+  v.rule("clients_per_round", [&c] {
+    return c.clients_per_round <= c.clients
+             ? std::string{}
+             : fmt::format("= {} exceeds clients = {}", c.clients_per_round, c.clients);
+  });
   v.rule("rounds", [&c] {
     return c.rounds % c.kappa2 == 0
              ? std::string{}

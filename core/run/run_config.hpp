@@ -60,6 +60,7 @@ struct run_config {
   int64_t kappa1 = 10;          // local split-training steps per client per edge round
   int64_t kappa2 = 2;           // edge rounds per cloud aggregation
   int64_t max_concurrent_steps = 0; // steps an edge admits at once (0: no limit); a waiting client holds no graph
+  int64_t clients_per_round = 0;    // clients that take part in each edge round, a seeded draw (0: every client)
 
   // [split]
   int64_t head_blocks = 1;      // a >= 1: raw embeddings never leave a client

@@ -239,6 +239,8 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     r.closed = true;
     r.cloud_round = ev.value("cloud_round", false);
     r.bytes_control += ev.value("bytes_control", int64_t{0});
+    if (ev.contains("sampled"))
+      r.sampled = ev["sampled"];
   } else if (type == "cloud_round") {
     auto& r = at(round);
     r.cloud_done = true;
@@ -372,6 +374,8 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
     line["dense_bytes_by_kind"] = r.dense_by_kind;
     line["compression"] = compression(r.by_kind, r.dense_by_kind);
     line["trust"] = r.trust;
+    if (r.sampled)
+      line["sampled"] = *r.sampled;
     if (r.clusters) {
       // Scored against the tasks when there are several, else against the clients' label groups.
       clusters_ = *r.clusters;

@@ -10,7 +10,8 @@
 //                 aggregated[], stale_aggregated, bytes_down, bytes_cloud, trust{client: score},
 //                 bytes_down_by_kind, dense_down_by_kind, bytes_cloud_by_kind, dense_cloud_by_kind
 //                                                                            (an edge closed its round)
-//   round_closed  round, cloud_round, edges, bytes_control                     (the coordinator closed it)
+//   round_closed  round, cloud_round, edges, bytes_control, sampled[] (with clients_per_round)
+//                                                                             (the coordinator closed it)
 //   cloud_round   round, edges_reported, bytes_down, bytes_down_by_kind, dense_down_by_kind, accuracy{task},
 //                 loss{task}                                                (after a cloud aggregation)
 // Kinds are activations, gradients, adapters and control; "dense" counts the same messages with dense f32
@@ -124,6 +125,7 @@ private:
     nlohmann::json accuracy = nlohmann::json::object(), eval_loss = nlohmann::json::object();
     std::optional<nlohmann::json> clusters;  // a clustering after this round's fingerprints
     std::optional<nlohmann::json> placement; // a placement that holds from this round on
+    std::optional<nlohmann::json> sampled;   // [topology] clients_per_round: the clients that took part
     std::vector<sim::client_usage> usage;    // the simulated clock's input, one per client_round
     std::map<uint32_t, int64_t> adapters_down, to_cloud;  // by edge: adapter bytes to its clients, to the cloud
   };

@@ -32,6 +32,10 @@ struct OpenRound {
   fingerprint @6 :Bool;
   # True when each client, after its local steps and before uploading, runs the public probes through
   # its split path and sends its behaviour fingerprint to the coordinator (ELSA.md 3.1).
+  sampling @7 :Bool;
+  # True when only some clients take part in this round ([topology] clients_per_round) ...
+  sampled @8 :List(UInt32);
+  # ... these of the receiving edge's clients (possibly none); the others get no opening.
 }
 
 enum CloseReason {

@@ -42,6 +42,8 @@ inline open_round sample_open_round(std::mt19937_64& rng) {
     m.assignments.push_back(assignment{c, c % 2, c % 3});
     m.splits.push_back(split_point{c, 1 + c % 3, c % 2});
   }
+  m.sampling = true;
+  m.sampled = {1, 4, 6};
   return m;
 }
 

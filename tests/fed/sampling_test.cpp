@@ -1,0 +1,48 @@
+// Client sampling's draw (core/fed/sampling.hpp): seeded and repeatable, sorted, k of the candidates (all when k
+// is at least their number), a new draw each round, and every client about equally often.
+#include "core/fed/sampling.hpp"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <map>
+#include <numeric>
+#include <set>
+
+namespace {
+
+using elsa::fed::sample_clients;
+
+TEST(SampleClients, IsASeededSortedDrawOfKThatChangesPerRound) {
+  std::vector<uint32_t> ids(50);
+  std::iota(ids.begin(), ids.end(), 0u);
+  const auto a = sample_clients(ids, 5, 1234, 7);
+  EXPECT_EQ(a, sample_clients(ids, 5, 1234, 7));
+  EXPECT_EQ(a.size(), 5u);
+  EXPECT_TRUE(std::is_sorted(a.begin(), a.end()));
+  EXPECT_EQ(std::set<uint32_t>(a.begin(), a.end()).size(), 5u);
+  EXPECT_NE(a, sample_clients(ids, 5, 1234, 8));
+  EXPECT_NE(a, sample_clients(ids, 5, 99, 7));
+  // The order of the candidates does not matter; repeated ids count once.
+  auto shuffled = ids;
+  std::reverse(shuffled.begin(), shuffled.end());
+  shuffled.push_back(3);
+  EXPECT_EQ(sample_clients(shuffled, 5, 1234, 7), a);
+  EXPECT_EQ(sample_clients({4, 2, 9}, 3, 1, 0), (std::vector<uint32_t>{2, 4, 9}));
+  EXPECT_EQ(sample_clients({4, 2, 9}, 10, 1, 0), (std::vector<uint32_t>{2, 4, 9}));
+  EXPECT_TRUE(sample_clients({}, 3, 1, 0).empty());
+}
+
+TEST(SampleClients, DrawsEveryClientAboutEquallyOften) {
+  std::vector<uint32_t> ids(20);
+  std::iota(ids.begin(), ids.end(), 0u);
+  std::map<uint32_t, int> count;
+  for (uint32_t round = 0; round < 2000; ++round)
+    for (auto c : sample_clients(ids, 5, 42, round))
+      ++count[c];
+  ASSERT_EQ(count.size(), 20u);
+  for (const auto& [c, n] : count)  // 2000 x 5 / 20 = 500 each; a binomial's sd is about 19
+    EXPECT_NEAR(n, 500, 100) << "client " << c;
+}
+
+} // namespace
