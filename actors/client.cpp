@@ -12,6 +12,7 @@
 #include "actors/heartbeat.hpp"
 #include "core/errors.hpp"
 #include "core/fed/sketched.hpp"
+#include "core/fed/sampling.hpp"
 #include "core/fed/split_client.hpp"
 
 namespace elsa::actors {
@@ -417,7 +418,7 @@ void on_assignment(client_pointer self, const assignment_update& up) {
     // A resumed run (the coordinator tags the placement with the edge round it resumes at): on through the
     // data from where the killed run was.
     st.resumed_at = up.round;
-    st.core->skip_batches(static_cast<std::size_t>(up.round) * static_cast<std::size_t>(st.ctx->cfg.kappa1));
+    st.core->skip_batches(fed::batches_before(st.ctx->cfg, st.id, up.round));
   }
   for (const auto& a : up.assignments)
     if (a.client_id == st.id) {

@@ -45,4 +45,18 @@ TEST(SampleClients, DrawsEveryClientAboutEquallyOften) {
     EXPECT_NEAR(n, 500, 100) << "client " << c;
 }
 
+TEST(SampleClients, AResumedClientSkipsTheBatchesOfTheRoundsItTookPartIn) {
+  elsa::run::run_config cfg;
+  cfg.clients = 8;
+  cfg.kappa1 = 3;
+  EXPECT_EQ(elsa::fed::batches_before(cfg, 5, 4), 12u);  // every client, every round
+  cfg.clients_per_round = 2;
+  std::size_t want = 0;
+  for (uint32_t r = 0; r < 6; ++r) {
+    const auto drawn = sample_clients({0, 1, 2, 3, 4, 5, 6, 7}, 2, cfg.seed, r);
+    want += std::count(drawn.begin(), drawn.end(), 5u) * 3;
+  }
+  EXPECT_EQ(elsa::fed::batches_before(cfg, 5, 6), want);
+}
+
 } // namespace
