@@ -365,6 +365,8 @@ void on_open_round(client_pointer self, const open_round& open) {
       st.edge = a.edge_id;
       st.cluster = a.cluster_id;
     }
+  if (open.sampling && std::find(open.sampled.begin(), open.sampled.end(), st.id) == open.sampled.end())
+    return;  // not drawn for this round ([topology] clients_per_round): its last round is over, it sits out
   for (const auto& s : open.splits)
     if (s.client_id == st.id) {
       try {

@@ -294,15 +294,6 @@ void open_edge_round(coordinator_pointer self, uint32_t round) {
   st.round = round;
   st.closed.clear();
   st.fingerprints.clear();  // a fingerprint round counts its own fingerprints only
-  if (ctx.cfg.dynamic_split()) {
-    // Re-planned every edge round, so a profile change or a move to another edge takes effect at once.
-    try {
-      for (const auto& p : fed::plan_splits(ctx.cfg, ctx.shape, st.assignments, round))
-        st.splits.at(p.client_id) = p;  // st.splits is by client id
-    } catch (const elsa::error& e) {
-      record_error(self, ctx, who, round, run::run_error::internal, e.what());  // the last plan stays
-    }
-  }
   // [topology] clients_per_round: a seeded draw among the clients of the live edges (core/fed/sampling).
   st.sampled.reset();
   if (ctx.cfg.clients_per_round > 0) {
@@ -312,6 +303,20 @@ void open_edge_round(coordinator_pointer self, uint32_t round) {
         candidates.push_back(a.client_id);
     const auto drawn = fed::sample_clients(std::move(candidates), ctx.cfg.clients_per_round, ctx.cfg.seed, round);
     st.sampled = std::set<uint32_t>(drawn.begin(), drawn.end());
+  }
+  if (ctx.cfg.dynamic_split()) {
+    // Re-planned every edge round, so a profile change or a move to another edge takes effect at once.
+    try {
+      // With sampling, planned for the clients that take part (the others' split points stay as they were).
+      std::vector<assignment> taking_part;
+      for (const auto& a : st.assignments)
+        if (!st.sampled || st.sampled->count(a.client_id))
+          taking_part.push_back(a);
+      for (const auto& p : fed::plan_splits(ctx.cfg, ctx.shape, taking_part, round))
+        st.splits.at(p.client_id) = p;  // st.splits is by client id
+    } catch (const elsa::error& e) {
+      record_error(self, ctx, who, round, run::run_error::internal, e.what());  // the last plan stays
+    }
   }
   // One opening per edge, with that edge's clients only: the opening bytes grow with the clients, not
   // with their square.

@@ -171,6 +171,7 @@ void close_current(edge_pointer self, close_reason reason) {
         }
       }
     }
+  st.unfinished = late;
   for (const auto& [c, u] : st.updates)
     st.missed[c] = 0;
 
@@ -261,9 +262,15 @@ void close_current(edge_pointer self, close_reason reason) {
       } else if (it != agg.clusters.end()) {
         up.sample_count = it->second.samples;  // exactly the updates averaged
         up.form = it->second.adapters;
+      } else if (ctx.cfg.clients_per_round > 0 && !ctx.cfg.sketching() && st.period_samples[k] > 0) {
+        // Client sampling drew none of this edge's clients of the cluster in this last round: what its earlier
+        // rounds of the period aggregated goes up, weighted by the samples behind the latest of them.
+        up.sample_count = st.period_samples[k];
+        up.form = st.cluster_adapters[k];
       } else {
         up.form = std::vector<named_tensor>{};
       }
+      st.period_samples.erase(k);
       // The cloud's next adapters replace what this period's edge rounds applied: their leftovers go with them.
       st.sketch_error.erase(k);
       auto bytes = ctx.codec.encode(me(self), up);
@@ -290,6 +297,8 @@ void close_current(edge_pointer self, close_reason reason) {
       // Heads of tasks none of this round's updates held stay as they were (heads per task, adapters.hpp).
       a.adapters = fed::overlay(st.cluster_adapters[k], a.adapters);
       st.cluster_adapters[k] = a.adapters;
+      if (a.samples > 0)
+        st.period_samples[k] = a.samples;
       load_into_slots(self, k, a.adapters);
       adapter_update up;
       up.round = open.round;
@@ -481,6 +490,8 @@ void start_round(edge_pointer self, const open_round& open) {
   for (auto c : st.expected) {
     open_round mine = open;
     mine.assignments = {st.clients.at(c)};
+    if (mine.sampling)
+      mine.sampled = {c};
     mine.splits.clear();
     auto sp = st.splits.find(c);
     if (sp != st.splits.end())
@@ -490,6 +501,20 @@ void start_round(edge_pointer self, const open_round& open) {
       send_to_client(self, c, *bytes, run::byte_kind::control, 0);
     else
       record_error(self, ctx, who(self), open.round, run::run_error::internal, bytes.error().message);
+  }
+  if (open.sampling) {
+    // A straggler of the last round that was not drawn for this one gets no opening of its own, so nothing would
+    // stop its unfinished steps: it is told to sit this round out (its round ends; it takes no steps).
+    for (auto c : st.unfinished) {
+      if (st.expected.count(c) || !st.clients.count(c))
+        continue;
+      open_round off = open;
+      off.assignments = {st.clients.at(c)};
+      off.splits.clear();
+      off.sampled.clear();
+      if (auto bytes = ctx.codec.encode(me(self), off))
+        send_to_client(self, c, *bytes, run::byte_kind::control, 0);
+    }
   }
   self->delayed_send(self, std::chrono::milliseconds(open.deadline_ms), deadline_atom::value, open.round);
   maybe_complete(self);

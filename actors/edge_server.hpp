@@ -57,6 +57,9 @@ struct edge_state {
   // of, and the error feedback of its edge-round decodes (what they left out, sent up in the cloud round).
   std::map<uint32_t, fed::adapter_set> global_adapters;
   std::map<uint32_t, std::vector<float>> sketch_error;
+  std::vector<uint32_t> unfinished;  // the last closed round's live clients that never reported (stragglers)
+  std::map<uint32_t, uint64_t> period_samples;  // cluster -> samples behind this period's latest aggregate
+                                                // (client sampling: uploaded when the last round had none)
   std::map<uint32_t, uint32_t> global_round;  // round field of the last global update per cluster
 
   // -- the round in progress --

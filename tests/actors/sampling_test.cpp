@@ -45,6 +45,10 @@ TEST(Sampling, OnlyTheSampledClientsWorkAndEachOfThemReports) {
       EXPECT_EQ(line["clients_reported"], 3) << line.dump();
       EXPECT_EQ(line["steps"], 3 * cfg.kappa1) << line.dump();
       EXPECT_EQ(worked[round], std::multiset<int64_t>(sampled.begin(), sampled.end())) << "round " << round;
+      // Only the sampled clients' updates were aggregated (so only they carry weight).
+      auto aggregated = line["aggregated"].get<std::vector<uint32_t>>();
+      std::sort(aggregated.begin(), aggregated.end());
+      EXPECT_EQ(aggregated, sampled) << line.dump();
     }
     EXPECT_GT(draws.size(), 1u) << "the draw changes from round to round";
     const auto& spam = r.summary["tasks"]["spam"];

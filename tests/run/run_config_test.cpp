@@ -473,6 +473,11 @@ TEST(RunConfigErrors, OutOfRange) {
   EXPECT_TRUE(contains(f.what, "[split] head_blocks = 0 is out of range")) << f.what;
   f = read_error("[topology]\nclients = 4\nedges = 5\n");
   EXPECT_TRUE(contains(f.what, "[topology] edges = 5 exceeds clients = 4")) << f.what;
+  f = read_error("[topology]\nclients = 4\nedges = 2\nclients_per_round = 5\n");
+  EXPECT_TRUE(contains(f.what, "[topology] clients_per_round = 5 exceeds clients = 4")) << f.what;
+  f = read_error("[topology]\nclients_per_round = 2\n[elsa]\nclustering = \"behaviour\"\n");
+  EXPECT_TRUE(contains(f.what, "[elsa] clustering = \"behaviour\" with [topology] clients_per_round > 0 is not "
+                                "supported yet")) << f.what;
 }
 
 TEST(RunConfigErrors, RoundsMustBeAMultipleOfKappa2) {
