@@ -165,14 +165,9 @@ void run_record::put_sim(nlohmann::json& line, const round_acc& r) {
   line["sim_round_s"] = seconds;
   line["sim_time_s"] = sim_time_;
   line["sim_clients"] = clients;
-  if (cfg_.target_accuracy > 0 && !sim_to_target_ && r.cloud_round && !r.accuracy.empty()) {
-    bool reached = true;
-    for (const auto& [task, a] : r.accuracy.items())
-      reached = reached && a.get<double>() >= cfg_.target_accuracy;
-    if (reached) {
-      sim_to_target_ = sim_time_;
-      round_to_target_ = next_line_;
-    }
+  if (!sim_to_target_ && r.cloud_round && reached_target(r.accuracy)) {
+    sim_to_target_ = sim_time_;
+    round_to_target_ = next_line_;
   }
 }
 
@@ -280,6 +275,15 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
   return flush(elapsed_s);
 }
 
+bool run_record::reached_target(const nlohmann::json& accuracy) const {
+  if (cfg_.target_accuracy <= 0 || !accuracy.is_object() || accuracy.empty())
+    return false;
+  for (const auto& [task, a] : accuracy.items())
+    if (!a.is_number() || a.get<double>() < cfg_.target_accuracy)
+      return false;
+  return true;
+}
+
 void run_record::restore(const std::vector<nlohmann::json>& lines, const std::vector<nlohmann::json>& events) {
   try {
     restore_unchecked(lines, events);
@@ -299,14 +303,9 @@ void run_record::restore_unchecked(const std::vector<nlohmann::json>& lines, con
     }
     if (l.contains("sim_time_s") && l["sim_time_s"].is_number()) {
       sim_time_ = l["sim_time_s"].get<double>();
-      if (cfg_.target_accuracy > 0 && !sim_to_target_ && l["accuracy"].is_object() && !l["accuracy"].empty()) {
-        bool reached = true;
-        for (const auto& [task, a] : l["accuracy"].items())
-          reached = reached && a.is_number() && a.get<double>() >= cfg_.target_accuracy;
-        if (reached) {
-          sim_to_target_ = sim_time_;
-          round_to_target_ = l.value("round", int64_t{0});
-        }
+      if (!sim_to_target_ && reached_target(l["accuracy"])) {
+        sim_to_target_ = sim_time_;
+        round_to_target_ = l.value("round", int64_t{0});
       }
     }
     const auto clients = l.value("sim_clients", nlohmann::json::object());

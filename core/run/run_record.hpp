@@ -130,6 +130,9 @@ private:
     std::map<uint32_t, int64_t> adapters_down, to_cloud;  // by edge: adapter bytes to its clients, to the cloud
   };
 
+  /// Every task's validation accuracy in `accuracy` (task -> value) is at [run] target_accuracy (when set).
+  bool reached_target(const nlohmann::json& accuracy) const;
+
   void restore_unchecked(const std::vector<nlohmann::json>& lines, const std::vector<nlohmann::json>& events);
 
   /// The simulated clock's part of a metrics line (sim_round_s, sim_time_s, sim_clients), advancing sim_time_.

@@ -6,11 +6,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,6 +38,19 @@ inline std::string read_text(const std::filesystem::path& p) {
 inline void write_text(const std::filesystem::path& p, const std::string& text) {
   std::filesystem::create_directories(p.parent_path());
   std::ofstream(p, std::ios::binary) << text;
+}
+
+inline nlohmann::json read_json(const std::filesystem::path& p) {
+  return nlohmann::json::parse(read_text(p));
+}
+
+/// The `round` of every line of a run's metrics.jsonl, in file order.
+inline std::vector<int64_t> recorded_rounds(const std::filesystem::path& metrics) {
+  std::vector<int64_t> rounds;
+  std::istringstream in(read_text(metrics));
+  for (std::string line; std::getline(in, line);)
+    rounds.push_back(nlohmann::json::parse(line)["round"].get<int64_t>());
+  return rounds;
 }
 
 inline bool has(const std::string& text, const std::string& part) {

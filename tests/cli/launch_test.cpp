@@ -31,10 +31,6 @@ elsa::run::run_config four_clients(int64_t rounds) {
   return cfg;
 }
 
-json read_json(const fs::path& p) {
-  return json::parse(read_text(p));
-}
-
 // Waits until `p` exists and is not empty (or `seconds` passed).
 bool wait_for_file(const fs::path& p, int seconds) {
   for (int i = 0; i < seconds * 10; ++i) {
@@ -261,15 +257,6 @@ pid_t pid_of_role(const json& launch, const std::string& role) {
     if (p["role"] == role)
       return p["pid"].get<pid_t>();
   return -1;
-}
-
-// The rounds of metrics.jsonl in file order.
-std::vector<int64_t> recorded_rounds(const fs::path& metrics) {
-  std::vector<int64_t> rounds;
-  std::istringstream in(read_text(metrics));
-  for (std::string line; std::getline(in, line);)
-    rounds.push_back(json::parse(line)["round"].get<int64_t>());
-  return rounds;
 }
 
 // Issue 16: kill -9 of the cloud's process, then of the coordinator's, each mid-run and each followed by

@@ -34,18 +34,6 @@ elsa::run::run_config small_quickstart(bool deterministic) {
   return cfg;
 }
 
-json read_json(const fs::path& p) {
-  return json::parse(read_text(p));
-}
-
-std::vector<int64_t> recorded_rounds(const fs::path& metrics) {
-  std::vector<int64_t> rounds;
-  std::istringstream in(read_text(metrics));
-  for (std::string line; std::getline(in, line);)
-    rounds.push_back(json::parse(line)["round"].get<int64_t>());
-  return rounds;
-}
-
 long metrics_lines(const fs::path& run) {
   return lines_of(read_text(run / "metrics.jsonl"));
 }
