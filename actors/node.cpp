@@ -439,7 +439,7 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
   std::ostream* progress = cfg.progress ? &log : nullptr;
   auto node_log_ptr = std::make_shared<node_log>(&log, "rendezvous: ");
   ::setenv("ELSA_NODE_NAME", "rendezvous", 1);  // the name on TLS lines (actors/tls/openssl_fixes.cpp)
-  auto res = load_process_resources(cfg, progress);
+  auto res = load_process_resources(cfg, progress, {}, &log);
   auto evaluator = make_evaluator(cfg, res);
   auto resume = opt.resume ? plan_resume_of(cfg, res, opt.fallback, log) : nullptr;
   auto record = make_run_record(cfg, res, resume.get());  // (a resumed record is checked before the cut)

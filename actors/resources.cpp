@@ -7,6 +7,7 @@
 #include <ostream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include <caf/scoped_actor.hpp>
 #include <caf/thread_hook.hpp>
@@ -56,7 +57,7 @@ void configure_actor_system(caf::actor_system_config& sys_cfg, const run::run_co
 }
 
 process_resources load_process_resources(const run::run_config& cfg, std::ostream* progress,
-                                         const std::function<void()>& after_load) {
+                                         const std::function<void()>& after_load, std::ostream* warnings) {
   fed::set_torch_threads(cfg.torch_threads);
   if (progress)
     *progress << "loading the base model, data and " << cfg.clients << " clients ..." << std::endl;
@@ -64,9 +65,19 @@ process_resources load_process_resources(const run::run_config& cfg, std::ostrea
   r.base = fed::load_frozen_base(cfg.model_dir);
   fed::check_against_base(*r.base, cfg); // names [split] or [model] max_len
   r.data = fed::load_federation_data(cfg);
+  if (warnings)
+    for (const auto& t : r.data.tasks)
+      if (t->id == data::task::file) {
+        for (const auto& line : t->skipped_rows)
+          *warnings << "data: skipped " << line << std::endl;
+        *warnings << fmt::format("data: task {} from {} rows: {} used, {} skipped; labels {}", t->name, t->file_rows,
+                                 t->file_rows - t->skipped_rows.size(), t->skipped_rows.size(),
+                                 fmt::join(t->label_names, ", "))
+                  << std::endl;
+      }
   if (after_load)
     after_load();
-  r.task_names = cfg.tasks;
+  r.task_names = cfg.task_names();
   for (std::size_t i = 0; i < r.data.tasks.size(); ++i) {
     r.majority.push_back(r.data.majority_accuracy(i));
     r.num_labels.push_back(r.data.num_labels(i));
@@ -128,9 +139,20 @@ std::shared_ptr<run::run_record> make_run_record(const run::run_config& cfg, con
   }
   record->set_truth(std::move(client_task), std::move(client_group), res.byzantine);
   std::vector<std::vector<std::string>> labels;
-  for (const auto& t : res.data.tasks)
+  std::vector<nlohmann::json> sources;
+  for (const auto& t : res.data.tasks) {
     labels.push_back(t->label_names);
-  record->set_labels(std::move(labels));
+    // A file task: its rows, how many were skipped and the first 100 of those (all are on stderr).
+    auto source = nlohmann::json::object();
+    if (t->id == data::task::file) {
+      source["file_rows"] = t->file_rows;
+      source["rows_skipped"] = t->skipped_rows.size();
+      source["skipped"] = std::vector<std::string>(
+        t->skipped_rows.begin(), t->skipped_rows.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(100, t->skipped_rows.size())));
+    }
+    sources.push_back(std::move(source));
+  }
+  record->set_labels(std::move(labels), std::move(sources));
   if (resume != nullptr)
     record->restore(resume->lines, resume->events);
   return record;

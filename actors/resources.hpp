@@ -48,9 +48,12 @@ struct process_resources {
 
 /// Loads and checks everything a process of run `cfg` shares (the model directory first, so a wrong one
 /// fails in milliseconds). Progress lines go to `progress` when not null; `after_load` (may be empty) runs
-/// once the tokenizer, base and data are in. elsa::error when the model, data or a device class cannot be used.
+/// once the tokenizer, base and data are in; the rows of a task file that were skipped, one "data: skipped
+/// PATH:LINE: why" line each, and what was kept go to `warnings` when not null (even without progress).
+/// elsa::error when the model, data or a device class cannot be used.
 process_resources load_process_resources(const run::run_config& cfg, std::ostream* progress,
-                                         const std::function<void()>& after_load = {});
+                                         const std::function<void()>& after_load = {},
+                                         std::ostream* warnings = nullptr);
 
 /// Registers ELSA's message types on `sys_cfg`, sets [run] torch_threads on every CAF worker thread, and the
 /// scheduler: [run] threads workers, or CAF's deterministic test scheduler when [run] deterministic.

@@ -52,7 +52,7 @@ run_result run_federation(const run::run_config& cfg, std::ostream& log, std::os
 
   // -- core objects: the frozen base (once), data, tokenizer, one split_client per client, one edge_body per
   // edge, the evaluator; every participant runs over the one base with adapters of its own --
-  auto res = load_process_resources(cfg, progress, hooks.after_load);
+  auto res = load_process_resources(cfg, progress, hooks.after_load, &log);
   std::vector<std::shared_ptr<fed::split_client>> client_cores;
   for (int64_t c = 0; c < cfg.clients; ++c)
     client_cores.push_back(make_client_core(cfg, res, static_cast<uint32_t>(c)));

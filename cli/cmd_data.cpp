@@ -105,12 +105,12 @@ void print_partition(const std::vector<const data::task_data*>& tasks, const dat
   fmt::print(", min {} per shard, seed {}\n", o.min_per_client, o.seed);
   fmt::print("  {:>6} {:<11} {:>8} {:>9}  {}\n", "client", "task", "examples", "H(label)", "per label");
   for (const auto& s : shards) {
-    const auto* t = *std::find_if(tasks.begin(), tasks.end(), [&s](const data::task_data* x) { return x->id == s.task_id; });
+    const auto* t = tasks.at(s.task_index);
     auto counts = data::label_counts(*t, s);
     std::string per_label;
     for (size_t l = 0; l < counts.size(); ++l)
       per_label += fmt::format("{}{}={}", l == 0 ? "" : " ", t->label_names[l], counts[l]);
-    fmt::print("  {:>6} {:<11} {:>8} {:>9.3f}  {}\n", s.client, data::to_string(s.task_id), s.indices.size(),
+    fmt::print("  {:>6} {:<11} {:>8} {:>9.3f}  {}\n", s.client, t->name, s.indices.size(),
                data::label_entropy(*t, s), per_label);
   }
   fmt::print("  mean label entropy {:.3f} bits\n", data::mean_label_entropy(tasks, shards));

@@ -62,14 +62,14 @@ void add_predict_command(CLI::App& app) {
     const fs::path run = o->run;
     const auto cfg = run::read_run_config(run / "config.toml");
     std::string task = o->task;
+    const auto tasks = cfg.task_names();
     if (task.empty()) {
-      if (cfg.tasks.size() != 1)
+      if (tasks.size() != 1)
         throw error(errc::invalid_argument,
-                    fmt::format("--task: the run has {} tasks ({}); name one", cfg.tasks.size(), fmt::join(cfg.tasks, ", ")));
-      task = cfg.tasks.front();
-    } else if (std::find(cfg.tasks.begin(), cfg.tasks.end(), task) == cfg.tasks.end()) {
-      throw error(errc::invalid_argument,
-                  fmt::format("--task {}: the run's tasks are {}", task, fmt::join(cfg.tasks, ", ")));
+                    fmt::format("--task: the run has {} tasks ({}); name one", tasks.size(), fmt::join(tasks, ", ")));
+      task = tasks.front();
+    } else if (std::find(tasks.begin(), tasks.end(), task) == tasks.end()) {
+      throw error(errc::invalid_argument, fmt::format("--task {}: the run's tasks are {}", task, fmt::join(tasks, ", ")));
     }
     const auto adapters = run / "adapters" / task;
     if (!fs::exists(adapters / "adapter_config.json"))

@@ -24,7 +24,7 @@ void check_size(const task_data& t, size_t clients, size_t min_per_client) {
   if (min_per_client * clients > t.train.size())
     bad_option(fmt::format("partition min_per_client = {} with {} clients needs {} training examples, but task {} has "
                            "only {}; lower min_per_client or num_clients",
-                           min_per_client, clients, min_per_client * clients, to_string(t.id), t.train.size()));
+                           min_per_client, clients, min_per_client * clients, t.name, t.train.size()));
 }
 
 // Deals a seeded shuffle of `indices` out to `clients` consecutive slices of (almost) equal size.
@@ -172,7 +172,7 @@ std::vector<client_shard> partition(const std::vector<const task_data*>& tasks, 
   std::vector<std::vector<std::vector<size_t>>> shards_of(tasks.size());
   for (size_t k = 0; k < tasks.size(); ++k) {
     const auto& t = *tasks[k];
-    std::mt19937_64 rng(detail::mix_seed(options.seed, static_cast<uint64_t>(t.id)));
+    std::mt19937_64 rng(detail::mix_seed(options.seed, t.seed_key));
     switch (options.scheme) {
       case partition_scheme::iid:
         check_size(t, clients, options.min_per_client);
@@ -203,7 +203,7 @@ std::vector<client_shard> partition(const std::vector<const task_data*>& tasks, 
         continue;
       client_shard shard;
       shard.client = c;
-      shard.task_id = tasks[k]->id;
+      shard.task_index = k;
       shard.indices = std::move(shards_of[k][c]);
       std::sort(shard.indices.begin(), shard.indices.end());
       out.push_back(std::move(shard));
@@ -234,11 +234,10 @@ double mean_label_entropy(const std::vector<const task_data*>& tasks, const std:
     return 0.0;
   double sum = 0.0;
   for (const auto& s : shards) {
-    auto it = std::find_if(tasks.begin(), tasks.end(), [&s](const task_data* t) { return t->id == s.task_id; });
-    if (it == tasks.end())
-      bad_option(fmt::format("shard of client {} is for task {}, which is not among the tasks given", s.client,
-                             to_string(s.task_id)));
-    sum += label_entropy(**it, s);
+    if (s.task_index >= tasks.size())
+      bad_option(fmt::format("shard of client {} is for task {}, but only {} tasks are given", s.client,
+                             s.task_index, tasks.size()));
+    sum += label_entropy(*tasks[s.task_index], s);
   }
   return sum / static_cast<double>(shards.size());
 }

@@ -30,7 +30,7 @@ struct partition_options {
 /// One client's share of one task: indices into that task's `train` vector, ascending.
 struct client_shard {
   size_t client = 0;
-  task task_id = task::spam;
+  size_t task_index = 0;  // into the `tasks` given to partition()
   std::vector<size_t> indices;
 };
 
@@ -52,7 +52,7 @@ std::vector<size_t> label_counts(const task_data& data, const client_shard& shar
 /// Shannon entropy (bits) of a shard's label distribution: log2(labels) when balanced, 0 when one label.
 double label_entropy(const task_data& data, const client_shard& shard);
 
-/// Mean label_entropy over shards (each shard's task looked up in `tasks`), a one-number measure of skew.
+/// Mean label_entropy over shards (each shard's task is tasks[task_index]), a one-number measure of skew.
 double mean_label_entropy(const std::vector<const task_data*>& tasks, const std::vector<client_shard>& shards);
 
 } // namespace elsa::data

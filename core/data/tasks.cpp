@@ -169,13 +169,14 @@ void check_split_options(const split_options& o) {
 // Per label: groups in a seeded order fill validation up to its share of that label's examples, then
 // test, then the rest is train. Group order before shuffling is sorted by name, so the result does not
 // depend on the order the files were read in.
-void split(raw_task& raw, task id, const split_options& o, task_data& out) {
+void split(raw_task& raw, const std::string& name, uint64_t seed_key, const split_options& o, task_data& out) {
   const size_t labels = raw.label_names.size();
   // Groups numbered in order of appearance; their names sorted give the order before shuffling.
   std::unordered_map<std::string_view, size_t> group_index;
   std::vector<std::string_view> group_name;
   std::vector<int32_t> group_label;
   std::vector<size_t> group_size;
+  std::vector<split_side> group_side;
   std::vector<size_t> example_group(raw.examples.size());
   for (size_t i = 0; i < raw.examples.size(); ++i) {
     const auto& e = raw.examples[i];
@@ -184,9 +185,13 @@ void split(raw_task& raw, task id, const split_options& o, task_data& out) {
       group_name.push_back(e.group);
       group_label.push_back(e.label);
       group_size.push_back(0);
+      group_side.push_back(e.side);
     } else if (group_label[it->second] != e.label) {
       throw elsa::error(errc::malformed_input,
-                        fmt::format("task {}: source document {} has examples with two labels", to_string(id), e.group));
+                        fmt::format("task {}: source document {} has examples with two labels", name, e.group));
+    } else if (group_side[it->second] != e.side) {
+      throw elsa::error(errc::malformed_input,
+                        fmt::format("task {}: source document {} has examples in two splits", name, e.group));
     }
     example_group[i] = it->second;
     ++group_size[it->second];
@@ -197,12 +202,17 @@ void split(raw_task& raw, task id, const split_options& o, task_data& out) {
 
   enum class side : uint8_t { train, validation, test };
   std::vector<side> assignment(group_name.size(), side::train);
-  std::mt19937_64 rng(detail::mix_seed(o.seed, static_cast<uint64_t>(id)));
+  std::mt19937_64 rng(detail::mix_seed(o.seed, seed_key));
+  for (size_t g = 0; g < group_side.size(); ++g)
+    if (group_side[g] != split_side::any)
+      assignment[g] = group_side[g] == split_side::validation ? side::validation
+                      : group_side[g] == split_side::test     ? side::test
+                                                              : side::train;
   for (size_t label = 0; label < labels; ++label) {
     std::vector<size_t> groups;
     size_t total = 0;
     for (auto g : by_name) {
-      if (group_label[g] == static_cast<int32_t>(label)) {
+      if (group_label[g] == static_cast<int32_t>(label) && group_side[g] == split_side::any) {
         groups.push_back(g);
         total += group_size[g];
       }
@@ -301,6 +311,8 @@ const char* to_string(task t) {
       return "genre";
     case task::supersense:
       return "supersense";
+    case task::file:
+      return "file";
   }
   return "unknown";
 }
@@ -343,13 +355,39 @@ task_data load_task(const fs::path& data_dir, task t, const split_options& optio
     case task::supersense:
       raw = build_supersense(data_dir);
       break;
+    case task::file:
+      throw elsa::error(errc::invalid_argument, "load_task: a file task is read with load_file_task");
   }
   deduplicate(raw);
   task_data out;
   out.id = t;
+  out.name = to_string(t);
+  out.seed_key = static_cast<uint64_t>(t);
   out.label_names = raw.label_names;
   out.counts = raw.counts;
-  split(raw, t, options, out);
+  split(raw, out.name, out.seed_key, options, out);
+  drop_contained(out);
+  return out;
+}
+
+task_data build_task(std::string name, uint64_t seed_key, std::vector<std::string> label_names,
+                     std::vector<example> examples, const split_options& options) {
+  check_split_options(options);
+  raw_task raw;
+  raw.label_names = std::move(label_names);
+  raw.counts.raw = examples.size();
+  raw.counts.raw_per_label.assign(raw.label_names.size(), 0);
+  for (const auto& e : examples)
+    ++raw.counts.raw_per_label.at(static_cast<size_t>(e.label));
+  raw.examples = std::move(examples);
+  deduplicate(raw);
+  task_data out;
+  out.id = task::file;
+  out.name = std::move(name);
+  out.seed_key = seed_key;
+  out.label_names = raw.label_names;
+  out.counts = raw.counts;
+  split(raw, out.name, out.seed_key, options, out);
   drop_contained(out);
   return out;
 }

@@ -11,22 +11,26 @@
 
 namespace elsa::data {
 
-enum class task : uint8_t { spam, party, genre, supersense };
+enum class task : uint8_t { spam, party, genre, supersense, file };
 
-/// All tasks, in enum order.
+/// The four shipped tasks, in enum order (task::file, a user's own file, is not one of them).
 const std::vector<task>& all_tasks();
 
-/// "spam", "party", "genre", "supersense".
+/// "spam", "party", "genre", "supersense" ("file" for a task read from a local file).
 const char* to_string(task t);
 
 /// Inverse of to_string; an unknown name is an elsa::error (invalid_argument) listing the allowed names.
 task task_from_string(std::string_view name);
 
+/// Which split an example must go to; `any` lets the seeded split decide (a local file may name the split).
+enum class split_side : uint8_t { any, train, validation, test };
+
 /// One labelled text.
 struct example {
   std::string text;   // one line: whitespace collapsed, no '\n'
   int32_t label = 0;  // index into task_data::label_names
-  std::string group;  // source document: message id, speech id, Brown file, synset offset
+  std::string group;  // source document: message id, speech id, Brown file, synset offset, file line
+  split_side side = split_side::any;
 };
 
 /// How much was read and how much survived de-duplication (identical texts are kept once, so that the
@@ -42,9 +46,14 @@ struct load_counts {
 
 struct task_data {
   task id = task::spam;
+  std::string name;                  // to_string(id), or the file's stem for task::file
+  uint64_t seed_key = 0;             // mixed into every seed of this task: the enum value, or a hash of name
   std::vector<std::string> label_names;
   std::vector<example> train, validation, test;
   load_counts counts;
+  /// Rows of a local file that were left out, one line each: "PATH:LINE: what is wrong" (task::file only).
+  std::vector<std::string> skipped_rows;
+  size_t file_rows = 0;              // task::file: data rows read (kept or skipped)
 };
 
 struct split_options {
@@ -59,6 +68,12 @@ struct split_options {
 /// is in train, e.g. a message quoted whole by a reply) are dropped and counted in counts.contained.
 /// Missing data is an elsa::error (file_not_found) naming the path; bad fractions name the key.
 task_data load_task(const std::filesystem::path& data_dir, task t, const split_options& options = {});
+
+/// A task built from labelled examples read elsewhere (core/data/file_task.hpp): de-duplicated, split per
+/// label over groups like load_task (an example whose `side` is set keeps it; the rest are split by seed
+/// with the fractions of the examples left), held-out texts contained in train dropped.
+task_data build_task(std::string name, uint64_t seed_key, std::vector<std::string> label_names,
+                     std::vector<example> examples, const split_options& options);
 
 /// The Brown genres the genre task classifies (label order), and the lexicographer files (with names)
 /// of the supersense task. The pre-training corpus uses the other genres and lexicographer files.

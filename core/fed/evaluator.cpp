@@ -43,7 +43,7 @@ evaluator::evaluator(const run::run_config& cfg, const federation_data& data, co
   for (std::size_t i = 0; i < data.tasks.size(); ++i) {
     const auto& td = *data.tasks[i];
     task_eval te;
-    te.name = cfg.tasks.at(i);
+    te.name = td.name;
     te.num_labels = data.num_labels(i);
     te.validation = train::encode_examples(tok, train::subsample(td.validation, cfg.eval_examples, rng),
                                            cfg.max_len, true);

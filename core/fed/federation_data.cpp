@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "core/data/corpus.hpp"
+#include "core/data/file_task.hpp"
 #include "core/data/partition.hpp"
 #include "core/train/classify.hpp"
 #include "core/errors.hpp"
@@ -30,8 +31,11 @@ double federation_data::majority_accuracy(std::size_t task_index) const {
 federation_data load_federation_data(const run::run_config& cfg) {
   federation_data out;
   std::vector<const data::task_data*> views;
-  for (const auto& name : cfg.tasks) {
-    auto td = std::make_shared<data::task_data>(data::load_task(cfg.data_dir, data::task_from_string(name)));
+  for (const auto& spec : cfg.tasks) {
+    auto td = std::make_shared<data::task_data>(
+      data::is_file_task(spec)
+        ? data::load_file_task(spec.substr(data::file_task_prefix.size()))
+        : data::load_task(cfg.data_dir, data::task_from_string(spec)));
     views.push_back(td.get());
     out.tasks.push_back(std::move(td));
   }
@@ -54,9 +58,7 @@ federation_data load_federation_data(const run::run_config& cfg) {
     seen[s.client] = true;
     auto& cs = out.shards[s.client];
     cs.client = static_cast<uint32_t>(s.client);
-    cs.task_index = static_cast<std::size_t>(
-      std::find_if(views.begin(), views.end(), [&s](const data::task_data* v) { return v->id == s.task_id; })
-      - views.begin());
+    cs.task_index = s.task_index;
     cs.indices = std::move(s.indices);
     if (cfg.max_train_per_client > 0 && static_cast<int64_t>(cs.indices.size()) > cfg.max_train_per_client) {
       std::shuffle(cs.indices.begin(), cs.indices.end(), rng);

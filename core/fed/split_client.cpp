@@ -172,7 +172,7 @@ split_client::split_client(const run::run_config& cfg, const federation_data& da
   s.id = client;
   s.pad = tok.eot_id();
   const auto& shard = data.shards.at(client);
-  s.task = cfg.tasks.at(shard.task_index);
+  s.task = data.tasks.at(shard.task_index)->name;
   s.examples = encode_shard(cfg, data, client, tok);
   s.sampler.emplace(s.examples.size(), batch_sampler::client_seed(cfg.seed, client));
   s.probes = data.probes;

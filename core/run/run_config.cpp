@@ -2,6 +2,8 @@
 // cross-field rules are listed once, in walk(); the TOML reader, validate() and to_toml() all follow it.
 #include "core/run/run_config.hpp"
 
+#include "core/data/file_task.hpp"
+
 #include <algorithm>
 #include <cmath>
 #include <limits>
@@ -67,6 +69,29 @@ std::string empty_problem(const names& v, const names& allowed) {
   return v.empty() ? "is empty; name at least one of " + tc::join(allowed) : std::string{};
 }
 
+// Each entry a shipped task's name or "file:PATH" with a .jsonl or .csv PATH.
+std::string task_spec_problem(const names& specs) {
+  for (const auto& spec : specs) {
+    if (!data::is_file_task(spec)) {
+      if (auto what = tc::choice_problem(spec, k_tasks); !what.empty())
+        return fmt::format("{} or \"file:PATH\" (a JSONL or CSV file of your own)", what);
+      continue;
+    }
+    const fs::path path = spec.substr(data::file_task_prefix.size());
+    const auto ext = path.extension().string();
+    if (ext != ".jsonl" && ext != ".csv")
+      return fmt::format("= \"{}\": a task file ends in .jsonl or .csv", spec);
+    const auto stem = path.stem().string();
+    if (stem.empty() || stem.size() > 64
+        || stem.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-")
+             != std::string::npos)
+      return fmt::format("= \"{}\": the task is named after the file ('{}'), so the name before the extension must "
+                         "be 1 to 64 letters, digits, '_' or '-'",
+                         spec, stem);
+  }
+  return {};
+}
+
 std::string empty_path_problem(const fs::path& p) {
   return p.empty() ? "= \"\" must name a folder" : std::string{};
 }
@@ -98,9 +123,10 @@ void walk(Config& c, Visitor& v) {
   v.section("data");
   v.key("data_dir", c.data_dir);
   v.rule("data_dir", [&c] { return empty_path_problem(c.data_dir); });
-  v.key("tasks", c.tasks, k_tasks);
+  v.key("tasks", c.tasks);
   v.rule("tasks", [&c] { return empty_problem(c.tasks, k_tasks); });
-  v.rule("tasks", [&c] { return duplicate_problem(c.tasks); });
+  v.rule("tasks", [&c] { return task_spec_problem(c.tasks); });
+  v.rule("tasks", [&c] { return duplicate_problem(c.task_names()); });
   v.key("partition", c.partition, k_partitions);
   v.rule("tasks", [&c] {
     if (c.tasks.size() <= 1 || c.partition == "by_task")
@@ -598,6 +624,13 @@ private:
 };
 
 } // namespace
+
+std::vector<std::string> run_config::task_names() const {
+  std::vector<std::string> out;
+  for (const auto& spec : tasks)
+    out.push_back(data::task_name(spec));
+  return out;
+}
 
 std::vector<uint32_t> run_config::byzantine_clients() const {
   std::vector<uint32_t> out;

@@ -40,7 +40,8 @@ struct run_config {
 
   // [data]
   std::filesystem::path data_dir = "data";
-  std::vector<std::string> tasks = {"spam"}; // several tasks need partition = "by_task"
+  std::vector<std::string> tasks = {"spam"}; // shipped names or "file:PATH" (JSONL/CSV, relative to the
+                                             // working directory); several tasks need partition = "by_task"
   std::string partition = "iid";             // iid, dirichlet or by_task
   double dirichlet_alpha = 0.5;
   int64_t max_train_per_client = 0;          // 0: the whole shard
@@ -188,6 +189,8 @@ struct run_config {
   dropout_mode dropouts_mode() const;
   /// The byzantine client ids: `byzantine`, or round(byzantine_fraction * clients) drawn by seed; sorted.
   std::vector<uint32_t> byzantine_clients() const;
+  /// The tasks' names, in config order: a shipped task's own, a file task's file stem ("file:my/x.csv" -> "x").
+  std::vector<std::string> task_names() const;
   /// True when the clients fingerprint at the end of edge round `round` (0-based): the last edge round of
   /// cloud rounds 1, 1 + recluster_every, 1 + 2 recluster_every, ... (1-based), under clustering = "behaviour"
   /// only. A large recluster_every clusters once, after the first cloud round.

@@ -445,6 +445,8 @@ nlohmann::json run_record::summary(double wall_seconds) const {
     t["majority_accuracy"] = i < majority_.size() ? majority_[i] : 0.0;
     if (i < labels_.size())
       t["labels"] = labels_[i];
+    if (i < sources_.size() && sources_[i].is_object())
+      t.update(sources_[i]);
     if (final_ && (*final_)["test"].contains(tasks_[i])) {
       const auto& f = (*final_)["test"][tasks_[i]];
       t["test_accuracy"] = f.value("accuracy", 0.0);

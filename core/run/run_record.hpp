@@ -54,9 +54,12 @@ public:
   void set_truth(std::vector<std::string> client_task, std::vector<int64_t> client_group,
                  std::vector<uint32_t> byzantine);
 
-  /// Each task's label names in label-id order (summary.json tasks.<task>.labels, which `elsa predict` prints).
-  void set_labels(std::vector<std::vector<std::string>> labels) {
+  /// Each task's label names in label-id order (summary.json tasks.<task>.labels, which `elsa predict` prints)
+  /// and, optionally, more about where each task's data came from (merged into tasks.<task>: a file task's
+  /// file_rows and rows_skipped).
+  void set_labels(std::vector<std::vector<std::string>> labels, std::vector<nlohmann::json> sources = {}) {
     labels_ = std::move(labels);
+    sources_ = std::move(sources);
   }
 
   /// The model's shape, which turns on the simulated clock (core/sim/clock.hpp): from then on every metrics
@@ -155,6 +158,7 @@ private:
   std::vector<int64_t> client_group_;
   std::vector<uint32_t> byzantine_;
   std::vector<std::vector<std::string>> labels_;  // by task
+  std::vector<nlohmann::json> sources_;           // by task; objects
   nlohmann::json clusters_;  // the latest clustering written into a line (null before the first)
   nlohmann::json placement_; // the latest placement written into a line (null before the first)
   double ari_ = 0;

@@ -488,9 +488,20 @@ TEST(RunConfigErrors, RoundsMustBeAMultipleOfKappa2) {
 
 TEST(RunConfigErrors, TasksAndPartition) {
   auto f = read_error("[data]\ntasks = [\"spam\", \"sentiment\"]\npartition = \"by_task\"\n");
-  EXPECT_TRUE(
-    contains(f.what, "[data] tasks[1] = \"sentiment\" is not one of spam, party, genre, supersense"))
+  EXPECT_TRUE(contains(f.what, "[data] tasks = \"sentiment\" is not one of spam, party, genre, supersense or "
+                              "\"file:PATH\" (a JSONL or CSV file of your own)"))
     << f.what;
+  // Local task files: .jsonl or .csv, named after a stem of plain characters, one task per name.
+  f = read_error("[data]\ntasks = [\"file:my/notes.txt\"]\n");
+  EXPECT_TRUE(contains(f.what, "[data] tasks = \"file:my/notes.txt\": a task file ends in .jsonl or .csv")) << f.what;
+  f = read_error("[data]\ntasks = [\"file:my reviews.csv\"]\n");
+  EXPECT_TRUE(contains(f.what, "the task is named after the file ('my reviews'), so the name before the extension "
+                               "must be 1 to 64 letters, digits, '_' or '-'"))
+    << f.what;
+  f = read_error("[data]\ntasks = [\"file:a/spam.csv\", \"spam\"]\npartition = \"by_task\"\n");
+  EXPECT_TRUE(contains(f.what, "[data] tasks lists \"spam\" twice")) << f.what;
+  f = read_error("[data]\ntasks = [\"file:a/x.csv\", \"file:b/x.jsonl\"]\npartition = \"by_task\"\n");
+  EXPECT_TRUE(contains(f.what, "[data] tasks lists \"x\" twice")) << f.what;
   f = read_error("[data]\ntasks = []\n");
   EXPECT_TRUE(contains(f.what, "[data] tasks is empty")) << f.what;
   f = read_error("[data]\ntasks = [\"spam\", \"spam\"]\npartition = \"by_task\"\n");
