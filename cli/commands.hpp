@@ -35,6 +35,9 @@ void add_attack_command(CLI::App& app);
 /// `elsa predict --run RUN [--task T] [--json] < texts`: a finished run's model on new texts (cmd_predict.cpp).
 void add_predict_command(CLI::App& app);
 
+/// `elsa export --run RUN --out DIR [--merged]`: a run's adapters as a PEFT folder or merged into the base.
+void add_export_command(CLI::App& app);
+
 /// `elsa --version`'s text: version, commit, build type, library versions (cli/version.cpp).
 std::string version_text();
 

@@ -76,6 +76,7 @@ int main(int argc, char** argv) {
   elsa::cli::add_node_command(app);
   elsa::cli::add_attack_command(app);
   elsa::cli::add_predict_command(app);
+  elsa::cli::add_export_command(app);
   if (const auto problem = command_problem(app, argc, argv); !problem.empty()) {
     fmt::print(stderr, "elsa: error: {}\n", problem);
     return 1;

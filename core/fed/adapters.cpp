@@ -195,7 +195,8 @@ adapter_set initial_adapters(const frozen_base& base, const run::run_config& cfg
 
 void save_adapter_set(const std::filesystem::path& dir, const run::run_config& cfg, int64_t num_labels,
                       const adapter_set& set) {
-  model::save_adapter_state(dir, from_wire(set), cfg.lora, num_labels);
+  model::save_adapter_state(dir, from_wire(set), cfg.lora, num_labels,
+                            std::filesystem::absolute(cfg.model_dir).lexically_normal().string());
 }
 
 } // namespace elsa::fed

@@ -140,14 +140,15 @@ void save_model(const fs::path& dir, const GPT2& model, int64_t eot_id) {
   write_text(dir / "config.json", config_json_text(model->config(), eot_id));
 }
 
-void save_adapters(const fs::path& dir, const GPT2& model, const Classifier& classifier) {
+void save_adapters(const fs::path& dir, const GPT2& model, const Classifier& classifier, const std::string& base_model) {
   if (!model->has_lora())
     throw error(errc::invalid_argument, "save_adapters: the model has no LoRA adapters");
-  save_adapter_state(dir, lora_state(model, classifier), model->lora(), classifier ? classifier->num_labels() : 0);
+  save_adapter_state(dir, lora_state(model, classifier), model->lora(), classifier ? classifier->num_labels() : 0,
+                     base_model);
 }
 
 void save_adapter_state(const fs::path& dir, const std::map<std::string, torch::Tensor>& state,
-                        const lora_config& l, int64_t num_labels) {
+                        const lora_config& l, int64_t num_labels, const std::string& base_model) {
   std::error_code ec;
   fs::create_directories(dir, ec);
   if (ec)
@@ -156,6 +157,7 @@ void save_adapter_state(const fs::path& dir, const std::map<std::string, torch::
   const bool classifier = num_labels > 0;
   nlohmann::ordered_json j;
   j["peft_type"] = "LORA";
+  j["base_model_name_or_path"] = base_model.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(base_model);
   j["task_type"] = classifier ? "SEQ_CLS" : "CAUSAL_LM";
   j["r"] = l.rank;
   j["lora_alpha"] = l.alpha;

@@ -27,10 +27,12 @@ GPT2 load_model(const std::filesystem::path& dir);
 void save_model(const std::filesystem::path& dir, const GPT2& model, int64_t eot_id);
 
 /// Writes adapter_model.safetensors (PEFT names, see lora_state) and adapter_config.json into dir.
-void save_adapters(const std::filesystem::path& dir, const GPT2& model, const Classifier& classifier = nullptr);
+/// `base_model` (a path or a hub name) is written as base_model_name_or_path; empty: null.
+void save_adapters(const std::filesystem::path& dir, const GPT2& model, const Classifier& classifier = nullptr,
+                   const std::string& base_model = {});
 /// The same files from an adapter state (PEFT names) and its LoRA config; num_labels 0 = no classifier.
 void save_adapter_state(const std::filesystem::path& dir, const std::map<std::string, torch::Tensor>& state,
-                        const lora_config& lora, int64_t num_labels);
+                        const lora_config& lora, int64_t num_labels, const std::string& base_model = {});
 
 /// Reads dir/adapter_config.json (rank, alpha, dropout, targets, and the classifier's num_labels if any).
 struct adapter_info {

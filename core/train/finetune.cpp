@@ -135,7 +135,8 @@ finetune_result run_finetune(const finetune_config& cfg, std::ostream& log, std:
     before_write();
   std::filesystem::create_directories(cfg.out_dir);
   if (!cfg.train_base)
-    model::save_adapters(cfg.out_dir / "adapter", model, cls);
+    model::save_adapters(cfg.out_dir / "adapter", model, cls,
+                         std::filesystem::absolute(cfg.model_dir).lexically_normal().string());
   nlohmann::ordered_json j = {
       {"task", cfg.task},
       {"model_dir", cfg.model_dir.string()},

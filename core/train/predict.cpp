@@ -5,12 +5,14 @@
 #include <optional>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <torch/torch.h>
 
 #include "core/data/clean.hpp"
 #include "core/errors.hpp"
 #include "core/model/model_dir.hpp"
 #include "core/train/classify.hpp"
+#include "core/train/export.hpp"
 #include "core/train/tokens.hpp"
 
 namespace elsa::train {
@@ -21,6 +23,7 @@ struct predictor::impl {
   std::optional<text::bpe_tokenizer> tok;  // loaded in the constructor
   int64_t max_len = 0;
   int64_t num_labels = 0;
+  std::vector<std::string> labels;
 };
 
 predictor::predictor(const std::filesystem::path& model_dir, const std::filesystem::path& adapter_dir, int64_t max_len)
@@ -42,7 +45,37 @@ predictor::predictor(const std::filesystem::path& model_dir, const std::filesyst
   s.num_labels = info.num_labels;
 }
 
+predictor::predictor(const std::filesystem::path& merged_dir) : impl_(std::make_unique<impl>()) {
+  auto& s = *impl_;
+  const auto info = read_merged_info(merged_dir);
+  s.tok.emplace(load_tokenizer(merged_dir));
+  s.model = model::load_model(merged_dir);
+  s.num_labels = static_cast<int64_t>(info.labels.size());
+  s.classifier = model::Classifier(s.model->config().n_embd, s.num_labels);
+  const auto head = merged_dir / "score.safetensors";
+  const auto data = model::read_safetensors(head);
+  const auto it = data.tensors.find("score.weight");
+  if (it == data.tensors.end() || data.tensors.size() != 1)
+    throw error(errc::malformed_input, fmt::format("{}: must hold exactly one tensor, score.weight", head.string()));
+  if (it->second.sizes() != s.classifier->score->weight.sizes())
+    throw error(errc::malformed_input,
+                fmt::format("{}: score.weight is {}, the model and {} labels need ({}, {})", head.string(),
+                            fmt::join(it->second.sizes(), "x"), s.num_labels, s.num_labels, s.model->config().n_embd));
+  {
+    torch::NoGradGuard no_grad;
+    s.classifier->score->weight.copy_(it->second.to(torch::kFloat32));
+  }
+  s.model->eval();
+  s.classifier->eval();
+  s.max_len = info.max_len;
+  s.labels = info.labels;
+}
+
 predictor::~predictor() = default;
+
+const std::vector<std::string>& predictor::labels() const {
+  return impl_->labels;
+}
 
 int64_t predictor::num_labels() const {
   return impl_->num_labels;

@@ -23,11 +23,16 @@ public:
   /// (adapter_config.json with its num_labels, adapter_model.safetensors). elsa::error naming the file when
   /// one is missing or does not fit the model.
   predictor(const std::filesystem::path& model_dir, const std::filesystem::path& adapter_dir, int64_t max_len);
+  /// Loads a directory `elsa export --merged` wrote (core/train/export.hpp): its merged weights with no
+  /// adapters, its tokenizer, score.safetensors and the max_len and labels of elsa_export.json.
+  explicit predictor(const std::filesystem::path& merged_dir);
   ~predictor();
   predictor(const predictor&) = delete;
   predictor& operator=(const predictor&) = delete;
 
   int64_t num_labels() const;
+  /// The label names a merged directory gives (empty for a run's adapter folder: the run's summary has them).
+  const std::vector<std::string>& labels() const;
 
   /// The class of every text, in order. Whitespace is collapsed as in the data sets; elsa::error naming the
   /// (1-based) index of a text that is empty after that.
