@@ -296,12 +296,12 @@ void open_edge_round(coordinator_pointer self, uint32_t round) {
   st.fingerprints.clear();  // a fingerprint round counts its own fingerprints only
   // [topology] clients_per_round: a seeded draw among the clients of the live edges (core/fed/sampling).
   st.sampled.reset();
-  if (ctx.cfg.clients_per_round > 0) {
+  if (ctx.cfg.sampled_per_round() > 0) {
     std::vector<uint32_t> candidates;
     for (const auto& a : st.assignments)
       if (st.live_edges.count(a.edge_id))
         candidates.push_back(a.client_id);
-    const auto drawn = fed::sample_clients(std::move(candidates), ctx.cfg.clients_per_round, ctx.cfg.seed, round);
+    const auto drawn = fed::sample_clients(std::move(candidates), ctx.cfg.sampled_per_round(), ctx.cfg.seed, round);
     st.sampled = std::set<uint32_t>(drawn.begin(), drawn.end());
   }
   if (ctx.cfg.dynamic_split()) {

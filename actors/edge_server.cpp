@@ -262,7 +262,7 @@ void close_current(edge_pointer self, close_reason reason) {
       } else if (it != agg.clusters.end()) {
         up.sample_count = it->second.samples;  // exactly the updates averaged
         up.form = it->second.adapters;
-      } else if (ctx.cfg.clients_per_round > 0 && !ctx.cfg.sketching() && st.period_samples[k] > 0) {
+      } else if (ctx.cfg.sampled_per_round() > 0 && !ctx.cfg.sketching() && st.period_samples[k] > 0) {
         // Client sampling drew none of this edge's clients of the cluster in this last round: what its earlier
         // rounds of the period aggregated goes up, weighted by the samples behind the latest of them.
         up.sample_count = st.period_samples[k];

@@ -35,14 +35,14 @@ std::vector<uint32_t> sample_clients(std::vector<uint32_t> candidates, int64_t k
 
 std::size_t batches_before(const run::run_config& cfg, uint32_t client, uint32_t round) {
   const auto per_round = static_cast<std::size_t>(cfg.kappa1);
-  if (cfg.clients_per_round <= 0)
+  if (cfg.sampled_per_round() <= 0)
     return static_cast<std::size_t>(round) * per_round;
   std::vector<uint32_t> all(static_cast<std::size_t>(cfg.clients));
   for (uint32_t c = 0; c < all.size(); ++c)
     all[c] = c;
   std::size_t n = 0;
   for (uint32_t r = 0; r < round; ++r) {
-    const auto drawn = sample_clients(all, cfg.clients_per_round, cfg.seed, r);
+    const auto drawn = sample_clients(all, cfg.sampled_per_round(), cfg.seed, r);
     n += std::binary_search(drawn.begin(), drawn.end(), client) ? per_round : 0;
   }
   return n;

@@ -169,6 +169,14 @@ void walk(Config& c, Visitor& v) {
              ? std::string{}
              : fmt::format("= {} exceeds clients = {}", c.clients_per_round, c.clients);
   });
+  v.key("clients_fraction", c.clients_fraction, 0.0, 1.0);
+  v.rule("clients_fraction", [&c] {
+    return c.clients_fraction > 0.0 && c.clients_per_round > 0
+             ? fmt::format("= {} and clients_per_round = {} both say how many clients take part; set one (the "
+                           "other 0)",
+                           c.clients_fraction, c.clients_per_round)
+             : std::string{};
+  });
   v.rule("rounds", [&c] {
     return c.rounds % c.kappa2 == 0
              ? std::string{}
@@ -253,9 +261,9 @@ void walk(Config& c, Visitor& v) {
   v.rule("clustering", [&c] {
     // k-medoids over a sampled subset could give a new cluster an id that unsampled clients still hold, and a
     // rarely sampled client's drift would be measured against an old fingerprint: not supported yet.
-    return c.clustering == "behaviour" && c.clients_per_round > 0
-             ? std::string("= \"behaviour\" with [topology] clients_per_round > 0 is not supported yet; use "
-                           "clients_per_round = 0, or clustering = \"task\" or \"none\"")
+    return c.clustering == "behaviour" && c.sampled_per_round() > 0
+             ? std::string("= \"behaviour\" with client sampling ([topology] clients_per_round or clients_fraction) "
+                           "is not supported yet; sample no clients, or use clustering = \"task\" or \"none\"")
              : std::string{};
   });
   v.key("fingerprint", c.fingerprint, k_fingerprints);
@@ -624,6 +632,14 @@ private:
 };
 
 } // namespace
+
+int64_t run_config::sampled_per_round() const {
+  if (clients_per_round > 0)
+    return clients_per_round;
+  if (clients_fraction > 0.0)
+    return std::max<int64_t>(1, std::llround(clients_fraction * static_cast<double>(clients)));
+  return 0;
+}
 
 std::vector<std::string> run_config::task_names() const {
   std::vector<std::string> out;

@@ -62,6 +62,7 @@ struct run_config {
   int64_t kappa2 = 2;           // edge rounds per cloud aggregation
   int64_t max_concurrent_steps = 0; // steps an edge admits at once (0: no limit); a waiting client holds no graph
   int64_t clients_per_round = 0;    // clients that take part in each edge round, a seeded draw (0: every client)
+  double clients_fraction = 0.0;    // or this fraction of the clients (at least 1); 0: clients_per_round decides
 
   // [split]
   int64_t head_blocks = 1;      // a >= 1: raw embeddings never leave a client
@@ -189,6 +190,8 @@ struct run_config {
   dropout_mode dropouts_mode() const;
   /// The byzantine client ids: `byzantine`, or round(byzantine_fraction * clients) drawn by seed; sorted.
   std::vector<uint32_t> byzantine_clients() const;
+  /// Clients drawn per edge round: clients_per_round, or max(1, round(clients_fraction x clients)); 0: all take part.
+  int64_t sampled_per_round() const;
   /// The tasks' names, in config order: a shipped task's own, a file task's file stem ("file:my/x.csv" -> "x").
   std::vector<std::string> task_names() const;
   /// True when the clients fingerprint at the end of edge round `round` (0-based): the last edge round of

@@ -57,6 +57,15 @@ TEST(SampleClients, AResumedClientSkipsTheBatchesOfTheRoundsItTookPartIn) {
     want += std::count(drawn.begin(), drawn.end(), 5u) * 3;
   }
   EXPECT_EQ(elsa::fed::batches_before(cfg, 5, 6), want);
+  // The same draws as a fraction: 0.25 of 8 clients is 2 per round.
+  cfg.clients_per_round = 0;
+  cfg.clients_fraction = 0.25;
+  EXPECT_EQ(cfg.sampled_per_round(), 2);
+  EXPECT_EQ(elsa::fed::batches_before(cfg, 5, 6), want);
+  cfg.clients_fraction = 0.01;  // never fewer than one
+  EXPECT_EQ(cfg.sampled_per_round(), 1);
+  cfg.clients_fraction = 0.0;
+  EXPECT_EQ(cfg.sampled_per_round(), 0);
 }
 
 } // namespace

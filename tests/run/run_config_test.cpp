@@ -290,7 +290,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 13 + 111); // sections + keys
+  EXPECT_EQ(n, 13 + 112); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {
@@ -476,8 +476,13 @@ TEST(RunConfigErrors, OutOfRange) {
   f = read_error("[topology]\nclients = 4\nedges = 2\nclients_per_round = 5\n");
   EXPECT_TRUE(contains(f.what, "[topology] clients_per_round = 5 exceeds clients = 4")) << f.what;
   f = read_error("[topology]\nclients_per_round = 2\n[elsa]\nclustering = \"behaviour\"\n");
-  EXPECT_TRUE(contains(f.what, "[elsa] clustering = \"behaviour\" with [topology] clients_per_round > 0 is not "
-                                "supported yet")) << f.what;
+  EXPECT_TRUE(contains(f.what, "[elsa] clustering = \"behaviour\" with client sampling ([topology] "
+                                "clients_per_round or clients_fraction) is not supported yet")) << f.what;
+  f = read_error("[topology]\nclients_per_round = 2\nclients_fraction = 0.5\n");
+  EXPECT_TRUE(contains(f.what, "[topology] clients_fraction = 0.5 and clients_per_round = 2 both say how many "
+                                "clients take part")) << f.what;
+  f = read_error("[topology]\nclients_fraction = 1.5\n");
+  EXPECT_TRUE(contains(f.what, "[topology] clients_fraction = 1.5 is out of range")) << f.what;
 }
 
 TEST(RunConfigErrors, RoundsMustBeAMultipleOfKappa2) {
