@@ -114,10 +114,10 @@ void finish_round(client_pointer self) {
   if (injected(ctx.cfg.stragglers, st.id) && ctx.cfg.straggler_delay_ms > 0) {
     // Recorded whether or not the delay makes the update late (the edge's round says that).
     record(self, ctx, run::fault_event{st.round, st.id, "delay", ctx.cfg.straggler_delay_ms});
-    self->delayed_send(*edge, std::chrono::milliseconds(ctx.cfg.straggler_delay_ms), deliver_atom::value,
-                       std::move(*bytes));
+    transmit(self, ctx, st.sent_per_link, me(self), participant{tier::edge, st.edge}, *edge, st.round, *bytes,
+             std::chrono::milliseconds(ctx.cfg.straggler_delay_ms));
   } else {
-    self->send(*edge, deliver_atom::value, std::move(*bytes));
+    transmit(self, ctx, st.sent_per_link, me(self), participant{tier::edge, st.edge}, *edge, st.round, *bytes);
   }
 }
 
@@ -249,7 +249,8 @@ void on_probe_output(client_pointer self, const payload& bytes) {
     if (!out)
       throw elsa::error(elsa::errc::internal, out.error().message);
     st.up.add(run::byte_kind::control, static_cast<int64_t>(out->size()), static_cast<int64_t>(out->size()));
-    self->send(st.peers.coordinator, deliver_atom::value, std::move(*out));
+    transmit(self, *st.ctx, st.sent_per_link, me(self), participant{tier::coordinator, 0}, st.peers.coordinator, st.round,
+             *out);
   } catch (const elsa::error& e) {
     record_error(self, *st.ctx, who(self), st.round, run::run_error::internal, e.what());
   }
@@ -449,8 +450,8 @@ void on_heartbeat(client_pointer self, const incoming& in, const heartbeat& ping
     return;
   }
   const double ms = model.sample(st.id, e, ping.seq);
-  self->delayed_send(st.peers.edges.at(e), std::chrono::microseconds(std::llround(ms * 1000.0)),
-                     deliver_atom::value, std::move(*bytes));
+  transmit(self, *st.ctx, st.sent_per_link, me(self), participant{tier::edge, e}, st.peers.edges.at(e), st.round, *bytes,
+           std::chrono::microseconds(std::llround(ms * 1000.0)));
 }
 
 // The coordinator's peer table: the edges this client may be placed on.

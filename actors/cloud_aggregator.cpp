@@ -55,7 +55,7 @@ run::kind_bytes broadcast(cloud_pointer self, uint32_t round) {
     for (auto e : st.live_edges) {
       bytes_sent.add(run::byte_kind::adapters, static_cast<int64_t>(bytes->size()),
                      static_cast<int64_t>(bytes->size()) + dense_f32_extra(up));
-      self->send(st.peers.edges.at(e), deliver_atom::value, *bytes);
+      transmit(self, *st.ctx, st.sent_per_link, me, participant{tier::edge, e}, st.peers.edges.at(e), round, *bytes);
     }
   }
   return bytes_sent;
@@ -77,7 +77,7 @@ void open_cloud_round(cloud_pointer self) {
     return;
   }
   st.bytes_control += static_cast<int64_t>(bytes->size());
-  self->send(st.peers.coordinator, deliver_atom::value, std::move(*bytes));
+  transmit(self, ctx, st.sent_per_link, me, participant{tier::coordinator, 0}, st.peers.coordinator, open.round, *bytes);
   // Every edge round may take its deadline, and the coordinator's link measurement before the first its
   // guard; beyond that (plus slack) the cloud aggregates what it has.
   self->delayed_send(self,

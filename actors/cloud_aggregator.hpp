@@ -18,6 +18,7 @@
 
 #include <caf/stateful_actor.hpp>
 
+#include "actors/transmit.hpp"
 #include "actors/interfaces.hpp"
 #include "actors/peers.hpp"
 #include "core/fed/adapters.hpp"
@@ -34,6 +35,7 @@ struct cloud_state {
 
   context_ptr ctx;
   peer_book peers;  // the coordinator (its registration), then the edges (the coordinator's peer table)
+  link_counters sent_per_link;  // messages sent per receiver ([faults] net_*: actors/transmit.hpp)
   bool start_asked = false;  // `start` arrived; the run begins once the peer table is in too
   bool started = false;
   std::shared_ptr<fed::evaluator> evaluator;

@@ -10,6 +10,7 @@
 
 #include "actors/dispatch.hpp"
 #include "actors/heartbeat.hpp"
+#include "actors/transmit.hpp"
 #include "core/errors.hpp"
 #include "core/fed/aggregation.hpp"
 #include "core/fed/behaviour.hpp"
@@ -45,11 +46,12 @@ std::string missing_ids(const Map& have, int64_t n) {
   return out.empty() ? "none" : out;
 }
 
-// Sends `bytes` to `to`, counted in `counter`.
+// Sends `bytes` to participant `to` through `handle` (actors/transmit.hpp), counted in `counter`.
 template <class Handle>
-void send_counted(coordinator_pointer self, const Handle& to, const payload& bytes, int64_t& counter) {
+void send_counted(coordinator_pointer self, const participant& to, const Handle& handle, const payload& bytes,
+                  int64_t& counter) {
   counter += static_cast<int64_t>(bytes.size());
-  self->send(to, deliver_atom::value, bytes);
+  transmit(self, *self->state.ctx, self->state.sent_per_link, me, to, handle, self->state.round, bytes);
 }
 
 // Sends `table` with the handles of its entries.
@@ -98,7 +100,7 @@ void send_trust(coordinator_pointer self, uint32_t round, const std::set<uint32_
   }
   int64_t sent = 0;
   for (auto e : st.live_edges)
-    send_counted(self, st.peers.edges.at(e), *enc, sent);
+    send_counted(self, participant{tier::edge, e}, st.peers.edges.at(e), *enc, sent);
   if (bytes != nullptr)
     *bytes += sent;
   else
@@ -246,8 +248,10 @@ void complete_registration(coordinator_pointer self) {
     // tagged with the edge round the run resumes at (the client goes on through its data from there).
     const auto from = resumed ? st.resume->cloud_rounds * static_cast<uint32_t>(cfg.kappa2) : 0u;
     assignment_update initial{from, assignment_reason::initial, {st.assignments.at(c)}};
-    if (auto bytes = st.ctx->codec.encode(me, initial))
-      send_counted(self, handle, *bytes, st.bytes_registration);
+    if (auto bytes = st.ctx->codec.encode(me, initial)) {  // set-up: sent as it is, like the peer table
+      st.bytes_registration += static_cast<int64_t>(bytes->size());
+      self->send(handle, deliver_atom::value, *bytes);
+    }
   }
   send_table(self, st.peers.cloud, for_cloud);
 }
@@ -340,7 +344,7 @@ void open_edge_round(coordinator_pointer self, uint32_t round) {
       record_error(self, ctx, who, round, run::run_error::internal, bytes.error().message);
       continue;
     }
-    send_counted(self, st.peers.edges.at(e), *bytes, st.bytes_control);
+    send_counted(self, participant{tier::edge, e}, st.peers.edges.at(e), *bytes, st.bytes_control);
   }
   // Edges close on their own deadline; this one only guards against an edge that never answers.
   self->delayed_send(self, std::chrono::milliseconds(2 * ctx.cfg.round_deadline_ms + 1000), deadline_atom::value,
@@ -411,12 +415,12 @@ void recluster_clients(coordinator_pointer self, bool after_close) {
       if (a.edge_id == e)
         mine.assignments.push_back(a);
     if (auto enc = encoded(mine))
-      send_counted(self, st.peers.edges.at(e), *enc, bytes);
+      send_counted(self, participant{tier::edge, e}, st.peers.edges.at(e), *enc, bytes);
   }
   // The cloud waits for this before its next cloud round: sent even if encoding the others failed.
   assignment_update all{st.round, assignment_reason::recluster, st.assignments, after_close};
   if (auto enc = encoded(all))
-    send_counted(self, st.peers.cloud, *enc, bytes);
+    send_counted(self, participant{tier::cloud, 0}, st.peers.cloud, *enc, bytes);
 
   ev.k = out.k;
   ev.silhouette = out.silhouette;
@@ -490,7 +494,7 @@ void finish_measurement(coordinator_pointer self) {
     // Its edge learns it from the round's opening; the client now, before that opening reaches it.
     assignment_update mine{open.round, assignment_reason::latency, {st.assignments.at(c)}};
     if (auto bytes = ctx.codec.encode(me, mine))
-      send_counted(self, st.peers.clients.at(c), *bytes, ev.bytes_control);
+      send_counted(self, participant{tier::client, c}, st.peers.clients.at(c), *bytes, ev.bytes_control);
   }
   for (uint32_t c = 0; c < st.rtt.clients; ++c)
     for (uint32_t e = 0; e < st.rtt.edges; ++e)
@@ -529,7 +533,7 @@ void measure_then_open(coordinator_pointer self, const open_round& open) {
     return;
   }
   for (auto e : st.live_edges)
-    send_counted(self, st.peers.edges.at(e), *bytes, st.bytes_control);
+    send_counted(self, participant{tier::edge, e}, st.peers.edges.at(e), *bytes, st.bytes_control);
   // An edge replies by its own timeout at the latest; this guards against one that never does.
   self->delayed_send(self, std::chrono::milliseconds(measurement_guard_ms(ctx.cfg)), deadline_atom::value,
                      heartbeat_timer(st.heartbeat_seq));
@@ -658,12 +662,12 @@ void on_edge_down(coordinator_pointer self, uint32_t edge) {
   }
   if (auto bytes = ctx.codec.encode(me, moved)) {
     for (auto e : st.live_edges)
-      send_counted(self, st.peers.edges.at(e), *bytes, st.bytes_control);
+      send_counted(self, participant{tier::edge, e}, st.peers.edges.at(e), *bytes, st.bytes_control);
   }
   for (const auto& a : moved.assignments) {
     assignment_update mine{moved.round, moved.reason, {a}};
     if (auto bytes = ctx.codec.encode(me, mine))
-      send_counted(self, st.peers.clients.at(a.client_id), *bytes, st.bytes_control);
+      send_counted(self, participant{tier::client, a.client_id}, st.peers.clients.at(a.client_id), *bytes, st.bytes_control);
   }
   record_error(self, ctx, who, st.round, run::run_error::edge_down,
                fmt::format("edge {} is down; {} clients reassigned", edge, moved.assignments.size()));

@@ -140,7 +140,7 @@ void send_to_client(edge_pointer self, uint32_t c, const payload& bytes, run::by
     return;
   }
   st.sent_down.add(kind, static_cast<int64_t>(bytes.size()), static_cast<int64_t>(bytes.size()) + extra);
-  self->send(it->second, deliver_atom::value, bytes);
+  transmit(self, *st.ctx, st.sent_per_link, me(self), participant{tier::client, c}, it->second, current_round(self), bytes);
 }
 
 // Sends an encoded adapter_update (`extra`: dense_f32_extra of it) to every live client of `cluster`.
@@ -354,9 +354,9 @@ void close_current(edge_pointer self, close_reason reason) {
   // coordinator's close of it, and the coordinator this close before the cloud's next opening.
   record(self, ctx, ev);
   if (bytes)
-    self->send(st.peers.coordinator, deliver_atom::value, std::move(*bytes));
+    transmit(self, ctx, st.sent_per_link, me(self), participant{tier::coordinator, 0}, st.peers.coordinator, open.round, *bytes);
   for (auto& up : uploads)
-    self->send(st.peers.cloud, deliver_atom::value, std::move(up));
+    transmit(self, ctx, st.sent_per_link, me(self), participant{tier::cloud, 0}, st.peers.cloud, open.round, up);
   st.peak_admitted = 0;
   st.bytes_control = 0;
   st.updates.clear();
@@ -789,7 +789,8 @@ void reply_links(edge_pointer self) {
     record_error(self, *st.ctx, who(self), current_round(self), run::run_error::internal, bytes.error().message);
     return;
   }
-  self->send(st.peers.coordinator, deliver_atom::value, std::move(*bytes));
+  transmit(self, *st.ctx, st.sent_per_link, me(self), participant{tier::coordinator, 0}, st.peers.coordinator,
+           current_round(self), *bytes);
 }
 
 // The coordinator's ping: ping every client (this edge's and the others', so the coordinator can place them),
@@ -813,7 +814,7 @@ void on_coordinator_ping(edge_pointer self, const heartbeat& ping) {
   for (const auto& [c, handle] : st.peers.clients)
     if (!st.down.count(c)) {
       st.ping_pending.insert(c);
-      self->send(handle, deliver_atom::value, *bytes);
+      transmit(self, *st.ctx, st.sent_per_link, me(self), participant{tier::client, c}, handle, current_round(self), *bytes);
     }
   if (st.ping_pending.empty()) {
     reply_links(self);

@@ -134,6 +134,11 @@ nlohmann::json fault_event::to_json() const {
   return {{"type", "fault"}, {"round", round}, {"client", client}, {"kind", kind}, {"delay_ms", delay_ms}};
 }
 
+nlohmann::json net_fault_event::to_json() const {
+  return {{"type", "net_fault"}, {"round", round},   {"from", from},         {"to", to},
+          {"message", message},  {"faults", faults}, {"delay_ms", delay_ms}, {"bytes", bytes}};
+}
+
 nlohmann::json registered_event::to_json() const {
   return {{"type", "registered"}, {"clients", clients}, {"edges", edges}, {"bytes_control", bytes_control}};
 }

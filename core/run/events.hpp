@@ -153,6 +153,19 @@ struct fault_event {
   nlohmann::json to_json() const;
 };
 
+/// A network fault injected on one message ([faults] net_*, partition_*; core/run/net_faults.hpp), recorded
+/// by its sender: what the receiver made of it (a malformed message refused, a late or missing update, a
+/// step that timed out) is in the receiver's own events.
+struct net_fault_event {
+  uint32_t round = 0;
+  std::string from, to;          // "client 3", "edge 0", ...
+  std::string message;           // its kind: step_request, adapter_update, ...
+  std::vector<std::string> faults;  // drop, partition, delay, duplicate, flip, truncate
+  int64_t delay_ms = 0;
+  int64_t bytes = 0;
+  nlohmann::json to_json() const;
+};
+
 /// Registration is complete: the coordinator placed every participant and told each whom it talks to.
 struct registered_event {
   uint64_t clients = 0, edges = 0;

@@ -377,6 +377,17 @@ void walk(Config& c, Visitor& v) {
   });
   v.key("byzantine_mode", c.byzantine_mode, k_byzantine_modes);
   v.key("byzantine_scale", c.byzantine_scale, 0.0, 1e6);
+  v.key("net_drop", c.net_drop, 0.0, 0.9);
+  v.key("net_delay", c.net_delay, 0.0, 1.0);
+  v.key("net_delay_ms", c.net_delay_ms, 0, k_max_ms);
+  v.key("net_duplicate", c.net_duplicate, 0.0, 1.0);
+  v.key("net_corrupt", c.net_corrupt, 0.0, 0.9);
+  v.key("partition_edges", c.partition_edges, 0, c.edges - 1);
+  v.rule("partition_edges", [&c] { return duplicate_problem(c.partition_edges); });
+  v.key("partition_clients", c.partition_clients, 0, c.clients - 1);
+  v.rule("partition_clients", [&c] { return duplicate_problem(c.partition_clients); });
+  v.key("partition_round", c.partition_round, 0, c.rounds - 1);
+  v.key("partition_rounds", c.partition_rounds, 0, k_max_rounds);
 
   v.section("network");
   v.key("tls", c.tls);

@@ -160,6 +160,16 @@ struct run_config {
   std::string byzantine_mode = "label_flip"; // label_flip, random_update or scaled_update
   double byzantine_scale = 10.0;      // scaled_update: the update (difference from the global) times this;
                                       // random_update: noise of this many times the update's norm
+  // Network faults, injected where messages are sent (core/run/net_faults.hpp), seeded per link and message:
+  double net_drop = 0.0;              // probability a message is lost
+  double net_delay = 0.0;             // probability a message is held back ...
+  int64_t net_delay_ms = 0;           // ... by a uniform draw in [0, 2 x this] ms (mean this)
+  double net_duplicate = 0.0;         // probability a message arrives twice
+  double net_corrupt = 0.0;           // probability its bytes are damaged (bit flips or truncation)
+  std::vector<int64_t> partition_edges;   // edges cut off from everyone (their messages both ways lost) ...
+  std::vector<int64_t> partition_clients; // clients cut off from everyone ...
+  int64_t partition_round = 0;        // ... from the start of this edge round ...
+  int64_t partition_rounds = 0;       // ... for this many edge rounds (0: no partition)
 
   // [network] (elsa node / elsa launch: roles in several processes; docs/deployment.md)
   bool tls = true;                    // mutual TLS between processes (CAF's OpenSSL module); false: plaintext

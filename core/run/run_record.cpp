@@ -19,8 +19,9 @@ void put_placement(nlohmann::json& out, const nlohmann::json& placement) {
   if (placement.is_null())
     return;
   out["assignment"] = placement.value("assignment", nlohmann::json::object());
-  out["latency_total_ms"] = placement.value("latency_total_ms", 0.0);
-  out["latency_max_ms"] = placement.value("latency_max_ms", 0.0);
+  // null when a link went unmeasured (an RTT of NaN, e.g. its heartbeat was lost on the network)
+  for (const char* key : {"latency_total_ms", "latency_max_ms"})
+    out[key] = placement.contains(key) && placement[key].is_number() ? placement[key] : nlohmann::json(nullptr);
 }
 
 std::string mb(double bytes) {
@@ -237,6 +238,9 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     if (ev.contains("sampled"))
       r.sampled = ev["sampled"];
   } else if (type == "cloud_round") {
+    // Rounds of earlier cloud rounds that never closed did not run (their opening was lost on the network,
+    // or the coordinator never opened them): written with close reason not_run, so the record goes on.
+    close_unrun(round - (cfg_.kappa2 - 1));
     auto& r = at(round);
     r.cloud_done = true;
     r.bytes_cloud_edge += ev.value("bytes_down", int64_t{0});
@@ -258,6 +262,12 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
   } else if (type == "fault") {
     at(round).delays.push_back({{"client", ev.value("client", int64_t{-1})}, {"kind", ev.value("kind", "")},
                                 {"delay_ms", ev.value("delay_ms", int64_t{0})}});
+  } else if (type == "net_fault") {
+    auto& r = at(round);
+    if (ev.contains("faults") && ev["faults"].is_array())
+      for (const auto& f : ev["faults"])
+        if (f.is_string())
+          r.net_faults[f.get<std::string>()] += 1;
   } else if (type == "registered") {
     registered_bytes_ += ev.value("bytes_control", int64_t{0});
   } else if (type == "error") {
@@ -267,6 +277,7 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     at(round).errors += 1;
   } else if (type == "final") {
     final_ = ev;
+    close_unrun(cfg_.rounds);
   } else if (type == "resumed") {
     resumed_from_.push_back(ev.value("cloud_rounds", int64_t{0}));
   } else {
@@ -330,6 +341,19 @@ void run_record::restore_unchecked(const std::vector<nlohmann::json>& lines, con
   }
 }
 
+void run_record::close_unrun(int64_t before) {
+  for (int64_t k = next_line_; k < before; ++k) {
+    auto& r = open_[k];
+    if (!r.closed) {
+      r.closed = true;
+      r.cloud_round = (k + 1) % cfg_.kappa2 == 0;
+      r.reasons["not_run"] += 1;
+    }
+    if (r.cloud_round)
+      r.cloud_done = true;  // its aggregation never came; the line says so by its empty accuracy
+  }
+}
+
 std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
   std::vector<nlohmann::json> out;
   while (true) {
@@ -362,6 +386,8 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
     line["stale_aggregated"] = r.stale_aggregated;
     line["dropouts"] = r.dropouts;
     line["faults"] = r.delays;
+    if (!r.net_faults.empty())
+      line["net_faults"] = r.net_faults;
     line["accuracy"] = r.cloud_round ? r.accuracy : nlohmann::json(nullptr);
     line["eval_loss"] = r.cloud_round ? r.eval_loss : nlohmann::json(nullptr);
     line["bytes"] = {{"client_to_edge", r.bytes_client_edge},
@@ -459,6 +485,7 @@ nlohmann::json run_record::summary(double wall_seconds) const {
   s["tasks"] = tasks;
   nlohmann::json bytes = {{"client_to_edge", 0}, {"edge_to_client", 0}, {"edge_to_cloud", 0},
                           {"cloud_to_edge", 0},  {"control", 0}};
+  nlohmann::json net_faults = nlohmann::json::object();  // injected network faults by kind, all rounds
   int64_t stragglers = 0;
   std::vector<int64_t> dropouts, down;
   nlohmann::json by_kind = nlohmann::json::object(), dense_by_kind = nlohmann::json::object();
@@ -473,7 +500,12 @@ nlohmann::json run_record::summary(double wall_seconds) const {
     stragglers += static_cast<int64_t>(l["stragglers"].size());
     append_unique<int64_t>(dropouts, l["dropouts"]);
     append_unique<int64_t>(down, l["down"]);
+    const auto line_faults = l.value("net_faults", nlohmann::json::object());  // (items() of a temporary dangles)
+    for (const auto& [k, v] : line_faults.items())
+      net_faults[k] = net_faults.value(k, int64_t{0}) + v.get<int64_t>();
   }
+  if (!net_faults.empty())
+    s["net_faults"] = net_faults;
   bytes["control"] = bytes["control"].get<int64_t>() + registered_bytes_;
   s["bytes"] = bytes;
   s["bytes_by_kind"] = by_kind;
@@ -541,7 +573,7 @@ std::string run_record::summary_table(double wall_seconds) const {
                              s["sim_time_to_target_s"].get<double>(), s["round_to_target"].get<int64_t>());
     out += "\n";
   }
-  if (s.contains("latency_total_ms"))
+  if (s.contains("latency_total_ms") && s["latency_total_ms"].is_number() && s["latency_max_ms"].is_number())
     out += fmt::format("placement {}: client-edge RTT total {:.1f} ms, max {:.1f} ms (as last measured)\n",
                        placement_.value("policy", std::string{"?"}), s["latency_total_ms"].get<double>(),
                        s["latency_max_ms"].get<double>());

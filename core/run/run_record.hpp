@@ -120,6 +120,7 @@ private:
     nlohmann::json by_kind = nlohmann::json::object(), dense_by_kind = nlohmann::json::object(); // tier -> kind -> n
     std::vector<int64_t> late, missing, down, dropouts, late_arrivals, aggregated;
     nlohmann::json delays = nlohmann::json::array();  // injected faults other than dropouts
+    std::map<std::string, int64_t> net_faults;        // injected network faults by kind (drop, delay, ...)
     int64_t stale_aggregated = 0;
     std::map<std::string, int64_t> reasons;
     nlohmann::json trust = nlohmann::json::object();
@@ -132,6 +133,10 @@ private:
     std::vector<sim::client_usage> usage;    // the simulated clock's input, one per client_round
     std::map<uint32_t, int64_t> adapters_down, to_cloud;  // by edge: adapter bytes to its clients, to the cloud
   };
+
+  /// Closes every round before `before` that has not closed (close reason not_run) and marks its cloud
+  /// aggregation done, so that lines after a round that never ran are written.
+  void close_unrun(int64_t before);
 
   /// Every task's validation accuracy in `accuracy` (task -> value) is at [run] target_accuracy (when set).
   bool reached_target(const nlohmann::json& accuracy) const;
