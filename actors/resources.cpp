@@ -12,6 +12,7 @@
 #include <caf/scoped_actor.hpp>
 #include <caf/thread_hook.hpp>
 
+#include "core/data/file_task.hpp"
 #include "core/errors.hpp"
 #include "core/fed/behaviour.hpp"
 #include "core/fed/edge_body.hpp"
@@ -70,10 +71,7 @@ process_resources load_process_resources(const run::run_config& cfg, std::ostrea
       if (t->id == data::task::file) {
         for (const auto& line : t->skipped_rows)
           *warnings << "data: skipped " << line << std::endl;
-        *warnings << fmt::format("data: task {} from {} rows: {} used, {} skipped; labels {}", t->name, t->file_rows,
-                                 t->file_rows - t->skipped_rows.size(), t->skipped_rows.size(),
-                                 fmt::join(t->label_names, ", "))
-                  << std::endl;
+        *warnings << "data: " << data::file_task_report(*t) << std::endl;
       }
   if (after_load)
     after_load();
@@ -142,15 +140,7 @@ std::shared_ptr<run::run_record> make_run_record(const run::run_config& cfg, con
   std::vector<nlohmann::json> sources;
   for (const auto& t : res.data.tasks) {
     labels.push_back(t->label_names);
-    // A file task: its rows, how many were skipped and the first 100 of those (all are on stderr).
-    auto source = nlohmann::json::object();
-    if (t->id == data::task::file) {
-      source["file_rows"] = t->file_rows;
-      source["rows_skipped"] = t->skipped_rows.size();
-      source["skipped"] = std::vector<std::string>(
-        t->skipped_rows.begin(), t->skipped_rows.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(100, t->skipped_rows.size())));
-    }
-    sources.push_back(std::move(source));
+    sources.push_back(data::file_task_record(*t));  // a file task: rows used and skipped (all are on stderr)
   }
   record->set_labels(std::move(labels), std::move(sources));
   if (resume != nullptr)

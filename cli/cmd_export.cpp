@@ -38,7 +38,9 @@ void add_export_command(CLI::App& app) {
     ->default_str("off");
   cmd->add_flag("--force", o->force, "write into --out even if it exists")->default_str("off");
   cmd->callback([o] {
-    const auto r = open_run_task(o->run, o->task, o->model);
+    if (!o->merged && !o->model.empty())
+      throw error(errc::invalid_argument, "--model: only --merged reads the base model; leave it out");
+    const auto r = open_run_task(o->run, o->task, o->model, o->merged);
     const fs::path out = o->out;
     if (fs::exists(out) && !o->force)
       throw error(errc::invalid_argument,

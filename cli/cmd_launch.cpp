@@ -89,8 +89,13 @@ std::string how_it_ended(int status) {
 }
 
 // Throwaway mutual-TLS material for loopback: a CA and one certificate per process, by scripts/make_certs.sh.
+// Installed (cmake --install): PREFIX/share/elsa/make_certs.sh beside PREFIX/bin/elsa; else this checkout's.
 void make_certs(const std::filesystem::path& dir, const std::vector<std::string>& names) {
-  const std::filesystem::path script = std::filesystem::path(ELSA_SOURCE_DIR) / "scripts" / "make_certs.sh";
+  std::error_code ec;
+  const auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  std::filesystem::path script = std::filesystem::path(ELSA_SOURCE_DIR) / "scripts" / "make_certs.sh";
+  if (!ec && std::filesystem::exists(self.parent_path().parent_path() / "share" / "elsa" / "make_certs.sh"))
+    script = self.parent_path().parent_path() / "share" / "elsa" / "make_certs.sh";
   if (!std::filesystem::exists(script))
     throw error(errc::file_not_found,
                 fmt::format("{} is not there to make certificates; set [network] certificate, key and cafile, "

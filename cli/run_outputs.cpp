@@ -15,7 +15,7 @@ namespace elsa::cli {
 
 namespace fs = std::filesystem;
 
-run_task open_run_task(const fs::path& run, const std::string& task, const std::string& model) {
+run_task open_run_task(const fs::path& run, const std::string& task, const std::string& model, bool need_model) {
   require_folder("--run", run, "name the run directory of a finished `elsa run`");
   run_task r{run::read_run_config(run / "config.toml"), task, {}, {}};
   const auto tasks = r.cfg.task_names();
@@ -33,7 +33,8 @@ run_task open_run_task(const fs::path& run, const std::string& task, const std::
                 fmt::format("{}: no adapters of task {} (a run saves them when it finishes, with [output] "
                             "save_adapters = true)", fs::absolute(r.adapters).string(), r.task));
   r.model_dir = model.empty() ? r.cfg.model_dir : fs::path(model);
-  require_folder("--model", r.model_dir,
+  if (need_model)
+    require_folder("--model", r.model_dir,
                  "the run's [model] model_dir is relative to where the run was started; run from there or give --model");
   return r;
 }

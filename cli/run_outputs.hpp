@@ -20,7 +20,9 @@ struct run_task {
 /// Resolves `task` (empty: the run's only task) and the model folder of finished run `run`. elsa::error, one
 /// line each: not a run folder, a task the run lacks (or none named when it has several), no saved adapters,
 /// no model folder.
-run_task open_run_task(const std::filesystem::path& run, const std::string& task, const std::string& model);
+/// `need_model` false (an export of the adapter files alone): the model folder is neither checked nor used.
+run_task open_run_task(const std::filesystem::path& run, const std::string& task, const std::string& model,
+                       bool need_model = true);
 
 /// The run's label names of `task` (summary.json), or the label ids as text for a run recorded without them.
 std::vector<std::string> run_label_names(const std::filesystem::path& run, const std::string& task, int64_t num_labels);

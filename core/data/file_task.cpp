@@ -2,12 +2,14 @@
 #include "core/data/file_task.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <fstream>
 #include <map>
 #include <optional>
 #include <sstream>
 
 #include <fmt/format.h>
+#include <fmt/ranges.h>
 #include <nlohmann/json.hpp>
 
 #include "core/data/clean.hpp"
@@ -123,14 +125,15 @@ void read_jsonl(const std::string& bytes, reader& r) {
     auto why = json_problem(j, "text", text);
     if (why.empty())
       why = json_problem(j, "label", label);
-    if (why.empty() && j.contains("split"))
+    const bool has_split = j.contains("split") && !j["split"].is_null();  // null: not given (pandas writes it)
+    if (why.empty() && has_split)
       why = json_problem(j, "split", split);
     if (!why.empty()) {
       ++r.data_rows;
       r.skip(line_no, why);
       continue;
     }
-    r.add(line_no, text, label, j.contains("split") ? std::optional<std::string_view>(split) : std::nullopt);
+    r.add(line_no, text, label, has_split ? std::optional<std::string_view>(split) : std::nullopt);
   }
 }
 
@@ -170,16 +173,25 @@ std::vector<csv_record> parse_csv(const std::string& s) {
           field += s[i++];
         }
         if (!closed) {
-          rec.problem = "a quoted field is never closed";
+          const auto last = s.empty() || s.back() == '\n' ? line - 1 : line;
+          rec.problem = last > rec.line
+                          ? fmt::format("a quoted field opened on this line is never closed: lines {} to {} not read",
+                                        rec.line, last)
+                          : std::string("a quoted field is never closed");
           i = s.size();
           done = true;
           break;
         }
-        // After the closing quote: a separator, the end of the record, or junk.
-        if (i < s.size() && s[i] == '\r')
+        // After the closing quote: a separator, the end of the record, or junk (kept reading as unquoted
+        // text up to the next separator, so the fields after it stay in step).
+        if (i < s.size() && s[i] == '\r' && (i + 1 == s.size() || s[i + 1] == '\n'))
           ++i;
-        if (i < s.size() && s[i] != ',' && s[i] != '\n' && rec.problem.empty())
-          rec.problem = "text after a closing quote (write a quote inside a quoted field as \"\")";
+        if (i < s.size() && s[i] != ',' && s[i] != '\n') {
+          if (rec.problem.empty())
+            rec.problem = "text after a closing quote (write a quote inside a quoted field as \"\")";
+          while (i < s.size() && s[i] != ',' && s[i] != '\n')
+            ++i;
+        }
       } else {
         while (i < s.size() && s[i] != ',' && s[i] != '\n')
           field += s[i++];
@@ -192,9 +204,6 @@ std::vector<csv_record> parse_csv(const std::string& s) {
         field.clear();
         continue;
       }
-      // Skip junk up to the end of the record after a bad quote.
-      while (i < s.size() && s[i] != '\n')
-        ++i;
       rec.fields.push_back(std::move(field));
       if (i < s.size()) { // the '\n'
         ++i;
@@ -230,7 +239,9 @@ void read_csv(const std::string& bytes, reader& r) {
     names.push_back(name);
     column.emplace(name, c);
   }
-  if (!header.problem.empty() || column.count("text") == 0 || column.count("label") == 0)
+  if (!header.problem.empty())
+    throw error(errc::malformed_input, fmt::format("{}:{}: the CSV header: {}", r.origin, header.line, header.problem));
+  if (column.count("text") == 0 || column.count("label") == 0)
     throw error(errc::malformed_input,
                 fmt::format("{}:{}: the CSV header must name a 'text' and a 'label' column (it has: {})", r.origin,
                             header.line, fmt::join(names, ", ")));
@@ -280,7 +291,9 @@ std::string task_name(std::string_view spec) {
 task_data load_file_task(const fs::path& path, const split_options& options) {
   reader r;
   r.origin = path.string();
-  const auto ext = path.extension().string();
+  auto ext = path.extension().string();
+  for (auto& ch : ext)
+    ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   if (ext != ".jsonl" && ext != ".csv")
     throw error(errc::invalid_argument,
                 fmt::format("{}: unknown file type '{}'; a task file is .jsonl (one {{\"text\", \"label\"}} object per "
@@ -295,7 +308,34 @@ task_data load_file_task(const fs::path& path, const split_options& options) {
   else
     read_csv(bytes, r);
 
-  // Labels in first-seen order; a label on one row only is reported on that row and left out.
+  // The same text twice is kept once (a repeat is reported on its line); a text under two labels is left
+  // out on every line it is on (either label would be wrong half the time).
+  std::map<std::string, size_t> first_of;  // text -> index into r.rows
+  std::vector<char> keep(r.rows.size(), 1);
+  std::vector<char> conflicted(r.rows.size(), 0);
+  for (size_t i = 0; i < r.rows.size(); ++i) {
+    auto [it, added] = first_of.emplace(r.rows[i].text, i);
+    if (added)
+      continue;
+    auto& first = r.rows[it->second];
+    keep[i] = 0;
+    if (first.label == r.rows[i].label) {
+      r.skip(r.rows[i].line, fmt::format("the same text as line {}; kept once", first.line));
+    } else {
+      r.skip(r.rows[i].line, fmt::format("the same text is labelled '{}' on line {}; left out under both labels",
+                                         first.label, first.line));
+      if (!conflicted[it->second])
+        r.skip(first.line, fmt::format("the same text is labelled '{}' on line {}; left out under both labels",
+                                       r.rows[i].label, r.rows[i].line));
+      conflicted[it->second] = 1;
+    }
+  }
+  std::vector<row> rows;
+  for (size_t i = 0; i < r.rows.size(); ++i)
+    if (keep[i] && !conflicted[i])
+      rows.push_back(std::move(r.rows[i]));
+  r.rows = std::move(rows);
+  // Labels in first-seen order; a label left with one row is reported on that row and left out.
   std::map<std::string, size_t> rows_of;
   for (const auto& x : r.rows)
     ++rows_of[x.label];
@@ -328,7 +368,21 @@ task_data load_file_task(const fs::path& path, const split_options& options) {
                 fmt::format("{}: only one usable label ('{}'); a classification task needs two at least", r.origin,
                             label_names.front()));
   const auto usable = examples.size();
+  std::map<std::string, size_t> line_of_group;
+  for (const auto& x : examples)
+    line_of_group.emplace(x.group, static_cast<size_t>(std::stoull(x.group)));
   auto t = build_task(name, name_key(name), std::move(label_names), std::move(examples), options);
+  // Held-out rows that a training row contains whole were dropped by build_task: reported too.
+  for (const auto* split : {&t.train, &t.validation, &t.test})
+    for (const auto& x : *split)
+      line_of_group.erase(x.group);
+  for (const auto& [group, line] : line_of_group)
+    r.skip(line, "a training row contains this text whole; left out of validation and test");
+  std::stable_sort(r.skipped.begin(), r.skipped.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  skipped.clear();
+  for (const auto& [line, why] : r.skipped)
+    skipped.push_back(fmt::format("{}:{}: {}", r.origin, line, why));
   t.skipped_rows = std::move(skipped);
   t.file_rows = r.data_rows;
   auto empty = [&](const char* split) {
@@ -344,6 +398,24 @@ task_data load_file_task(const fs::path& path, const split_options& options) {
   if (t.test.empty())
     throw empty("test");
   return t;
+}
+
+std::string file_task_report(const task_data& t) {
+  const auto used = t.train.size() + t.validation.size() + t.test.size();
+  return fmt::format("task {} from {} rows: {} used, {} skipped; labels {}", t.name, t.file_rows, used,
+                     t.skipped_rows.size(), fmt::join(t.label_names, ", "));
+}
+
+nlohmann::json file_task_record(const task_data& t) {
+  auto out = nlohmann::json::object();
+  if (t.id != task::file)
+    return out;
+  out["file_rows"] = t.file_rows;
+  out["rows_used"] = t.train.size() + t.validation.size() + t.test.size();
+  out["rows_skipped"] = t.skipped_rows.size();
+  const auto n = std::min<std::size_t>(100, t.skipped_rows.size());
+  out["skipped"] = std::vector<std::string>(t.skipped_rows.begin(), t.skipped_rows.begin() + static_cast<std::ptrdiff_t>(n));
+  return out;
 }
 
 } // namespace elsa::data

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include <nlohmann/json.hpp>
+
 #include "core/data/tasks.hpp"
 
 namespace elsa::data {
@@ -27,5 +29,12 @@ std::string task_name(std::string_view spec);
 /// build_task does. elsa::error naming the file when it cannot be read, has an unknown extension or no
 /// usable rows, has fewer than two usable labels, or leaves the train, validation or test split empty.
 task_data load_file_task(const std::filesystem::path& path, const split_options& options = {});
+
+/// What a file task kept, in one line: "task NAME from N rows: U used, S skipped; labels a, b".
+std::string file_task_report(const task_data& t);
+
+/// For the run record (summary.json tasks.<name>): file_rows, rows_used, rows_skipped and the first 100 skipped
+/// lines under `skipped`; an empty object for a shipped task.
+nlohmann::json file_task_record(const task_data& t);
 
 } // namespace elsa::data

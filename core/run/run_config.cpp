@@ -5,6 +5,7 @@
 #include "core/data/file_task.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <cmath>
 #include <limits>
 #include <optional>
@@ -78,7 +79,9 @@ std::string task_spec_problem(const names& specs) {
       continue;
     }
     const fs::path path = spec.substr(data::file_task_prefix.size());
-    const auto ext = path.extension().string();
+    auto ext = path.extension().string();
+    for (auto& ch : ext)
+      ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
     if (ext != ".jsonl" && ext != ".csv")
       return fmt::format("= \"{}\": a task file ends in .jsonl or .csv", spec);
     const auto stem = path.stem().string();

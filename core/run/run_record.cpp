@@ -173,8 +173,9 @@ void run_record::put_sim(nlohmann::json& line, const round_acc& r) {
 }
 
 run_record::round_acc& run_record::at(int64_t round) {
-  // Events about rounds already written (late reports) count toward the oldest open round.
-  return open_[std::max(round, next_line_)];
+  // Events about rounds already written (late reports) count toward the oldest open round; events past the
+  // run's last round (a coordinator a round ahead after lost messages) toward the last.
+  return open_[std::min(std::max(round, next_line_), std::max<int64_t>(next_line_, cfg_.rounds - 1))];
 }
 
 std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double elapsed_s) {
@@ -358,7 +359,8 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
   std::vector<nlohmann::json> out;
   while (true) {
     auto it = open_.find(next_line_);
-    if (it == open_.end() || !it->second.closed || (it->second.cloud_round && !it->second.cloud_done))
+    if (next_line_ >= cfg_.rounds || it == open_.end() || !it->second.closed
+        || (it->second.cloud_round && !it->second.cloud_done))
       break;
     const auto& r = it->second;
     nlohmann::json line;

@@ -1,7 +1,8 @@
 // `elsa export --merged`: a run's adapters baked into the base weights, as a complete Hugging Face GPT-2
-// directory that loads with no adapter code (ours: load_model; HF: GPT2Model.from_pretrained), plus the
-// classifier head on its own. The directory holds
-//   config.json         the base's GPT-2 config with num_labels, id2label and label2id
+// directory that loads with no adapter code (ours: load_model; its layout and names are those of HF's GPT-2,
+// which no test here loads: these machines have no Python packages), plus the classifier head on its own.
+// The directory holds
+//   config.json         the base's GPT-2 config with id2label and label2id
 //   model.safetensors   every base weight, each LoRA target W replaced by W + (alpha / r) (B A)^T (float32)
 //   vocab.json, merges.txt   the base's tokenizer
 //   score.safetensors   the head: "score.weight" (num_labels, n_embd), no bias; it reads the hidden state of

@@ -4,6 +4,8 @@
 // probabilities within 1e-5. Also the PEFT export's adapter_config.json and one-line refusals.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 
 #include <nlohmann/json.hpp>
@@ -94,6 +96,23 @@ TEST(CliOwnData, RunPredictExportMergedAndPredictTheSame) {
   EXPECT_EQ(config_json["model_type"], "gpt2");
   EXPECT_EQ(config_json["id2label"]["0"], eras["labels"][0]);
   EXPECT_EQ(config_json["label2id"][eras["labels"][1].get<std::string>()], 1);
+  // Control: the same directory with the base's own weights (the head alone, no adapters) predicts
+  // measurably otherwise, so agreement below shows the merge, not adapters too small to matter.
+  const auto unadapted = dir / "unadapted";
+  fs::create_directories(unadapted);
+  for (const auto& e : fs::directory_iterator(merged))
+    fs::copy_file(e.path(), unadapted / e.path().filename());
+  fs::copy_file(cfg.model_dir / "model.safetensors", unadapted / "model.safetensors",
+                fs::copy_options::overwrite_existing);
+  r = run_split("predict --merged " + unadapted.string() + " --json < " + (dir / "texts.txt").string());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto without = json_lines(r.out);
+  ASSERT_EQ(without.size(), unmerged.size());
+  double largest = 0;
+  for (std::size_t i = 0; i < unmerged.size(); ++i)
+    for (const auto& [label, p] : unmerged[i]["probabilities"].items())
+      largest = std::max(largest, std::abs(without[i]["probabilities"][label].get<double>() - p.get<double>()));
+  EXPECT_GT(largest, 1e-3) << "the adapters change the predictions";
   // ... which predicts what the unmerged run predicts: the same labels, probabilities within 1e-5.
   r = run_split("predict --merged " + merged.string() + " --json < " + (dir / "texts.txt").string());
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -114,6 +133,9 @@ TEST(CliOwnData, RunPredictExportMergedAndPredictTheSame) {
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(has(r.err, "elsa_export.json: missing")) << r.err;
   EXPECT_EQ(lines_of(r.err), 1) << r.err;
+  r = run_split("export --run " + run.string() + " --model /nonexistent --out " + (dir / "x").string());
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_TRUE(has(r.err, "--model: only --merged reads the base model")) << r.err;
   r = run_split("export --run " + run.string() + " --task spam --out " + (dir / "x").string());
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(has(r.err, "--task spam: the run's tasks are eras")) << r.err;

@@ -163,17 +163,17 @@ TEST(FileTask, BadCsvRowsAreReportedOnTheLineTheyStart) {
     csv += fmt::format("good row {},{}\n", i, i % 2 ? "odd" : "even");
   csv += "\"spans\ntwo lines\",odd\n";        // 22-23: fine
   csv += "three,fields,here\n";               // 24: wrong field count
-  csv += "\"closed\" junk,even\n";            // 25: text after a closing quote
-  csv += ",even\n";                           // 26: empty text
-  csv += "\"never closed,odd\nlast line\n";   // 27: unterminated to the end
+  csv += "\"closed\" junk,\"even\nspanning\"\n"; // 25-26: text after a closing quote; the next field still read
+  csv += ",even\n";                           // 27: empty text
+  csv += "\"never closed,odd\nlast line\n";   // 28-29: unterminated to the end
   const auto path = write(dir, "rows.csv", csv);
   const auto t = load_file_task(path);
   const auto p = path.string();
   const std::vector<std::string> expected = {
     p + ":24: 3 fields where the header has 2",
     p + ":25: text after a closing quote (write a quote inside a quoted field as \"\")",
-    p + ":26: empty text",
-    p + ":27: a quoted field is never closed",
+    p + ":27: empty text",
+    p + ":28: a quoted field opened on this line is never closed: lines 28 to 29 not read",
   };
   EXPECT_EQ(t.skipped_rows, expected);
   EXPECT_EQ(total(t), 21u);
@@ -208,9 +208,37 @@ TEST(FileTask, DuplicateTextsAreKeptOnceAndConflictsDropped) {
   std::string rows = jsonl_rows({"a", "b"}, 20);
   rows += "{\"text\": \"sentence 0 about a number 3\", \"label\": \"a\"}\n";  // a repeat: kept once
   rows += "{\"text\": \"sentence 1 about b number 10\", \"label\": \"a\"}\n"; // same text, other label
-  const auto t = load_file_task(write(dir, "dups.jsonl", rows));
-  EXPECT_EQ(t.counts.conflicting, 1u);
+  const auto path = write(dir, "dups.jsonl", rows);
+  const auto t = load_file_task(path);
+  // Line 1 holds "sentence 0 about a number 3" (a), line 4 "sentence 1 about b number 10" (b).
+  const auto p = path.string();
+  EXPECT_EQ(t.skipped_rows, (std::vector<std::string>{
+                              p + ":4: the same text is labelled 'a' on line 42; left out under both labels",
+                              p + ":41: the same text as line 1; kept once",
+                              p + ":42: the same text is labelled 'b' on line 4; left out under both labels",
+                            }));
   EXPECT_EQ(total(t), 39u);
+  EXPECT_EQ(file_task_report(t), "task dups from 42 rows: 39 used, 3 skipped; labels a, b");
+}
+
+TEST(FileTask, HeldOutRowsATrainingRowContainsAreReportedNullSplitIsNotGivenExtensionsInAnyCase) {
+  const auto dir = scratch();
+  std::string rows;
+  for (int i = 0; i < 30; ++i)
+    rows += fmt::format("{{\"text\": \"long sentence number {} about the weather in a far away town\", \"label\": "
+                        "\"{}\", \"split\": null}}\n",
+                        i, i % 2 ? "p" : "q");
+  // Pinned to test, but every window of it is inside line 1's text (a training row, pinned too).
+  rows += "{\"text\": \"a short quote of more than twelve words that a longer training row repeats whole\", \"label\": \"p\", \"split\": "
+          "\"test\"}\n";
+  rows += "{\"text\": \"here is a short quote of more than twelve words that a longer training row repeats whole and more\", \"label\": "
+          "\"p\", \"split\": \"train\"}\n";
+  const auto path = write(dir, "Held.JSONL", rows);
+  const auto t = load_file_task(path);
+  EXPECT_EQ(t.name, "Held");
+  EXPECT_EQ(t.skipped_rows, (std::vector<std::string>{path.string() + ":31: a training row contains this text whole; "
+                                                                      "left out of validation and test"}));
+  EXPECT_EQ(total(t), 31u);
 }
 
 TEST(FileTask, RefusedWithOneLineWhenNothingUsableIsLeft) {

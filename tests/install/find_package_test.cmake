@@ -16,7 +16,7 @@ function(run_step what)
 endfunction()
 
 run_step("cmake --install" ${CMAKE_COMMAND} --install ${BUILD_DIR} --prefix ${prefix})
-foreach(f bin/elsa include/elsa/core/run/run_config.hpp include/elsa/messages/types.hpp lib/cmake/elsa/elsaConfig.cmake
+foreach(f bin/elsa share/elsa/make_certs.sh include/elsa/core/run/run_config.hpp include/elsa/messages/types.hpp lib/cmake/elsa/elsaConfig.cmake
           lib/cmake/elsa/elsaTargets.cmake)
   if(NOT EXISTS ${prefix}/${f})
     message(FATAL_ERROR "not installed: ${prefix}/${f}")
