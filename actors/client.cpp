@@ -172,6 +172,17 @@ void ask_edge(client_pointer self, Atom atom, const split_tensor& msg, Next next
             sent + dense_f32_extra(msg));
   const uint32_t round = st.round;
   ++st.messages;
+  ++st.requests;
+  // [faults] net_*: the request (and its reply) cross the client-edge link. Lost: the edge never sees it and
+  // the request times out after step_deadline_ms, as CAF's would; damaged: the edge gets the damaged bytes.
+  const auto fate = network_fate(self, ctx, st.sent_per_link, me(self), participant{tier::edge, st.edge}, round,
+                                 bytes, true);
+  if (fate.lost) {
+    self->delayed_send(self, std::chrono::milliseconds(ctx.cfg.step_deadline_ms), deadline_atom::value, st.requests);
+    return;
+  }
+  if (!fate.faults.empty())
+    bytes = as_delivered(bytes, fate);
   self->request(*edge, std::chrono::milliseconds(ctx.cfg.step_deadline_ms), atom, std::move(bytes))
     .then(
       [self, round, next](const payload& reply) {
@@ -464,6 +475,16 @@ void on_peer_table(client_pointer self, const incoming& in, const peer_table& ta
 }
 
 // One dispatch: every one-way message, decoded once (actors/dispatch.hpp).
+// A step request lost on the network ([faults] net_*) times out, if it is still the one the client waits for.
+void on_lost_request(client_pointer self, uint32_t request) {
+  auto& st = self->state;
+  if (!check_own_timer(self, *st.ctx, st.peers, who(self), st.round, "deadline"))
+    return;
+  if (st.in_round && request == st.requests)
+    abandon_round(self, run::run_error::step_failed,
+                  fmt::format("a step request timed out after {} ms (lost on the network)", st.ctx->cfg.step_deadline_ms));
+}
+
 void on_message(client_pointer self, const payload& bytes, const handles* peer_handles) {
   auto& st = self->state;
   if (st.silent)
@@ -516,6 +537,7 @@ client_actor::behavior_type client(client_pointer self, context_ptr ctx, std::sh
   register_with(self, *st.ctx, who(self), me(self), coordinator, registration{st.core->sample_count(), cluster});
   return {
     [self](deliver_atom, const payload& bytes) { on_message(self, bytes, nullptr); },
+    [self](deadline_atom, uint32_t request) { on_lost_request(self, request); },
     [self](deliver_atom, const payload& bytes, const handles& peer_handles) {
       on_message(self, bytes, &peer_handles);
     },

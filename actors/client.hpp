@@ -39,6 +39,7 @@ struct client_state {
   bool in_round = false;
   uint32_t steps_target = 0;
   uint32_t steps_done = 0;
+  uint32_t requests = 0;   // step requests sent (all rounds): names the one a lost-request timer is for
   double loss_sum = 0;
   int64_t tokens = 0;
   run::kind_bytes up;  // this round's bytes to its edge (and fingerprints), by kind

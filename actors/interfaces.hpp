@@ -40,7 +40,8 @@ using handles = std::vector<caf::actor>;
 /// table, round openings and adapters (through its edge) and placements; asks its edge for body steps.
 using client_actor = caf::typed_actor<
   caf::reacts_to<messages::deliver_atom, payload>,
-  caf::reacts_to<messages::deliver_atom, payload, handles>>;
+  caf::reacts_to<messages::deliver_atom, payload, handles>,
+  caf::reacts_to<messages::deadline_atom, uint32_t>>;  // own timer: step n's request was lost ([faults] net_*)
 
 /// An edge server: the body for each of its clients, per-cluster aggregation, relay between cloud and clients.
 using edge_actor = caf::typed_actor<

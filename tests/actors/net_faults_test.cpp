@@ -32,7 +32,7 @@ run::run_config faulty(const std::string& name, bool deterministic) {
   cfg.partition_round = 2;
   cfg.partition_rounds = 1;
   cfg.round_deadline_ms = deterministic ? 10000 : 4000;
-  cfg.step_deadline_ms = deterministic ? 30000 : 3000;
+  cfg.step_deadline_ms = 3000;  // shorter than the round: a lost step request times out within its round
   return cfg;
 }
 
@@ -60,8 +60,15 @@ TEST(NetFaultsRun, ARunThroughABadNetworkFinishesAndRecordsEveryFault) {
     ASSERT_FALSE(seen.faults.empty());
     // Every fault event, counted by kind, is what the lines and the summary count.
     std::map<std::string, int64_t> by_kind;
-    int64_t partitioned = 0, damaged = 0;
+    int64_t partitioned = 0, damaged = 0, steps_lost = 0, steps_hit = 0;
     for (const auto& ev : seen.faults) {
+      if (ev["message"] == "split_tensor") {
+        ++steps_hit;
+        steps_lost += ev["faults"][0] == "drop";
+        // A step request can be lost or damaged, not held back or duplicated (CAF's request cannot be).
+        EXPECT_EQ(ev["faults"].dump().find("delay"), std::string::npos) << ev.dump();
+        EXPECT_EQ(ev["faults"].dump().find("duplicate"), std::string::npos) << ev.dump();
+      }
       for (const auto& f : ev["faults"])
         by_kind[f.get<std::string>()] += 1;
       const bool cut = ev["faults"][0] == "partition";
@@ -86,9 +93,17 @@ TEST(NetFaultsRun, ARunThroughABadNetworkFinishesAndRecordsEveryFault) {
     EXPECT_GT(by_kind["drop"] + by_kind["delay"] + by_kind["duplicate"], 0);
     // Damaged bytes reach the receiver's codec: some are refused as malformed (a flip inside tensor data
     // can still decode, so not necessarily all).
-    int64_t malformed = 0;
-    for (const auto& e : r.errors)
+    int64_t malformed = 0, timed_out = 0;
+    for (const auto& e : r.errors) {
       malformed += e.value("code", "").rfind("malformed_message", 0) == 0;
+      timed_out += e.value("text", "").find("(lost on the network)") != std::string::npos;
+    }
+    EXPECT_GT(steps_hit, 0) << "split-step requests cross the faulty link too";
+    // Each lost step request times out at its client, unless the round ended first (partition, deadline).
+    EXPECT_LE(timed_out, steps_lost);
+    if (deterministic) {
+      EXPECT_GT(timed_out, 0) << steps_lost << " step requests lost";
+    }
     if (damaged > 0) {
       EXPECT_GT(malformed, 0) << damaged << " damaged messages, none refused";
     }
