@@ -153,7 +153,7 @@ std::optional<split_tensor> edge_reply(client_pointer self, const payload& bytes
 // Encodes one step request (forward or backward) and sends it to the edge; the reply goes to `next` unless the
 // round was given up meanwhile; an encoding failure, a failed or a timed-out request gives the round up.
 template <class Atom, class Next>
-void ask_edge(client_pointer self, Atom atom, const split_tensor& msg, Next next) {
+void ask_edge(client_pointer self, Atom atom, const split_tensor& msg, Next next, uint32_t attempt = 0) {
   auto& st = self->state;
   const auto& ctx = *st.ctx;
   auto encoded = ctx.codec.encode(me(self), msg);
@@ -173,12 +173,23 @@ void ask_edge(client_pointer self, Atom atom, const split_tensor& msg, Next next
   const uint32_t round = st.round;
   ++st.messages;
   ++st.requests;
-  // [faults] net_*: the request (and its reply) cross the client-edge link. Lost: the edge never sees it and
-  // the request times out after step_deadline_ms, as CAF's would; damaged: the edge gets the damaged bytes.
+  // [faults] net_*: the request (and its reply) cross the client-edge link. Lost: the edge never sees it; the
+  // client sends it again after retry_ms (a fate of its own each time) until step_deadline_ms, or, with
+  // retry_ms = 0, the request times out after step_deadline_ms as CAF's would. Damaged: the edge gets the
+  // damaged bytes (and refuses them).
+  st.attempt = attempt;
   const auto fate = network_fate(self, ctx, st.sent_per_link, me(self), participant{tier::edge, st.edge}, round,
                                  bytes, true);
   if (fate.lost) {
-    self->delayed_send(self, std::chrono::milliseconds(ctx.cfg.step_deadline_ms), deadline_atom::value, st.requests);
+    const bool again = ctx.cfg.retry_ms > 0 && (attempt + 2) * ctx.cfg.retry_ms <= ctx.cfg.step_deadline_ms;
+    st.resend = again ? std::function<void()>([self, atom, msg, next, attempt] {
+      record(self, *self->state.ctx, run::resent_event{self->state.round, self->state.id, attempt + 1});
+      ask_edge(self, atom, msg, next, attempt + 1);
+    })
+                      : std::function<void()>();
+    const auto wait = again ? ctx.cfg.retry_ms
+                            : std::max<int64_t>(1, ctx.cfg.step_deadline_ms - attempt * ctx.cfg.retry_ms);
+    self->delayed_send(self, std::chrono::milliseconds(wait), deadline_atom::value, st.requests);
     return;
   }
   if (!fate.faults.empty())
@@ -368,8 +379,17 @@ void start_step(client_pointer self) {
 
 // -- round control --
 
-void on_open_round(client_pointer self, const open_round& open) {
+void on_open_round(client_pointer self, const open_round& open, uint32_t from_edge) {
   auto& st = self->state;
+  // An older round's opening, or the same opening again from the same edge (delayed or duplicated on the
+  // network), is not a new round: ignored, and recorded. (The same round from another edge is a move.)
+  if (st.opened && (open.round < st.opened->first || (open.round == st.opened->first && from_edge == st.opened->second))) {
+    record_error(self, *st.ctx, who(self), open.round, run::run_error::refused, "stale_opening",
+                 fmt::format("an opening of round {} from edge {} after round {}'s from edge {}; ignored", open.round,
+                             from_edge, st.opened->first, st.opened->second));
+    return;
+  }
+  st.opened = std::make_pair(open.round, from_edge);
   if (st.in_round)
     abandon_round(self, run::run_error::superseded, fmt::format("round {} opened before round {} finished", open.round, st.round));
   for (const auto& a : open.assignments)
@@ -480,9 +500,17 @@ void on_lost_request(client_pointer self, uint32_t request) {
   auto& st = self->state;
   if (!check_own_timer(self, *st.ctx, st.peers, who(self), st.round, "deadline"))
     return;
-  if (st.in_round && request == st.requests)
-    abandon_round(self, run::run_error::step_failed,
-                  fmt::format("a step request timed out after {} ms (lost on the network)", st.ctx->cfg.step_deadline_ms));
+  if (!st.in_round || request != st.requests)
+    return;  // answered, resent or given up meanwhile
+  if (st.resend) {
+    auto resend = std::move(st.resend);
+    st.resend = nullptr;
+    resend();
+    return;
+  }
+  abandon_round(self, run::run_error::step_failed,
+                fmt::format("a step request timed out after {} ms, {} sends (lost on the network)",
+                            st.ctx->cfg.step_deadline_ms, st.attempt + 1));
 }
 
 void on_message(client_pointer self, const payload& bytes, const handles* peer_handles) {
@@ -498,7 +526,7 @@ void on_message(client_pointer self, const payload& bytes, const handles* peer_h
            overloaded{
              [&](const incoming& in, const open_round& m) {
                if (my_edge_sent(in, message_kind::open_round))
-                 on_open_round(self, m);
+                 on_open_round(self, m, in.sender.id);
              },
              [&](const incoming& in, const adapter_update& m) {
                if (my_edge_sent(in, message_kind::adapter_update))

@@ -3,6 +3,8 @@
 // to the edge. Maths lives in core/fed/split_client; this is protocol state only.
 #pragma once
 
+#include <functional>
+#include <optional>
 #include <cstdint>
 #include <memory>
 
@@ -36,10 +38,13 @@ struct client_state {
 
   // -- the round in progress --
   uint32_t round = 0;
+  std::optional<std::pair<uint32_t, uint32_t>> opened;  // (round, edge) of the last opening it took
   bool in_round = false;
   uint32_t steps_target = 0;
   uint32_t steps_done = 0;
   uint32_t requests = 0;   // step requests sent (all rounds): names the one a lost-request timer is for
+  uint32_t attempt = 0;    // of the step request in flight: 0 the first send, then each resend
+  std::function<void()> resend;  // sends the step request in flight again ([faults] retry_ms)
   double loss_sum = 0;
   int64_t tokens = 0;
   run::kind_bytes up;  // this round's bytes to its edge (and fingerprints), by kind

@@ -46,12 +46,14 @@ std::string missing_ids(const Map& have, int64_t n) {
   return out.empty() ? "none" : out;
 }
 
-// Sends `bytes` to participant `to` through `handle` (actors/transmit.hpp), counted in `counter`.
+// Sends `bytes` to participant `to` through `handle` (actors/transmit.hpp), counted in `counter`; `round`
+// (default: the current edge round) is the round the message belongs to, for [faults] partition windows.
 template <class Handle>
 void send_counted(coordinator_pointer self, const participant& to, const Handle& handle, const payload& bytes,
-                  int64_t& counter) {
+                  int64_t& counter, std::optional<uint32_t> round = std::nullopt) {
   counter += static_cast<int64_t>(bytes.size());
-  transmit(self, *self->state.ctx, self->state.sent_per_link, me, to, handle, self->state.round, bytes);
+  transmit(self, *self->state.ctx, self->state.sent_per_link, me, to, handle, round.value_or(self->state.round),
+           bytes);
 }
 
 // Sends `table` with the handles of its entries.
@@ -494,7 +496,7 @@ void finish_measurement(coordinator_pointer self) {
     // Its edge learns it from the round's opening; the client now, before that opening reaches it.
     assignment_update mine{open.round, assignment_reason::latency, {st.assignments.at(c)}};
     if (auto bytes = ctx.codec.encode(me, mine))
-      send_counted(self, participant{tier::client, c}, st.peers.clients.at(c), *bytes, ev.bytes_control);
+      send_counted(self, participant{tier::client, c}, st.peers.clients.at(c), *bytes, ev.bytes_control, open.round);
   }
   for (uint32_t c = 0; c < st.rtt.clients; ++c)
     for (uint32_t e = 0; e < st.rtt.edges; ++e)
@@ -533,7 +535,7 @@ void measure_then_open(coordinator_pointer self, const open_round& open) {
     return;
   }
   for (auto e : st.live_edges)
-    send_counted(self, participant{tier::edge, e}, st.peers.edges.at(e), *bytes, st.bytes_control);
+    send_counted(self, participant{tier::edge, e}, st.peers.edges.at(e), *bytes, st.bytes_control, open.round);
   // An edge replies by its own timeout at the latest; this guards against one that never does.
   self->delayed_send(self, std::chrono::milliseconds(measurement_guard_ms(ctx.cfg)), deadline_atom::value,
                      heartbeat_timer(st.heartbeat_seq));
@@ -575,6 +577,13 @@ void on_cloud_round(coordinator_pointer self, const open_round& open) {
                  "the cloud opened a round before registration was complete");
     return;
   }
+  if (st.cloud_opened && open.round <= *st.cloud_opened) {
+    // Delayed or duplicated on the network: that cloud round is already under way or over.
+    record_error(self, *st.ctx, who, open.round, run::run_error::refused, "stale_opening",
+                 fmt::format("a cloud opening of round {} after round {}'s; ignored", open.round, *st.cloud_opened));
+    return;
+  }
+  st.cloud_opened = open.round;
   if (st.running) {
     // The cloud gave up waiting (its own deadline) before this round closed: close it as it stands, so the
     // record gets every round, then follow the cloud.

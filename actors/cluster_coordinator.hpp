@@ -62,6 +62,7 @@ struct coordinator_state {
 
   // -- the cloud round in progress --
   uint32_t round = 0;       // current edge round
+  std::optional<uint32_t> cloud_opened;  // the round of the last cloud opening taken
   uint32_t last_round = 0;  // its cloud round's last edge round
   bool running = false;
   std::set<uint32_t> closed;  // edges that closed `round`

@@ -521,6 +521,18 @@ void start_round(edge_pointer self, const open_round& open) {
 }
 
 void on_open_round(edge_pointer self, const open_round& open) {
+  auto& st = self->state;
+  // An opening of a round older than this edge's, or of the round it has open (delayed or duplicated on the
+  // network): not a new round; ignored and recorded.
+  const bool stale = st.current && (open.round < st.current->round || (st.open && open.round == st.current->round));
+  const bool stashed = std::any_of(st.stashed.begin(), st.stashed.end(),
+                                   [&open](const open_round& o) { return o.round >= open.round; });
+  if (stale || stashed) {
+    record_error(self, *st.ctx, who(self), open.round, run::run_error::refused, "stale_opening",
+                 fmt::format("an opening of round {} after round {}'s; ignored", open.round,
+                             stale ? st.current->round : open.round));
+    return;
+  }
   if (!ready_for(self, open.round)) {
     self->state.stashed.push_back(open);
     return;
@@ -535,6 +547,10 @@ void run_stashed(edge_pointer self) {
       return;
     auto open = std::move(st.stashed.front());
     st.stashed.erase(st.stashed.begin());
+    // Only the newest of the openings that became ready runs: the older ones' rounds are over (their
+    // adapters came late, or were lost on the network).
+    if (!st.stashed.empty() && ready_for(self, st.stashed.front().round))
+      continue;
     start_round(self, open);
   }
 }

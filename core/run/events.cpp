@@ -139,6 +139,10 @@ nlohmann::json net_fault_event::to_json() const {
           {"message", message},  {"faults", faults}, {"delay_ms", delay_ms}, {"bytes", bytes}};
 }
 
+nlohmann::json resent_event::to_json() const {
+  return {{"type", "resent"}, {"round", round}, {"client", client}, {"attempt", attempt}};
+}
+
 nlohmann::json registered_event::to_json() const {
   return {{"type", "registered"}, {"clients", clients}, {"edges", edges}, {"bytes_control", bytes_control}};
 }

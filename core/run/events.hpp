@@ -166,6 +166,12 @@ struct net_fault_event {
   nlohmann::json to_json() const;
 };
 
+/// A split-step request sent again after `retry_ms` without an answer (it was lost on the network).
+struct resent_event {
+  uint32_t round = 0, client = 0, attempt = 0;  // attempt 1 is the first resend
+  nlohmann::json to_json() const;
+};
+
 /// Registration is complete: the coordinator placed every participant and told each whom it talks to.
 struct registered_event {
   uint64_t clients = 0, edges = 0;

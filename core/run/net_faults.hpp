@@ -1,7 +1,8 @@
 // Network faults injected where messages are sent ([faults] net_drop, net_delay/net_delay_ms, net_duplicate,
 // net_corrupt, partition_*): what happens to one message on one link, decided from the run's seed, the link
-// (sender and receiver) and the sender's count of messages on that link, so a seed names the same faults in
-// one process and across processes. The actors apply the decision (actors/transmit.hpp) and record it; this
+// (sender and receiver) and the sender's count of messages on that link: the same seed and the same sequence
+// of messages give the same faults (a deterministic run repeats them; threaded or across processes, timing
+// changes which messages are sent). The actors apply the decision (actors/transmit.hpp) and record it; this
 // file holds no actor code.
 #pragma once
 

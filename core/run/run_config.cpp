@@ -391,6 +391,7 @@ void walk(Config& c, Visitor& v) {
   v.rule("partition_clients", [&c] { return duplicate_problem(c.partition_clients); });
   v.key("partition_round", c.partition_round, 0, c.rounds - 1);
   v.key("partition_rounds", c.partition_rounds, 0, k_max_rounds);
+  v.key("retry_ms", c.retry_ms, 0, k_max_ms);
 
   v.section("network");
   v.key("tls", c.tls);

@@ -267,8 +267,13 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     auto& r = at(round);
     if (ev.contains("faults") && ev["faults"].is_array())
       for (const auto& f : ev["faults"])
-        if (f.is_string())
+        if (f.is_string()) {
           r.net_faults[f.get<std::string>()] += 1;
+          net_faults_total_[f.get<std::string>()] += 1;  // also those after the last line (the summary's)
+        }
+  } else if (type == "resent") {
+    at(round).resent += 1;
+    ++resent_total_;
   } else if (type == "registered") {
     registered_bytes_ += ev.value("bytes_control", int64_t{0});
   } else if (type == "error") {
@@ -320,6 +325,10 @@ void run_record::restore_unchecked(const std::vector<nlohmann::json>& lines, con
         round_to_target_ = l.value("round", int64_t{0});
       }
     }
+    const auto line_faults = l.value("net_faults", nlohmann::json::object());
+    for (const auto& [k, v] : line_faults.items())
+      net_faults_total_[k] += v.get<int64_t>();
+    resent_total_ += l.value("resent", int64_t{0});
     const auto clients = l.value("sim_clients", nlohmann::json::object());
     for (const auto& [id, c] : clients.items()) {
       const auto client = static_cast<uint32_t>(std::stoul(id));
@@ -348,7 +357,9 @@ void run_record::close_unrun(int64_t before) {
     if (!r.closed) {
       r.closed = true;
       r.cloud_round = (k + 1) % cfg_.kappa2 == 0;
-      r.reasons["not_run"] += 1;
+      // not_run: nothing of it was reported; close_lost: it ran, but its close never reached the record.
+      const bool ran = r.reported > 0 || r.steps > 0 || !r.reasons.empty();
+      r.reasons[ran ? "close_lost" : "not_run"] += 1;
     }
     if (r.cloud_round)
       r.cloud_done = true;  // its aggregation never came; the line says so by its empty accuracy
@@ -390,6 +401,8 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
     line["faults"] = r.delays;
     if (!r.net_faults.empty())
       line["net_faults"] = r.net_faults;
+    if (r.resent > 0)
+      line["resent"] = r.resent;
     line["accuracy"] = r.cloud_round ? r.accuracy : nlohmann::json(nullptr);
     line["eval_loss"] = r.cloud_round ? r.eval_loss : nlohmann::json(nullptr);
     line["bytes"] = {{"client_to_edge", r.bytes_client_edge},
@@ -487,7 +500,6 @@ nlohmann::json run_record::summary(double wall_seconds) const {
   s["tasks"] = tasks;
   nlohmann::json bytes = {{"client_to_edge", 0}, {"edge_to_client", 0}, {"edge_to_cloud", 0},
                           {"cloud_to_edge", 0},  {"control", 0}};
-  nlohmann::json net_faults = nlohmann::json::object();  // injected network faults by kind, all rounds
   int64_t stragglers = 0;
   std::vector<int64_t> dropouts, down;
   nlohmann::json by_kind = nlohmann::json::object(), dense_by_kind = nlohmann::json::object();
@@ -502,12 +514,11 @@ nlohmann::json run_record::summary(double wall_seconds) const {
     stragglers += static_cast<int64_t>(l["stragglers"].size());
     append_unique<int64_t>(dropouts, l["dropouts"]);
     append_unique<int64_t>(down, l["down"]);
-    const auto line_faults = l.value("net_faults", nlohmann::json::object());  // (items() of a temporary dangles)
-    for (const auto& [k, v] : line_faults.items())
-      net_faults[k] = net_faults.value(k, int64_t{0}) + v.get<int64_t>();
   }
-  if (!net_faults.empty())
-    s["net_faults"] = net_faults;
+  if (!net_faults_total_.empty())
+    s["net_faults"] = net_faults_total_;
+  if (resent_total_ > 0)
+    s["resent"] = resent_total_;
   bytes["control"] = bytes["control"].get<int64_t>() + registered_bytes_;
   s["bytes"] = bytes;
   s["bytes_by_kind"] = by_kind;

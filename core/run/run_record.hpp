@@ -121,6 +121,7 @@ private:
     std::vector<int64_t> late, missing, down, dropouts, late_arrivals, aggregated;
     nlohmann::json delays = nlohmann::json::array();  // injected faults other than dropouts
     std::map<std::string, int64_t> net_faults;        // injected network faults by kind (drop, delay, ...)
+    int64_t resent = 0;                               // split-step requests sent again
     int64_t stale_aggregated = 0;
     std::map<std::string, int64_t> reasons;
     nlohmann::json trust = nlohmann::json::object();
@@ -164,6 +165,8 @@ private:
   std::vector<uint32_t> byzantine_;
   std::vector<std::vector<std::string>> labels_;  // by task
   std::vector<nlohmann::json> sources_;           // by task; objects
+  std::map<std::string, int64_t> net_faults_total_;  // every net_fault event's faults, by kind
+  int64_t resent_total_ = 0;                         // every resent event
   nlohmann::json clusters_;  // the latest clustering written into a line (null before the first)
   nlohmann::json placement_; // the latest placement written into a line (null before the first)
   double ari_ = 0;

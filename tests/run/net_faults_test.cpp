@@ -104,8 +104,7 @@ TEST(NetFaults, DamageFlipsOneToEightBitsOrCutsShort) {
     int bits = 0;
     for (std::size_t i = 0; i < bytes.size(); ++i)
       bits += __builtin_popcount(static_cast<unsigned>(flipped[i] ^ bytes[i]));
-    EXPECT_GE(bits, 0);  // two flips of one bit cancel
-    EXPECT_LE(bits, 8);
+    EXPECT_LE(bits, 8);  // (two flips of one bit cancel, so 0 can happen: the next loop counts changes)
     const auto cut = run::damage(bytes.data(), bytes.size(), run::net_fault::truncate, seed);
     ASSERT_LT(cut.size(), bytes.size());
     EXPECT_TRUE(std::equal(cut.begin(), cut.end(), bytes.begin()));
