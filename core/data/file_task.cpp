@@ -393,6 +393,12 @@ task_data load_file_task(const fs::path& path, const split_options& options) {
   };
   if (t.train.empty())
     throw empty("train");
+  for (int32_t label = 0; label < static_cast<int32_t>(t.label_names.size()); ++label)
+    if (std::none_of(t.train.begin(), t.train.end(), [label](const example& e) { return e.label == label; }))
+      throw error(errc::malformed_input,
+                  fmt::format("{}: label '{}' has no training row (every row of it names validation or test); "
+                              "let some of its rows train",
+                              r.origin, t.label_names[static_cast<size_t>(label)]));
   if (t.validation.empty())
     throw empty("validation");
   if (t.test.empty())

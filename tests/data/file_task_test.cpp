@@ -257,6 +257,11 @@ TEST(FileTask, RefusedWithOneLineWhenNothingUsableIsLeft) {
   refuse("noheader.csv", "sentence,class\nx,y\n", "the CSV header must name a 'text' and a 'label' column (it has: sentence, class)");
   refuse("blank.csv", "\n", "empty CSV file");
   refuse("notes.txt", "text\tlabel\n", "unknown file type '.txt'");
+  std::string pinned = jsonl_rows({"a"}, 20);
+  for (int i = 0; i < 4; ++i)
+    pinned += fmt::format("{{\"text\": \"held out b {}\", \"label\": \"b\", \"split\": \"{}\"}}\n", i,
+                          i % 2 ? "test" : "validation");
+  refuse("pinned.jsonl", pinned, "label 'b' has no training row (every row of it names validation or test)");
   const auto missing = dir / "missing.jsonl";
   const auto what = message_of([&] { load_file_task(missing); });
   EXPECT_NE(what.find(missing.string() + ": no such file"), std::string::npos) << what;
