@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/data/clean.hpp"
+#include "core/data/ngram.hpp"
 #include "core/errors.hpp"
 
 namespace elsa::data {
@@ -268,12 +269,7 @@ void read_csv(const std::string& bytes, reader& r) {
 }
 
 uint64_t name_key(std::string_view name) {
-  uint64_t h = 0xcbf29ce484222325ULL; // FNV-1a 64
-  for (unsigned char c : name) {
-    h ^= c;
-    h *= 0x100000001b3ULL;
-  }
-  return h ^ 0x66696c65ULL; // "file": never one of the shipped tasks' small keys
+  return fnv1a(name) ^ 0x66696c65ULL; // "file": never one of the shipped tasks' small keys
 }
 
 } // namespace

@@ -4,16 +4,16 @@
 
 namespace elsa::data {
 
-namespace {
-
-uint64_t fnv1a(std::string_view word) {
+uint64_t fnv1a(std::string_view bytes) {
   uint64_t h = 0xcbf29ce484222325ull;
-  for (char c : word) {
+  for (char c : bytes) {
     h ^= static_cast<unsigned char>(c);
     h *= 0x100000001b3ull;
   }
   return h;
 }
+
+namespace {
 
 bool is_space(char c) {
   return c == ' ' || c == '\n' || c == '\t' || c == '\r' || c == '\f' || c == '\v';

@@ -13,6 +13,9 @@ namespace elsa::data {
 /// common phrase.
 inline constexpr size_t containment_words = 12;
 
+/// FNV-1a 64 of `bytes` (a word, a name).
+uint64_t fnv1a(std::string_view bytes);
+
 /// Hashes of all windows of `n` consecutive whitespace-separated words (FNV-1a per word, polynomial over
 /// the window), in text order; empty when the text has fewer than n words.
 std::vector<uint64_t> word_ngram_hashes(std::string_view text, size_t n = containment_words);

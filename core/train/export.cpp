@@ -58,7 +58,8 @@ void export_merged(const merged_export& e, const fs::path& out) {
   if (ec)
     throw error(errc::io_error, fmt::format("{}: cannot create directory: {}", out.string(), ec.message()));
   model::save_model(out, model, tok.eot_id());  // base_state: the merged weights, no adapter tensors
-  auto config = read_json_file(out / "config.json");
+  // config.json as save_model wrote it, with the labels added
+  auto config = nlohmann::ordered_json::parse(model::config_json_text(model->config(), tok.eot_id()));
   nlohmann::ordered_json id2label = nlohmann::ordered_json::object(), label2id = nlohmann::ordered_json::object();
   for (std::size_t k = 0; k < e.labels.size(); ++k) {
     id2label[std::to_string(k)] = e.labels[k];
