@@ -33,7 +33,7 @@ TEST(CliOwnData, RunPredictExportMergedAndPredictTheSame) {
   const auto file = dir / "eras.jsonl";
   write_text(file, read_text(source_dir() / "examples/data/eras.jsonl") + "{\"text\": \" \", \"label\": \"early\"}\n" +
                      "{\"text\": \"a sentence without its label\"}\n");
-  auto cfg = tiny_run(2);
+  auto cfg = tiny_run(2, false);  // threaded on the real clock, as users run it
   cfg.tasks = {"file:" + file.string()};
   cfg.kappa1 = 4;
   cfg.test_examples = 0;
