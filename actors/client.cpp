@@ -114,10 +114,10 @@ void finish_round(client_pointer self) {
   if (injected(ctx.cfg.stragglers, st.id) && ctx.cfg.straggler_delay_ms > 0) {
     // Recorded whether or not the delay makes the update late (the edge's round says that).
     record(self, ctx, run::fault_event{st.round, st.id, "delay", ctx.cfg.straggler_delay_ms});
-    transmit(self, ctx, st.sent_per_link, me(self), participant{tier::edge, st.edge}, *edge, st.round, *bytes,
+    transmit(self, ctx, st.net, me(self), participant{tier::edge, st.edge}, *edge, st.round, *bytes,
              std::chrono::milliseconds(ctx.cfg.straggler_delay_ms));
   } else {
-    transmit(self, ctx, st.sent_per_link, me(self), participant{tier::edge, st.edge}, *edge, st.round, *bytes);
+    transmit(self, ctx, st.net, me(self), participant{tier::edge, st.edge}, *edge, st.round, *bytes);
   }
 }
 
@@ -175,40 +175,55 @@ void ask_edge(client_pointer self, Atom atom, const split_tensor& msg, Next next
   ++st.requests;
   // [faults] net_*: the request (and its reply) cross the client-edge link. Lost: the edge never sees it; the
   // client sends it again after retry_ms (a fate of its own each time) until step_deadline_ms, or, with
-  // retry_ms = 0, the request times out after step_deadline_ms as CAF's would. Damaged: the edge gets the
-  // damaged bytes (and refuses them).
+  // retry_ms = 0, the request times out after step_deadline_ms as CAF's would. Damaged: with reliable delivery
+  // the request carries its checksum, the edge refuses it as damaged and the client sends it again at once
+  // (within the same budget); without, the edge gets the damaged bytes as they are.
   st.attempt = attempt;
-  const auto fate = network_fate(self, ctx, st.sent_per_link, me(self), participant{tier::edge, st.edge}, round,
-                                 bytes, true);
+  const bool reliable = run::reliable_delivery(ctx.cfg);
+  const bool budget_left = ctx.cfg.retry_ms > 0 && (attempt + 2) * ctx.cfg.retry_ms <= ctx.cfg.step_deadline_ms;
+  auto send_again = [self, atom, msg, next, attempt] {
+    auto& s = self->state;
+    record(self, *s.ctx, run::resent_event{s.round, attempt + 1, named(me(self)), named({tier::edge, s.edge}),
+                                           messages::to_string(message_kind::split_tensor)});
+    ask_edge(self, atom, msg, next, attempt + 1);
+  };
+  const auto sum = reliable ? run::checksum(bytes.data(), bytes.size()) : 0;
+  const auto fate = network_fate(self, ctx, st.net, me(self), participant{tier::edge, st.edge}, round,
+                                 messages::to_string(message_kind::split_tensor), sent, true);
   if (fate.lost) {
-    const bool again = ctx.cfg.retry_ms > 0 && (attempt + 2) * ctx.cfg.retry_ms <= ctx.cfg.step_deadline_ms;
-    st.resend = again ? std::function<void()>([self, atom, msg, next, attempt] {
-      record(self, *self->state.ctx, run::resent_event{self->state.round, self->state.id, attempt + 1});
-      ask_edge(self, atom, msg, next, attempt + 1);
-    })
-                      : std::function<void()>();
-    const auto wait = again ? ctx.cfg.retry_ms
-                            : std::max<int64_t>(1, ctx.cfg.step_deadline_ms - attempt * ctx.cfg.retry_ms);
+    st.resend = budget_left ? std::function<void()>(send_again) : std::function<void()>();
+    const auto wait = budget_left ? ctx.cfg.retry_ms
+                                  : std::max<int64_t>(1, ctx.cfg.step_deadline_ms - attempt * ctx.cfg.retry_ms);
     self->delayed_send(self, std::chrono::milliseconds(wait), deadline_atom::value, st.requests);
     return;
   }
   if (!fate.faults.empty())
     bytes = as_delivered(bytes, fate);
-  self->request(*edge, std::chrono::milliseconds(ctx.cfg.step_deadline_ms), atom, std::move(bytes))
-    .then(
-      [self, round, next](const payload& reply) {
-        if (self->state.in_round && round == self->state.round) {
-          self->state.bytes_down += static_cast<int64_t>(reply.size());
-          ++self->state.messages;
-          next(self, reply);
-        }
-      },
-      [self, round](const caf::error& err) {
-        if (self->state.in_round && round == self->state.round)
-          abandon_round(self, run::run_error::step_failed,
-                        std::string(Atom::value == forward_atom::value ? "forward" : "backward")
-                          + " at the edge failed: " + self->system().render(err));
-      });
+  auto on_reply = [self, round, next](const payload& reply) {
+    if (self->state.in_round && round == self->state.round) {
+      self->state.bytes_down += static_cast<int64_t>(reply.size());
+      ++self->state.messages;
+      next(self, reply);
+    }
+  };
+  auto on_error = [self, round, reliable, budget_left, send_again](const caf::error& err) {
+    if (!self->state.in_round || round != self->state.round)
+      return;
+    // Refused as damaged on the way (the checksum did not match): sent again while the budget lasts.
+    if (reliable && budget_left && err.category() == messages::error_category
+        && err.code() == static_cast<uint8_t>(errc::io_error)) {
+      send_again();
+      return;
+    }
+    abandon_round(self, run::run_error::step_failed,
+                  std::string(Atom::value == forward_atom::value ? "forward" : "backward")
+                    + " at the edge failed: " + self->system().render(err));
+  };
+  const auto timeout = std::chrono::milliseconds(ctx.cfg.step_deadline_ms);
+  if (reliable)
+    self->request(*edge, timeout, atom, std::move(bytes), sum).then(on_reply, on_error);
+  else
+    self->request(*edge, timeout, atom, std::move(bytes)).then(on_reply, on_error);
 }
 
 void on_head_gradient(client_pointer self, const payload& bytes) {
@@ -271,7 +286,7 @@ void on_probe_output(client_pointer self, const payload& bytes) {
     if (!out)
       throw elsa::error(elsa::errc::internal, out.error().message);
     st.up.add(run::byte_kind::control, static_cast<int64_t>(out->size()), static_cast<int64_t>(out->size()));
-    transmit(self, *st.ctx, st.sent_per_link, me(self), participant{tier::coordinator, 0}, st.peers.coordinator, st.round,
+    transmit(self, *st.ctx, st.net, me(self), participant{tier::coordinator, 0}, st.peers.coordinator, st.round,
              *out);
   } catch (const elsa::error& e) {
     record_error(self, *st.ctx, who(self), st.round, run::run_error::internal, e.what());
@@ -481,7 +496,7 @@ void on_heartbeat(client_pointer self, const incoming& in, const heartbeat& ping
     return;
   }
   const double ms = model.sample(st.id, e, ping.seq);
-  transmit(self, *st.ctx, st.sent_per_link, me(self), participant{tier::edge, e}, st.peers.edges.at(e), st.round, *bytes,
+  transmit(self, *st.ctx, st.net, me(self), participant{tier::edge, e}, st.peers.edges.at(e), st.round, *bytes,
            std::chrono::microseconds(std::llround(ms * 1000.0)));
 }
 
@@ -566,6 +581,15 @@ client_actor::behavior_type client(client_pointer self, context_ptr ctx, std::sh
   return {
     [self](deliver_atom, const payload& bytes) { on_message(self, bytes, nullptr); },
     [self](deadline_atom, uint32_t request) { on_lost_request(self, request); },
+    // -- reliable delivery (actors/transmit.hpp) --
+    [self](deliver_atom, const payload& bytes, uint64_t id, uint64_t sum) {
+      if (self->state.silent)
+        return;  // gone silent: acknowledges nothing either
+      receive(self, *self->state.ctx, self->state.net, who(self), me(self), self->state.round, bytes, id, sum,
+              [self](const payload& b) { on_message(self, b, nullptr); });
+    },
+    [self](ack_atom, uint64_t id) { on_ack(self, self->state.net, id); },
+    [self](resend_atom, uint64_t id) { on_resend(self, *self->state.ctx, self->state.net, id); },
     [self](deliver_atom, const payload& bytes, const handles& peer_handles) {
       on_message(self, bytes, &peer_handles);
     },

@@ -31,7 +31,7 @@ struct client_state {
   uint32_t edge = 0;
   uint32_t cluster = 0;
   peer_book peers;  // the coordinator (from the wiring), then the edges (from the coordinator's peer table)
-  link_counters sent_per_link;  // messages sent per receiver ([faults] net_*: actors/transmit.hpp)
+  delivery net;  // the network: messages per receiver, unacknowledged and taken ones (actors/transmit.hpp)
   std::vector<messages::named_tensor> received;  // the cluster's adapters as the edge last sent them
 
   uint32_t resumed_at = 0;  // a resumed run: the edge round it resumes at (its initial placement says; 0: fresh)

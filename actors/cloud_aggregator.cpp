@@ -55,7 +55,7 @@ run::kind_bytes broadcast(cloud_pointer self, uint32_t round) {
     for (auto e : st.live_edges) {
       bytes_sent.add(run::byte_kind::adapters, static_cast<int64_t>(bytes->size()),
                      static_cast<int64_t>(bytes->size()) + dense_f32_extra(up));
-      transmit(self, *st.ctx, st.sent_per_link, me, participant{tier::edge, e}, st.peers.edges.at(e), round, *bytes);
+      transmit(self, *st.ctx, st.net, me, participant{tier::edge, e}, st.peers.edges.at(e), round, *bytes);
     }
   }
   return bytes_sent;
@@ -77,7 +77,7 @@ void open_cloud_round(cloud_pointer self) {
     return;
   }
   st.bytes_control += static_cast<int64_t>(bytes->size());
-  transmit(self, ctx, st.sent_per_link, me, participant{tier::coordinator, 0}, st.peers.coordinator, open.round, *bytes);
+  transmit(self, ctx, st.net, me, participant{tier::coordinator, 0}, st.peers.coordinator, open.round, *bytes);
   // Every edge round may take its deadline, and the coordinator's link measurement before the first its
   // guard; beyond that (plus slack) the cloud aggregates what it has.
   self->delayed_send(self,
@@ -447,6 +447,13 @@ cloud_actor::behavior_type cloud_aggregator(cloud_pointer self, context_ptr ctx,
     [self](checkpoint_atom, const payload& bytes) { on_coordinator_checkpoint(self, bytes); },
     [self](deliver_atom, const payload& bytes) { on_message(self, bytes, nullptr); },
     [self](deliver_atom, const payload& bytes, const handles& peer_handles) { on_message(self, bytes, &peer_handles); },
+    // -- reliable delivery (actors/transmit.hpp) --
+    [self](deliver_atom, const payload& bytes, uint64_t id, uint64_t sum) {
+      receive(self, *self->state.ctx, self->state.net, who, me, first_edge_round(self), bytes, id, sum,
+              [self](const payload& b) { on_message(self, b, nullptr); });
+    },
+    [self](ack_atom, uint64_t id) { on_ack(self, self->state.net, id); },
+    [self](resend_atom, uint64_t id) { on_resend(self, *self->state.ctx, self->state.net, id); },
     [self](deadline_atom, uint32_t cloud_round) {
       auto& st = self->state;
       if (!check_own_timer(self, *st.ctx, st.peers, who, cloud_round, "deadline"))

@@ -35,7 +35,7 @@ struct cloud_state {
 
   context_ptr ctx;
   peer_book peers;  // the coordinator (its registration), then the edges (the coordinator's peer table)
-  link_counters sent_per_link;  // messages sent per receiver ([faults] net_*: actors/transmit.hpp)
+  delivery net;  // the network: messages per receiver, unacknowledged and taken ones (actors/transmit.hpp)
   bool start_asked = false;  // `start` arrived; the run begins once the peer table is in too
   bool started = false;
   std::shared_ptr<fed::evaluator> evaluator;

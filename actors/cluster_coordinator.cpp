@@ -52,7 +52,7 @@ template <class Handle>
 void send_counted(coordinator_pointer self, const participant& to, const Handle& handle, const payload& bytes,
                   int64_t& counter, std::optional<uint32_t> round = std::nullopt) {
   counter += static_cast<int64_t>(bytes.size());
-  transmit(self, *self->state.ctx, self->state.sent_per_link, me, to, handle, round.value_or(self->state.round),
+  transmit(self, *self->state.ctx, self->state.net, me, to, handle, round.value_or(self->state.round),
            bytes);
 }
 
@@ -722,6 +722,13 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
   });
   return {
     [self](deliver_atom, const payload& bytes) { on_message(self, bytes); },
+    // -- reliable delivery (actors/transmit.hpp) --
+    [self](deliver_atom, const payload& bytes, uint64_t id, uint64_t sum) {
+      receive(self, *self->state.ctx, self->state.net, who, me, self->state.round, bytes, id, sum,
+              [self](const payload& b) { on_message(self, b); });
+    },
+    [self](ack_atom, uint64_t id) { on_ack(self, self->state.net, id); },
+    [self](resend_atom, uint64_t id) { on_resend(self, *self->state.ctx, self->state.net, id); },
     [self](checkpoint_atom, const payload& bytes) { on_resume_answer(self, bytes); },
     [self](deadline_atom, uint32_t round) {
       auto& st = self->state;

@@ -35,7 +35,7 @@ struct coordinator_state {
 
   context_ptr ctx;
   peer_book peers;  // the cloud (from the wiring), then every registered client and edge
-  link_counters sent_per_link;  // messages sent per receiver ([faults] net_*: actors/transmit.hpp)
+  delivery net;  // the network: messages per receiver, unacknowledged and taken ones (actors/transmit.hpp)
   std::vector<messages::assignment> assignments;  // by client id, once registration is complete
   std::vector<messages::split_point> splits;      // by client id
   std::set<uint32_t> live_edges;

@@ -140,7 +140,7 @@ void send_to_client(edge_pointer self, uint32_t c, const payload& bytes, run::by
     return;
   }
   st.sent_down.add(kind, static_cast<int64_t>(bytes.size()), static_cast<int64_t>(bytes.size()) + extra);
-  transmit(self, *st.ctx, st.sent_per_link, me(self), participant{tier::client, c}, it->second, current_round(self), bytes);
+  transmit(self, *st.ctx, st.net, me(self), participant{tier::client, c}, it->second, current_round(self), bytes);
 }
 
 // Sends an encoded adapter_update (`extra`: dense_f32_extra of it) to every live client of `cluster`.
@@ -354,9 +354,9 @@ void close_current(edge_pointer self, close_reason reason) {
   // coordinator's close of it, and the coordinator this close before the cloud's next opening.
   record(self, ctx, ev);
   if (bytes)
-    transmit(self, ctx, st.sent_per_link, me(self), participant{tier::coordinator, 0}, st.peers.coordinator, open.round, *bytes);
+    transmit(self, ctx, st.net, me(self), participant{tier::coordinator, 0}, st.peers.coordinator, open.round, *bytes);
   for (auto& up : uploads)
-    transmit(self, ctx, st.sent_per_link, me(self), participant{tier::cloud, 0}, st.peers.cloud, open.round, up);
+    transmit(self, ctx, st.net, me(self), participant{tier::cloud, 0}, st.peers.cloud, open.round, up);
   st.peak_admitted = 0;
   st.bytes_control = 0;
   st.updates.clear();
@@ -751,6 +751,19 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
   return std::move(*reply);
 }
 
+// A step request that came with its checksum (reliable delivery): refused as damaged on the way (io_error:
+// the client sends it again) when its bytes do not match, otherwise served.
+caf::result<payload> serve_checked_step(edge_pointer self, const payload& bytes, uint64_t sum, bool forward) {
+  if (run::checksum(bytes.data(), bytes.size()) != sum) {
+    const auto text = fmt::format("a {} request ({} bytes) does not match its checksum: damaged on the way",
+                                  forward ? "forward" : "backward", bytes.size());
+    record_error(self, *self->state.ctx, who(self), current_round(self), run::run_error::malformed_message,
+                 "checksum", text);
+    return make_caf_error(errc::io_error, text);
+  }
+  return serve_step(self, bytes, forward);
+}
+
 // -- coordination --
 
 void on_trust(edge_pointer self, const trust_update& up) {
@@ -805,7 +818,7 @@ void reply_links(edge_pointer self) {
     record_error(self, *st.ctx, who(self), current_round(self), run::run_error::internal, bytes.error().message);
     return;
   }
-  transmit(self, *st.ctx, st.sent_per_link, me(self), participant{tier::coordinator, 0}, st.peers.coordinator,
+  transmit(self, *st.ctx, st.net, me(self), participant{tier::coordinator, 0}, st.peers.coordinator,
            current_round(self), *bytes);
 }
 
@@ -830,7 +843,7 @@ void on_coordinator_ping(edge_pointer self, const heartbeat& ping) {
   for (const auto& [c, handle] : st.peers.clients)
     if (!st.down.count(c)) {
       st.ping_pending.insert(c);
-      transmit(self, *st.ctx, st.sent_per_link, me(self), participant{tier::client, c}, handle, current_round(self), *bytes);
+      transmit(self, *st.ctx, st.net, me(self), participant{tier::client, c}, handle, current_round(self), *bytes);
     }
   if (st.ping_pending.empty()) {
     reply_links(self);
@@ -914,10 +927,23 @@ edge_actor::behavior_type edge_server(edge_pointer self, context_ptr ctx, std::s
     // -- requests: split forward / backward, step admission --
     [self](forward_atom, const payload& bytes) -> caf::result<payload> { return serve_step(self, bytes, true); },
     [self](backward_atom, const payload& bytes) -> caf::result<payload> { return serve_step(self, bytes, false); },
+    [self](forward_atom, const payload& bytes, uint64_t sum) -> caf::result<payload> {
+      return serve_checked_step(self, bytes, sum, true);
+    },
+    [self](backward_atom, const payload& bytes, uint64_t sum) -> caf::result<payload> {
+      return serve_checked_step(self, bytes, sum, false);
+    },
     [self](admit_atom, uint32_t client) -> caf::result<bool> { return on_admit(self, client); },
     // -- every one-way message --
     [self](deliver_atom, const payload& bytes) { on_message(self, bytes, nullptr); },
     [self](deliver_atom, const payload& bytes, const handles& peer_handles) { on_message(self, bytes, &peer_handles); },
+    // -- reliable delivery (actors/transmit.hpp) --
+    [self](deliver_atom, const payload& bytes, uint64_t id, uint64_t sum) {
+      receive(self, *self->state.ctx, self->state.net, who(self), me(self), current_round(self), bytes, id, sum,
+              [self](const payload& b) { on_message(self, b, nullptr); });
+    },
+    [self](ack_atom, uint64_t id) { on_ack(self, self->state.net, id); },
+    [self](resend_atom, uint64_t id) { on_resend(self, *self->state.ctx, self->state.net, id); },
     // -- its own timer --
     [self](deadline_atom, uint32_t round) {
       auto& st = self->state;

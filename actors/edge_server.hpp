@@ -37,7 +37,7 @@ struct edge_state {
   std::shared_ptr<fed::edge_body> body;
   uint32_t id = 0;
   peer_book peers;  // the coordinator (from the wiring), then the cloud and the clients (its peer table)
-  link_counters sent_per_link;  // messages sent per receiver ([faults] net_*: actors/transmit.hpp)
+  delivery net;  // the network: messages per receiver, unacknowledged and taken ones (actors/transmit.hpp)
 
   // -- placement --
   std::map<uint32_t, messages::assignment> clients;  // my clients

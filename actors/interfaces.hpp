@@ -33,31 +33,47 @@ using messages::payload;
 /// Every one-way protocol message reaches a role as (deliver, payload): the envelope says its kind, the role
 /// decodes it once and hands it to one handler per kind (actors/dispatch.hpp). A peer table travels as
 /// (deliver, payload, handles): the actor handles of the table's entries, in order. Requests that need a reply
-/// (an edge's forward / backward / admit) and a role's own timers have their own atoms.
+/// (an edge's forward / backward / admit) and a role's own timers have their own atoms. Under network faults
+/// with reliable delivery (core/run/delivery.hpp; actors/transmit.hpp) a message travels as (deliver,
+/// payload, id, checksum) and is acknowledged with (ack, id); a step request carries its checksum too.
 using handles = std::vector<caf::actor>;
+
+/// What every role takes for reliable delivery: a message with its id and checksum, an acknowledgement, and
+/// its own timer to send an unacknowledged message again.
+#define ELSA_RELIABLE_DELIVERY                                                                  \
+  caf::reacts_to<messages::deliver_atom, payload, uint64_t, uint64_t>,                          \
+    caf::reacts_to<messages::ack_atom, uint64_t>, caf::reacts_to<messages::resend_atom, uint64_t>
+
+/// Any role, seen as the other end of reliable delivery (every role's interface includes this one).
+using delivery_endpoint = caf::typed_actor<ELSA_RELIABLE_DELIVERY>;
 
 /// A client: head + tail of the model and private data. Registers with the coordinator; receives its peer
 /// table, round openings and adapters (through its edge) and placements; asks its edge for body steps.
 using client_actor = caf::typed_actor<
   caf::reacts_to<messages::deliver_atom, payload>,
   caf::reacts_to<messages::deliver_atom, payload, handles>,
-  caf::reacts_to<messages::deadline_atom, uint32_t>>;  // own timer: step n's request was lost ([faults] net_*)
+  caf::reacts_to<messages::deadline_atom, uint32_t>,  // own timer: step n's request was lost ([faults] net_*)
+  ELSA_RELIABLE_DELIVERY>;
 
 /// An edge server: the body for each of its clients, per-cluster aggregation, relay between cloud and clients.
 using edge_actor = caf::typed_actor<
   caf::replies_to<messages::forward_atom, payload>::with<payload>,  // head activation -> body output
   caf::replies_to<messages::backward_atom, payload>::with<payload>, // tail gradient -> head gradient
+  caf::replies_to<messages::forward_atom, payload, uint64_t>::with<payload>,  // the same, with the request's
+  caf::replies_to<messages::backward_atom, payload, uint64_t>::with<payload>, // checksum (reliable delivery)
   caf::replies_to<messages::admit_atom, uint32_t>::with<bool>,      // may client c run a step now?
   caf::reacts_to<messages::deliver_atom, payload>,
   caf::reacts_to<messages::deliver_atom, payload, handles>,
-  caf::reacts_to<messages::deadline_atom, uint32_t>>;  // own timer: round r's deadline
+  caf::reacts_to<messages::deadline_atom, uint32_t>,  // own timer: round r's deadline
+  ELSA_RELIABLE_DELIVERY>;
 
 /// The cluster coordinator: registration, placement, split points, trust; paces the edge rounds of a cloud
 /// round.
 using coordinator_actor = caf::typed_actor<
   caf::reacts_to<messages::deliver_atom, payload>,
   caf::reacts_to<messages::checkpoint_atom, payload>,  // from its cloud: where a resumed run starts (empty: fresh)
-  caf::reacts_to<messages::deadline_atom, uint32_t>>;  // own timer
+  caf::reacts_to<messages::deadline_atom, uint32_t>,  // own timer
+  ELSA_RELIABLE_DELIVERY>;
 
 /// The cloud aggregator: global round clock, aggregation of adapters across edges, evaluation, checkpoints
 /// (its own and the coordinator's, in its process's checkpoint folder).
@@ -67,7 +83,8 @@ using cloud_actor = caf::typed_actor<
   caf::replies_to<messages::save_atom>::with<uint32_t>,  // save the global adapters now: cloud rounds behind them
   caf::reacts_to<messages::deliver_atom, payload>,
   caf::reacts_to<messages::deliver_atom, payload, handles>,
-  caf::reacts_to<messages::deadline_atom, uint32_t>>;  // own timer
+  caf::reacts_to<messages::deadline_atom, uint32_t>,  // own timer
+  ELSA_RELIABLE_DELIVERY>;
 
 /// Collects events (JSON text) into the run record; answers `done` once the run finished.
 using recorder_actor = caf::typed_actor<

@@ -44,6 +44,10 @@ CAF_BEGIN_TYPE_ID_BLOCK(elsa, caf::first_custom_type_id)
 
   // -- any conversation: the payload's envelope says which kind it is --
   CAF_ADD_ATOM(elsa, elsa::messages, deliver_atom, "deliver")
+  // reliable delivery (core/run/delivery.hpp): a receiver's acknowledgement of a message id, and the sender's
+  // own timer to send an unacknowledged one again
+  CAF_ADD_ATOM(elsa, elsa::messages, ack_atom, "ack")
+  CAF_ADD_ATOM(elsa, elsa::messages, resend_atom, "resend")
 
   // -- run control and the run record (not ELSA wire messages) --
   CAF_ADD_ATOM(elsa, elsa::messages, start_atom, "start")

@@ -140,7 +140,16 @@ nlohmann::json net_fault_event::to_json() const {
 }
 
 nlohmann::json resent_event::to_json() const {
-  return {{"type", "resent"}, {"round", round}, {"client", client}, {"attempt", attempt}};
+  return {{"type", "resent"}, {"round", round}, {"from", from}, {"to", to}, {"message", message}, {"attempt", attempt}};
+}
+
+nlohmann::json duplicate_event::to_json() const {
+  return {{"type", "duplicate"}, {"round", round}, {"at", at}, {"from", from}, {"message", message}};
+}
+
+nlohmann::json undelivered_event::to_json() const {
+  return {{"type", "undelivered"}, {"round", round}, {"from", from},
+          {"to", to},              {"message", message}, {"attempts", attempts}};
 }
 
 nlohmann::json registered_event::to_json() const {

@@ -166,9 +166,28 @@ struct net_fault_event {
   nlohmann::json to_json() const;
 };
 
-/// A split-step request sent again after `retry_ms` without an answer (it was lost on the network).
+/// A message sent again (reliable delivery, core/run/delivery.hpp): a split-step request with no answer
+/// after `retry_ms`, or refused as damaged; any other message not acknowledged in time.
 struct resent_event {
-  uint32_t round = 0, client = 0, attempt = 0;  // attempt 1 is the first resend
+  uint32_t round = 0, attempt = 0;  // attempt 1 is the first resend
+  std::string from, to;             // "client 3", "edge 0", ...
+  std::string message;              // its kind: split_tensor, adapter_update, ...
+  nlohmann::json to_json() const;
+};
+
+/// A copy of a message the receiver already took (the network duplicated it, or its acknowledgement was
+/// lost and the sender sent it again): ignored.
+struct duplicate_event {
+  uint32_t round = 0;  // the receiver's
+  std::string at, from, message;
+  nlohmann::json to_json() const;
+};
+
+/// A message its sender gave up on: not acknowledged after `attempts` sends (their waits reached
+/// round_deadline_ms).
+struct undelivered_event {
+  uint32_t round = 0, attempts = 0;
+  std::string from, to, message;
   nlohmann::json to_json() const;
 };
 

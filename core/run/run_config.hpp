@@ -170,8 +170,9 @@ struct run_config {
   std::vector<int64_t> partition_clients; // clients cut off from everyone ...
   int64_t partition_round = 0;        // ... from the start of this edge round ...
   int64_t partition_rounds = 0;       // ... for this many edge rounds (0: no partition)
-  int64_t retry_ms = 1000;            // a split-step request with no answer is sent again after this long, until
-                                      // step_deadline_ms (0: never; it times out after step_deadline_ms)
+  int64_t retry_ms = 1000;            // network faults on: reliable delivery (core/run/delivery.hpp) sends a message
+                                      // not acknowledged after this long again (doubling, up to 8x) until
+                                      // round_deadline_ms, a step request until step_deadline_ms (0: off)
 
   // [network] (elsa node / elsa launch: roles in several processes; docs/deployment.md)
   bool tls = true;                    // mutual TLS between processes (CAF's OpenSSL module); false: plaintext

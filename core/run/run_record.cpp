@@ -274,6 +274,12 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
   } else if (type == "resent") {
     at(round).resent += 1;
     ++resent_total_;
+  } else if (type == "duplicate") {
+    at(round).duplicates += 1;
+    ++duplicates_total_;
+  } else if (type == "undelivered") {
+    at(round).undelivered += 1;
+    ++undelivered_total_;
   } else if (type == "registered") {
     registered_bytes_ += ev.value("bytes_control", int64_t{0});
   } else if (type == "error") {
@@ -329,6 +335,8 @@ void run_record::restore_unchecked(const std::vector<nlohmann::json>& lines, con
     for (const auto& [k, v] : line_faults.items())
       net_faults_total_[k] += v.get<int64_t>();
     resent_total_ += l.value("resent", int64_t{0});
+    duplicates_total_ += l.value("duplicates", int64_t{0});
+    undelivered_total_ += l.value("undelivered", int64_t{0});
     const auto clients = l.value("sim_clients", nlohmann::json::object());
     for (const auto& [id, c] : clients.items()) {
       const auto client = static_cast<uint32_t>(std::stoul(id));
@@ -403,6 +411,10 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
       line["net_faults"] = r.net_faults;
     if (r.resent > 0)
       line["resent"] = r.resent;
+    if (r.duplicates > 0)
+      line["duplicates"] = r.duplicates;
+    if (r.undelivered > 0)
+      line["undelivered"] = r.undelivered;
     line["accuracy"] = r.cloud_round ? r.accuracy : nlohmann::json(nullptr);
     line["eval_loss"] = r.cloud_round ? r.eval_loss : nlohmann::json(nullptr);
     line["bytes"] = {{"client_to_edge", r.bytes_client_edge},
@@ -519,6 +531,10 @@ nlohmann::json run_record::summary(double wall_seconds) const {
     s["net_faults"] = net_faults_total_;
   if (resent_total_ > 0)
     s["resent"] = resent_total_;
+  if (duplicates_total_ > 0)
+    s["duplicates"] = duplicates_total_;
+  if (undelivered_total_ > 0)
+    s["undelivered"] = undelivered_total_;
   bytes["control"] = bytes["control"].get<int64_t>() + registered_bytes_;
   s["bytes"] = bytes;
   s["bytes_by_kind"] = by_kind;

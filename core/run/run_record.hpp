@@ -121,7 +121,9 @@ private:
     std::vector<int64_t> late, missing, down, dropouts, late_arrivals, aggregated;
     nlohmann::json delays = nlohmann::json::array();  // injected faults other than dropouts
     std::map<std::string, int64_t> net_faults;        // injected network faults by kind (drop, delay, ...)
-    int64_t resent = 0;                               // split-step requests sent again
+    int64_t resent = 0;                               // messages sent again (reliable delivery)
+    int64_t duplicates = 0;                           // copies of taken messages, ignored
+    int64_t undelivered = 0;                          // messages given up on, never acknowledged
     int64_t stale_aggregated = 0;
     std::map<std::string, int64_t> reasons;
     nlohmann::json trust = nlohmann::json::object();
@@ -167,6 +169,8 @@ private:
   std::vector<nlohmann::json> sources_;           // by task; objects
   std::map<std::string, int64_t> net_faults_total_;  // every net_fault event's faults, by kind
   int64_t resent_total_ = 0;                         // every resent event
+  int64_t duplicates_total_ = 0;                     // every duplicate event
+  int64_t undelivered_total_ = 0;                    // every undelivered event
   nlohmann::json clusters_;  // the latest clustering written into a line (null before the first)
   nlohmann::json placement_; // the latest placement written into a line (null before the first)
   double ari_ = 0;

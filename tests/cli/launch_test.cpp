@@ -250,6 +250,37 @@ TEST(LaunchCli, CtrlCStopsTheRunCleanlyAndLeavesNoProcessBehind) {
   fs::remove_all(dir);
 }
 
+// Issue 16 item 2 across processes: reliable delivery's messages (id, checksum) and acknowledgements cross
+// real sockets; at 15% loss with damage and copies every client of every round still reports.
+TEST(LaunchCli, ReliableDeliveryCrossesProcessesAndLossCostsNoRound) {
+  ELSA_REQUIRE_PROGRAM();
+  const auto dir = scratch_dir("launch_lossy");
+  auto cfg = four_clients(2);
+  cfg.kappa1 = 4;
+  cfg.net_drop = 0.15;
+  cfg.net_duplicate = 0.05;
+  cfg.net_corrupt = 0.02;
+  cfg.retry_ms = 300;
+  const auto config = write_config(dir, cfg);
+  const auto run = dir / "run";
+  auto launch = spawn_elsa({"launch", config.string(), "--out", run.string(), "--set", "network.tls=false"}, dir,
+                           false);
+  reaper guard{launch};
+  ASSERT_EQ(launch.wait(), 0) << read_text(launch.err);
+  const auto summary = read_json(run / "summary.json");
+  EXPECT_EQ(summary["finished"], true);
+  EXPECT_EQ(summary["rounds_recorded"], 2);
+  EXPECT_GT(summary.value("resent", int64_t{0}), 0) << summary.dump(2);
+  EXPECT_FALSE(summary.contains("undelivered")) << summary.dump(2);
+  ASSERT_TRUE(summary.contains("net_faults"));
+  std::istringstream metrics(read_text(run / "metrics.jsonl"));
+  for (std::string line; std::getline(metrics, line);) {
+    const auto l = json::parse(line);
+    EXPECT_EQ(l["clients_reported"], 4) << l.dump();
+  }
+  fs::remove_all(dir);
+}
+
 
 // The role's pid in RUN/launch.json (cloud and coordinator have no ids).
 pid_t pid_of_role(const json& launch, const std::string& role) {
