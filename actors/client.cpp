@@ -211,7 +211,7 @@ void ask_edge(client_pointer self, Atom atom, const split_tensor& msg, Next next
       return;
     // Refused as damaged on the way (the checksum did not match): sent again while the budget lasts.
     if (reliable && budget_left && err.category() == messages::error_category
-        && err.code() == static_cast<uint8_t>(errc::io_error)) {
+        && err.code() == static_cast<uint8_t>(errc::damaged)) {
       send_again();
       return;
     }
@@ -453,6 +453,13 @@ void on_adapters(client_pointer self, const adapter_update& up) {
   }
   if (dense->empty())
     return;  // nothing new for this cluster
+  if (st.adapters_from && st.adapters_from->first == st.edge && up.round < st.adapters_from->second) {
+    record_error(self, *st.ctx, who(self), up.round, run::run_error::refused, "stale_adapters",
+                 fmt::format("adapters for round {} from edge {} after those for round {}; ignored", up.round,
+                             st.edge, st.adapters_from->second));
+    return;
+  }
+  st.adapters_from = std::make_pair(st.edge, up.round);
   try {
     st.core->load_adapters(*dense);
     st.received = *dense;  // a sketched update is the difference from these
@@ -497,7 +504,7 @@ void on_heartbeat(client_pointer self, const incoming& in, const heartbeat& ping
   }
   const double ms = model.sample(st.id, e, ping.seq);
   transmit(self, *st.ctx, st.net, me(self), participant{tier::edge, e}, st.peers.edges.at(e), st.round, *bytes,
-           std::chrono::microseconds(std::llround(ms * 1000.0)));
+           std::chrono::microseconds(std::llround(ms * 1000.0)), sending::best_effort);  // measures the link
 }
 
 // The coordinator's peer table: the edges this client may be placed on.
@@ -589,7 +596,9 @@ client_actor::behavior_type client(client_pointer self, context_ptr ctx, std::sh
               [self](const payload& b) { on_message(self, b, nullptr); });
     },
     [self](ack_atom, uint64_t id) { on_ack(self, self->state.net, id); },
-    [self](resend_atom, uint64_t id) { on_resend(self, *self->state.ctx, self->state.net, id); },
+    [self](resend_atom, uint64_t token) {
+      on_resend(self, *self->state.ctx, self->state.net, token, self->state.round, self->state.silent);
+    },
     [self](deliver_atom, const payload& bytes, const handles& peer_handles) {
       on_message(self, bytes, &peer_handles);
     },

@@ -38,6 +38,9 @@ struct client_state {
 
   // -- the round in progress --
   uint32_t round = 0;
+  /// The edge and round tag of the newest adapters taken: older ones from that edge (a resend that came late)
+  /// are refused, not loaded over newer ones.
+  std::optional<std::pair<uint32_t, uint32_t>> adapters_from;
   std::optional<std::pair<uint32_t, uint32_t>> opened;  // (round, edge) of the last opening it took
   bool in_round = false;
   uint32_t steps_target = 0;

@@ -453,7 +453,9 @@ cloud_actor::behavior_type cloud_aggregator(cloud_pointer self, context_ptr ctx,
               [self](const payload& b) { on_message(self, b, nullptr); });
     },
     [self](ack_atom, uint64_t id) { on_ack(self, self->state.net, id); },
-    [self](resend_atom, uint64_t id) { on_resend(self, *self->state.ctx, self->state.net, id); },
+    [self](resend_atom, uint64_t token) {
+      on_resend(self, *self->state.ctx, self->state.net, token, first_edge_round(self));
+    },
     [self](deadline_atom, uint32_t cloud_round) {
       auto& st = self->state;
       if (!check_own_timer(self, *st.ctx, st.peers, who, cloud_round, "deadline"))

@@ -728,7 +728,9 @@ coordinator_actor::behavior_type cluster_coordinator(coordinator_pointer self, c
               [self](const payload& b) { on_message(self, b); });
     },
     [self](ack_atom, uint64_t id) { on_ack(self, self->state.net, id); },
-    [self](resend_atom, uint64_t id) { on_resend(self, *self->state.ctx, self->state.net, id); },
+    [self](resend_atom, uint64_t token) {
+      on_resend(self, *self->state.ctx, self->state.net, token, self->state.round);
+    },
     [self](checkpoint_atom, const payload& bytes) { on_resume_answer(self, bytes); },
     [self](deadline_atom, uint32_t round) {
       auto& st = self->state;

@@ -301,7 +301,7 @@ void close_current(edge_pointer self, close_reason reason) {
         st.period_samples[k] = a.samples;
       load_into_slots(self, k, a.adapters);
       adapter_update up;
-      up.round = open.round;
+      up.round = open.round + 1;  // as the cloud's: the first edge round that uses them
       up.base_round = open.round;
       up.cluster_id = k;
       up.sample_count = a.samples;
@@ -569,6 +569,13 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
     }
     if (up.cluster_id >= ctx.clusters)
       return;
+    const auto held = st.global_round.find(up.cluster_id);
+    if (held != st.global_round.end() && up.round < held->second) {
+      record_error(self, ctx, who(self), up.round, run::run_error::refused, "stale_adapters",
+                   fmt::format("the cloud's adapters of cluster {} for round {} after those for round {}; ignored",
+                               up.cluster_id, up.round, held->second));
+      return;
+    }
     if (!dense->empty()) {
       st.cluster_adapters[up.cluster_id] = *dense;
       st.global_adapters[up.cluster_id] = *dense;  // a sketched upload is the difference from these
@@ -759,7 +766,7 @@ caf::result<payload> serve_checked_step(edge_pointer self, const payload& bytes,
                                   forward ? "forward" : "backward", bytes.size());
     record_error(self, *self->state.ctx, who(self), current_round(self), run::run_error::malformed_message,
                  "checksum", text);
-    return make_caf_error(errc::io_error, text);
+    return make_caf_error(errc::damaged, text);
   }
   return serve_step(self, bytes, forward);
 }
@@ -843,7 +850,8 @@ void on_coordinator_ping(edge_pointer self, const heartbeat& ping) {
   for (const auto& [c, handle] : st.peers.clients)
     if (!st.down.count(c)) {
       st.ping_pending.insert(c);
-      transmit(self, *st.ctx, st.net, me(self), participant{tier::client, c}, handle, current_round(self), *bytes);
+      transmit(self, *st.ctx, st.net, me(self), participant{tier::client, c}, handle, current_round(self), *bytes,
+               std::chrono::microseconds{0}, sending::best_effort);  // a resend would measure the wait
     }
   if (st.ping_pending.empty()) {
     reply_links(self);
@@ -943,7 +951,9 @@ edge_actor::behavior_type edge_server(edge_pointer self, context_ptr ctx, std::s
               [self](const payload& b) { on_message(self, b, nullptr); });
     },
     [self](ack_atom, uint64_t id) { on_ack(self, self->state.net, id); },
-    [self](resend_atom, uint64_t id) { on_resend(self, *self->state.ctx, self->state.net, id); },
+    [self](resend_atom, uint64_t token) {
+      on_resend(self, *self->state.ctx, self->state.net, token, current_round(self));
+    },
     // -- its own timer --
     [self](deadline_atom, uint32_t round) {
       auto& st = self->state;

@@ -17,6 +17,8 @@ const char* to_string(errc code) {
       return "io_error";
     case errc::internal:
       return "internal";
+    case errc::damaged:
+      return "damaged";
   }
   return "unknown";
 }

@@ -22,6 +22,8 @@ enum class errc : uint8_t {
   /// A library call failed inside ELSA (a LibTorch error in a training step): a bug, not bad input; the
   /// message says which step. The same input will fail again.
   internal,
+  /// Bytes arrived damaged (their checksum does not match): sending them again may help.
+  damaged,
 };
 
 /// Returns the enum's name, e.g. "malformed_input".

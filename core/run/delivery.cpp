@@ -21,18 +21,24 @@ int64_t ack_wait_ms(const run_config& cfg, uint32_t attempt) {
   return cfg.retry_ms << std::min<uint32_t>(attempt, 3);
 }
 
-bool may_resend(const run_config& cfg, int64_t waited_ms) {
-  return waited_ms < cfg.round_deadline_ms;
+bool may_resend(const run_config& cfg, uint32_t attempt, int64_t waited_ms) {
+  return attempt + 1 < max_sends && waited_ms + ack_wait_ms(cfg, attempt + 1) <= cfg.round_deadline_ms;
 }
 
 bool seen_ids::first(uint64_t id) {
-  if (id < forgotten_below_ || !ids_.insert(id).second)
+  if (id <= through_ || !above_.insert(id).second)
     return false;
-  while (ids_.size() > window) {
-    forgotten_below_ = *ids_.begin() + 1;
-    ids_.erase(ids_.begin());
+  while (true) {
+    if (!above_.empty() && *above_.begin() == through_ + 1) {
+      ++through_;
+      above_.erase(above_.begin());
+    } else if (above_.size() > window) {
+      through_ = *above_.begin();  // the gap below it will not be filled now
+      above_.erase(above_.begin());
+    } else {
+      return true;
+    }
   }
-  return true;
 }
 
 } // namespace elsa::run

@@ -1,11 +1,13 @@
 // Reliable delivery over the faulty network of [faults] (net_faults.hpp): the rules both ends follow, with no
-// actor code (actors/transmit.hpp applies them). Every protocol message after set-up carries an id (the
-// sender's count) and a checksum of its bytes; the receiver acknowledges a message whose bytes match their
-// checksum and hands it on once, ignoring copies of an id it has seen; the sender sends it again, with a fate
-// of its own each time, after a wait that doubles from retry_ms (at most 8 x retry_ms), until the waits add
-// up to round_deadline_ms: then it is undelivered. A damaged message fails its checksum and is not
+// actor code (actors/transmit.hpp applies them). Every one-way protocol message after set-up (heartbeats
+// between edges and clients excepted: they measure the link) carries an id (the sender's count on that link)
+// and a checksum of its bytes; the receiver acknowledges a message whose bytes match their checksum and hands
+// it on once, ignoring copies of an id it has taken; the sender sends it again, with a fate of its own each
+// time, after a wait that doubles from retry_ms (at most 8 x retry_ms), at most max_sends times and while the
+// waits stay within round_deadline_ms: then it is undelivered. A damaged message fails its checksum and is not
 // acknowledged, so it costs a resend, not a round. Split-step requests (a request whose reply is the
-// acknowledgement) carry the checksum too and are sent again after retry_ms until step_deadline_ms.
+// acknowledgement) carry the checksum too; the client sends one again when it is lost (after retry_ms) or
+// refused as damaged (at once), up to step_deadline_ms / retry_ms sends in all.
 #pragma once
 
 #include <cstddef>
@@ -27,12 +29,18 @@ uint64_t checksum(const std::byte* data, std::size_t size);
 /// sends again: retry_ms, doubled with each resend, at most 8 x retry_ms.
 int64_t ack_wait_ms(const run_config& cfg, uint32_t attempt);
 
-/// True when a message whose acknowledgement has been awaited `waited_ms` in all may be sent again: while
-/// the waits stay under round_deadline_ms (after that the round it belongs to is over anyway).
-bool may_resend(const run_config& cfg, int64_t waited_ms);
+/// The most sends of one message.
+inline constexpr uint32_t max_sends = 16;
 
-/// The message ids one receiver has taken from one sender. Ids are the sender's count, so they arrive
-/// roughly in order: the last `window` are kept, and an id older than all of them counts as seen.
+/// True when a message sent `attempt + 1` times, whose acknowledgement has been awaited `waited_ms` in all,
+/// may be sent again: under max_sends, and while the next wait still ends within round_deadline_ms (after
+/// that the round it belongs to is over anyway).
+bool may_resend(const run_config& cfg, uint32_t attempt, int64_t waited_ms);
+
+/// The message ids one receiver has taken on one link. Ids count the sender's messages on that link from 1,
+/// so they arrive nearly in order: everything up to the first gap is one number, the rest a set. A gap
+/// (a message still on its way, or given up) closes once `window` later ids have come: an id that old counts
+/// as a copy.
 class seen_ids {
 public:
   static constexpr std::size_t window = 4096;
@@ -41,8 +49,8 @@ public:
   bool first(uint64_t id);
 
 private:
-  std::set<uint64_t> ids_;
-  uint64_t forgotten_below_ = 0;  // ids under this were dropped from the window: copies by now
+  uint64_t through_ = 0;     // every id in 1 .. through_ was taken (or given up on)
+  std::set<uint64_t> above_; // ids taken above through_ + 1
 };
 
 } // namespace elsa::run
