@@ -816,7 +816,7 @@ TEST(RunConfigErrors, ProfilesKeys) {
 
 TEST(RunConfig, TheShippedMechanismConfigsAreValid) {
   for (const char* name : {"quickstart", "clustering", "clustering_skew", "byzantine", "latency", "compressed", "ssop",
-                           "heterogeneous"}) {
+                           "heterogeneous", "network_faults", "soak"}) {
     const auto cfg = er::read_run_config(elsa::testing::source_dir() / "configs" / (std::string(name) + ".toml"));
     EXPECT_NO_THROW(er::validate(cfg)) << name;
   }
@@ -826,4 +826,11 @@ TEST(RunConfig, TheShippedMechanismConfigsAreValid) {
   EXPECT_EQ(c.tasks.size(), 4u);
   const auto b = er::read_run_config(elsa::testing::source_dir() / "configs/byzantine.toml");
   EXPECT_EQ(b.byzantine_clients().size(), 4u);
+  // The soak run of docs/faults.md: 20 edge rounds, 20% loss, 1% damage, an edge cut off for two rounds.
+  const auto soak = er::read_run_config(elsa::testing::source_dir() / "configs/soak.toml");
+  EXPECT_EQ(soak.rounds, 20);
+  EXPECT_DOUBLE_EQ(soak.net_drop, 0.2);
+  EXPECT_DOUBLE_EQ(soak.net_corrupt, 0.01);
+  EXPECT_EQ(soak.partition_rounds, 2);
+  EXPECT_FALSE(soak.deterministic);
 }
