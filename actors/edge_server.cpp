@@ -61,8 +61,19 @@ bool load_into_slot(edge_pointer self, uint32_t client, const fed::adapter_set& 
   }
 }
 
+// True when client sampling is on: adapters go to the clients drawn for a round, when it opens.
+bool lazy_adapters(const edge_pointer& self) {
+  return self->state.ctx->cfg.sampled_per_round() > 0;
+}
+
+// Loads a cluster's adapters (st.cluster_adapters[cluster], just set) into its clients' body slots; with client
+// sampling, only a new version is noted: a slot gets it when its client is drawn (send_adapters_to_drawn).
 void load_into_slots(edge_pointer self, uint32_t cluster, const fed::adapter_set& set) {
   auto& st = self->state;
+  if (lazy_adapters(self)) {
+    ++st.lazy.version[cluster];
+    return;
+  }
   for (const auto& [c, a] : st.clients)
     if (a.cluster_id == cluster && st.body->has_client(c))
       load_into_slot(self, c, set);
@@ -146,9 +157,34 @@ void send_to_client(edge_pointer self, uint32_t c, const payload& bytes, run::by
 // Sends an encoded adapter_update (`extra`: dense_f32_extra of it) to every live client of `cluster`.
 void push_to_clients(edge_pointer self, uint32_t cluster, const payload& bytes, int64_t extra) {
   auto& st = self->state;
+  if (lazy_adapters(self)) {  // kept for the clients drawn next (send_adapters_to_drawn)
+    st.lazy.message[cluster] = {bytes, extra};
+    return;
+  }
   for (const auto& [c, a] : st.clients)
     if (a.cluster_id == cluster && !st.down.count(c))
       send_to_client(self, c, bytes, run::byte_kind::adapters, extra);
+}
+
+// Client sampling: brings each client drawn for the round opening now, and its body slot, up to its cluster's
+// newest adapters, before its opening goes out (one message and one slot load per drawn client, none for the
+// rest).
+void send_adapters_to_drawn(edge_pointer self) {
+  auto& st = self->state;
+  for (auto c : st.expected) {
+    const uint32_t k = st.clients.at(c).cluster_id;
+    const auto v = st.lazy.version.find(k);
+    if (v != st.lazy.version.end() && st.body->has_client(c) && st.lazy.slot_has[c] != std::make_pair(k, v->second)) {
+      auto set = st.cluster_adapters.find(k);
+      if (set != st.cluster_adapters.end() && load_into_slot(self, c, set->second))
+        st.lazy.slot_has[c] = {k, v->second};
+    }
+    const auto m = st.lazy.message.find(k);
+    if (m != st.lazy.message.end() && st.lazy.client_has[c] != std::make_pair(k, st.lazy.version[k])) {
+      send_to_client(self, c, m->second.first, run::byte_kind::adapters, m->second.second);
+      st.lazy.client_has[c] = {k, st.lazy.version[k]};
+    }
+  }
 }
 
 // -- aggregation and closing --
@@ -442,8 +478,10 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
       }
       // A newcomer's slot (and the client itself) starts from this edge's adapters of its cluster: one
       // encoded message per cluster, shared by all its newcomers (not one copy each).
+      // (With client sampling a newcomer gets them when it is drawn: send_adapters_to_drawn.)
       auto it = st.cluster_adapters.find(a.cluster_id);
-      if (it != st.cluster_adapters.end() && !it->second.empty() && load_into_slot(self, a.client_id, it->second)) {
+      if (!lazy_adapters(self) && it != st.cluster_adapters.end() && !it->second.empty()
+          && load_into_slot(self, a.client_id, it->second)) {
         auto enc = encoded.find(a.cluster_id);
         if (enc == encoded.end()) {
           adapter_update up;
@@ -486,6 +524,8 @@ void start_round(edge_pointer self, const open_round& open) {
     if (!st.down.count(c)
         && (!open.sampling || std::find(open.sampled.begin(), open.sampled.end(), c) != open.sampled.end()))
       st.expected.insert(c);  // (sampling: the others sit this round out, with no opening)
+  if (lazy_adapters(self))
+    send_adapters_to_drawn(self);
   // Each client gets its own placement and split, not the whole edge's (bytes stay linear in clients).
   for (auto c : st.expected) {
     open_round mine = open;

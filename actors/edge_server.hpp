@@ -63,6 +63,15 @@ struct edge_state {
   std::map<uint32_t, uint64_t> period_samples;  // cluster -> samples behind this period's latest aggregate
                                                 // (client sampling: uploaded when the last round had none)
   std::map<uint32_t, uint32_t> global_round;  // round field of the last global update per cluster
+  // Client sampling ([topology] clients_per_round / clients_fraction): new adapters reach a client (its
+  // message) and its body slot only when it is drawn, at its round's opening, not every client every round.
+  // Per cluster, the newest version (a count) and its message; per client, the version it and its slot hold
+  // (with the cluster it was then in).
+  struct lazy_adapters {
+    std::map<uint32_t, uint64_t> version;
+    std::map<uint32_t, std::pair<messages::payload, int64_t>> message;  // encoded, and its dense_f32_extra
+    std::map<uint32_t, std::pair<uint32_t, uint64_t>> client_has, slot_has;
+  } lazy;
 
   // -- the round in progress --
   std::optional<messages::open_round> current;

@@ -116,7 +116,7 @@ nlohmann::json cloud_round_event::to_json() const {
   return {{"type", "cloud_round"}, {"round", round},   {"edges_reported", edges_reported},
           {"bytes_down", bytes_down}, {"bytes_down_by_kind", down.sent_json()},
           {"dense_down_by_kind", down.dense_json()}, {"bytes_control", bytes_control}, {"accuracy", accuracy},
-          {"loss", loss}};
+          {"loss", loss}, {"eval_seconds", eval_seconds}};
 }
 
 nlohmann::json final_event::to_json() const {

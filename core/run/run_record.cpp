@@ -250,6 +250,7 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     r.bytes_control += ev.value("bytes_control", int64_t{0});
     r.accuracy = ev.value("accuracy", nlohmann::json::object());
     r.eval_loss = ev.value("loss", nlohmann::json::object());
+    r.eval_seconds = ev.value("eval_seconds", 0.0);
   } else if (type == "clustering") {
     auto& r = at(round);
     r.clusters = ev.value("clusters", nlohmann::json::object());
@@ -417,6 +418,8 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
       line["undelivered"] = r.undelivered;
     line["accuracy"] = r.cloud_round ? r.accuracy : nlohmann::json(nullptr);
     line["eval_loss"] = r.cloud_round ? r.eval_loss : nlohmann::json(nullptr);
+    if (r.cloud_round)
+      line["eval_s"] = r.eval_seconds;
     line["bytes"] = {{"client_to_edge", r.bytes_client_edge},
                      {"edge_to_client", r.bytes_edge_client},
                      {"edge_to_cloud", r.bytes_edge_cloud},

@@ -130,6 +130,7 @@ private:
     int64_t reported = 0, expected = 0, errors = 0;
     bool closed = false, cloud_round = false, cloud_done = false;
     nlohmann::json accuracy = nlohmann::json::object(), eval_loss = nlohmann::json::object();
+    double eval_seconds = 0;  // the cloud's validation scoring (cloud rounds)
     std::optional<nlohmann::json> clusters;  // a clustering after this round's fingerprints
     std::optional<nlohmann::json> placement; // a placement that holds from this round on
     std::optional<nlohmann::json> sampled;   // [topology] clients_per_round: the clients that took part

@@ -1,6 +1,7 @@
 // [topology] clients_per_round (issue 17): each edge round the coordinator draws that many of the clients on
 // live edges (seeded), the edges open only those, and the record lists them. On the deterministic scheduler
-// and threaded on the real clock (the mode users run): every sampled client reports, the others do no work.
+// and threaded on the real clock (the mode users run): every sampled client reports, the others do no work and
+// get no adapters (a drawn client gets its cluster's newest at its round's opening).
 #include <algorithm>
 #include <map>
 #include <mutex>
@@ -51,6 +52,25 @@ TEST(Sampling, OnlyTheSampledClientsWorkAndEachOfThemReports) {
       EXPECT_EQ(aggregated, sampled) << line.dump();
     }
     EXPECT_GT(draws.size(), 1u) << "the draw changes from round to round";
+    // New adapters reach a client when it is drawn, not every client every round: the edges' adapter bytes to
+    // clients in a round are at most one message per drawn client (a message holds what the cloud sends each
+    // edge: the cluster's adapters; 2 edges, one cluster). Pushed to all 8, they would be 8 messages a round.
+    auto adapter_bytes = [](const nlohmann::json& line, const char* way) -> int64_t {
+      const auto& by_kind = line.at("bytes_by_kind");
+      return by_kind.contains(way) && by_kind[way].is_object() ? by_kind[way].value("adapters", int64_t{0}) : 0;
+    };
+    int64_t message = 0;
+    for (const auto& line : r.metrics)
+      message = std::max(message, adapter_bytes(line, "cloud_to_edge") / cfg.edges);
+    ASSERT_GT(message, 0) << r.metrics.back().dump();
+    int64_t to_clients = 0;
+    for (const auto& line : r.metrics) {
+      const auto down = adapter_bytes(line, "edge_to_client");
+      // (Envelopes differ by a few bytes.)
+      EXPECT_LE(down, 3 * message + 3 * 64) << "round " << line["round"] << ", sampled " << line["sampled"];
+      to_clients += down;
+    }
+    EXPECT_GT(to_clients, 0);
     const auto& spam = r.summary["tasks"]["spam"];
     EXPECT_GT(spam.value("test_accuracy", 0.0), spam.value("majority_accuracy", 1.0)) << r.summary.dump(2);
   }
