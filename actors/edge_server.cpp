@@ -66,6 +66,12 @@ bool lazy_adapters(const edge_pointer& self) {
   return self->state.ctx->cfg.sampled_per_round() > 0;
 }
 
+// A client left this edge, or came (back) to a new slot: what it and its slot held is not known any more.
+void forget_lazy(edge_state& st, uint32_t client) {
+  st.lazy.client_has.erase(client);
+  st.lazy.slot_has.erase(client);
+}
+
 // Loads a cluster's adapters (st.cluster_adapters[cluster], just set) into its clients' body slots; with client
 // sampling, only a new version is noted: a slot gets it when its client is drawn (send_adapters_to_drawn).
 void load_into_slots(edge_pointer self, uint32_t cluster, const fed::adapter_set& set) {
@@ -158,7 +164,7 @@ void send_to_client(edge_pointer self, uint32_t c, const payload& bytes, run::by
 void push_to_clients(edge_pointer self, uint32_t cluster, const payload& bytes, int64_t extra) {
   auto& st = self->state;
   if (lazy_adapters(self)) {  // kept for the clients drawn next (send_adapters_to_drawn)
-    st.lazy.message[cluster] = {bytes, extra};
+    st.lazy.message[cluster] = {bytes, extra, st.lazy.version[cluster]};
     return;
   }
   for (const auto& [c, a] : st.clients)
@@ -180,9 +186,9 @@ void send_adapters_to_drawn(edge_pointer self) {
         st.lazy.slot_has[c] = {k, v->second};
     }
     const auto m = st.lazy.message.find(k);
-    if (m != st.lazy.message.end() && st.lazy.client_has[c] != std::make_pair(k, st.lazy.version[k])) {
-      send_to_client(self, c, m->second.first, run::byte_kind::adapters, m->second.second);
-      st.lazy.client_has[c] = {k, st.lazy.version[k]};
+    if (m != st.lazy.message.end() && st.lazy.client_has[c] != std::make_pair(k, m->second.version)) {
+      send_to_client(self, c, m->second.bytes, run::byte_kind::adapters, m->second.extra);
+      st.lazy.client_has[c] = {k, m->second.version};
     }
   }
 }
@@ -444,6 +450,7 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
     for (auto it = st.clients.begin(); it != st.clients.end();)
       if (!listed.count(it->first)) {
         st.body->remove_client(it->first);
+        forget_lazy(st, it->first);
         it = st.clients.erase(it);
       } else {
         ++it;
@@ -451,11 +458,15 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
   }
   for (const auto& a : assignments) {
     if (a.edge_id != st.id) {
-      if (st.clients.erase(a.client_id))
+      if (st.clients.erase(a.client_id)) {
         st.body->remove_client(a.client_id);
+        forget_lazy(st, a.client_id);
+      }
       continue;
     }
     const bool fresh = !st.clients.count(a.client_id);
+    if (fresh)
+      forget_lazy(st, a.client_id);  // a new slot holds nothing yet, whatever it held when last here
     st.clients[a.client_id] = a;
     auto sp = st.splits.find(a.client_id);
     const int64_t head = sp != st.splits.end() ? sp->second.head_blocks : st.ctx->cfg.head_blocks;

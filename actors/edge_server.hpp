@@ -68,8 +68,13 @@ struct edge_state {
   // Per cluster, the newest version (a count) and its message; per client, the version it and its slot hold
   // (with the cluster it was then in).
   struct lazy_adapters {
-    std::map<uint32_t, uint64_t> version;
-    std::map<uint32_t, std::pair<messages::payload, int64_t>> message;  // encoded, and its dense_f32_extra
+    struct message_for_clients {
+      messages::payload bytes;  // encoded
+      int64_t extra = 0;        // its dense_f32_extra
+      uint64_t version = 0;     // of the adapters it holds
+    };
+    std::map<uint32_t, uint64_t> version;  // of st.cluster_adapters[k], which slots are loaded from
+    std::map<uint32_t, message_for_clients> message;
     std::map<uint32_t, std::pair<uint32_t, uint64_t>> client_has, slot_has;
   } lazy;
 

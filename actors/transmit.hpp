@@ -133,6 +133,7 @@ void send_reliably(Self* self, const run_context& ctx, delivery& net, uint64_t t
   // The wait starts when the message leaves: after a straggler's hold (first send only) and the network's.
   const auto delay = (m.attempt == 0 ? m.base_delay : std::chrono::microseconds{0})
                      + std::chrono::milliseconds(act.delay_ms);
+  m.waited_ms += std::chrono::duration_cast<std::chrono::milliseconds>(delay).count();  // counts toward the budget
   if (!act.lost) {
     const auto out = as_delivered(m.bytes, act);
     for (int copies = act.has(run::net_fault::duplicate) ? 2 : 1; copies > 0; --copies) {

@@ -32,9 +32,10 @@ int64_t ack_wait_ms(const run_config& cfg, uint32_t attempt);
 /// The most sends of one message.
 inline constexpr uint32_t max_sends = 16;
 
-/// True when a message sent `attempt + 1` times, whose acknowledgement has been awaited `waited_ms` in all,
-/// may be sent again: under max_sends, and while the next wait still ends within round_deadline_ms (after
-/// that the round it belongs to is over anyway).
+/// True when a message sent `attempt + 1` times, `waited_ms` after its first send (its acknowledgement waits
+/// and the times it was held back), may be sent again: under max_sends, and while the next acknowledgement
+/// wait still ends within round_deadline_ms (after that the round it belongs to is over anyway; a hold of the
+/// next send can take it past by that hold).
 bool may_resend(const run_config& cfg, uint32_t attempt, int64_t waited_ms);
 
 /// The message ids one receiver has taken on one link. Ids count the sender's messages on that link from 1,
