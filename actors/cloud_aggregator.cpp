@@ -189,7 +189,7 @@ void aggregate(cloud_pointer self) {
       st.global[k] = fed::overlay(st.global[k], it->second.adapters);  // heads no edge sent stay
     }
   }
-  const auto eval_start = std::chrono::steady_clock::now();
+  const auto eval_start = self->clock().now();  // (the actor clock: simulated, so 0 s, on the deterministic scheduler)
   for (uint32_t t = 0; t < ctx.task_names.size(); ++t) {
     try {
       const auto s = st.evaluator->evaluate(t, st.global[cluster_of_task(self, t)], fed::held_out::validation);
@@ -199,7 +199,7 @@ void aggregate(cloud_pointer self) {
       record_error(self, ctx, who, round, run::run_error::internal, e.what());
     }
   }
-  ev.eval_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - eval_start).count();
+  ev.eval_seconds = std::chrono::duration<double>(self->clock().now() - eval_start).count();
   if (!quorum)
     record_error(self, ctx, who, round, run::run_error::no_quorum,
                  fmt::format("{} of {} edges reported; the global adapters stay as they were", reported,

@@ -121,7 +121,8 @@ struct cloud_round_event {
   kind_bytes down;            // bytes_down by kind
   int64_t bytes_control = 0;  // its opening to the coordinator
   std::map<std::string, double> accuracy, loss;  // by task
-  double eval_seconds = 0;    // the validation scoring behind accuracy and loss (wall time)
+  double eval_seconds = 0;    // the validation scoring behind accuracy and loss (the actor clock: wall time
+                              // threaded, 0 on the deterministic scheduler's simulated clock)
   nlohmann::json to_json() const;
 };
 
