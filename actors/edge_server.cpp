@@ -809,8 +809,8 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
   return std::move(*reply);
 }
 
-// A step request that came with its checksum (reliable delivery): refused as damaged on the way (io_error:
-// the client sends it again) when its bytes do not match, otherwise served.
+// A step request that came with its checksum (reliable delivery): refused as damaged on the way
+// (errc::damaged: the client sends it again) when its bytes do not match, otherwise served.
 caf::result<payload> serve_checked_step(edge_pointer self, const payload& bytes, uint64_t sum, bool forward) {
   if (run::checksum(bytes.data(), bytes.size()) != sum) {
     const auto text = fmt::format("a {} request ({} bytes) does not match its checksum: damaged on the way",

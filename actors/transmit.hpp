@@ -46,7 +46,7 @@ struct delivery {
     uint64_t sum = 0;                   // their checksum
     std::string kind;                   // the message kind, for events
     uint32_t attempt = 0;               // sends so far - 1
-    int64_t waited_ms = 0;              // acknowledgement waits so far
+    int64_t waited_ms = 0;              // acknowledgement waits and network holds so far (the resend budget)
     std::chrono::microseconds base_delay{0};  // a configured straggler or link latency (first send only)
   };
 
