@@ -65,7 +65,7 @@ void finish_round(client_pointer self) {
   up.sample_count = st.core->sample_count();
   up.cluster_id = st.cluster;
   auto mine = st.core->adapters();
-  if (ctx.cfg.sketching() && !st.received.empty()) {
+  if (ctx.cfg.sketched_round(st.round) && !st.received.empty()) {
     // The update (the difference from the adapters the edge last sent) as a count sketch, heads exact.
     try {
       up.form = fed::sketch_update(fed::plan_sketch(ctx.cfg, st.received), mine, st.received);

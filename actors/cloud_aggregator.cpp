@@ -3,6 +3,7 @@
 
 #include <chrono>
 
+#include <caf/event_based_actor.hpp>
 #include <fmt/format.h>
 
 #include "actors/dispatch.hpp"
@@ -128,6 +129,62 @@ void finish(cloud_pointer self) {
 
 void next_cloud_round(cloud_pointer self);
 
+// Starts a scorer on the oldest cloud round waiting for validation, unless one is at work (the evaluator scores
+// one set at a time). The scorer is an actor of its own so the next round need not wait: threaded, on a thread
+// of its own; on the deterministic scheduler, one more actor of the simulated schedule (its clock: 0 s). It
+// sends the scores to the recorder, then tells the cloud (validated).
+void start_validation(cloud_pointer self) {
+  auto& st = self->state;
+  if (st.scorer || st.to_validate.empty())
+    return;
+  auto body = [job = std::move(st.to_validate.front()), ctx = st.ctx, evaluator = st.evaluator,
+               cloud = caf::actor_cast<cloud_actor>(self)](caf::event_based_actor* scorer) {
+    run::validation_event ev;
+    ev.round = job.round;
+    const auto start = scorer->clock().now();
+    for (uint32_t t = 0; t < ctx->task_names.size(); ++t) {
+      try {
+        const auto s = evaluator->evaluate(t, job.global.at(job.cluster_of_task.at(t)), fed::held_out::validation);
+        ev.accuracy[ctx->task_names[t]] = s.accuracy;
+        ev.loss[ctx->task_names[t]] = s.loss;
+      } catch (const elsa::error& e) {
+        record_error(scorer, *ctx, who, job.round, run::run_error::internal, e.what());
+      }
+    }
+    ev.eval_seconds = std::chrono::duration<double>(scorer->clock().now() - start).count();
+    record(scorer, *ctx, ev);
+    scorer->send(cloud, validated_atom::value, job.round);
+    scorer->quit();
+  };
+  st.to_validate.pop_front();
+  const auto scorer = st.ctx->cfg.deterministic ? self->spawn(std::move(body))
+                                                : self->spawn<caf::detached>(std::move(body));
+  st.scorer = scorer.address();
+}
+
+// The test scores and the saved adapters, once the last cloud round's validation is in (the scorer and the
+// end share the evaluator).
+void maybe_finish(cloud_pointer self) {
+  auto& st = self->state;
+  if (st.finishing && !st.scorer && st.to_validate.empty()) {
+    st.finishing = false;
+    finish(self);
+  }
+}
+
+// The scorer is done with `round`: the next waiting round's, or the end.
+void on_validated(cloud_pointer self, uint32_t round) {
+  auto& st = self->state;
+  if (!st.scorer || caf::actor_cast<caf::actor_addr>(self->current_sender()) != st.scorer) {
+    record_error(self, *st.ctx, who, round, run::run_error::refused, "forged_sender",
+                 "a validation result from another actor than the cloud's scorer");
+    return;
+  }
+  st.scorer = caf::actor_addr{};
+  start_validation(self);
+  maybe_finish(self);
+}
+
 // The end of a cloud round that is not the last: what a resumed run starts from (core/run/checkpoint.hpp).
 // A checkpoint that cannot be written is an error in the record; the run goes on.
 void write_checkpoint(cloud_pointer self) {
@@ -163,7 +220,11 @@ void aggregate(cloud_pointer self) {
         updates.push_back({edge, round, k, set_samples.second, set_samples.first});
   fed::aggregation_inputs in;
   in.round = round;
-  const bool sketching = ctx.cfg.sketching();
+  // A fingerprint round's uploads are dense (run_config::sketched_round), and the re-clustering after it gives
+  // cluster ids other members: what earlier decodes left belongs to no cluster any more.
+  const bool sketching = ctx.cfg.sketched_round(round);
+  if (ctx.cfg.sketching() && !sketching)
+    st.sketch_error.clear();
   for (uint32_t k = 0; k < st.global.size(); ++k)
     in.layouts[k] = sketching ? fed::sketch_layout(ctx.cfg, st.global[k]) : fed::layout_of(st.global[k]);
   in.policy.trust_weighting = false;
@@ -189,17 +250,16 @@ void aggregate(cloud_pointer self) {
       st.global[k] = fed::overlay(st.global[k], it->second.adapters);  // heads no edge sent stay
     }
   }
-  const auto eval_start = self->clock().now();  // (the actor clock: simulated, so 0 s, on the deterministic scheduler)
-  for (uint32_t t = 0; t < ctx.task_names.size(); ++t) {
-    try {
-      const auto s = st.evaluator->evaluate(t, st.global[cluster_of_task(self, t)], fed::held_out::validation);
-      ev.accuracy[ctx.task_names[t]] = s.accuracy;
-      ev.loss[ctx.task_names[t]] = s.loss;
-    } catch (const elsa::error& e) {
-      record_error(self, ctx, who, round, run::run_error::internal, e.what());
-    }
-  }
-  ev.eval_seconds = std::chrono::duration<double>(self->clock().now() - eval_start).count();
+  // Scored beside the next round (the clusters tasks are scored with as they are now, before a
+  // re-clustering of this round applies).
+  cloud_state::validation_job job;
+  job.round = round;
+  job.global = st.global;
+  for (uint32_t t = 0; t < ctx.task_names.size(); ++t)
+    job.cluster_of_task.push_back(cluster_of_task(self, t));
+  st.to_validate.push_back(std::move(job));
+  start_validation(self);
+  ev.validating = true;
   if (!quorum)
     record_error(self, ctx, who, round, run::run_error::no_quorum,
                  fmt::format("{} of {} edges reported; the global adapters stay as they were", reported,
@@ -233,10 +293,12 @@ void next_cloud_round(cloud_pointer self) {
   ev.bytes_control = st.bytes_control;
   st.bytes_control = 0;
   record(self, ctx, ev);
-  if (more)
+  if (more) {
     open_cloud_round(self);
-  else
-    finish(self);
+  } else {
+    st.finishing = true;
+    maybe_finish(self);
+  }
 }
 
 // The coordinator re-clustered the clients in a fingerprint round. Before the edges closed it (the usual case)
@@ -458,6 +520,7 @@ cloud_actor::behavior_type cloud_aggregator(cloud_pointer self, context_ptr ctx,
     [self](resend_atom, uint64_t token) {
       on_resend(self, *self->state.ctx, self->state.net, token, first_edge_round(self));
     },
+    [self](validated_atom, uint32_t round) { on_validated(self, round); },
     [self](deadline_atom, uint32_t cloud_round) {
       auto& st = self->state;
       if (!check_own_timer(self, *st.ctx, st.peers, who, cloud_round, "deadline"))

@@ -1,7 +1,8 @@
 // The cloud-aggregator role: owns the global round clock. It broadcasts the global adapters of every cluster
 // to the edges, opens cloud round R (kappa2 edge rounds, paced by the coordinator), waits for every live
 // edge's per-cluster adapters (deadline, quorum), averages them weighted by data size, scores the result on
-// held-out data and starts the next cloud round; at the end it scores the test split and saves the adapters.
+// held-out data (in a scorer actor of its own, while the next cloud round runs) and starts the next cloud
+// round; at the end, once the last scores are in, it scores the test split and saves the adapters.
 // It learns the coordinator from its registration and the edges from the coordinator's peer table, and begins
 // once both that table and `start` are in. Of the protocol it receives adapter updates and, after a
 // re-clustering, the coordinator's new placement (every kind it receives is counted in `received`, reported
@@ -9,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -56,6 +58,16 @@ struct cloud_state {
   // A fingerprint round's aggregate waits for the coordinator's re-clustering before the next cloud round.
   std::optional<messages::assignment_update> reclustered;  // arrived, not applied yet
   std::optional<run::cloud_round_event> held;              // the aggregated round's event, until then
+
+  // -- validation, scored beside the next cloud round by a scorer actor, one round at a time --
+  struct validation_job {
+    uint32_t round = 0;
+    std::vector<fed::adapter_set> global;  // by cluster, as the round's aggregation left them
+    std::vector<uint32_t> cluster_of_task;  // the cluster each task is scored with
+  };
+  std::deque<validation_job> to_validate;  // waiting for the scorer
+  caf::actor_addr scorer;                  // the scorer at work (null: none)
+  bool finishing = false;                  // the last cloud round is in: finish once its scores are
 };
 
 using cloud_pointer = cloud_actor::stateful_pointer<cloud_state>;

@@ -236,7 +236,7 @@ void close_current(edge_pointer self, close_reason reason) {
     in.round = open.round;
     for (const auto& [k, set] : st.cluster_adapters)
       if (!set.empty())
-        in.layouts[k] = ctx.cfg.sketching() ? fed::sketch_layout(ctx.cfg, set) : fed::layout_of(set);
+        in.layouts[k] = ctx.cfg.sketched_round(open.round) ? fed::sketch_layout(ctx.cfg, set) : fed::layout_of(set);
     in.registered_samples = st.registered_samples;
     in.trust = st.trust;
     in.excluded = st.excluded;
@@ -285,7 +285,7 @@ void close_current(edge_pointer self, close_reason reason) {
       up.base_round = open.round;
       up.cluster_id = k;
       auto it = agg.clusters.find(k);
-      if (it != agg.clusters.end() && ctx.cfg.sketching()) {
+      if (it != agg.clusters.end() && ctx.cfg.sketched_round(open.round)) {
         // Up goes the cluster's whole update since the cloud's adapters: what this edge's rounds applied,
         // what their decodes left (the error feedback), and this round's averaged table.
         up.sample_count = it->second.samples;
@@ -326,7 +326,7 @@ void close_current(edge_pointer self, close_reason reason) {
     }
   } else {
     for (auto& [k, a] : agg.clusters) {
-      if (ctx.cfg.sketching()) {
+      if (ctx.cfg.sketched_round(open.round)) {
         // Decoded here (top-k, with this edge's error feedback): the clients go on from dense adapters.
         try {
           const auto& start = st.cluster_adapters[k];
@@ -672,10 +672,20 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
     return;
   }
   fed::client_update cu{c, up.round, st.clients[c].cluster_id, up.sample_count, {}};
-  if (!ctx.cfg.sketching()) {
+  if (ctx.cfg.sketching() && !on_time) {
+    // A late update of a sketching run is not taken, dense or not: it started from older adapters than those
+    // sketches of the round it would join are taken against (that would need the adapters of its round kept
+    // per client).
+    record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "too_stale",
+                 fmt::format("client {}'s update of round {} is late; with sketched uploads an update is only "
+                             "aggregated in its own round", c, up.round));
+    return;
+  }
+  if (!ctx.cfg.sketched_round(up.round)) {
     if (dense == nullptr) {
       record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "sketch",
-                   fmt::format("client {} sent a sketch; this run's uploads are dense ([compress] adapters)", c));
+                   fmt::format("client {} sent a sketch; this round's uploads are dense ([compress] adapters, or "
+                               "a fingerprint round)", c));
       return;
     }
     try {
@@ -687,14 +697,7 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
   } else {
     // The client's update as a sketch with the body slot's part in the same table (sketches add), so it
     // aggregates as {heads, table} without being decoded (core/fed/sketched.hpp). Its reference is the
-    // cluster's adapters as this edge last sent them: a late update started from older ones, so it is not
-    // taken (that would need the adapters of its round kept per client).
-    if (!on_time) {
-      record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "too_stale",
-                   fmt::format("client {}'s update of round {} is late; a sketched update is only aggregated "
-                               "in its own round", c, up.round));
-      return;
-    }
+    // cluster's adapters as this edge last sent them.
     const auto& start = st.cluster_adapters[cu.cluster];
     try {
       if (start.empty())

@@ -84,6 +84,7 @@ using cloud_actor = caf::typed_actor<
   caf::reacts_to<messages::deliver_atom, payload>,
   caf::reacts_to<messages::deliver_atom, payload, handles>,
   caf::reacts_to<messages::deadline_atom, uint32_t>,  // own timer
+  caf::reacts_to<messages::validated_atom, uint32_t>,  // its scorer scored cloud round r's validation
   ELSA_RELIABLE_DELIVERY>;
 
 /// Collects events (JSON text) into the run record; answers `done` once the run finished.

@@ -37,7 +37,8 @@ void record_event(recorder_pointer self, const std::string& text) {
   // Round inputs become metrics lines; everything else (errors, refusals, faults, the final scores) is one
   // line of RUN/events.jsonl each, so metrics.jsonl stays exactly one object per edge round.
   const auto type = ev.value("type", "");
-  if (type != "client_round" && type != "edge_round" && type != "round_closed" && type != "cloud_round") {
+  if (type != "client_round" && type != "edge_round" && type != "round_closed" && type != "cloud_round"
+      && type != "validation") {
     auto line = ev;
     line["elapsed_s"] = elapsed(self);
     st.events << line.dump() << '\n';

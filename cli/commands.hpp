@@ -24,6 +24,9 @@ void add_model_commands(CLI::App& app);
 /// `elsa run CONFIG --out RUN`: a whole federated ELSA run (cmd_run.cpp).
 void add_run_command(CLI::App& app);
 
+/// `elsa experiment SUITE --out DIR`: a grid of runs and its results table (cmd_experiment.cpp).
+void add_experiment_command(CLI::App& app);
+
 /// `elsa node CONFIG --role R ...`: one process's roles of a run across processes (cmd_node.cpp).
 void add_node_command(CLI::App& app);
 

@@ -72,6 +72,7 @@ int main(int argc, char** argv) {
   elsa::cli::add_finetune_command(app);
   elsa::cli::add_model_commands(app);
   elsa::cli::add_run_command(app);
+  elsa::cli::add_experiment_command(app);
   elsa::cli::add_launch_command(app);
   elsa::cli::add_node_command(app);
   elsa::cli::add_attack_command(app);

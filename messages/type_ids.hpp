@@ -57,6 +57,8 @@ CAF_BEGIN_TYPE_ID_BLOCK(elsa, caf::first_custom_type_id)
   // the coordinator's checkpoint (core/run/checkpoint.hpp) to the cloud, which persists it; the cloud's answer to
   // the coordinator's registration: the checkpoint a resumed run starts from (empty: a fresh run)
   CAF_ADD_ATOM(elsa, elsa::messages, checkpoint_atom, "checkpoint")
+  // the cloud's scorer is done with a cloud round's validation (actors/cloud_aggregator.cpp)
+  CAF_ADD_ATOM(elsa, elsa::messages, validated_atom, "validated")
 
   // -- processes (elsa node): joining the rendezvous, the coordinator's address, the two-phase stop --
   CAF_ADD_ATOM(elsa, elsa::messages, join_atom, "join")

@@ -113,16 +113,26 @@ struct round_closed_event {
   nlohmann::json to_json() const;
 };
 
-/// The cloud aggregated a cloud round and scored the result on validation data.
+/// The cloud aggregated a cloud round. Its validation scores come with it, or (`validating`) in a
+/// validation_event of the same round when the cloud scores them beside the next round.
 struct cloud_round_event {
   uint32_t round = 0;
   int64_t edges_reported = 0;
   int64_t bytes_down = 0;     // global adapters to the edges
   kind_bytes down;            // bytes_down by kind
   int64_t bytes_control = 0;  // its opening to the coordinator
+  bool validating = false;    // the scores follow in a validation_event (the fields below are unset)
   std::map<std::string, double> accuracy, loss;  // by task
   double eval_seconds = 0;    // the validation scoring behind accuracy and loss (the actor clock: wall time
                               // threaded, 0 on the deterministic scheduler's simulated clock)
+  nlohmann::json to_json() const;
+};
+
+/// A cloud round's global adapters scored on validation data (each task with its cluster's adapters).
+struct validation_event {
+  uint32_t round = 0;
+  std::map<std::string, double> accuracy, loss;  // by task
+  double eval_seconds = 0;  // the scoring (the scorer's actor clock: 0 on the deterministic scheduler)
   nlohmann::json to_json() const;
 };
 

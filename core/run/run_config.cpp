@@ -315,13 +315,6 @@ void walk(Config& c, Visitor& v) {
   v.section("compress");
   v.key("activations", c.activations, k_wire_types);
   v.key("adapters", c.adapters, k_adapter_forms);
-  v.rule("adapters", [&c] {
-    // A sketched update is the difference from the cluster's adapters its sender started from; a
-    // re-clustering mid-period would change that reference under it (and the decoders' error feedback).
-    return c.sketching() && c.clustering == "behaviour"
-             ? std::string{"= \"sketch\" does not work with [elsa] clustering = \"behaviour\" yet; use \"task\" or \"none\""}
-             : std::string{};
-  });
   v.key("sketch_rows", c.sketch_rows, 1, 64);
   v.key("sketch_cols", c.sketch_cols, 0, 1 << 24);
   v.key("sketch_ratio", c.sketch_ratio, 1.0, 1e6);

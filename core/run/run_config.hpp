@@ -218,6 +218,12 @@ struct run_config {
   bool sketching() const {
     return adapters == "sketch";
   }
+  /// The uploads of edge round `round` are sketched: sketching, except in a fingerprint round, whose uploads are
+  /// dense. A sketch is the difference from the cluster's adapters its sender started from, and a re-clustering
+  /// at the end of that round may put clients of several old clusters into one new cluster (no one reference).
+  bool sketched_round(int64_t round) const {
+    return sketching() && !fingerprint_round(round);
+  }
   /// [split] mode = "dynamic".
   bool dynamic_split() const {
     return split_mode == "dynamic";

@@ -248,9 +248,22 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     add_kinds(r.by_kind, "cloud_to_edge", ev, "bytes_down_by_kind");
     add_kinds(r.dense_by_kind, "cloud_to_edge", ev, "dense_down_by_kind");
     r.bytes_control += ev.value("bytes_control", int64_t{0});
-    r.accuracy = ev.value("accuracy", nlohmann::json::object());
-    r.eval_loss = ev.value("loss", nlohmann::json::object());
-    r.eval_seconds = ev.value("eval_seconds", 0.0);
+    if (!ev.value("validating", false)) {  // the scores came with it
+      r.validated = true;
+      r.accuracy = ev.value("accuracy", nlohmann::json::object());
+      r.eval_loss = ev.value("loss", nlohmann::json::object());
+      r.eval_seconds = ev.value("eval_seconds", 0.0);
+    }
+  } else if (type == "validation") {
+    // A cloud round's scores, computed beside the next round: before or after its cloud_round event. Scores
+    // of a round already written (its line went out without them when the run ended) are left out.
+    if (round >= next_line_) {
+      auto& r = at(round);
+      r.validated = true;
+      r.accuracy = ev.value("accuracy", nlohmann::json::object());
+      r.eval_loss = ev.value("loss", nlohmann::json::object());
+      r.eval_seconds = ev.value("eval_seconds", 0.0);
+    }
   } else if (type == "clustering") {
     auto& r = at(round);
     r.clusters = ev.value("clusters", nlohmann::json::object());
@@ -291,6 +304,8 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
   } else if (type == "final") {
     final_ = ev;
     close_unrun(cfg_.rounds);
+    for (auto& [k, acc] : open_)
+      acc.validated = true;  // the cloud sends its scores before the end; any still missing never come
   } else if (type == "resumed") {
     resumed_from_.push_back(ev.value("cloud_rounds", int64_t{0}));
   } else {
@@ -370,17 +385,24 @@ void run_record::close_unrun(int64_t before) {
       const bool ran = r.reported > 0 || r.steps > 0 || !r.reasons.empty();
       r.reasons[ran ? "close_lost" : "not_run"] += 1;
     }
-    if (r.cloud_round)
+    if (r.cloud_round && !r.cloud_done) {
       r.cloud_done = true;  // its aggregation never came; the line says so by its empty accuracy
+      r.validated = true;
+    }
   }
 }
 
 std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
+  // A round's time is when its training was over (closed, and a cloud round aggregated), even when its line
+  // waits for validation scores or for an earlier round.
+  for (auto& [k, r] : open_)
+    if (!r.done_at && r.closed && (!r.cloud_round || r.cloud_done))
+      r.done_at = elapsed_s;
   std::vector<nlohmann::json> out;
   while (true) {
     auto it = open_.find(next_line_);
     if (next_line_ >= cfg_.rounds || it == open_.end() || !it->second.closed
-        || (it->second.cloud_round && !it->second.cloud_done))
+        || (it->second.cloud_round && !(it->second.cloud_done && it->second.validated)))
       break;
     const auto& r = it->second;
     nlohmann::json line;
@@ -458,7 +480,7 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
     if (shape_)
       put_sim(line, r);
     line["errors"] = r.errors;
-    line["elapsed_s"] = elapsed_s;
+    line["elapsed_s"] = r.done_at.value_or(elapsed_s);
     lines_.push_back(line);
     out.push_back(line);
     open_.erase(it);

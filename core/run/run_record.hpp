@@ -129,6 +129,10 @@ private:
     nlohmann::json trust = nlohmann::json::object();
     int64_t reported = 0, expected = 0, errors = 0;
     bool closed = false, cloud_round = false, cloud_done = false;
+    // A cloud round's validation scores are in: with the cloud_round event, or after it in a validation event
+    // when the cloud scores beside the next round (the event says `validating`).
+    bool validated = false;
+    std::optional<double> done_at;  // seconds since the start when its training was over (the line's elapsed_s)
     nlohmann::json accuracy = nlohmann::json::object(), eval_loss = nlohmann::json::object();
     double eval_seconds = 0;  // the cloud's validation scoring (cloud rounds)
     std::optional<nlohmann::json> clusters;  // a clustering after this round's fingerprints

@@ -98,6 +98,49 @@ TEST(Clustering, AThreadedRunOnARealClockDoesTheSame) {
   expect_clustered_run(cfg, run_quietly(cfg));
 }
 
+// Sketched uploads with behaviour clustering: a re-clustering may merge clients of several old clusters, so
+// the uploads of fingerprint rounds go dense and every other round's are sketched, a sketched cloud round after
+// a re-clustering included (fingerprints after cloud rounds 1 and 3 of 3, edge rounds 1 and 5).
+TEST(Clustering, WithSketchedUploadsFingerprintRoundsGoDenseAndTheOthersSketched) {
+  auto cfg = small_behaviour_run("clustering_sketch", 6, 2, 2);
+  cfg.deterministic = true;
+  cfg.tasks = {"spam", "genre"};
+  cfg.partition = "by_task";
+  cfg.round_deadline_ms = 120000;
+  cfg.recluster_every = 2;
+  cfg.adapters = "sketch";
+  cfg.sketch_ratio = 12.0;
+  const auto r = run_quietly(cfg);
+  EXPECT_TRUE(r.errors.empty()) << r.errors.front().dump();
+  ASSERT_TRUE(r.summary.value("finished", false));
+  EXPECT_EQ(r.summary["clusterings"], 2);
+  ASSERT_EQ(r.metrics.size(), 6u);
+  const auto ratio = [](const nlohmann::json& line, const char* tier) {
+    return line["dense_bytes_by_kind"][tier]["adapters"].get<double>()
+           / line["bytes_by_kind"][tier]["adapters"].get<double>();
+  };
+  for (int64_t i = 0; i < 6; ++i) {
+    const auto& m = r.metrics[static_cast<std::size_t>(i)];
+    const bool fingerprint = cfg.fingerprint_round(i);
+    EXPECT_EQ(fingerprint, i == 1 || i == 5) << i;
+    EXPECT_EQ(m["aggregated"].size(), 6u) << m.dump();
+    if (fingerprint)
+      EXPECT_NEAR(ratio(m, "client_to_edge"), 1.0, 0.01) << i;
+    else
+      EXPECT_GT(ratio(m, "client_to_edge"), 3.0) << i;
+    if (i % 2 == 1) {
+      if (fingerprint)
+        EXPECT_NEAR(ratio(m, "edge_to_cloud"), 1.0, 0.01) << i;
+      else
+        EXPECT_GT(ratio(m, "edge_to_cloud"), 3.0) << i;
+    }
+  }
+  for (const char* task : {"spam", "genre"}) {
+    EXPECT_GT(r.summary["tasks"][task].value("test_examples", 0), 0) << task;
+    EXPECT_GT(r.summary["tasks"][task].value("test_accuracy", 0.0), 0.0) << task;
+  }
+}
+
 TEST(Clustering, ANoiseSendingByzantineClientEndsWithTheLowestTrust) {
   auto cfg = small_behaviour_run("clustering_byzantine", 6, 1, 1);
   cfg.byzantine = {4};

@@ -581,9 +581,6 @@ TEST(RunConfigErrors, LatencyPlacementKeys) {
   EXPECT_TRUE(contains(f.what, "[elsa] assignment = \"nearest\" is not one of round_robin, latency")) << f.what;
   f = read_error("[elsa]\nedge_capacity = 3\n");  // 3 x 2 edges < 8 clients
   EXPECT_TRUE(contains(f.what, "[elsa] edge_capacity = 3 x edges = 2 holds fewer than the 8 clients")) << f.what;
-  f = read_error("[elsa]\nclustering = \"behaviour\"\n[compress]\nadapters = \"sketch\"\n");
-  EXPECT_TRUE(contains(f.what, "[compress] adapters = \"sketch\" does not work with [elsa] clustering = \"behaviour\""))
-    << f.what;
   f = read_error("[compress]\nactivations = \"fp8\"\n");
   EXPECT_TRUE(contains(f.what, "[compress] activations = \"fp8\" is not one of fp32, fp16, bf16")) << f.what;
   f = read_error("[privacy]\nssop_sigma = -1.0\n");

@@ -67,6 +67,56 @@ TEST(RunRecord, OneLinePerRoundInOrder) {
   EXPECT_NE(rec.summary_table(4.0).find("| spam | 0.9100 |"), std::string::npos) << rec.summary_table(4.0);
 }
 
+// The cloud scores a round beside the next one: its cloud_round event says `validating` and the scores come in a
+// validation event, before or after it. The line waits for both; its elapsed_s is when the round's training was
+// over, not when the scores came; a later round's line follows it out.
+TEST(RunRecord, ACloudRoundsLineWaitsForItsValidationAndKeepsItsOwnTime) {
+  run_config cfg;
+  cfg.rounds = 4;
+  cfg.kappa2 = 2;
+  run_record rec(cfg, {"spam"}, {0.7});
+  const auto closed = [](int r, bool cloud) {
+    return json{{"type", "round_closed"}, {"round", r}, {"cloud_round", cloud}, {"edges", 1}};
+  };
+  EXPECT_EQ(rec.add(closed(0, false), 1.0).size(), 1u);
+  EXPECT_TRUE(rec.add(closed(1, true), 2.0).empty());
+  EXPECT_TRUE(rec.add({{"type", "cloud_round"}, {"round", 1}, {"validating", true}, {"bytes_down", 9}}, 3.0).empty());
+  EXPECT_TRUE(rec.add(closed(2, false), 4.0).empty());  // waits behind round 1's scores
+  auto lines = rec.add({{"type", "validation"}, {"round", 1}, {"accuracy", {{"spam", 0.8}}}, {"loss", {{"spam", 0.4}}},
+                        {"eval_seconds", 0.7}}, 5.0);
+  ASSERT_EQ(lines.size(), 2u);
+  EXPECT_EQ(lines[0]["round"], 1);
+  EXPECT_DOUBLE_EQ(lines[0]["accuracy"]["spam"].get<double>(), 0.8);
+  EXPECT_DOUBLE_EQ(lines[0]["eval_loss"]["spam"].get<double>(), 0.4);
+  EXPECT_DOUBLE_EQ(lines[0]["eval_s"].get<double>(), 0.7);
+  EXPECT_DOUBLE_EQ(lines[0]["elapsed_s"].get<double>(), 3.0);  // aggregated at 3 s, scored by 5 s
+  EXPECT_EQ(lines[0]["bytes"]["cloud_to_edge"], 9);
+  EXPECT_DOUBLE_EQ(lines[1]["elapsed_s"].get<double>(), 4.0);
+  // Scores before the cloud_round event (it waited for a re-clustering): kept until it comes.
+  EXPECT_TRUE(rec.add({{"type", "validation"}, {"round", 3}, {"accuracy", {{"spam", 0.9}}}}, 6.0).empty());
+  EXPECT_TRUE(rec.add(closed(3, true), 7.0).empty());
+  lines = rec.add({{"type", "cloud_round"}, {"round", 3}, {"validating", true}}, 8.0);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_DOUBLE_EQ(lines[0]["accuracy"]["spam"].get<double>(), 0.9);
+  EXPECT_DOUBLE_EQ(lines[0]["elapsed_s"].get<double>(), 8.0);
+  // Scores for a round already written change nothing.
+  EXPECT_TRUE(rec.add({{"type", "validation"}, {"round", 1}, {"accuracy", {{"spam", 0.1}}}}, 9.0).empty());
+  EXPECT_DOUBLE_EQ(rec.lines()[1]["accuracy"]["spam"].get<double>(), 0.8);
+}
+
+// A run that ends while a round's scores are missing still writes its line (empty accuracy).
+TEST(RunRecord, TheEndWritesARoundWhoseScoresNeverCame) {
+  run_record rec(two_rounds(), {"spam"}, {0.7});
+  rec.add({{"type", "round_closed"}, {"round", 0}, {"cloud_round", false}, {"edges", 1}}, 1.0);
+  rec.add({{"type", "round_closed"}, {"round", 1}, {"cloud_round", true}, {"edges", 1}}, 2.0);
+  EXPECT_TRUE(rec.add({{"type", "cloud_round"}, {"round", 1}, {"validating", true}}, 3.0).empty());
+  const auto lines = rec.add({{"type", "final"}, {"test", json::object()}}, 4.0);
+  ASSERT_EQ(lines.size(), 1u);
+  EXPECT_TRUE(lines[0]["accuracy"].empty());
+  EXPECT_DOUBLE_EQ(lines[0]["elapsed_s"].get<double>(), 3.0);
+  EXPECT_TRUE(rec.finished());
+}
+
 // Bytes by kind: the typed events' counts reach the lines and the summary per tier and kind, with the
 // dense-equivalent sizes giving each tier's compression ratio.
 TEST(RunRecord, BytesByKindAndCompression) {

@@ -1,0 +1,191 @@
+// Experiment suites: the grid a suite file lays out (each cell a whole run config: base file, [set], method,
+// cell values, fault setting, output folder), the refusals of bad suites, and the results table's structure.
+#include <fstream>
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include "core/errors.hpp"
+#include "core/experiment/results.hpp"
+#include "core/experiment/suite.hpp"
+
+namespace elsa::experiment {
+namespace {
+
+namespace fs = std::filesystem;
+
+fs::path scratch(const std::string& name) {
+  const auto p = fs::temp_directory_path() / ("elsa_suite_test_" + name + "_" + std::to_string(::getpid()));
+  fs::remove_all(p);
+  fs::create_directories(p);
+  return p;
+}
+
+void write(const fs::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
+
+// A suite beside a base config in `dir`.
+fs::path suite_file(const fs::path& dir, const std::string& suite_text) {
+  write(dir / "base.toml", "[topology]\nrounds = 4\nclients = 4\n[data]\ntasks = [\"spam\"]\n[run]\nseed = 7\n");
+  write(dir / "suite.toml", suite_text);
+  return dir / "suite.toml";
+}
+
+std::string error_of(const fs::path& file) {
+  try {
+    (void)read_suite(file);
+  } catch (const error& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Suite, TheGridIsEveryCombinationWithTheMethodsSwitchesAndTheCellsValues) {
+  const auto dir = scratch("grid");
+  const auto file = suite_file(dir, "[suite]\nconfig = \"" + (dir / "base.toml").string() + "\"\n"
+                                    "methods = [\"elsa\", \"elsa_no_sketch\"]\n"
+                                    "task_sets = [[\"spam\"], [\"supersense\"]]\n"
+                                    "alphas = [0.1, 1.0]\nseeds = [1, 2]\nfaults = [\"none\", \"slow\"]\n"
+                                    "[set.topology]\nrounds = 2\n"
+                                    "[fault.slow.faults]\nstragglers = [1]\nstraggler_delay_ms = 500\n");
+  const auto s = read_suite(file);
+  const auto cells = s.cells(dir / "out");
+  ASSERT_EQ(cells.size(), 2u * 2 * 2 * 2 * 2);
+  const auto& c = cells.front();
+  EXPECT_EQ(c.method, "elsa");
+  EXPECT_EQ(c.tasks, std::vector<std::string>{"spam"});
+  EXPECT_EQ(c.seed, 1u);
+  EXPECT_EQ(c.id, "elsa-spam-a0.1-s1-none");
+  EXPECT_EQ(c.config["topology"]["rounds"].value<int64_t>(), 2);    // [set] over the base file
+  EXPECT_EQ(c.config["topology"]["clients"].value<int64_t>(), 4);   // the base file's
+  EXPECT_EQ(c.config["elsa"]["clustering"].value<std::string>(), "behaviour");
+  EXPECT_EQ(c.config["split"]["mode"].value<std::string>(), "dynamic");
+  EXPECT_EQ(c.config["compress"]["adapters"].value<std::string>(), "sketch");
+  EXPECT_EQ(c.config["privacy"]["ssop"].value<bool>(), true);
+  EXPECT_EQ(c.config["data"]["partition"].value<std::string>(), "dirichlet");
+  EXPECT_EQ(c.config["data"]["dirichlet_alpha"].value<double>(), 0.1);
+  EXPECT_EQ(c.config["run"]["seed"].value<int64_t>(), 1);
+  EXPECT_EQ(c.config["output"]["dir"].value<std::string>(), (dir / "out" / "runs" / c.id).string());
+  EXPECT_FALSE(c.config["faults"]["stragglers"]);
+  // Seeds are neighbours; the fault setting's keys reach its cells only.
+  EXPECT_EQ(cells[1].id, "elsa-spam-a0.1-s2-none");
+  EXPECT_EQ(cells[2].id, "elsa-spam-a0.1-s1-slow");
+  EXPECT_EQ(cells[2].config["faults"]["straggler_delay_ms"].value<int64_t>(), 500);
+  // The ablation differs from elsa in its one switch.
+  const auto& ablation = cells[16];
+  EXPECT_EQ(ablation.method, "elsa_no_sketch");
+  EXPECT_EQ(ablation.config["compress"]["adapters"].value<std::string>(), "none");
+  EXPECT_EQ(ablation.config["elsa"]["clustering"].value<std::string>(), "behaviour");
+  EXPECT_EQ(ablation.config["privacy"]["ssop"].value<bool>(), true);
+}
+
+TEST(Suite, WithoutAxesACellKeepsTheBaseConfigsTasksSeedAndPartition) {
+  const auto dir = scratch("plain");
+  const auto s = read_suite(suite_file(dir, "[suite]\nconfig = \"" + (dir / "base.toml").string() +
+                                                "\"\nmethods = [\"elsa_no_trust\"]\n"));
+  const auto cells = s.cells(dir / "out");
+  ASSERT_EQ(cells.size(), 1u);
+  EXPECT_EQ(cells[0].id, "elsa_no_trust-spam-s7-none");
+  EXPECT_EQ(cells[0].seed, 7u);
+  EXPECT_FALSE(cells[0].config["data"]["partition"]);
+  EXPECT_EQ(cells[0].config["elsa"]["trust_weighting"].value<bool>(), false);
+}
+
+TEST(Suite, EveryMechanismHasItsAblationAndEachTurnsOneSwitch) {
+  const auto all = method_switches("elsa");
+  const auto& names = method_names();
+  ASSERT_EQ(names.size(), 7u);
+  for (std::size_t i = 1; i < names.size(); ++i) {
+    const auto t = method_switches(names[i]);
+    int differ = 0;
+    const auto text = [](const toml::node* n) {
+      if (n == nullptr)
+        return std::string("(none)");
+      if (const auto b = n->value<bool>())
+        return std::string(*b ? "true" : "false");
+      return n->value<std::string>().value_or("?");
+    };
+    for (auto&& [section, keys] : all)
+      for (auto&& [key, v] : *keys.as_table())
+        differ += text(t[section.str()][key.str()].node()) != text(&v);
+    EXPECT_EQ(differ, 1) << names[i];
+  }
+}
+
+TEST(Suite, BadSuitesAreRefusedWithOneLineNamingTheKey) {
+  const auto dir = scratch("bad");
+  const auto base = "[suite]\nconfig = \"" + (dir / "base.toml").string() + "\"\n";
+  auto e = error_of(suite_file(dir, base + "methods = [\"elsa\", \"fedprox\"]\n"));
+  EXPECT_NE(e.find("[suite] methods[1]: unknown method 'fedprox'; methods: elsa, elsa_no_clustering"), std::string::npos) << e;
+  e = error_of(suite_file(dir, base + "methods = [\"fedavg_lora\"]\n"));
+  EXPECT_NE(e.find("method 'fedavg_lora' is not available yet"), std::string::npos) << e;
+  e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\ntask_sets = [[\"spam\", \"supersense\"]]\nalphas = [0.5]\n"));
+  EXPECT_NE(e.find("[suite] alphas: a Dirichlet split is of one task's examples, and task_sets[0] has 2 tasks"),
+            std::string::npos) << e;
+  e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\nfaults = [\"loss\"]\n"));
+  EXPECT_NE(e.find("[suite] faults[0] = \"loss\" is not defined; defined: none"), std::string::npos) << e;
+  e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\n[set]\nrounds = 2\n"));
+  EXPECT_NE(e.find("[set] rounds must be a run-config section"), std::string::npos) << e;
+  e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\nseed = [1]\n"));
+  EXPECT_NE(e.find("[suite]"), std::string::npos) << e;
+  EXPECT_NE(e.find("seed"), std::string::npos) << e;
+  e = error_of(suite_file(dir, "[suite]\nmethods = [\"elsa\"]\n"));
+  EXPECT_NE(e.find("[suite] config is missing"), std::string::npos) << e;
+  e = error_of(suite_file(dir, base + "methods = []\n"));
+  EXPECT_NE(e.find("[suite] methods is missing or empty"), std::string::npos) << e;
+  e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\ntask_sets = [\"spam\"]\n"));
+  EXPECT_NE(e.find("[suite] task_sets[0] must be a non-empty list of task names"), std::string::npos) << e;
+  e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\n[fault.none.faults]\nnet_drop = 0.1\n"));
+  EXPECT_NE(e.find("[fault.none] is built in"), std::string::npos) << e;
+  for (const auto& m : {"[topo]\n", "[suite]\n"}) {
+    e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\n" + m));
+    EXPECT_FALSE(e.empty()) << m;
+  }
+}
+
+// results.csv: one row per run, naming its run directory under the suite's folder; results.md: one row per
+// cell with mean +- std over its seeds and the settings every run shared.
+TEST(Results, OneCsvRowPerRunAndOneTableRowPerCellOverItsSeeds) {
+  const auto dir = scratch("results");
+  suite s;
+  s.file = "suite.toml";
+  s.base_config = "base.toml";
+  std::vector<run_result> runs;
+  for (int seed = 1; seed <= 2; ++seed) {
+    run_result r;
+    r.method = "elsa";
+    r.tasks = {"spam"};
+    r.alpha = 0.5;
+    r.seed = static_cast<uint64_t>(seed);
+    r.faults = "none";
+    r.run_dir = dir / "runs" / ("elsa-" + std::to_string(seed));
+    fs::create_directories(r.run_dir);
+    write(r.run_dir / "config.toml", "[topology]\nrounds = 4\nkappa1 = " + std::to_string(seed) + "\n");
+    r.summary = {{"finished", true},
+                 {"tasks", {{"spam", {{"test_accuracy", seed == 1 ? 0.8 : 0.9}, {"test_macro_f1", 0.7}}}}},
+                 {"bytes", {{"client_to_edge", 2e6}, {"edge_to_client", 1e6}, {"edge_to_cloud", 0}, {"cloud_to_edge", 0}, {"control", 10}}},
+                 {"round_to_target", seed == 1 ? nlohmann::json(2) : nlohmann::json(nullptr)},
+                 {"client_flops", {{"0", 1e9}, {"1", 3e9}}},
+                 {"client_peak_memory_bytes", {{"0", 5e6}, {"1", 7e6}}},
+                 {"wall_seconds", 12.5}};
+    runs.push_back(r);
+  }
+  const auto csv = results_csv(runs, dir);
+  EXPECT_EQ(csv.substr(0, csv.find('\n')),
+            "method,tasks,alpha,seed,faults,test_accuracy,test_macro_f1,rounds_to_target,sim_time_to_target_s,sim_time_s,"
+            "bytes_client_to_edge,bytes_edge_to_client,bytes_edge_to_cloud,bytes_cloud_to_edge,bytes_control,"
+            "client_gflops,client_peak_memory_mb,inversion_token_accuracy,wall_seconds,finished,run_dir");
+  EXPECT_NE(csv.find("\nelsa,spam,0.5,1,none,0.8000,0.7000,3,,0.000,2000000,1000000,0,0,10,2.000,7.0,,12.5,true,runs/elsa-1\n"),
+            std::string::npos) << csv;
+  EXPECT_NE(csv.find("\nelsa,spam,0.5,2,none,0.9000,"), std::string::npos) << csv;
+  const auto md = results_md(s, runs, "elsa experiment suite.toml --out x");
+  EXPECT_NE(md.find("| elsa | spam | 0.5 | none | 2 | 0.8500 +- 0.0707 | 0.7000 +- 0.0000 | 3.0 +- 0.0 (1 of 2 seeds) |"),
+            std::string::npos) << md;
+  EXPECT_NE(md.find("- [topology] kappa1 = 1, 2 (differs between runs)"), std::string::npos) << md;
+  EXPECT_NE(md.find("- [topology] rounds = 4\n"), std::string::npos) << md;
+  EXPECT_NE(md.find("Made by `elsa experiment suite.toml --out x`"), std::string::npos) << md;
+}
+
+} // namespace
+} // namespace elsa::experiment
