@@ -1,6 +1,10 @@
 // The cloud-aggregator role's protocol (see cloud_aggregator.hpp).
 #include "actors/cloud_aggregator.hpp"
 
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
 #include <chrono>
 
 #include <caf/event_based_actor.hpp>
@@ -139,6 +143,10 @@ void start_validation(cloud_pointer self) {
     return;
   auto body = [job = std::move(st.to_validate.front()), ctx = st.ctx, evaluator = st.evaluator,
                cloud = caf::actor_cast<cloud_actor>(self)](caf::event_based_actor* scorer) {
+    // Threaded, the scoring is background work: its thread yields the cores to the training threads (Linux
+    // nice, per thread), so it fills the time they leave idle rather than slowing the round.
+    if (!ctx->cfg.deterministic)
+      ::setpriority(PRIO_PROCESS, static_cast<id_t>(::syscall(SYS_gettid)), 19);
     run::validation_event ev;
     ev.round = job.round;
     const auto start = scorer->clock().now();
