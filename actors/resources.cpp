@@ -285,7 +285,8 @@ run_result finish_run(const run::run_config& cfg, const run::run_record& record,
   else if (results)
     *results << record.summary_table(wall_seconds) << "wrote " << cfg.out_dir.string()
              << "/: config.toml, metrics.jsonl, events.jsonl, summary.json"
-             << (cfg.save_adapters ? ", adapters/" : "") << std::endl;
+             << (cfg.save_adapters ? ", adapters/" : "") << std::endl
+             << "plots and a report page (report.html): scripts/plot_run.py " << cfg.out_dir.string() << std::endl;
   return result;
 }
 

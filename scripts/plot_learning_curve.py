@@ -4,8 +4,7 @@ metrics.jsonl (one line per evaluation, written by `elsa pretrain`), as a PNG.
 
     scripts/plot_learning_curve.py models/elsa-base/metrics.jsonl models/elsa-base/learning_curve.png
 
-Needs Debian's matplotlib (`apt-get install python3-matplotlib`; it is not part of scripts/setup.sh, which
-the build and the tests do not need it for). Uses /usr/bin/python3, the interpreter Debian's package is for.
+Needs Debian's matplotlib (python3-matplotlib, installed by scripts/setup.sh). Uses /usr/bin/python3, the interpreter Debian's package is for.
 """
 import json
 import sys

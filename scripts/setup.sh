@@ -11,6 +11,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git ca-certificates
   libcaf-dev libtorch-dev libopenblas0-openmp libcapnp-dev capnproto libfmt-dev libgtest-dev
   libbenchmark-dev libtomlplusplus-dev libcli11-dev nlohmann-json3-dev libssl-dev openssl libpcre2-dev
+  python3-matplotlib
 )
 
 missing=()

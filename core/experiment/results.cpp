@@ -210,8 +210,11 @@ std::string results_md(const suite& s, const std::vector<run_result>& runs, cons
     }
     const auto pm = [](const std::vector<double>& v, const char* format) {
       const auto st = stats_of(v);
-      return st.n == 0 ? std::string("-")
-                       : fmt::format(fmt::runtime(std::string(format) + " +- " + format), st.mean, st.std);
+      if (st.n == 0)
+        return std::string("-");
+      if (st.n == 1)  // one seed: no spread to show
+        return fmt::format(fmt::runtime(format), st.mean);
+      return fmt::format(fmt::runtime(std::string(format) + " +- " + format), st.mean, st.std);
     };
     const auto reach = [&](const std::vector<double>& v, const char* format) {
       if (v.empty())

@@ -75,6 +75,26 @@ TEST(ExperimentCli, AReducedSuiteWritesOneRowPerRunEachFromTheRunItNamesAndIsNot
   EXPECT_TRUE(has(md, "| elsa_no_ssop | spam | - | none | 1 | ")) << md;
   EXPECT_TRUE(has(md, "- [topology] rounds = 2\n")) << md;
 
+  // The suite's plots, and one run's plots with its self-contained report page (images inline, nothing fetched).
+  const auto scripts = source_dir() / "scripts";
+  auto plot = run_shell((scripts / "plot_suite.py").string() + " " + out.string() + " 2>&1");
+  ASSERT_EQ(plot.exit_code, 0) << plot.output;
+  for (const char* png : {"accuracy_vs_round.png", "accuracy_vs_sim_time.png", "bytes_per_tier.png"})
+    EXPECT_GT(std::filesystem::file_size(out / "plots" / png), 1000u) << png;
+  const auto first_run = out / rows[1][column("run_dir")];
+  plot = run_shell((scripts / "plot_run.py").string() + " " + first_run.string() + " 2>&1");
+  ASSERT_EQ(plot.exit_code, 0) << plot.output;
+  for (const char* png : {"accuracy.png", "loss.png", "bytes.png", "trust.png"})
+    EXPECT_GT(std::filesystem::file_size(first_run / "plots" / png), 1000u) << png;
+  const auto page = read_text(first_run / "report.html");
+  EXPECT_TRUE(has(page, "<img alt='Validation accuracy after each cloud round' src='data:image/png;base64,")) << page.substr(0, 2000);
+  EXPECT_TRUE(has(page, "<td>spam</td>")) << page.substr(0, 2000);
+  EXPECT_FALSE(has(page, "http:") || has(page, "https:") || has(page, "src='plots/")) << page.substr(0, 2000);
+  const auto bad = run_shell((scripts / "plot_run.py").string() + " " + dir.string() + " 2>&1");
+  EXPECT_EQ(bad.exit_code, 1) << bad.output;
+  EXPECT_TRUE(has(bad.output, "plot_run: " + dir.string() + ": no metrics.jsonl; not a run directory of elsa run"))
+    << bad.output;
+
   // Again: every run finished, so none is rerun and the table is the same.
   const auto again = run_split("experiment " + args);
   ASSERT_EQ(again.exit_code, 0) << again.err;

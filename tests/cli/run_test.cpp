@@ -211,6 +211,7 @@ TEST(RunCliOutput, ResultsOnStdoutProgressOnStderr) {
   EXPECT_FALSE(has(r.err, "| spam |")) << r.err;
   EXPECT_TRUE(has(r.out, "| spam | ")) << r.out;
   EXPECT_TRUE(has(r.out, "wrote " + (dir / "a").string() + "/: config.toml, metrics.jsonl")) << r.out;
+  EXPECT_TRUE(has(r.out, "plots and a report page (report.html): scripts/plot_run.py " + (dir / "a").string())) << r.out;
   EXPECT_FALSE(has(r.out, "round ")) << r.out;
   // --quiet hides the progress only.
   r = run_split("run " + config.string() + " --out " + (dir / "b").string() + " --quiet");

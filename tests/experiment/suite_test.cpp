@@ -180,7 +180,7 @@ TEST(Results, OneCsvRowPerRunAndOneTableRowPerCellOverItsSeeds) {
             std::string::npos) << csv;
   EXPECT_NE(csv.find("\nelsa,spam,0.5,2,none,0.9000,"), std::string::npos) << csv;
   const auto md = results_md(s, runs, "elsa experiment suite.toml --out x");
-  EXPECT_NE(md.find("| elsa | spam | 0.5 | none | 2 | 0.8500 +- 0.0707 | 0.7000 +- 0.0000 | 3.0 +- 0.0 (1 of 2 seeds) |"),
+  EXPECT_NE(md.find("| elsa | spam | 0.5 | none | 2 | 0.8500 +- 0.0707 | 0.7000 +- 0.0000 | 3.0 (1 of 2 seeds) |"),
             std::string::npos) << md;
   EXPECT_NE(md.find("- [topology] kappa1 = 1, 2 (differs between runs)"), std::string::npos) << md;
   EXPECT_NE(md.find("- [topology] rounds = 4\n"), std::string::npos) << md;
