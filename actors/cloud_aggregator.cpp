@@ -151,12 +151,17 @@ void start_validation(cloud_pointer self) {
     ev.round = job.round;
     const auto start = scorer->clock().now();
     for (uint32_t t = 0; t < ctx->task_names.size(); ++t) {
+      // Any failure (LibTorch's too) is recorded and the task left unscored: the scorer always reports, or
+      // the cloud would wait for it forever.
       try {
         const auto s = evaluator->evaluate(t, job.global.at(job.cluster_of_task.at(t)), fed::held_out::validation);
         ev.accuracy[ctx->task_names[t]] = s.accuracy;
         ev.loss[ctx->task_names[t]] = s.loss;
-      } catch (const elsa::error& e) {
-        record_error(scorer, *ctx, who, job.round, run::run_error::internal, e.what());
+      } catch (const std::exception& e) {
+        record_error(scorer, *ctx, who, job.round, run::run_error::internal,
+                     std::string("validation scoring failed: ") + e.what());
+      } catch (...) {
+        record_error(scorer, *ctx, who, job.round, run::run_error::internal, "validation scoring failed");
       }
     }
     ev.eval_seconds = std::chrono::duration<double>(scorer->clock().now() - start).count();
@@ -180,7 +185,19 @@ void maybe_finish(cloud_pointer self) {
   }
 }
 
-// The scorer is done with `round`: the next waiting round's, or the end.
+// The next cloud round opens once at most one earlier round waits for its scores (in the queue or with the
+// scorer): the scorer can fall at most one round behind, so a checkpoint's rounds reach metrics.jsonl before
+// the next but one is written (a resumed run needs both) and no backlog of adapter copies builds up.
+void maybe_open(cloud_pointer self) {
+  auto& st = self->state;
+  const auto waiting = st.to_validate.size() + (st.scorer ? 1 : 0);
+  if (st.open_held && waiting <= 1) {
+    st.open_held = false;
+    open_cloud_round(self);
+  }
+}
+
+// The scorer is done with `round`: the next waiting round's, a held opening, or the end.
 void on_validated(cloud_pointer self, uint32_t round) {
   auto& st = self->state;
   if (!st.scorer || caf::actor_cast<caf::actor_addr>(self->current_sender()) != st.scorer) {
@@ -190,6 +207,7 @@ void on_validated(cloud_pointer self, uint32_t round) {
   }
   st.scorer = caf::actor_addr{};
   start_validation(self);
+  maybe_open(self);
   maybe_finish(self);
 }
 
@@ -258,16 +276,7 @@ void aggregate(cloud_pointer self) {
       st.global[k] = fed::overlay(st.global[k], it->second.adapters);  // heads no edge sent stay
     }
   }
-  // Scored beside the next round (the clusters tasks are scored with as they are now, before a
-  // re-clustering of this round applies).
-  cloud_state::validation_job job;
-  job.round = round;
-  job.global = st.global;
-  for (uint32_t t = 0; t < ctx.task_names.size(); ++t)
-    job.cluster_of_task.push_back(cluster_of_task(self, t));
-  st.to_validate.push_back(std::move(job));
-  start_validation(self);
-  ev.validating = true;
+  ev.validating = true;  // scored beside the next round (next_cloud_round queues it)
   if (!quorum)
     record_error(self, ctx, who, round, run::run_error::no_quorum,
                  fmt::format("{} of {} edges reported; the global adapters stay as they were", reported,
@@ -288,6 +297,15 @@ void next_cloud_round(cloud_pointer self) {
   auto ev = std::move(*st.held);
   st.held.reset();
   st.reclustered.reset();
+  // The round's adapters are scored beside the next round, each task with the cluster most of its clients
+  // are in now that a re-clustering of this round applied.
+  cloud_state::validation_job job;
+  job.round = ev.round;
+  job.global = st.global;
+  for (uint32_t t = 0; t < ctx.task_names.size(); ++t)
+    job.cluster_of_task.push_back(cluster_of_task(self, t));
+  st.to_validate.push_back(std::move(job));
+  start_validation(self);
   ++st.cloud_round;
   const bool more = static_cast<int64_t>(st.cloud_round) < ctx.cfg.cloud_rounds();
   run::kind_bytes down = st.bytes_down_pending;
@@ -302,7 +320,8 @@ void next_cloud_round(cloud_pointer self) {
   st.bytes_control = 0;
   record(self, ctx, ev);
   if (more) {
-    open_cloud_round(self);
+    st.open_held = true;
+    maybe_open(self);
   } else {
     st.finishing = true;
     maybe_finish(self);

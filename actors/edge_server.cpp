@@ -465,6 +465,10 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
       continue;
     }
     const bool fresh = !st.clients.count(a.client_id);
+    // A client re-clustered on this edge: with sketched uploads it must hold its new cluster's adapters, the
+    // reference its next sketch is taken against here (a re-clustering after the cloud's broadcast would
+    // otherwise leave it on its old cluster's).
+    const bool moved = !fresh && st.clients[a.client_id].cluster_id != a.cluster_id && st.ctx->cfg.sketching();
     if (fresh)
       forget_lazy(st, a.client_id);  // a new slot holds nothing yet, whatever it held when last here
     st.clients[a.client_id] = a;
@@ -481,9 +485,9 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
       record_error(self, *st.ctx, who(self), current_round(self), run::run_error::out_of_range, e.what());
       continue;
     }
-    if (fresh) {
+    if (fresh || moved) {
       auto handle = st.peers.clients.find(a.client_id);
-      if (!st.monitored.count(a.client_id) && handle != st.peers.clients.end()) {
+      if (fresh && !st.monitored.count(a.client_id) && handle != st.peers.clients.end()) {
         self->monitor(handle->second);
         st.monitored.insert(a.client_id);
       }

@@ -73,7 +73,10 @@ void check_same_config(const fs::path& dir, const run::run_config& cfg, const st
     throw error(errc::invalid_argument,
                 fmt::format("{}: has no config.toml, so it is not a run of this suite; remove it or use another --out",
                             dir.string()));
-  if (read_all(file) != run::to_toml(cfg))
+  // The folder may be named another way than last time (--out ./runs/q, an absolute path): [output] dir aside.
+  auto stored = run::read_run_config(file);
+  stored.out_dir = cfg.out_dir;
+  if (run::to_toml(stored) != run::to_toml(cfg))
     throw error(errc::invalid_argument,
                 fmt::format("{}: cell {} ran with another config than the suite now gives it (compare {} with {}); "
                             "remove that run directory to run it again, or use another --out",
@@ -87,18 +90,13 @@ bool run_cell(const run::run_config& cfg, cell_state state) {
   actors::run_start start;
   std::ostringstream results;  // each run's own table is not wanted here: results.md has them all
   if (state == cell_state::partial) {
+    // From its last readable checkpoint (from the start when it wrote none); an error ends the suite with the
+    // run directory as it was, never replaced.
     start.resume = true;
     start.fallback = true;
     hooks.before_write = [] { arm_stop(); };
-    try {
-      const auto r = actors::run_federation(cfg, std::cerr, &results, hooks, start);
-      return !r.summary.contains("stop_reason");
-    } catch (const error& e) {
-      if (stop_signal() != 0)
-        return false;
-      // Stopped before its first checkpoint: nothing to continue from, so it starts over.
-      std::cerr << "  (" << one_line(e.what()) << "; starting the run over)\n";
-    }
+    const auto r = actors::run_federation(cfg, std::cerr, &results, hooks, start);
+    return !r.summary.contains("stop_reason");
   }
   const auto dir = run::run_dir::claim(cfg.out_dir, true, "run directory " + cfg.out_dir.string(),
                                        "remove it", run::federated_run_markers());
@@ -133,6 +131,10 @@ void run_suite(const std::string& suite_file, const std::string& out_text) {
     write_file_atomically(file, text.str());
     auto cfg = run::read_run_config(file);
     run::check_input_folders(cfg, file);
+    if (s.attack && cfg.capture == 0)
+      throw error(errc::invalid_argument,
+                  fmt::format("{}: [suite] attack = true needs activations to attack, and this cell has [privacy] "
+                              "capture = 0; set it in [set.privacy] (e.g. capture = 4)", file.string()));
     configs.push_back(std::move(cfg));
   }
   install_stop_handlers();

@@ -234,8 +234,8 @@ std::string results_md(const suite& s, const std::vector<run_result>& runs, cons
   for (const auto& r : runs)
     for (const auto& [k, v] : shared_settings(r.run_dir))
       seen[k].insert(v);
-  out += "\nEvery method ran on the same base config (" + s.base_config.string() +
-         "), data, partition per seed and base model. Settings of the runs:\n\n";
+  out += "\nEvery cell started from the same base config (" + s.base_config.string() +
+         ") with the suite's [set]; the settings of the runs (a setting that differs between runs is marked):\n\n";
   for (const auto& [k, vs] : seen) {
     std::string values;
     for (const auto& v : vs)

@@ -180,6 +180,10 @@ suite read_suite(const std::filesystem::path& file) {
     if (s.task_sets.empty())
       fail(file, "[suite] task_sets is empty; leave it out to keep the base config's tasks");
   }
+  for (const char* key : {"alphas", "seeds", "faults"})
+    if (const auto* list = st.get(key); list != nullptr && list->is_array() && list->as_array()->empty())
+      fail(file, fmt::format("[suite] {} is empty; leave it out to keep the base config's {}", key,
+                             std::string(key) == "faults" ? "settings (\"none\")" : "value"));
   if (!s.alphas.empty())
     for (std::size_t i = 0; i < s.task_sets.size(); ++i)
       if (s.task_sets[i].size() > 1)
@@ -198,8 +202,6 @@ suite read_suite(const std::filesystem::path& file) {
       s.fault_settings[std::string(name.str())] = sections_of(file, fmt::format("fault.{}", name.str()), v);
     }
   }
-  if (s.faults.empty())
-    fail(file, "[suite] faults is empty; leave it out for \"none\" (no faults)");
   for (std::size_t i = 0; i < s.faults.size(); ++i) {
     if (s.faults[i] != "none" && !s.fault_settings.count(s.faults[i])) {
       std::vector<std::string> known = {"none"};
@@ -267,6 +269,11 @@ std::vector<cell> suite::cells(const std::filesystem::path& out) const {
                                          alpha ? fmt::format("-a{:g}", *alpha) : std::string(), c.seed, fault));
             const auto dir = out / "runs" / c.id;
             lay_over(c.config, toml::table{{"output", toml::table{{"dir", dir.string()}}}});
+            for (const auto& other : out_cells)
+              if (other.id == c.id)
+                throw error(errc::invalid_argument,
+                            fmt::format("{}: two cells would be {} (a value given twice in [suite] task_sets, alphas "
+                                        "or seeds?)", file.string(), c.id));
             out_cells.push_back(std::move(c));
           }
   return out_cells;

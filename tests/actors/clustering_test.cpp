@@ -135,9 +135,18 @@ TEST(Clustering, WithSketchedUploadsFingerprintRoundsGoDenseAndTheOthersSketched
         EXPECT_GT(ratio(m, "edge_to_cloud"), 3.0) << i;
     }
   }
+  // The same run with dense uploads: a sketch taken against the wrong reference would not land near it.
+  auto dense_cfg = cfg;
+  dense_cfg.adapters = "none";
+  dense_cfg.out_dir = cfg.out_dir.string() + "_dense";
+  std::filesystem::remove_all(dense_cfg.out_dir);
+  const auto dense = run_quietly(dense_cfg);
+  ASSERT_TRUE(dense.summary.value("finished", false));
   for (const char* task : {"spam", "genre"}) {
     EXPECT_GT(r.summary["tasks"][task].value("test_examples", 0), 0) << task;
-    EXPECT_GT(r.summary["tasks"][task].value("test_accuracy", 0.0), 0.0) << task;
+    EXPECT_GT(r.summary["tasks"][task].value("test_accuracy", 0.0),
+              dense.summary["tasks"][task].value("test_accuracy", 1.0) - 0.1)
+      << task << ": sketched " << r.summary["tasks"][task].dump() << ", dense " << dense.summary["tasks"][task].dump();
   }
 }
 

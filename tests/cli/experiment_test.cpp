@@ -102,6 +102,19 @@ TEST(ExperimentCli, AReducedSuiteWritesOneRowPerRunEachFromTheRunItNamesAndIsNot
   EXPECT_TRUE(has(again.err, "[2/2] elsa_no_ssop-spam-s3-none: finished earlier, kept")) << again.err;
   EXPECT_EQ(read_text(out / "results.csv"), csv);
 
+  // A cell whose run did not finish (its summary gone, as after kill -9) continues from its last checkpoint (here
+  // none: a 2-round run checkpoints no cloud round before its last) and lands on the same numbers; the other is
+  // kept. The folder named another way (a trailing "/.") is the same suite.
+  std::filesystem::remove(out / rows[2][column("run_dir")] / "summary.json");
+  const auto resumed = run_split("experiment " + suite.string() + " --out " + (out / ".").string());
+  ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+  EXPECT_TRUE(has(resumed.err, "[1/2] elsa-spam-s3-none: finished earlier, kept")) << resumed.err;
+  EXPECT_TRUE(has(resumed.err, "[2/2] elsa_no_ssop-spam-s3-none: continuing from its last checkpoint")) << resumed.err;
+  const auto after = csv_rows(read_text(out / "results.csv"));
+  ASSERT_EQ(after.size(), 3u);
+  EXPECT_EQ(after[2][column("test_accuracy")], rows[2][column("test_accuracy")]);
+  EXPECT_EQ(after[2][column("finished")], "true");
+
   // The suite changed under a finished run: refused, naming the run directory, nothing rerun.
   write_text(suite, read_text(suite) + "[set.topology]\nkappa1 = 2\n");
   const auto changed = run_split("experiment " + args);

@@ -128,8 +128,8 @@ TEST(Suite, BadSuitesAreRefusedWithOneLineNamingTheKey) {
   e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\n[set]\nrounds = 2\n"));
   EXPECT_NE(e.find("[set] rounds must be a run-config section"), std::string::npos) << e;
   e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\nseed = [1]\n"));
-  EXPECT_NE(e.find("[suite]"), std::string::npos) << e;
-  EXPECT_NE(e.find("seed"), std::string::npos) << e;
+  EXPECT_NE(e.find("[suite] seed"), std::string::npos) << e;
+  EXPECT_EQ(e.find('\n'), std::string::npos) << e;
   e = error_of(suite_file(dir, "[suite]\nmethods = [\"elsa\"]\n"));
   EXPECT_NE(e.find("[suite] config is missing"), std::string::npos) << e;
   e = error_of(suite_file(dir, base + "methods = []\n"));
@@ -138,9 +138,23 @@ TEST(Suite, BadSuitesAreRefusedWithOneLineNamingTheKey) {
   EXPECT_NE(e.find("[suite] task_sets[0] must be a non-empty list of task names"), std::string::npos) << e;
   e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\n[fault.none.faults]\nnet_drop = 0.1\n"));
   EXPECT_NE(e.find("[fault.none] is built in"), std::string::npos) << e;
-  for (const auto& m : {"[topo]\n", "[suite]\n"}) {
-    e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\n" + m));
-    EXPECT_FALSE(e.empty()) << m;
+  e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\nseeds = []\n"));
+  EXPECT_NE(e.find("[suite] seeds is empty; leave it out to keep the base config's value"), std::string::npos) << e;
+  e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\n[topo]\n"));
+  EXPECT_NE(e.find("unknown section or key 'topo'; allowed sections: [suite], [set], [fault]"), std::string::npos) << e;
+  e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\nattack = 1\n"));
+  EXPECT_NE(e.find("[suite] attack"), std::string::npos) << e;
+}
+
+TEST(Suite, AValueGivenTwiceWouldMakeOneRunCountTwiceAndIsRefused) {
+  const auto dir = scratch("twice");
+  const auto s = read_suite(suite_file(dir, "[suite]\nconfig = \"" + (dir / "base.toml").string() +
+                                                "\"\nmethods = [\"elsa\"]\nseeds = [1, 1]\n"));
+  try {
+    (void)s.cells(dir / "out");
+    FAIL() << "a seed given twice was taken";
+  } catch (const error& e) {
+    EXPECT_NE(std::string(e.what()).find("two cells would be elsa-spam-s1-none"), std::string::npos) << e.what();
   }
 }
 
