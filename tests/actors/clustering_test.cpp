@@ -135,18 +135,20 @@ TEST(Clustering, WithSketchedUploadsFingerprintRoundsGoDenseAndTheOthersSketched
         EXPECT_GT(ratio(m, "edge_to_cloud"), 3.0) << i;
     }
   }
-  // The same run with dense uploads: a sketch taken against the wrong reference would not land near it.
-  auto dense_cfg = cfg;
-  dense_cfg.adapters = "none";
-  dense_cfg.out_dir = cfg.out_dir.string() + "_dense";
-  std::filesystem::remove_all(dense_cfg.out_dir);
-  const auto dense = run_quietly(dense_cfg);
-  ASSERT_TRUE(dense.summary.value("finished", false));
+  // The same sketched run with the task clusters (no re-clustering, so every sketch has one reference): a sketch
+  // taken against the wrong reference after a re-clustering would not land near it. (Against dense uploads the
+  // sketch itself cost genre 9 to 13 points in a run this short: 0.56 against 0.65 and 0.69.)
+  auto fixed_cfg = cfg;
+  fixed_cfg.clustering = "task";
+  fixed_cfg.out_dir = cfg.out_dir.string() + "_task";
+  std::filesystem::remove_all(fixed_cfg.out_dir);
+  const auto fixed = run_quietly(fixed_cfg);
+  ASSERT_TRUE(fixed.summary.value("finished", false));
   for (const char* task : {"spam", "genre"}) {
     EXPECT_GT(r.summary["tasks"][task].value("test_examples", 0), 0) << task;
     EXPECT_GT(r.summary["tasks"][task].value("test_accuracy", 0.0),
-              dense.summary["tasks"][task].value("test_accuracy", 1.0) - 0.1)
-      << task << ": sketched " << r.summary["tasks"][task].dump() << ", dense " << dense.summary["tasks"][task].dump();
+              fixed.summary["tasks"][task].value("test_accuracy", 1.0) - 0.05)
+      << task << ": behaviour " << r.summary["tasks"][task].dump() << ", task " << fixed.summary["tasks"][task].dump();
   }
 }
 
