@@ -169,10 +169,12 @@ void start_validation(cloud_pointer self) {
     scorer->send(cloud, validated_atom::value, job.round);
     scorer->quit();
   };
+  st.scoring_round = st.to_validate.front().round;
   st.to_validate.pop_front();
   const auto scorer = st.ctx->cfg.deterministic ? self->spawn(std::move(body))
                                                 : self->spawn<caf::detached>(std::move(body));
   st.scorer = scorer.address();
+  self->monitor(scorer);  // a scorer that dies without reporting must not hold the run (the down handler)
 }
 
 // The test scores and the saved adapters, once the last cloud round's validation is in (the scorer and the
@@ -197,6 +199,8 @@ void maybe_open(cloud_pointer self) {
   }
 }
 
+void scorer_done(cloud_pointer self);
+
 // The scorer is done with `round`: the next waiting round's, a held opening, or the end.
 void on_validated(cloud_pointer self, uint32_t round) {
   auto& st = self->state;
@@ -205,6 +209,23 @@ void on_validated(cloud_pointer self, uint32_t round) {
                  "a validation result from another actor than the cloud's scorer");
     return;
   }
+  scorer_done(self);
+}
+
+// The scorer went down before it reported (an exception outside the scoring, memory): the round's line is
+// written without scores, and the run goes on.
+void on_scorer_down(cloud_pointer self, const caf::error& reason) {
+  auto& st = self->state;
+  record_error(self, *st.ctx, who, st.scoring_round, run::run_error::internal,
+               "the validation scorer stopped before it reported: " + self->system().render(reason));
+  run::validation_event ev;
+  ev.round = st.scoring_round;
+  record(self, *st.ctx, ev);
+  scorer_done(self);
+}
+
+void scorer_done(cloud_pointer self) {
+  auto& st = self->state;
   st.scorer = caf::actor_addr{};
   start_validation(self);
   maybe_open(self);
@@ -522,6 +543,10 @@ cloud_actor::behavior_type cloud_aggregator(cloud_pointer self, context_ptr ctx,
   }
   self->set_down_handler([self](const caf::down_msg& dm) {
     auto& st = self->state;
+    if (st.scorer && dm.source == st.scorer) {
+      on_scorer_down(self, dm.reason);  // (a scorer that reported is no longer st.scorer when its down comes)
+      return;
+    }
     const auto gone = st.peers.who(dm.source);
     if (gone && gone->role == tier::edge && !st.ctx->shutting_down) {
       st.live_edges.erase(gone->id);

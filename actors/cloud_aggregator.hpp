@@ -67,6 +67,7 @@ struct cloud_state {
   };
   std::deque<validation_job> to_validate;  // waiting for the scorer
   caf::actor_addr scorer;                  // the scorer at work (null: none)
+  uint32_t scoring_round = 0;              // ... and the round it scores
   bool finishing = false;                  // the last cloud round is in: finish once its scores are
   bool open_held = false;                  // the next cloud round waits for the scorer to catch up (maybe_open)
 };

@@ -437,8 +437,8 @@ void on_deadline(edge_pointer self, uint32_t round) {
 // clients not in it leave; otherwise (an assignment update) it lists moved clients only.
 void apply_placement(edge_pointer self, const std::vector<assignment>& assignments,
                      const std::vector<split_point>& splits, bool whole) {
-  std::map<uint32_t, std::pair<payload, int64_t>> encoded;  // cluster -> its adapters for newcomers, encoded
-                                                            // once, and their dense_f32_extra
+  // (cluster, round tag) -> its adapters for newcomers (and moved clients), encoded once, and their dense_f32_extra
+  std::map<std::pair<uint32_t, uint32_t>, std::pair<payload, int64_t>> encoded;
   auto& st = self->state;
   for (const auto& s : splits)
     st.splits[s.client_id] = s;
@@ -465,10 +465,13 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
       continue;
     }
     const bool fresh = !st.clients.count(a.client_id);
-    // A client re-clustered on this edge: with sketched uploads it must hold its new cluster's adapters, the
-    // reference its next sketch is taken against here (a re-clustering after the cloud's broadcast would
-    // otherwise leave it on its old cluster's).
-    const bool moved = !fresh && st.clients[a.client_id].cluster_id != a.cluster_id && st.ctx->cfg.sketching();
+    // A client re-clustered on this edge after the cloud's broadcast of the next round reached it (the usual
+    // order, re-clustering first, has the broadcast bring it its new cluster's adapters): with sketched uploads
+    // it must hold its new cluster's, the reference its next sketch is taken against here. Tagged like the
+    // broadcast, so the client takes them over the old cluster's it got from it.
+    const auto broadcast = st.global_round.find(a.cluster_id);
+    const bool moved = !fresh && st.ctx->cfg.sketching() && st.clients[a.client_id].cluster_id != a.cluster_id
+                       && broadcast != st.global_round.end() && broadcast->second > current_round(self);
     if (fresh)
       forget_lazy(st, a.client_id);  // a new slot holds nothing yet, whatever it held when last here
     st.clients[a.client_id] = a;
@@ -497,10 +500,11 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
       auto it = st.cluster_adapters.find(a.cluster_id);
       if (!lazy_adapters(self) && it != st.cluster_adapters.end() && !it->second.empty()
           && load_into_slot(self, a.client_id, it->second)) {
-        auto enc = encoded.find(a.cluster_id);
+        const uint32_t tag = moved ? broadcast->second : current_round(self);
+        auto enc = encoded.find({a.cluster_id, tag});
         if (enc == encoded.end()) {
           adapter_update up;
-          up.round = current_round(self);
+          up.round = tag;
           up.cluster_id = a.cluster_id;
           up.form = it->second;
           auto bytes = st.ctx->codec.encode(me(self), up);
@@ -509,7 +513,8 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
                          bytes.error().message);
             continue;
           }
-          enc = encoded.emplace(a.cluster_id, std::make_pair(std::move(*bytes), dense_f32_extra(up))).first;
+          enc = encoded.emplace(std::make_pair(a.cluster_id, tag), std::make_pair(std::move(*bytes), dense_f32_extra(up)))
+                  .first;
         }
         send_to_client(self, a.client_id, enc->second.first, run::byte_kind::adapters, enc->second.second);
       }

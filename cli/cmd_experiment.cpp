@@ -95,8 +95,14 @@ bool run_cell(const run::run_config& cfg, cell_state state) {
     start.resume = true;
     start.fallback = true;
     hooks.before_write = [] { arm_stop(); };
-    const auto r = actors::run_federation(cfg, std::cerr, &results, hooks, start);
-    return !r.summary.contains("stop_reason");
+    try {
+      const auto r = actors::run_federation(cfg, std::cerr, &results, hooks, start);
+      return !r.summary.contains("stop_reason");
+    } catch (const error&) {
+      if (stop_signal() != 0)
+        return false;  // a signal during set-up: stopped, not failed
+      throw;
+    }
   }
   const auto dir = run::run_dir::claim(cfg.out_dir, true, "run directory " + cfg.out_dir.string(),
                                        "remove it", run::federated_run_markers());

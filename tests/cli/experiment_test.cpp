@@ -114,6 +114,8 @@ TEST(ExperimentCli, AReducedSuiteWritesOneRowPerRunEachFromTheRunItNamesAndIsNot
   ASSERT_EQ(after.size(), 3u);
   EXPECT_EQ(after[2][column("test_accuracy")], rows[2][column("test_accuracy")]);
   EXPECT_EQ(after[2][column("finished")], "true");
+  EXPECT_EQ(read_json(out / rows[2][column("run_dir")] / "summary.json")["resumed_from"], nlohmann::json::array({0}))
+    << "resumed, not started over";
 
   // The suite changed under a finished run: refused, naming the run directory, nothing rerun.
   write_text(suite, read_text(suite) + "[set.topology]\nkappa1 = 2\n");
