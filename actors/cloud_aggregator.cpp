@@ -297,7 +297,6 @@ void aggregate(cloud_pointer self) {
       st.global[k] = fed::overlay(st.global[k], it->second.adapters);  // heads no edge sent stay
     }
   }
-  ev.validating = true;  // scored beside the next round (next_cloud_round queues it)
   if (!quorum)
     record_error(self, ctx, who, round, run::run_error::no_quorum,
                  fmt::format("{} of {} edges reported; the global adapters stay as they were", reported,

@@ -227,6 +227,7 @@ std::vector<cell> suite::cells(const std::filesystem::path& out) const {
   std::vector<std::optional<uint64_t>> seed_axis(seeds.begin(), seeds.end());
   if (seed_axis.empty())
     seed_axis.push_back(std::nullopt);
+  const run::run_config defaults;  // what a cell gets where neither the base file nor the grid says
   std::vector<cell> out_cells;
   for (const auto& method : methods)
     for (const auto& tasks : sets)
@@ -258,7 +259,6 @@ std::vector<cell> suite::cells(const std::filesystem::path& out) const {
             if (const auto* list = c.config["data"]["tasks"].as_array())
               for (const auto& t : *list)
                 c.tasks.push_back(t.value_or(std::string("?")));
-            const run::run_config defaults;
             if (c.tasks.empty())
               c.tasks = defaults.tasks;
             c.seed = static_cast<uint64_t>(c.config["run"]["seed"].value_or(static_cast<int64_t>(defaults.seed)));

@@ -113,17 +113,9 @@ nlohmann::json round_closed_event::to_json() const {
 }
 
 nlohmann::json cloud_round_event::to_json() const {
-  nlohmann::json j = {{"type", "cloud_round"}, {"round", round},   {"edges_reported", edges_reported},
-                      {"bytes_down", bytes_down}, {"bytes_down_by_kind", down.sent_json()},
-                      {"dense_down_by_kind", down.dense_json()}, {"bytes_control", bytes_control}};
-  if (validating) {
-    j["validating"] = true;
-  } else {
-    j["accuracy"] = accuracy;
-    j["loss"] = loss;
-    j["eval_seconds"] = eval_seconds;
-  }
-  return j;
+  return {{"type", "cloud_round"}, {"round", round},   {"edges_reported", edges_reported},
+          {"bytes_down", bytes_down}, {"bytes_down_by_kind", down.sent_json()},
+          {"dense_down_by_kind", down.dense_json()}, {"bytes_control", bytes_control}, {"validating", true}};
 }
 
 nlohmann::json validation_event::to_json() const {

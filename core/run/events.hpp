@@ -113,18 +113,15 @@ struct round_closed_event {
   nlohmann::json to_json() const;
 };
 
-/// The cloud aggregated a cloud round. Its validation scores come with it, or (`validating`) in a
-/// validation_event of the same round when the cloud scores them beside the next round.
+/// The cloud aggregated a cloud round. Its validation scores follow in a validation_event of the same round
+/// (the cloud scores them beside the next round); the JSON says so (`validating`), since the run record also
+/// takes a cloud_round event that carries its scores itself.
 struct cloud_round_event {
   uint32_t round = 0;
   int64_t edges_reported = 0;
   int64_t bytes_down = 0;     // global adapters to the edges
   kind_bytes down;            // bytes_down by kind
   int64_t bytes_control = 0;  // its opening to the coordinator
-  bool validating = false;    // the scores follow in a validation_event (the fields below are unset)
-  std::map<std::string, double> accuracy, loss;  // by task
-  double eval_seconds = 0;    // the validation scoring behind accuracy and loss (the actor clock: wall time
-                              // threaded, 0 on the deterministic scheduler's simulated clock)
   nlohmann::json to_json() const;
 };
 

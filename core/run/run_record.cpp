@@ -181,6 +181,13 @@ run_record::round_acc& run_record::at(int64_t round) {
 std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double elapsed_s) {
   const std::string type = ev.value("type", "");
   const int64_t round = ev.value("round", int64_t{0});
+  // A cloud round's validation scores, from its validation event or a cloud_round event that carries them.
+  const auto take_scores = [&ev](round_acc& r) {
+    r.validated = true;
+    r.accuracy = ev.value("accuracy", nlohmann::json::object());
+    r.eval_loss = ev.value("loss", nlohmann::json::object());
+    r.eval_seconds = ev.value("eval_seconds", 0.0);
+  };
   if (type == "client_round") {
     auto& r = at(round);
     r.losses.push_back(ev.value("loss", 0.0));
@@ -248,22 +255,13 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     add_kinds(r.by_kind, "cloud_to_edge", ev, "bytes_down_by_kind");
     add_kinds(r.dense_by_kind, "cloud_to_edge", ev, "dense_down_by_kind");
     r.bytes_control += ev.value("bytes_control", int64_t{0});
-    if (!ev.value("validating", false)) {  // the scores came with it
-      r.validated = true;
-      r.accuracy = ev.value("accuracy", nlohmann::json::object());
-      r.eval_loss = ev.value("loss", nlohmann::json::object());
-      r.eval_seconds = ev.value("eval_seconds", 0.0);
-    }
+    if (!ev.value("validating", false))  // the scores came with it
+      take_scores(r);
   } else if (type == "validation") {
     // A cloud round's scores, computed beside the next round: before or after its cloud_round event. Scores
     // of a round already written (its line went out without them when the run ended) are left out.
-    if (round >= next_line_) {
-      auto& r = at(round);
-      r.validated = true;
-      r.accuracy = ev.value("accuracy", nlohmann::json::object());
-      r.eval_loss = ev.value("loss", nlohmann::json::object());
-      r.eval_seconds = ev.value("eval_seconds", 0.0);
-    }
+    if (round >= next_line_)
+      take_scores(at(round));
   } else if (type == "clustering") {
     auto& r = at(round);
     r.clusters = ev.value("clusters", nlohmann::json::object());

@@ -148,6 +148,7 @@ TEST(RunRecord, BytesByKindAndCompression) {
   k.down.add(byte_kind::adapters, 10, 80);
   k.bytes_down = k.down.total();
   rec.add({{"type", "round_closed"}, {"round", 1}, {"cloud_round", true}}, 2.0);
+  rec.add(validation_event{1, {}, {}, 0.0}.to_json(), 2.0);  // the cloud's event says its scores come apart
   ASSERT_EQ(rec.add(k.to_json(), 2.0).size(), 1u);
   const auto s = rec.summary(2.0);
   EXPECT_EQ(s["bytes_by_kind"]["client_to_edge"]["gradients"], 50);
