@@ -232,7 +232,7 @@ void on_head_gradient(client_pointer self, const payload& bytes) {
   if (!msg)
     return;
   try {
-    st.loss_sum += st.core->finish_step(msg->tensor);
+    st.loss_sum += st.core->finish_step(msg->tensor, msg->loss);  // (a two-part split's edge sent the loss)
   } catch (const elsa::error& e) {
     abandon_round(self, run::run_error::malformed_message, e.what());
     return;
@@ -343,7 +343,7 @@ void run_step(client_pointer self) {
       st.silent = true;
     return;
   }
-  if (ctx.cfg.max_concurrent_steps > 0) {
+  if (ctx.cfg.max_concurrent_steps > 0 && !ctx.cfg.whole_model()) {
     // Admission first: until the edge admits the step, this client holds no graph.
     const uint32_t round = st.round;
     auto edge = my_edge(self);
@@ -372,24 +372,55 @@ void run_step(client_pointer self) {
   start_step(self);
 }
 
-// The head forward of the next step, and its activation sent to the edge.
+// What the step just begun processed.
+void count_batch(client_pointer self) {
+  auto& st = self->state;
+  st.tokens += st.core->last_batch_tokens();
+  st.positions += st.core->last_batch_positions();
+  if (st.core->last_batch_rows() > 0)
+    st.max_seq_len = std::max(st.max_seq_len, st.core->last_batch_positions() / st.core->last_batch_rows());
+}
+
+// [split] layout = "whole_model": one whole step here, then the next (each a message of its own, so openings,
+// heartbeats and adapters are taken between steps).
+void on_local_step(client_pointer self, uint32_t round) {
+  auto& st = self->state;
+  if (!st.in_round || round != st.round)
+    return;
+  try {
+    st.loss_sum += st.core->local_step();
+  } catch (const elsa::error& e) {
+    abandon_round(self, run::run_error::internal, e.what());
+    return;
+  }
+  count_batch(self);
+  ++st.steps_done;
+  run_step(self);
+}
+
+// The head forward of the next step, and its activation sent to the edge (with the labels on a two-part
+// split, whose edge replies with the head gradient at once); on a whole-model client, the local step.
 void start_step(client_pointer self) {
   auto& st = self->state;
+  if (st.ctx->cfg.whole_model()) {
+    self->send(self, forward_atom::value, st.round);
+    return;
+  }
   auto act = outgoing(self, segment::head, tensor_role::activation);
   try {
     auto head = st.core->begin_step();
     act.tensor = std::move(head.activation);
     act.seq_lengths = std::move(head.lengths);
+    act.labels = std::move(head.labels);
   } catch (const elsa::error& e) {
     abandon_round(self, run::run_error::internal, e.what());
     return;
   }
-  st.tokens += st.core->last_batch_tokens();
-  st.positions += st.core->last_batch_positions();
-  if (!act.seq_lengths.empty())
-    st.max_seq_len = std::max(st.max_seq_len,
-                              st.core->last_batch_positions() / static_cast<int64_t>(act.seq_lengths.size()));
-  ask_edge(self, forward_atom::value, act, on_body_output);
+  count_batch(self);
+  if (st.ctx->cfg.two_part())
+    ask_edge(self, forward_atom::value, act, on_head_gradient);
+  else
+    ask_edge(self, forward_atom::value, act, on_body_output);
 }
 
 // -- round control --
@@ -588,6 +619,7 @@ client_actor::behavior_type client(client_pointer self, context_ptr ctx, std::sh
   return {
     [self](deliver_atom, const payload& bytes) { on_message(self, bytes, nullptr); },
     [self](deadline_atom, uint32_t request) { on_lost_request(self, request); },
+    [self](forward_atom, uint32_t round) { on_local_step(self, round); },
     // -- reliable delivery (actors/transmit.hpp) --
     [self](deliver_atom, const payload& bytes, uint64_t id, uint64_t sum) {
       if (self->state.silent)

@@ -208,7 +208,7 @@ void complete_registration(coordinator_pointer self) {
   st.rtt.ms.assign(static_cast<std::size_t>(cfg.clients * cfg.edges), NAN);
   for (const auto& a : st.assignments)
     st.splits.push_back(
-      {a.client_id, static_cast<uint32_t>(cfg.head_blocks), static_cast<uint32_t>(cfg.tail_blocks)});
+      {a.client_id, static_cast<uint32_t>(cfg.head_blocks), static_cast<uint32_t>(cfg.client_tail_blocks())});
   // (Under [split] mode = "dynamic" every edge round's opening re-plans them.)
   const bool resumed = st.resume.has_value();
   if (resumed)

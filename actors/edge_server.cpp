@@ -477,7 +477,7 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
     st.clients[a.client_id] = a;
     auto sp = st.splits.find(a.client_id);
     const int64_t head = sp != st.splits.end() ? sp->second.head_blocks : st.ctx->cfg.head_blocks;
-    const int64_t tail = sp != st.splits.end() ? sp->second.tail_blocks : st.ctx->cfg.tail_blocks;
+    const int64_t tail = sp != st.splits.end() ? sp->second.tail_blocks : st.ctx->cfg.client_tail_blocks();
     try {
       // A re-split ([split] mode = "dynamic"): a block that moves into the slot takes the cluster's adapters,
       // which the client holds too, so it moves with its layer. A newcomer gets the whole set below.
@@ -671,10 +671,12 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
     if (ctx.cfg.stragglers_policy() != run::straggler_policy::staleness || up.round > current_round(self))
       return;  // recorded as late, not aggregated
   }
-  // The whole set of round r: the client's head/tail part and its body slot as the round's last step left it.
+  // The whole set of round r: the client's head/tail part and its body slot as the round's last step left it
+  // (a whole-model client's upload is the whole set; its slot holds nothing).
+  static const fed::adapter_set nothing;
   auto& snaps = st.body_at_round_end[c];
   auto snap = snaps.find(up.round);
-  if (snap == snaps.end()) {
+  if (!ctx.cfg.whole_model() && snap == snaps.end()) {
     record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "no_body_state",
                  fmt::format("client {}'s update of round {} has no body state of that round here", c, up.round));
     readmit(self, c);
@@ -698,7 +700,7 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
       return;
     }
     try {
-      cu.adapters = fed::merge_disjoint(*dense, snap->second);
+      cu.adapters = fed::merge_disjoint(*dense, ctx.cfg.whole_model() ? nothing : snap->second);
     } catch (const elsa::error& e) {
       record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "wrong_names", e.what());
       return;
@@ -776,8 +778,11 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
     return make_caf_error(errc::invalid_argument, "the request's sender is not the client it names");
   if (st.clients.count(in.client_id))
     readmit(self, in.client_id);  // a silent client that asks for a step is alive
-  const bool shape_ok = forward ? (in.from == segment::head && in.role == tensor_role::activation)
-                                : (in.from == segment::tail && in.role == tensor_role::gradient && !in.probe);
+  // A two-part split's step is one forward request with the labels; the U-shape's never carries labels.
+  const bool two_part = ctx.cfg.two_part();
+  const bool shape_ok = forward ? (in.from == segment::head && in.role == tensor_role::activation
+                                   && (in.probe || in.labels.empty() != two_part))
+                                : (in.from == segment::tail && in.role == tensor_role::gradient && !in.probe && !two_part);
   if (!shape_ok || !st.clients.count(in.client_id) || st.down.count(in.client_id)) {
     const auto text = fmt::format("{} request from client {} is not a {} (or the client is not served here)",
                                   forward ? "forward" : "backward", in.client_id,
@@ -790,21 +795,28 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
   out.step = in.step;
   out.client_id = in.client_id;
   out.from = segment::body;
-  out.role = forward ? tensor_role::activation : tensor_role::gradient;
+  out.role = forward && !two_part ? tensor_role::activation : tensor_role::gradient;
   out.probe = in.probe;
   try {
     // A probe batch (a fingerprint) runs the body without gradients and leaves the client's step alone.
-    out.tensor = in.probe ? st.body->probe_forward(in.client_id, in.tensor, in.seq_lengths)
-                 : forward ? st.body->forward(in.client_id, in.tensor, in.seq_lengths)
-                           : st.body->backward(in.client_id, in.tensor);
+    if (two_part && !in.probe) {
+      auto step = st.body->train_step(in.client_id, in.tensor, in.seq_lengths, in.labels);
+      out.tensor = std::move(step.head_grad);
+      out.loss = static_cast<float>(step.loss);
+    } else {
+      out.tensor = in.probe ? st.body->probe_forward(in.client_id, in.tensor, in.seq_lengths)
+                   : forward ? st.body->forward(in.client_id, in.tensor, in.seq_lengths)
+                             : st.body->backward(in.client_id, in.tensor);
+    }
   } catch (const elsa::error& e) {
     record_error(self, ctx, who(self), in.round, run::run_error::malformed_message, e.what());
     return make_caf_error(e.code(), e.what());
   }
   if (forward && !in.probe)
     capture(self, in);
-  // The round's last backward: keep the body as it is now for this client's update of the round.
-  if (!forward && !in.probe && st.current && in.round == st.current->round && in.step + 1 == st.current->local_steps) {
+  // The round's last backward (a two-part split's last step): keep the body as it is now for this client's
+  // update of the round.
+  if ((!forward || two_part) && !in.probe && st.current && in.round == st.current->round && in.step + 1 == st.current->local_steps) {
     auto& snaps = st.body_at_round_end[in.client_id];
     snaps[in.round] = st.body->adapters(in.client_id);
     // A late update is aggregated only under the staleness policy, [faults] max_staleness rounds late at most.
@@ -816,7 +828,7 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
   auto reply = ctx.codec.encode(me(self), out);
   if (!reply)
     return make_caf_error(reply.error());
-  st.sent_down.add(forward ? run::byte_kind::activations : run::byte_kind::gradients, static_cast<int64_t>(reply->size()),
+  st.sent_down.add(out.role == tensor_role::activation ? run::byte_kind::activations : run::byte_kind::gradients, static_cast<int64_t>(reply->size()),
               static_cast<int64_t>(reply->size()) + dense_f32_extra(out));
   return std::move(*reply);
 }

@@ -118,7 +118,11 @@ std::shared_ptr<fed::split_client> make_client_core(const run::run_config& cfg, 
 }
 
 std::shared_ptr<fed::edge_body> make_edge_body(const run::run_config& cfg, const process_resources& res) {
-  return std::make_shared<fed::edge_body>(cfg, res.base);
+  std::vector<fed::client_task> tasks;
+  if (cfg.two_part())  // the edge runs each client's classifier
+    for (const auto& shard : res.data.shards)
+      tasks.push_back({res.data.tasks.at(shard.task_index)->name, res.data.num_labels(shard.task_index)});
+  return std::make_shared<fed::edge_body>(cfg, res.base, std::move(tasks));
 }
 
 std::shared_ptr<fed::evaluator> make_evaluator(const run::run_config& cfg, const process_resources& res) {

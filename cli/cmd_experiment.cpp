@@ -137,7 +137,7 @@ void run_suite(const std::string& suite_file, const std::string& out_text) {
     write_file_atomically(file, text.str());
     auto cfg = run::read_run_config(file);
     run::check_input_folders(cfg, file);
-    if (s.attack && cfg.capture == 0)
+    if (s.attack && cfg.capture == 0 && !cfg.whole_model())  // (a whole-model client sends no activations)
       throw error(errc::invalid_argument,
                   fmt::format("{}: [suite] attack = true needs activations to attack, and this cell has [privacy] "
                               "capture = 0; set it in [set.privacy] (e.g. capture = 4)", file.string()));
@@ -180,7 +180,7 @@ void run_suite(const std::string& suite_file, const std::string& out_text) {
     r.faults = c.faults;
     r.run_dir = dir;
     r.summary = read_json_file(dir / "summary.json").value_or(json::object());
-    if (s.attack) {
+    if (s.attack && !cfg.whole_model()) {
       r.attack = read_json_file(dir / "attack.json");
       if (!r.attack) {
         attack::invert_options o;

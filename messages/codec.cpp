@@ -409,6 +409,10 @@ public:
                   + std::to_string(shape[1]));
       }
     }
+    ELSA_REQUIRE(std::isfinite(m.loss) && m.loss >= 0, violation::value_out_of_range,
+            "split_tensor.loss: " + std::to_string(m.loss) + " is not a finite loss >= 0");
+    ELSA_REQUIRE(m.loss == 0 || (m.from == segment::body && m.role == tensor_role::gradient), violation::inconsistent,
+            "split_tensor.loss: only the edge's gradient reply of a two-part split carries a loss");
     if (!m.labels.empty()) {
       ELSA_REQUIRE(m.from == segment::head && m.role == tensor_role::activation, violation::inconsistent,
               "split_tensor.labels: only head activations of a two-part split carry labels");
@@ -812,6 +816,7 @@ public:
     u32_list(b.initSeqLengths(static_cast<unsigned>(m.seq_lengths.size())), m.seq_lengths);
     u32_list(b.initLabels(static_cast<unsigned>(m.labels.size())), m.labels);
     b.setProbe(m.probe);
+    b.setLoss(m.loss);
   }
 
   void operator()(body_builder body, const adapter_update& m) {
@@ -1087,6 +1092,7 @@ public:
     m.seq_lengths = u32_list(r.getSeqLengths(), "split_tensor.seq_lengths");
     m.labels = u32_list(r.getLabels(), "split_tensor.labels");
     m.probe = r.getProbe();
+    m.loss = r.getLoss();
     return m;
   }
 

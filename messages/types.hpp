@@ -221,10 +221,11 @@ struct split_tensor {
   std::vector<uint32_t> seq_lengths;  // empty, or one per batch row
   std::vector<uint32_t> labels;       // empty, or one per batch row (two-part split baselines only)
   bool probe = false;                 // a public probe batch (no gradients); `step` is its batch index
+  float loss = 0;                     // the step's loss on a two-part split's gradient reply (the edge computed it)
   friend bool operator==(const split_tensor& a, const split_tensor& b) {
     return a.round == b.round && a.step == b.step && a.client_id == b.client_id && a.from == b.from
            && a.role == b.role && a.tensor == b.tensor && a.seq_lengths == b.seq_lengths
-           && a.labels == b.labels && a.probe == b.probe;
+           && a.labels == b.labels && a.probe == b.probe && a.loss == b.loss;
   }
 };
 

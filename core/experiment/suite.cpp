@@ -44,9 +44,29 @@ toml::table off_switch(const std::string& mechanism) {
 
 const std::vector<std::string> mechanisms = {"clustering", "trust", "latency", "dynamic_split", "sketch", "ssop"};
 
-// The baselines of the experiments issue run other splits than ELSA's three segments; until those exist a
-// suite naming them is refused with this line rather than run as something else.
 const std::vector<std::string> baselines = {"fedavg_lora", "hierfavg_lora", "splitfed_lora"};
+
+// The baselines: every ELSA mechanism off (one cluster, plain sample weighting, round-robin placement, fixed
+// split, dense uploads, no SS-OP), on their own [split] layout and topology.
+// - fedavg_lora (FedIT): whole model on each client, one server: one edge that passes every round to the
+//   cloud (kappa2 = 1), so the server's average is the cloud's.
+// - hierfavg_lora: whole model on each client; client-edge-cloud as the base config's topology.
+// - splitfed_lora (SFLv1): a two-part split, [split] head_blocks on the client, the rest and the labels at
+//   one server, which keeps a server-side copy per client and averages them with the clients' heads every
+//   round (one edge, kappa2 = 1).
+toml::table baseline_switches(const std::string& method) {
+  toml::table t{
+    {"elsa", toml::table{{"clustering", "none"}, {"trust_weighting", false}, {"assignment", "round_robin"}}},
+    {"split", toml::table{{"mode", "fixed"}, {"layout", method == "splitfed_lora" ? "two_part" : "whole_model"}}},
+    {"compress", toml::table{{"adapters", "none"}}},
+    {"privacy", toml::table{{"ssop", false}}},
+  };
+  if (method != "hierfavg_lora")
+    t.insert_or_assign("topology", toml::table{{"edges", 1}, {"kappa2", 1}});
+  if (method != "splitfed_lora")  // nothing leaves a whole-model client but its adapters
+    lay_over(t, toml::table{{"privacy", toml::table{{"capture", 0}}}});
+  return t;
+}
 
 [[noreturn]] void fail(const std::filesystem::path& file, const std::string& what) {
   throw error(errc::invalid_argument, fmt::format("{}: {}", file.string(), what));
@@ -79,6 +99,7 @@ const std::vector<std::string>& method_names() {
     std::vector<std::string> n = {"elsa"};
     for (const auto& m : mechanisms)
       n.push_back("elsa_no_" + m);
+    n.insert(n.end(), baselines.begin(), baselines.end());
     return n;
   }();
   return names;
@@ -94,10 +115,7 @@ toml::table method_switches(const std::string& method) {
       return t;
     }
   if (std::find(baselines.begin(), baselines.end(), method) != baselines.end())
-    throw error(errc::invalid_argument,
-                fmt::format("method '{}' is not available yet: the baselines need splits other than ELSA's three "
-                            "segments, which are not built; methods now: {}",
-                            method, toml_config::join(method_names())));
+    return baseline_switches(method);
   throw error(errc::invalid_argument,
               fmt::format("unknown method '{}'; methods: {}", method, toml_config::join(method_names())));
 }

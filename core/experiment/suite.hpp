@@ -16,8 +16,9 @@
 
 namespace elsa::experiment {
 
-/// The methods a suite may name: `elsa` (every mechanism on) and `elsa_no_<mechanism>` for each mechanism
-/// (clustering, trust, latency, dynamic_split, sketch, ssop), in table order.
+/// The methods a suite may name: `elsa` (every mechanism on), `elsa_no_<mechanism>` for each mechanism
+/// (clustering, trust, latency, dynamic_split, sketch, ssop), and the baselines `fedavg_lora`, `hierfavg_lora`
+/// and `splitfed_lora`, in table order.
 const std::vector<std::string>& method_names();
 
 /// The method's switches as TOML sections and keys laid over a run config (errc::invalid_argument for a

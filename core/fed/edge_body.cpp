@@ -18,7 +18,9 @@ namespace {
 
 // One client's body: its own adapters over the shared base, the body segment over both, and the optimizer.
 struct slot {
-  std::unique_ptr<model::adapter_bank> bank;
+  std::unique_ptr<model::adapter_bank> bank;   // null under whole_model
+  model::Classifier classifier{nullptr};      // two_part only
+  std::string task;                           // two_part only
   std::unique_ptr<model::segment> body;
   std::unique_ptr<torch::optim::AdamW> optimizer;
   std::vector<torch::Tensor> params;
@@ -33,7 +35,10 @@ struct slot {
       return;
     auto state = std::move(*deferred);
     deferred.reset();
-    bank->load(state, fmt::format("body adapters for client {}", client));
+    if (classifier)
+      model::load_lora_state(*bank, state, classifier, fmt::format("server-side adapters for client {}", client));
+    else
+      bank->load(state, fmt::format("body adapters for client {}", client));
   }
 };
 
@@ -44,6 +49,17 @@ struct edge_body::impl {
   base_ptr base;
   model::GPT2 model{nullptr};  // base->module(), run with each slot's bank
   std::map<uint32_t, slot> slots;
+  std::vector<client_task> tasks;
+
+  // A slot that runs a body (not whole_model) for `what`, else elsa::error.
+  slot& running(uint32_t client, const char* what) {
+    auto& s = at(client);
+    if (!s.body)
+      throw error(errc::invalid_argument,
+                  fmt::format("client {}: a {} request, but with [split] layout = \"whole_model\" this edge runs no "
+                              "blocks", client, what));
+    return s;
+  }
 
   slot& at(uint32_t client) {
     auto it = slots.find(client);
@@ -53,8 +69,10 @@ struct edge_body::impl {
   }
 };
 
-edge_body::edge_body(const run::run_config& cfg, base_ptr base) : impl_(std::make_unique<impl>()) {
+edge_body::edge_body(const run::run_config& cfg, base_ptr base, std::vector<client_task> tasks)
+  : impl_(std::make_unique<impl>()) {
   impl_->cfg = cfg;
+  impl_->tasks = std::move(tasks);
   impl_->base = std::move(base);
   impl_->model = impl_->base->module();
 }
@@ -64,20 +82,32 @@ edge_body::~edge_body() = default;
 bool edge_body::add_client(uint32_t client, int64_t head_blocks, int64_t tail_blocks,
                            const std::vector<messages::named_tensor>& cluster_set) {
   const int64_t L = impl_->model->n_layer();
-  check_split(L, head_blocks, tail_blocks);
+  const auto& cfg = impl_->cfg;
+  check_split(L, head_blocks, tail_blocks, cfg.two_part());
   auto it = impl_->slots.find(client);
   if (it != impl_->slots.end() && it->second.a == head_blocks && it->second.b == tail_blocks)
     return false;
   slot* s = &impl_->slots[client];
+  s->a = head_blocks;
+  s->b = tail_blocks;
+  if (cfg.whole_model())
+    return true;  // an empty slot: the client runs its blocks itself
+  if (cfg.two_part() && !s->classifier) {
+    if (client >= impl_->tasks.size() || impl_->tasks[client].num_labels < 1)
+      throw error(errc::invalid_argument, fmt::format("edge: no task known for client {} (a two-part split's edge "
+                                                      "runs its classifier)", client));
+    s->task = impl_->tasks[client].task;
+    s->classifier = model::Classifier(impl_->model->config().n_embd, impl_->tasks[client].num_labels);
+  }
   const auto kept = s->bank ? s->bank->blocks() : std::vector<int64_t>{};
-  auto bank = make_bank(*impl_->base, impl_->cfg, block_range(head_blocks, L - tail_blocks), s->bank.get(),
+  auto bank = make_bank(*impl_->base, cfg, block_range(head_blocks, L - tail_blocks), s->bank.get(),
                         fmt::format("body slot of client {} re-split", client));
   s->body.reset();
   s->bank = std::move(bank);
-  s->a = head_blocks;
-  s->b = tail_blocks;
-  s->body = std::make_unique<model::segment>(impl_->model, model::segment_kind::body, head_blocks, L - tail_blocks,
-                                             nullptr, s->bank.get());
+  // two_part: blocks [a, L) with ln_f and the classifier, a tail segment; otherwise the body.
+  s->body = std::make_unique<model::segment>(impl_->model,
+                                             cfg.two_part() ? model::segment_kind::tail : model::segment_kind::body,
+                                             head_blocks, L - tail_blocks, s->classifier, s->bank.get());
   s->params = s->body->trainable_parameters();
   s->optimizer = std::make_unique<torch::optim::AdamW>(
     s->params, torch::optim::AdamWOptions(impl_->cfg.lr).weight_decay(impl_->cfg.weight_decay));
@@ -105,17 +135,26 @@ std::vector<uint32_t> edge_body::clients() const {
 
 void edge_body::load_adapters(uint32_t client, const std::vector<messages::named_tensor>& adapters) {
   auto& s = impl_->at(client);
-  auto state = from_wire(lora_only(adapters));  // heads (any task's) belong to the clients
-  const auto origin = fmt::format("body adapters for client {}", client);
+  if (!s.bank)
+    return;  // whole_model: nothing runs here
+  // Heads (any task's) belong to the clients; on a two-part split this client's task's head is the slot's.
+  auto state = from_wire(s.classifier ? for_task(adapters, s.task) : lora_only(adapters));
+  const auto origin = fmt::format("{} adapters for client {}", s.classifier ? "server-side" : "body", client);
   if (s.pending) {
     // New values under a graph still in flight would break its backward: they wait for the step's end.
-    s.bank->check(state, origin);
+    if (s.classifier)
+      model::check_lora_state(*s.bank, state, s.classifier, origin);
+    else
+      s.bank->check(state, origin);
     for (auto& kv : state)
       kv.second = kv.second.clone();
     s.deferred = std::move(state);
     return;
   }
-  s.bank->load(state, origin);
+  if (s.classifier)
+    model::load_lora_state(*s.bank, state, s.classifier, origin);
+  else
+    s.bank->load(state, origin);
 }
 
 namespace {
@@ -148,7 +187,10 @@ std::pair<torch::Tensor, torch::Tensor> body_input(const frozen_base& base, uint
 
 messages::tensor_bytes edge_body::forward(uint32_t client, const messages::tensor_bytes& activation,
                                           const std::vector<uint32_t>& lengths) {
-  auto& s = impl_->at(client);
+  auto& s = impl_->running(client, "forward");
+  if (s.classifier)
+    throw error(errc::invalid_argument, fmt::format("client {}: a body forward on a two-part split (its steps are "
+                                                    "one request with the labels)", client));
   auto [h, mask] = body_input(*impl_->base, client, activation, lengths);
   auto out = guarded(fmt::format("body forward of client {}", client), [&] {
     s.optimizer->zero_grad();
@@ -161,7 +203,9 @@ messages::tensor_bytes edge_body::forward(uint32_t client, const messages::tenso
 
 messages::tensor_bytes edge_body::probe_forward(uint32_t client, const messages::tensor_bytes& activation,
                                                 const std::vector<uint32_t>& lengths) {
-  auto& s = impl_->at(client);
+  auto& s = impl_->running(client, "probe");
+  if (s.classifier)
+    throw error(errc::invalid_argument, fmt::format("client {}: probes need the U-shaped split", client));
   auto [h, mask] = body_input(*impl_->base, client, activation, lengths);
   torch::NoGradGuard no_grad;
   // run_blocks directly, not the segment: the segment keeps its input and output for a pending backward.
@@ -172,7 +216,7 @@ messages::tensor_bytes edge_body::probe_forward(uint32_t client, const messages:
 }
 
 messages::tensor_bytes edge_body::backward(uint32_t client, const messages::tensor_bytes& grad_output) {
-  auto& s = impl_->at(client);
+  auto& s = impl_->running(client, "backward");
   if (!s.pending)
     throw error(errc::invalid_argument, fmt::format("client {}: gradient without a pending forward", client));
   auto g = from_wire(grad_output);
@@ -192,9 +236,44 @@ messages::tensor_bytes edge_body::backward(uint32_t client, const messages::tens
   return to_wire(grad_in, wire_type(impl_->cfg.activations));
 }
 
+edge_step edge_body::train_step(uint32_t client, const messages::tensor_bytes& activation,
+                                const std::vector<uint32_t>& lengths, const std::vector<uint32_t>& labels) {
+  auto& s = impl_->running(client, "two-part step");
+  if (!s.classifier)
+    throw error(errc::invalid_argument,
+                fmt::format("client {}: a step with labels needs [split] layout = \"two_part\"", client));
+  auto [h, mask] = body_input(*impl_->base, client, activation, lengths);
+  if (labels.size() != static_cast<std::size_t>(h.size(0)))
+    throw error(errc::malformed_input, fmt::format("client {}: {} labels for a batch of {}", client, labels.size(),
+                                                   h.size(0)));
+  auto y = torch::empty({h.size(0)}, torch::kLong);
+  for (std::size_t i = 0; i < labels.size(); ++i) {
+    if (labels[i] >= static_cast<uint32_t>(s.classifier->num_labels()))
+      throw error(errc::malformed_input, fmt::format("client {}: label {} outside 0..{} of task {}", client, labels[i],
+                                                     s.classifier->num_labels() - 1, s.task));
+    y[static_cast<int64_t>(i)] = static_cast<int64_t>(labels[i]);
+  }
+  edge_step out;
+  auto grad_in = guarded(fmt::format("server-side step of client {}", client), [&] {
+    s.optimizer->zero_grad();
+    auto logits = s.body->forward(h, mask);
+    auto loss = torch::nn::functional::cross_entropy(logits, y);
+    out.loss = loss.item<double>();
+    auto gi = s.body->backward_loss(loss);
+    if (impl_->cfg.grad_clip > 0)
+      torch::nn::utils::clip_grad_norm_(s.params, impl_->cfg.grad_clip);
+    s.optimizer->step();
+    drop_grads(s.params);
+    return gi;
+  });
+  s.apply_deferred(client);
+  out.head_grad = to_wire(grad_in, wire_type(impl_->cfg.activations));
+  return out;
+}
+
 void edge_body::abandon_step(uint32_t client) {
   auto it = impl_->slots.find(client);
-  if (it == impl_->slots.end())
+  if (it == impl_->slots.end() || !it->second.body)
     return;
   drop_grads(it->second.params);
   it->second.body->release();
@@ -203,7 +282,12 @@ void edge_body::abandon_step(uint32_t client) {
 }
 
 std::vector<messages::named_tensor> edge_body::adapters(uint32_t client) const {
-  return to_wire(model::lora_state(*impl_->at(client).bank));
+  const auto& s = impl_->at(client);
+  if (!s.bank)
+    return {};
+  if (s.classifier)
+    return with_task_head(to_wire(model::lora_state(*s.bank, s.classifier)), s.task);
+  return to_wire(model::lora_state(*s.bank));
 }
 
 } // namespace elsa::fed

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/fed/frozen_base.hpp"
@@ -14,10 +15,27 @@
 
 namespace elsa::fed {
 
+/// A client's task as a two-part split's edge needs it: the classifier's name and size.
+struct client_task {
+  std::string task;
+  int64_t num_labels = 0;
+};
+
+/// The step of a two-part split at the edge: the gradient for the client's head output, and the loss.
+struct edge_step {
+  messages::tensor_bytes head_grad;
+  double loss = 0;
+};
+
+// [split] layout (run_config): u_shaped, a slot runs the body [a, L - b) (forward, then backward).
+// whole_model: slots hold nothing and run nothing (the clients train every block; the edge only aggregates).
+// two_part: a slot runs blocks [a, L), ln_f and the client's task's classifier with its own copy of the
+// classifier, and train_step does the whole server side of a step with the labels the client sent.
 class edge_body {
 public:
-  /// Reads no file: every slot runs over `base`.
-  edge_body(const run::run_config& cfg, base_ptr base);
+  /// Reads no file: every slot runs over `base`. `tasks` (indexed by client id) is needed by a two-part
+  /// split only.
+  edge_body(const run::run_config& cfg, base_ptr base, std::vector<client_task> tasks = {});
   ~edge_body();
   edge_body(const edge_body&) = delete;
   edge_body& operator=(const edge_body&) = delete;
@@ -48,10 +66,16 @@ public:
   /// Body backward for the client's pending step: gradient of its output -> gradient of its input. Clips
   /// and steps the slot's optimizer. elsa::error when no forward is pending or the shape differs.
   messages::tensor_bytes backward(uint32_t client, const messages::tensor_bytes& grad_output);
+  /// two_part only: the server side of one step: blocks [a, L), ln_f, the classifier and the cross-entropy
+  /// with `labels` (one per row, each < the task's labels), backward, clip and AdamW step. elsa::error
+  /// (invalid_argument / malformed_input) on another layout, an unknown client, bad shapes or labels.
+  edge_step train_step(uint32_t client, const messages::tensor_bytes& activation, const std::vector<uint32_t>& lengths,
+                       const std::vector<uint32_t>& labels);
   /// Drops a pending step (client gone).
   void abandon_step(uint32_t client);
 
-  /// The slot's body adapters (PEFT names, sorted).
+  /// The slot's body adapters (PEFT names, sorted); two_part: also its classifier, under the task's head
+  /// name; whole_model: none.
   std::vector<messages::named_tensor> adapters(uint32_t client) const;
 
 private:

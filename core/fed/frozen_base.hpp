@@ -27,8 +27,9 @@ int64_t base_layers(const frozen_base& base);
 /// The base's architecture (config.json).
 model::gpt2_config base_config(const frozen_base& base);
 /// Checks a split (a, b) against a model of n_layer blocks: a >= 1, b >= 1, and the edge runs at least one
-/// block (a + b < n_layer); elsa::error naming [split] otherwise.
-void check_split(int64_t n_layer, int64_t head_blocks, int64_t tail_blocks);
+/// block (a + b < n_layer); elsa::error naming [split] otherwise. A two-part split ([split] layout =
+/// "two_part") has no tail: b = 0 and 1 <= a < n_layer.
+void check_split(int64_t n_layer, int64_t head_blocks, int64_t tail_blocks, bool two_part = false);
 /// Checks the keys of a run config that depend on the model: the split (check_split) and [model] max_len
 /// against the model's n_positions; elsa::error naming the [section] key otherwise.
 void check_against_base(const frozen_base& base, const run::run_config& cfg);

@@ -43,7 +43,15 @@ std::vector<int64_t> block_range(int64_t first, int64_t last) {
   return out;
 }
 
-void check_split(int64_t L, int64_t head_blocks, int64_t tail_blocks) {
+void check_split(int64_t L, int64_t head_blocks, int64_t tail_blocks, bool two_part) {
+  if (two_part) {
+    if (head_blocks < 1 || tail_blocks != 0 || head_blocks >= L)
+      throw error(errc::invalid_argument,
+                  fmt::format("[split] head_blocks = {} (tail {}) does not fit a two-part split of a {}-block model: "
+                              "need 1 <= head_blocks < {} and no tail (the edge runs the rest)",
+                              head_blocks, tail_blocks, L, L));
+    return;
+  }
   if (head_blocks < 1 || tail_blocks < 1 || head_blocks + tail_blocks >= L)
     throw error(errc::invalid_argument,
                 fmt::format("[split] head_blocks = {}, tail_blocks = {} do not fit a {}-block model: need "
@@ -53,7 +61,7 @@ void check_split(int64_t L, int64_t head_blocks, int64_t tail_blocks) {
 }
 
 void check_against_base(const frozen_base& base, const run::run_config& cfg) {
-  check_split(base.config().n_layer, cfg.head_blocks, cfg.tail_blocks);
+  check_split(base.config().n_layer, cfg.head_blocks, cfg.client_tail_blocks(), cfg.two_part());
   if (cfg.max_len > base.config().n_positions)
     throw error(errc::invalid_argument,
                 fmt::format("[model] max_len = {} exceeds the model's n_positions = {}; set it to at most {}",

@@ -58,7 +58,8 @@ struct split_client::impl {
   base_ptr base;                            // shared with every participant of the process, read-only
   model::GPT2 model{nullptr};               // base->module(): run with `bank`, never modified
   std::unique_ptr<model::adapter_bank> bank;  // this client's own adapters: head blocks + tail blocks
-  model::Classifier classifier{nullptr};
+  model::Classifier classifier{nullptr};  // null on a two-part split: the edge holds the classifier
+  int64_t num_labels = 0;
   int64_t a = 1, b = 1;
   std::unique_ptr<model::three_segments> segments;
   std::unique_ptr<torch::optim::AdamW> optimizer;
@@ -124,12 +125,15 @@ struct split_client::impl {
     ssop_basis_blocks = a;
   }
 
+  // [split] layout: u_shaped holds the head and tail blocks; whole_model every block (the body segment runs
+  // here too); two_part the head blocks only (b = 0).
   void build(int64_t head_blocks, int64_t tail_blocks) {
     const int64_t L = model->n_layer();
-    check_split(L, head_blocks, tail_blocks);
-    auto blocks = block_range(0, head_blocks);
-    for (int64_t i = L - tail_blocks; i < L; ++i)
-      blocks.push_back(i);
+    check_split(L, head_blocks, tail_blocks, cfg.two_part());
+    auto blocks = block_range(0, cfg.whole_model() ? L : head_blocks);
+    if (!cfg.whole_model())
+      for (int64_t i = L - tail_blocks; i < L; ++i)
+        blocks.push_back(i);
     auto fresh = make_bank(*base, cfg, blocks, bank.get(), fmt::format("client {} re-split", id));
     segments.reset();
     bank = std::move(fresh);
@@ -137,8 +141,12 @@ struct split_client::impl {
     b = tail_blocks;
     segments = std::make_unique<model::three_segments>(model::split_model(model, a, b, classifier, bank.get()));
     params = segments->head.trainable_parameters();
-    for (auto& p : segments->tail.trainable_parameters())
-      params.push_back(p);
+    if (cfg.whole_model())
+      for (auto& p : segments->body.trainable_parameters())
+        params.push_back(p);
+    if (!cfg.two_part())
+      for (auto& p : segments->tail.trainable_parameters())
+        params.push_back(p);
     optimizer = std::make_unique<torch::optim::AdamW>(
       params, torch::optim::AdamWOptions(cfg.lr).weight_decay(cfg.weight_decay));
     in_step = false;
@@ -179,8 +187,10 @@ split_client::split_client(const run::run_config& cfg, const federation_data& da
   s.ssop_gen = at::detail::createCPUGenerator(cfg.seed * 2654435761ULL + 97 * client + 13);
   s.base = std::move(base);
   s.model = s.base->module();
-  s.classifier = model::Classifier(s.model->config().n_embd, data.num_labels(shard.task_index));
-  s.build(cfg.head_blocks, cfg.tail_blocks);
+  s.num_labels = data.num_labels(shard.task_index);
+  if (!cfg.two_part())
+    s.classifier = model::Classifier(s.model->config().n_embd, s.num_labels);
+  s.build(cfg.head_blocks, cfg.client_tail_blocks());
   s.compute_ssop_basis();  // at once: a bad ssop_k or missing probes fail the set-up, not a step
 }
 
@@ -220,7 +230,8 @@ int64_t split_client::tail_blocks() const {
 
 void split_client::load_adapters(const std::vector<messages::named_tensor>& adapters) {
   auto& s = *impl_;
-  auto state = from_wire(for_task(adapters, s.task));  // a cluster's set may hold other tasks' heads
+  // A cluster's set may hold other tasks' heads; on a two-part split the edge holds this task's.
+  auto state = from_wire(s.cfg.two_part() ? lora_only(adapters) : for_task(adapters, s.task));
   if (s.in_step) {
     model::check_lora_state(*s.bank, state, s.classifier, s.origin());
     for (auto& kv : state)
@@ -236,7 +247,7 @@ head_output split_client::begin_step() {
   s.optimizer->zero_grad();
   s.batch = train::make_classify_batch(s.next_batch(), s.pad);
   if (s.attack == "label_flip")
-    s.batch.labels = s.classifier->score->weight.size(0) - 1 - s.batch.labels;
+    s.batch.labels = s.num_labels - 1 - s.batch.labels;
   auto act = guarded(fmt::format("head forward of client {}", s.id),
                      [&] { return s.segments->head.forward(s.batch.ids, s.batch.mask); });
   head_output out;
@@ -255,8 +266,43 @@ head_output split_client::begin_step() {
   auto la = lengths.accessor<int64_t, 1>();
   for (int64_t i = 0; i < lengths.size(0); ++i)
     out.lengths.push_back(static_cast<uint32_t>(la[i]));
+  if (s.cfg.two_part()) {
+    auto labels = s.batch.labels.to(torch::kLong).contiguous();
+    auto lb = labels.accessor<int64_t, 1>();
+    for (int64_t i = 0; i < labels.size(0); ++i)
+      out.labels.push_back(static_cast<uint32_t>(lb[i]));
+  }
   s.in_step = true;
   return out;
+}
+
+double split_client::local_step() {
+  auto& s = *impl_;
+  if (!s.cfg.whole_model())
+    throw error(errc::invalid_argument, fmt::format("client {}: a local step needs [split] layout = \"whole_model\"", s.id));
+  s.optimizer->zero_grad();
+  s.batch = train::make_classify_batch(s.next_batch(), s.pad);
+  if (s.attack == "label_flip")
+    s.batch.labels = s.num_labels - 1 - s.batch.labels;
+  const auto lengths = s.batch.mask.sum(1);
+  s.batch_tokens = lengths.sum().item<int64_t>();
+  s.batch_positions = s.batch.ids.numel();
+  // The three segments in turn, as the split runs them (the same numerics), without a wire between them.
+  guarded(fmt::format("local step of client {}", s.id), [&] {
+    auto h = s.segments->head.forward(s.batch.ids, s.batch.mask);
+    auto y = s.segments->body.forward(h, s.batch.mask);
+    auto logits = s.segments->tail.forward(y, s.batch.mask);
+    auto loss = torch::nn::functional::cross_entropy(logits, s.batch.labels);
+    s.loss = loss.item<double>();
+    auto g = s.segments->tail.backward_loss(loss);
+    s.segments->head.backward(s.segments->body.backward(g));
+    if (s.cfg.grad_clip > 0)
+      torch::nn::utils::clip_grad_norm_(s.params, s.cfg.grad_clip);
+    s.optimizer->step();
+    drop_grads(s.params);
+  });
+  s.apply_deferred();
+  return s.loss;
 }
 
 messages::tensor_bytes split_client::tail_step(const messages::tensor_bytes& body_output) {
@@ -275,7 +321,7 @@ messages::tensor_bytes split_client::tail_step(const messages::tensor_bytes& bod
   });
 }
 
-double split_client::finish_step(const messages::tensor_bytes& head_grad) {
+double split_client::finish_step(const messages::tensor_bytes& head_grad, double edge_loss) {
   auto& s = *impl_;
   auto g = s.step_tensor(head_grad, "head gradient");
   s.in_step = false;
@@ -287,12 +333,13 @@ double split_client::finish_step(const messages::tensor_bytes& head_grad) {
     drop_grads(s.params);
   });
   s.apply_deferred();
-  return s.loss;
+  return s.cfg.two_part() ? edge_loss : s.loss;
 }
 
 void split_client::abandon_step() {
   drop_grads(impl_->params);
   impl_->segments->head.release();
+  impl_->segments->body.release();
   impl_->segments->tail.release();
   impl_->apply_deferred();
   impl_->in_step = false;
@@ -308,6 +355,10 @@ int64_t split_client::last_batch_tokens() const {
 
 int64_t split_client::last_batch_positions() const {
   return impl_->batch_positions;
+}
+
+int64_t split_client::last_batch_rows() const {
+  return impl_->batch.ids.defined() ? impl_->batch.ids.size(0) : 0;
 }
 
 std::vector<messages::named_tensor> split_client::adapters() const {

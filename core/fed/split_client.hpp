@@ -23,10 +23,12 @@ namespace elsa::fed {
 /// Probes per probe batch.
 inline constexpr std::size_t probe_batch_size = 32;
 
-/// What the head sends to the edge: activations (B, T, C) and the number of real tokens of each row.
+/// What the head sends to the edge: activations (B, T, C) and the number of real tokens of each row; on a
+/// two-part split ([split] layout = "two_part") also each row's label, since the edge computes the loss.
 struct head_output {
   messages::tensor_bytes activation;
   std::vector<uint32_t> lengths;
+  std::vector<uint32_t> labels;
 };
 
 class split_client {
@@ -59,13 +61,22 @@ public:
   /// needs the weights its forward used).
   void load_adapters(const std::vector<messages::named_tensor>& adapters);
 
+  // [split] layout (run_config): u_shaped, the three calls below around the edge's body. whole_model: this
+  // client holds every block and trains with local_step alone; its adapters() include the body blocks.
+  // two_part: no tail and no classifier here (the edge has them): begin_step's output carries the labels,
+  // the edge's reply is the head gradient (finish_step), and adapters() are the head blocks' only.
+
+  /// whole_model only: one whole training step here (head, body, tail, loss, backward, clip, AdamW step);
+  /// returns its loss. elsa::error on another layout.
+  double local_step();
   /// Samples the next batch (seeded, without replacement within an epoch) and runs the head.
   head_output begin_step();
   /// Runs the tail on the edge's output (B, T, C), computes the loss and returns d loss / d body output.
   /// elsa::error (malformed_input) when the shape does not match the batch in progress.
   messages::tensor_bytes tail_step(const messages::tensor_bytes& body_output);
-  /// Back-propagates the edge's gradient through the head, clips and steps; returns the step's loss.
-  double finish_step(const messages::tensor_bytes& head_grad);
+  /// Back-propagates the edge's gradient through the head, clips and steps; returns the step's loss (on a
+  /// two-part split the edge computed it: `edge_loss`, which the reply carried, is returned).
+  double finish_step(const messages::tensor_bytes& head_grad, double edge_loss = 0);
   /// Forgets the step in progress (its edge went away); gradients are cleared.
   void abandon_step();
   bool step_in_progress() const;
@@ -73,6 +84,8 @@ public:
   int64_t last_batch_tokens() const;
   /// Its padded positions (batch x length): what the step's compute is proportional to.
   int64_t last_batch_positions() const;
+  /// Its rows (B).
+  int64_t last_batch_rows() const;
 
   /// The adapters this client trains: head and tail blocks plus the classifier (PEFT names, the classifier
   /// under head_name(task()), sorted). load_adapters takes LoRA entries and this task's head (qualified or

@@ -18,7 +18,7 @@ std::vector<messages::split_point> plan_splits(const run::run_config& cfg, const
                                                const std::vector<messages::assignment>& placement, int64_t round) {
   std::vector<messages::split_point> out;
   for (const auto& a : placement)
-    out.push_back({a.client_id, static_cast<uint32_t>(cfg.head_blocks), static_cast<uint32_t>(cfg.tail_blocks)});
+    out.push_back({a.client_id, static_cast<uint32_t>(cfg.head_blocks), static_cast<uint32_t>(cfg.client_tail_blocks())});
   if (!cfg.dynamic_split())
     return out;
   std::map<uint32_t, std::vector<std::size_t>> by_edge;  // edge -> indices into placement

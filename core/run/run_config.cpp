@@ -37,6 +37,14 @@ const names k_assignments = {"round_robin", "latency"};
 const names k_wire_types = {"fp32", "fp16", "bf16"};
 const names k_adapter_forms = {"none", "sketch"};
 const names k_split_modes = {"fixed", "dynamic"};
+const names k_split_layouts = {"u_shaped", "whole_model", "two_part"};
+
+// A mechanism that needs ELSA's three segments, refused on another [split] layout.
+std::string needs_u_shape(const run_config& c, bool in_use, const char* what) {
+  return in_use && c.split_layout != "u_shaped"
+           ? fmt::format("{} needs [split] layout = \"u_shaped\" (this run's is \"{}\")", what, c.split_layout)
+           : std::string{};
+}
 
 constexpr int64_t k_max_threads = 256;
 constexpr int64_t k_max_clients = 4096;
@@ -193,6 +201,9 @@ void walk(Config& c, Visitor& v) {
   // Whether a + b < n_layer (the edge runs at least one block) is checked against the model at start-up.
   v.key("mode", c.split_mode, k_split_modes);
   v.key("min_head_blocks", c.min_head_blocks, 1, k_max_blocks);
+  v.key("layout", c.split_layout, k_split_layouts);
+  v.rule("mode", [&c] { return needs_u_shape(c, c.dynamic_split(), "= \"dynamic\" (the planner moves the cut of a "
+                                                                    "head | body | tail split)"); });
 
   v.section("profiles");
   v.key("class_names", c.class_names);
@@ -269,6 +280,10 @@ void walk(Config& c, Visitor& v) {
                            "is not supported yet; sample no clients, or use clustering = \"task\" or \"none\"")
              : std::string{};
   });
+  v.rule("clustering", [&c] {
+    return needs_u_shape(c, c.clustering == "behaviour", "= \"behaviour\" (fingerprints run the probes through the "
+                                                         "split path)");
+  });
   v.key("fingerprint", c.fingerprint, k_fingerprints);
   v.key("probes", c.probes, 2, 13000);
   v.key("shrinkage", c.shrinkage, 0.0, 1.0);
@@ -319,12 +334,23 @@ void walk(Config& c, Visitor& v) {
   v.key("sketch_cols", c.sketch_cols, 0, 1 << 24);
   v.key("sketch_ratio", c.sketch_ratio, 1.0, 1e6);
   v.key("sketch_k", c.sketch_k, 0, int64_t{1} << 32);
+  v.rule("adapters", [&c] { return needs_u_shape(c, c.adapters == "sketch", "= \"sketch\""); });
 
   v.section("privacy");
   v.key("ssop", c.ssop);
   v.key("ssop_k", c.ssop_k, 0, 65536);
   v.key("ssop_sigma", c.ssop_sigma, 0.0, 1000.0);
   v.key("capture", c.capture, 0, 100000);
+  v.rule("ssop", [&c] {
+    return c.ssop && c.whole_model() ? std::string("= true with [split] layout = \"whole_model\": no activation "
+                                                   "leaves a client to perturb")
+                                     : std::string{};
+  });
+  v.rule("capture", [&c] {
+    return c.capture > 0 && c.whole_model() ? std::string("> 0 with [split] layout = \"whole_model\": no activation "
+                                                          "reaches an edge to capture")
+                                            : std::string{};
+  });
   // Whether ssop_k < n_embd is checked against the model at start-up.
 
   // Client ids are 0..clients-1, edge ids 0..edges-1, rounds 0..rounds-1 (read in [topology] above).

@@ -70,6 +70,10 @@ struct run_config {
   std::string split_mode = "fixed"; // TOML key "mode". fixed: head_blocks/tail_blocks for everyone;
                                     // dynamic: the coordinator plans (a, b) per client every edge round
   int64_t min_head_blocks = 1;      // a_min of the dynamic planner (>= 1: raw embeddings stay on the client)
+  std::string split_layout = "u_shaped"; // TOML key "layout". u_shaped: ELSA's head | body at the edge | tail;
+                                         // whole_model: every block on the client (FedAvg-LoRA, HierFAVG-LoRA);
+                                         // two_part: head on the client, the rest and the labels at the edge
+                                         // (SplitFed-LoRA)
 
   // [profiles] device classes and the simulated clock (ELSA.md 3.2; docs/mechanisms.md section 2). Classes
   // are parallel lists, one entry per class: name, compute, memory, link to its edge.
@@ -227,6 +231,18 @@ struct run_config {
   /// [split] mode = "dynamic".
   bool dynamic_split() const {
     return split_mode == "dynamic";
+  }
+  /// [split] layout = "whole_model": clients train every block; edges only aggregate.
+  bool whole_model() const {
+    return split_layout == "whole_model";
+  }
+  /// [split] layout = "two_part": no tail; the edge runs blocks [a, L), the classifier and the loss.
+  bool two_part() const {
+    return split_layout == "two_part";
+  }
+  /// The tail blocks a client runs: [split] tail_blocks, or 0 on a two-part split.
+  int64_t client_tail_blocks() const {
+    return two_part() ? 0 : tail_blocks;
   }
   /// Client c's device class (an index into class_names) at edge round `round`: client_classes, else the
   /// seeded draw of class_fractions, else the first class; then the schedule's last change at or before it.

@@ -203,7 +203,7 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
       sim::client_usage u;
       u.client = ev.value("client", uint32_t{0});
       u.edge = ev.value("edge", uint32_t{0});
-      u.at = {ev.value("head_blocks", cfg_.head_blocks), ev.value("tail_blocks", cfg_.tail_blocks)};
+      u.at = {ev.value("head_blocks", cfg_.head_blocks), ev.value("tail_blocks", cfg_.client_tail_blocks())};
       u.steps = ev.value("steps", int64_t{0});
       u.positions = ev.value("positions", int64_t{0});
       u.max_seq_len = ev.value("max_seq_len", int64_t{0});
@@ -212,6 +212,9 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
       u.bytes_down = ev.value("bytes_down", int64_t{0});
       u.messages = ev.value("messages", int64_t{0});
       u.device = cfg_.client_device(u.client, round);
+      u.where = cfg_.whole_model() ? sim::layout::whole_model
+                : cfg_.two_part()  ? sim::layout::two_part
+                                   : sim::layout::u_shaped;
       r.usage.push_back(u);
     }
   } else if (type == "edge_round") {

@@ -21,11 +21,12 @@ edge_time edge_round(const model_shape& shape, const std::vector<client_usage>& 
       const auto batch = std::max<int64_t>(1, u.batch);
       const auto per_step = static_cast<double>(u.positions) / static_cast<double>(u.steps);
       const step_shape s{batch, std::max<int64_t>(1, std::llround(per_step / static_cast<double>(batch)))};
-      const auto f = training_step_flops(shape, s, u.at);
+      const auto f = training_step_flops(shape, s, u.at, u.where);
       t.flops = f.client * static_cast<double>(u.steps);
       t.compute_s = t.flops / u.device.flops_per_s;
       t.edge_s = f.edge * static_cast<double>(u.steps) / edge_flops_per_s;
-      t.memory_bytes = client_memory_bytes(shape, {batch, u.max_seq_len > 0 ? u.max_seq_len : s.seq_len}, u.at);
+      t.memory_bytes =
+        client_memory_bytes(shape, {batch, u.max_seq_len > 0 ? u.max_seq_len : s.seq_len}, u.at, u.where);
     }
     t.comm_s = static_cast<double>(u.bytes_up) / u.device.up_bytes_per_s
                + static_cast<double>(u.bytes_down) / u.device.down_bytes_per_s

@@ -24,6 +24,7 @@ struct client_usage {
   int64_t bytes_down = 0;       // encoded bytes its edge sent it (opening, step replies, adapters)
   int64_t messages = 0;         // messages either way, each one a link latency
   device_profile device;
+  layout where = layout::u_shaped;  // [split] layout: which side runs what (cost_model.hpp)
 };
 
 /// One client's simulated edge round.

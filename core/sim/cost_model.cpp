@@ -245,23 +245,29 @@ struct block_tape {
 // finish_step over core/model's segments).
 class client_step {
 public:
-  client_step(const dims& d, const model_shape& m, split s) : d_(d), m_(m), s_(s) {
+  // head_only: a two-part split's client (no ln_f, classifier or tail).
+  client_step(const dims& d, const model_shape& m, split s, bool head_only = false)
+      : d_(d), m_(m), s_(s), head_only_(head_only) {
     const int64_t NC = d.N * d.C;
     // Held all step: frozen weights, trainable tensors, AdamW's moments.
-    const int64_t frozen = m.vocab * d.C + m.n_positions * d.C + (s.a + s.b) * block_parameters(d) + 2 * d.C;
-    const int64_t trainable = (s.a + s.b) * lora_parameters(d) + d.K * d.C;
+    const int64_t frozen = m.vocab * d.C + m.n_positions * d.C + (s.a + s.b) * block_parameters(d)
+                           + (head_only ? 0 : 2 * d.C);
+    const int64_t trainable = (s.a + s.b) * lora_parameters(d) + (head_only ? 0 : d.K * d.C);
     L_.alloc(frozen * f32);
     L_.alloc(3 * trainable * f32); // the parameters and their two moments
     // The previous step's leftovers: the tail keeps its input (and that input's gradient) until its next
     // forward; split_client keeps its batch until the next one is drawn.
-    prev_tail_in_ = L_.alloc(NC * f32);
-    prev_tail_grad_ = L_.alloc(NC * f32);
+    if (!head_only) {
+      prev_tail_in_ = L_.alloc(NC * f32);
+      prev_tail_grad_ = L_.alloc(NC * f32);
+    }
     batch_ = alloc_batch();
   }
 
   int64_t run() {
     begin_step();
-    tail_step();
+    if (!head_only_)
+      tail_step();
     finish_step();
     return L_.peak();
   }
@@ -622,6 +628,7 @@ private:
   dims d_;
   const model_shape& m_;
   split s_;
+  bool head_only_ = false;
   ledger L_;
   tensor prev_tail_in_ = none, prev_tail_grad_ = none, head_out_ = none;
   std::array<tensor, 3> batch_{none, none, none};
@@ -659,9 +666,11 @@ double block_forward_flops(const model_shape& m, const step_shape& step) {
   return block_forward(dims_of(m, step));
 }
 
-step_flops training_step_flops(const model_shape& m, const step_shape& step, split s) {
+step_flops training_step_flops(const model_shape& m, const step_shape& step, split s, layout where) {
   const auto d = dims_of(m, step);
   check_split(m, s);
+  if (where == layout::two_part && s.b != 0)
+    bad(fmt::format("cost model: a two-part split has no tail (b = {}, need 0)", s.b));
   const double NC = static_cast<double>(d.N * d.C);
   const double fwd = block_forward(d);
   const double lora = static_cast<double>(lora_parameters(d));
@@ -679,19 +688,33 @@ step_flops training_step_flops(const model_shape& m, const step_shape& step, spl
   out.edge += static_cast<double>(m.n_layer - s.a - s.b) * full;
   out.client += static_cast<double>(s.b) * full;
   // ln_f, the classifier on the last tokens (dW and dX backward), log-softmax + NLL.
+  // (two_part: the edge's, as is the classifier's AdamW.)
   const double BK = static_cast<double>(d.B * d.K);
-  out.client += 3 * layer_norm_flops * NC;
-  out.client += 3 * 2.0 * BK * static_cast<double>(d.C);
-  out.client += 3 * log_softmax_flops * BK + static_cast<double>(d.B);
+  double& top = where == layout::two_part ? out.edge : out.client;
+  top += 3 * layer_norm_flops * NC;
+  top += 3 * 2.0 * BK * static_cast<double>(d.C);
+  top += 3 * log_softmax_flops * BK + static_cast<double>(d.B);
   // The optimizers, each over its own trainable tensors.
-  out.client += adamw_flops * (static_cast<double>(s.a + s.b) * lora + static_cast<double>(d.K * d.C));
+  out.client += adamw_flops * static_cast<double>(s.a + s.b) * lora;
+  top += adamw_flops * static_cast<double>(d.K * d.C);
   out.edge += adamw_flops * static_cast<double>(m.n_layer - s.a - s.b) * lora;
+  if (where == layout::whole_model) {
+    out.client += out.edge;
+    out.edge = 0;
+  }
   return out;
 }
 
-int64_t client_memory_bytes(const model_shape& m, const step_shape& step, split s) {
+int64_t client_memory_bytes(const model_shape& m, const step_shape& step, split s, layout where) {
   const auto d = dims_of(m, step);
   check_split(m, s);
+  if (where == layout::whole_model)
+    return client_step(d, m, {m.n_layer - s.b, s.b}).run();
+  if (where == layout::two_part) {
+    if (s.b != 0)
+      bad(fmt::format("cost model: a two-part split has no tail (b = {}, need 0)", s.b));
+    return client_step(d, m, s, true).run();
+  }
   return client_step(d, m, s).run();
 }
 

@@ -41,6 +41,12 @@ struct split {
 bool operator==(split x, split y);
 bool operator!=(split x, split y);
 
+/// Where the model's parts run ([split] layout): u_shaped is ELSA's three segments; whole_model keeps every
+/// block, ln_f and the classifier on the client (FedAvg-LoRA, HierFAVG-LoRA; the edge computes nothing);
+/// two_part keeps the embeddings and blocks [0, a) on the client and runs blocks [a, L), ln_f, the
+/// classifier and the loss at the edge with the labels sent there (SplitFed-LoRA; split b = 0).
+enum class layout { u_shaped, whole_model, two_part };
+
 /// FLOPs of one training step, by who computes them.
 struct step_flops {
   double client = 0; // embeddings, head and tail blocks, ln_f, classifier, loss, the client's AdamW
@@ -69,7 +75,10 @@ struct step_flops {
 ///   adapters (the client's also for the classifier).
 /// Index and gather ops (embedding lookup, last-token pooling) count 0 FLOPs; the position-embedding add
 /// counts 1 per element. elsa::error (invalid_argument) when s is outside the model or the step is empty.
-step_flops training_step_flops(const model_shape& m, const step_shape& step, split s);
+/// whole_model: the same work as at split s, all of it the client's. two_part: s.b must be 0; ln_f, the
+/// classifier, the loss and the classifier's AdamW are the edge's.
+step_flops training_step_flops(const model_shape& m, const step_shape& step, split s,
+                               layout where = layout::u_shaped);
 
 /// Forward FLOPs of one block (its four Conv1D layers with their adapters, attention, layer norms, GELU and
 /// residual adds), counted as in training_step_flops.
@@ -100,7 +109,11 @@ double block_forward_flops(const model_shape& m, const step_shape& step);
 /// Not counted: scalars and kilobyte-sized index bookkeeping (positions, last-token indices), the optimizer's
 /// per-tensor temporaries, and send buffers (an fp16 wire adds a B T C x 2 copy of each tensor sent and a
 /// B T C x 4 widened copy of each received). elsa::error as training_step_flops.
-int64_t client_memory_bytes(const model_shape& m, const step_shape& step, split s);
+/// whole_model: the replay at split (L - b, b), the client holding every block's graph (its body blocks
+/// counted as head blocks: no message buffers between them). two_part (s.b = 0): the head alone, without
+/// ln_f, the classifier or a tail's leftovers; the edge's gradient for the head output is received as in
+/// the U-shape.
+int64_t client_memory_bytes(const model_shape& m, const step_shape& step, split s, layout where = layout::u_shaped);
 
 /// Bytes of one split tensor (B, T, C) on the wire at bytes_per_value (4: fp32, 2: fp16/bf16), payload only.
 int64_t activation_bytes(const model_shape& m, const step_shape& step, int64_t bytes_per_value);

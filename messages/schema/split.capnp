@@ -44,4 +44,7 @@ struct SplitTensor {
   probe @8 :Bool;
   # True for a batch of the public probe set (a fingerprint): the edge runs its body without gradients
   # and keeps nothing for a backward; `step` is then the probe batch's index.
+  loss @9 :Float32;
+  # Optional: the step's loss, on the edge's gradient reply of a two-part split (SplitFed), where the edge
+  # computes it; 0 otherwise.
 }

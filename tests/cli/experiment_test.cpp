@@ -32,14 +32,14 @@ TEST(ExperimentCli, AReducedSuiteWritesOneRowPerRunEachFromTheRunItNamesAndIsNot
   write_config(dir, base, "base.toml");
   const auto suite = dir / "suite.toml";
   write_text(suite, "[suite]\nconfig = \"" + (dir / "base.toml").string() + "\"\n"
-                    "methods = [\"elsa\", \"elsa_no_ssop\"]\nseeds = [3]\n");
+                    "methods = [\"splitfed_lora\", \"elsa\"]\nseeds = [3]\n");
   const auto out = dir / "out";
   const auto args = suite.string() + " --out " + out.string();
   const auto r = run_split("experiment " + args);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(has(r.out, "2 runs; wrote " + (out / "results.csv").string())) << r.out;
-  EXPECT_TRUE(has(r.err, "[1/2] elsa-spam-s3-none: running")) << r.err;
-  EXPECT_TRUE(has(r.err, "[2/2] elsa_no_ssop-spam-s3-none: running, ETA")) << r.err;
+  EXPECT_TRUE(has(r.err, "[1/2] splitfed_lora-spam-s3-none: running")) << r.err;
+  EXPECT_TRUE(has(r.err, "[2/2] elsa-spam-s3-none: running, ETA")) << r.err;
 
   const auto csv = read_text(out / "results.csv");
   const auto rows = csv_rows(csv);
@@ -50,7 +50,7 @@ TEST(ExperimentCli, AReducedSuiteWritesOneRowPerRunEachFromTheRunItNamesAndIsNot
   };
   ASSERT_LT(column("run_dir"), header.size());
   ASSERT_LT(column("test_accuracy"), header.size());
-  const std::vector<std::string> methods = {"elsa", "elsa_no_ssop"};
+  const std::vector<std::string> methods = {"splitfed_lora", "elsa"};
   for (std::size_t i = 1; i < rows.size(); ++i) {
     const auto& row = rows[i];
     ASSERT_EQ(row.size(), header.size()) << csv;
@@ -66,13 +66,21 @@ TEST(ExperimentCli, AReducedSuiteWritesOneRowPerRunEachFromTheRunItNamesAndIsNot
     EXPECT_EQ(std::stod(row[column("bytes_client_to_edge")]), summary["bytes"]["client_to_edge"].get<double>());
     // The method's switches reached the run.
     const auto config = read_text(run / "config.toml");
-    EXPECT_TRUE(has(config, i == 1 ? "ssop = true" : "ssop = false")) << config;
-    EXPECT_TRUE(has(config, "clustering = \"behaviour\"")) << config;
+    EXPECT_TRUE(has(config, i == 2 ? "ssop = true" : "ssop = false")) << config;
+    EXPECT_TRUE(has(config, i == 2 ? "clustering = \"behaviour\"" : "clustering = \"none\"")) << config;
+    EXPECT_TRUE(has(config, i == 2 ? "layout = \"u_shaped\"" : "layout = \"two_part\"")) << config;
+    if (i == 1) {
+      // SplitFed's one server: one edge, the cloud's average every round, and labels crossed with activations
+      // (no gradient goes up, none of the U-shape's tail).
+      EXPECT_TRUE(has(config, "edges = 1")) << config;
+      EXPECT_EQ(summary["bytes_by_kind"]["client_to_edge"].value("gradients", 0), 0) << summary.dump();
+      EXPECT_GT(summary["bytes_by_kind"]["client_to_edge"].value("activations", 0), 0) << summary.dump();
+    }
     EXPECT_TRUE(has(config, "seed = 3")) << config;
   }
   const auto md = read_text(out / "results.md");
   EXPECT_TRUE(has(md, "| elsa | spam | - | none | 1 | ")) << md;
-  EXPECT_TRUE(has(md, "| elsa_no_ssop | spam | - | none | 1 | ")) << md;
+  EXPECT_TRUE(has(md, "| splitfed_lora | spam | - | none | 1 | ")) << md;
   EXPECT_TRUE(has(md, "- [topology] rounds = 2\n")) << md;
 
   // The suite's plots, and one run's plots with its self-contained report page (images inline, nothing fetched).
@@ -81,7 +89,7 @@ TEST(ExperimentCli, AReducedSuiteWritesOneRowPerRunEachFromTheRunItNamesAndIsNot
   ASSERT_EQ(plot.exit_code, 0) << plot.output;
   for (const char* png : {"accuracy_vs_round.png", "accuracy_vs_sim_time.png", "bytes_per_tier.png"})
     EXPECT_GT(std::filesystem::file_size(out / "plots" / png), 1000u) << png;
-  const auto first_run = out / rows[1][column("run_dir")];
+  const auto first_run = out / rows[2][column("run_dir")];  // ELSA's, with trust scores
   plot = run_shell((scripts / "plot_run.py").string() + " " + first_run.string() + " 2>&1");
   ASSERT_EQ(plot.exit_code, 0) << plot.output;
   for (const char* png : {"accuracy.png", "loss.png", "bytes.png", "trust.png"})
@@ -98,8 +106,8 @@ TEST(ExperimentCli, AReducedSuiteWritesOneRowPerRunEachFromTheRunItNamesAndIsNot
   // Again: every run finished, so none is rerun and the table is the same.
   const auto again = run_split("experiment " + args);
   ASSERT_EQ(again.exit_code, 0) << again.err;
-  EXPECT_TRUE(has(again.err, "[1/2] elsa-spam-s3-none: finished earlier, kept")) << again.err;
-  EXPECT_TRUE(has(again.err, "[2/2] elsa_no_ssop-spam-s3-none: finished earlier, kept")) << again.err;
+  EXPECT_TRUE(has(again.err, "[1/2] splitfed_lora-spam-s3-none: finished earlier, kept")) << again.err;
+  EXPECT_TRUE(has(again.err, "[2/2] elsa-spam-s3-none: finished earlier, kept")) << again.err;
   EXPECT_EQ(read_text(out / "results.csv"), csv);
 
   // A cell whose run did not finish (its summary gone, as after kill -9) continues from its last checkpoint (here
@@ -108,8 +116,8 @@ TEST(ExperimentCli, AReducedSuiteWritesOneRowPerRunEachFromTheRunItNamesAndIsNot
   std::filesystem::remove(out / rows[2][column("run_dir")] / "summary.json");
   const auto resumed = run_split("experiment " + suite.string() + " --out " + (out / ".").string());
   ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
-  EXPECT_TRUE(has(resumed.err, "[1/2] elsa-spam-s3-none: finished earlier, kept")) << resumed.err;
-  EXPECT_TRUE(has(resumed.err, "[2/2] elsa_no_ssop-spam-s3-none: continuing from its last checkpoint")) << resumed.err;
+  EXPECT_TRUE(has(resumed.err, "[1/2] splitfed_lora-spam-s3-none: finished earlier, kept")) << resumed.err;
+  EXPECT_TRUE(has(resumed.err, "[2/2] elsa-spam-s3-none: continuing from its last checkpoint")) << resumed.err;
   const auto after = csv_rows(read_text(out / "results.csv"));
   ASSERT_EQ(after.size(), 3u);
   EXPECT_EQ(after[2][column("test_accuracy")], rows[2][column("test_accuracy")]);
@@ -121,7 +129,7 @@ TEST(ExperimentCli, AReducedSuiteWritesOneRowPerRunEachFromTheRunItNamesAndIsNot
   write_text(suite, read_text(suite) + "[set.topology]\nkappa1 = 2\n");
   const auto changed = run_split("experiment " + args);
   EXPECT_EQ(changed.exit_code, 1) << changed.err;
-  EXPECT_TRUE(has(changed.err, "cell elsa-spam-s3-none ran with another config than the suite now gives it"))
+  EXPECT_TRUE(has(changed.err, "cell splitfed_lora-spam-s3-none ran with another config than the suite now gives it"))
     << changed.err;
   EXPECT_EQ(lines_of(changed.err), 1) << changed.err;
   std::filesystem::remove_all(dir);

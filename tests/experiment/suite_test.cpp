@@ -8,6 +8,7 @@
 #include "core/errors.hpp"
 #include "core/experiment/results.hpp"
 #include "core/experiment/suite.hpp"
+#include "core/run/run_config.hpp"
 
 namespace elsa::experiment {
 namespace {
@@ -95,8 +96,9 @@ TEST(Suite, WithoutAxesACellKeepsTheBaseConfigsTasksSeedAndPartition) {
 TEST(Suite, EveryMechanismHasItsAblationAndEachTurnsOneSwitch) {
   const auto all = method_switches("elsa");
   const auto& names = method_names();
-  ASSERT_EQ(names.size(), 7u);
-  for (std::size_t i = 1; i < names.size(); ++i) {
+  ASSERT_EQ(names.size(), 10u);
+  for (std::size_t i = 1; i < 7; ++i) {
+    ASSERT_EQ(names[i].rfind("elsa_no_", 0), 0u) << names[i];
     const auto t = method_switches(names[i]);
     int differ = 0;
     const auto text = [](const toml::node* n) {
@@ -113,13 +115,45 @@ TEST(Suite, EveryMechanismHasItsAblationAndEachTurnsOneSwitch) {
   }
 }
 
+// The baselines: every ELSA mechanism off, each on its own layout; FedAvg-LoRA and SplitFed-LoRA have one
+// server (one edge whose every round is a cloud round), HierFAVG-LoRA keeps the base config's hierarchy; the
+// cells read back as valid run configs.
+TEST(Suite, TheBaselinesTurnEveryMechanismOffAndRunTheirOwnLayout) {
+  const auto dir = scratch("baselines");
+  const auto file = suite_file(dir, "[suite]\nconfig = \"" + (dir / "base.toml").string() + "\"\n"
+                                    "methods = [\"fedavg_lora\", \"hierfavg_lora\", \"splitfed_lora\"]\n"
+                                    "[set.topology]\nedges = 2\nrounds = 4\nkappa2 = 2\n"
+                                    "[set.privacy]\ncapture = 2\n");
+  const auto cells = read_suite(file).cells(dir / "out");
+  ASSERT_EQ(cells.size(), 3u);
+  const std::vector<std::string> layouts = {"whole_model", "whole_model", "two_part"};
+  const std::vector<int64_t> edges = {1, 2, 1}, kappa2 = {1, 2, 1}, capture = {0, 0, 2};
+  for (std::size_t i = 0; i < cells.size(); ++i) {
+    const auto& c = cells[i].config;
+    EXPECT_EQ(c["split"]["layout"].value<std::string>(), layouts[i]) << cells[i].method;
+    EXPECT_EQ(c["split"]["mode"].value<std::string>(), "fixed");
+    EXPECT_EQ(c["elsa"]["clustering"].value<std::string>(), "none");
+    EXPECT_EQ(c["elsa"]["trust_weighting"].value<bool>(), false);
+    EXPECT_EQ(c["elsa"]["assignment"].value<std::string>(), "round_robin");
+    EXPECT_EQ(c["compress"]["adapters"].value<std::string>(), "none");
+    EXPECT_EQ(c["privacy"]["ssop"].value<bool>(), false);
+    EXPECT_EQ(c["privacy"]["capture"].value<int64_t>(), capture[i]) << cells[i].method;
+    EXPECT_EQ(c["topology"]["edges"].value<int64_t>(), edges[i]) << cells[i].method;
+    EXPECT_EQ(c["topology"]["kappa2"].value<int64_t>(), kappa2[i]) << cells[i].method;
+    EXPECT_EQ(c["topology"]["rounds"].value<int64_t>(), 4) << "the same rounds for every method";
+    // Valid as a run config: written out and read back.
+    const auto cfg_file = dir / (cells[i].id + ".toml");
+    std::ofstream(cfg_file) << c << "\n";
+    const auto cfg = run::read_run_config(cfg_file);
+    EXPECT_EQ(cfg.split_layout, layouts[i]);
+  }
+}
+
 TEST(Suite, BadSuitesAreRefusedWithOneLineNamingTheKey) {
   const auto dir = scratch("bad");
   const auto base = "[suite]\nconfig = \"" + (dir / "base.toml").string() + "\"\n";
   auto e = error_of(suite_file(dir, base + "methods = [\"elsa\", \"fedprox\"]\n"));
   EXPECT_NE(e.find("[suite] methods[1]: unknown method 'fedprox'; methods: elsa, elsa_no_clustering"), std::string::npos) << e;
-  e = error_of(suite_file(dir, base + "methods = [\"fedavg_lora\"]\n"));
-  EXPECT_NE(e.find("method 'fedavg_lora' is not available yet"), std::string::npos) << e;
   e = error_of(suite_file(dir, base + "methods = [\"elsa\"]\ntask_sets = [[\"spam\", \"supersense\"]]\nalphas = [0.5]\n"));
   EXPECT_NE(e.find("[suite] alphas: a Dirichlet split is of one task's examples, and task_sets[0] has 2 tasks"),
             std::string::npos) << e;

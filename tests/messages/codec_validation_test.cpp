@@ -2,6 +2,7 @@
 // with a message that names the field: garbage, truncation, wrong kind, unknown enums, ids, limits.
 #include "messages/codec.hpp"
 
+#include <cmath>
 #include <cstring>
 #include <limits>
 #include <random>
@@ -307,6 +308,36 @@ TEST(CodecValidation, SeqLengthsMustMatchTheBatch) {
   });
   expect_failure(codec{}.decode<split_tensor>(bytes), violation::inconsistent,
                  "split_tensor.seq_lengths: 3 entries for a batch of 2");
+}
+
+// A two-part split's step: labels ride on the head activation, the loss on the edge's gradient reply; a loss
+// anywhere else, or one that is not a finite number >= 0, is refused.
+TEST(CodecValidation, LabelsAndLossGoOnlyWhereATwoPartSplitPutsThem) {
+  std::mt19937_64 rng{11};
+  auto act = testing::sample_split_tensor(rng);  // client 5's head activation
+  act.labels.assign(static_cast<std::size_t>(act.tensor.shape()[0]), 1u);
+  auto back = codec{}.decode<split_tensor>(codec{}.encode(participant{tier::client, 5}, act).value());
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->body.labels, act.labels);
+  auto grad = testing::sample_body_gradient(rng);
+  grad.loss = 0.6931f;
+  back = codec{}.decode<split_tensor>(codec{}.encode(participant{tier::edge, 0}, grad).value());
+  ASSERT_TRUE(back.ok()) << back.error().message;
+  EXPECT_EQ(back->body.loss, 0.6931f);
+  act.loss = 0.5f;
+  expect_failure(codec{}.encode(participant{tier::client, 5}, act), violation::inconsistent,
+                 "only the edge's gradient reply of a two-part split carries a loss");
+  grad.loss = std::nanf("");
+  expect_failure(codec{}.encode(participant{tier::edge, 0}, grad), violation::value_out_of_range, "split_tensor.loss");
+  auto bytes = craft([](wire::Envelope::Builder env) {
+    env.getSender().setTier(wire::Tier::EDGE);
+    auto st = env.getBody().initSplitTensor();
+    st.setSegment(wire::Segment::BODY);
+    st.setRole(wire::Role::GRADIENT);
+    st.setLoss(-1.0f);
+    craft_tensor(st.initTensor(), {1}, 4);
+  });
+  expect_failure(codec{}.decode<split_tensor>(bytes), violation::value_out_of_range, "is not a finite loss >= 0");
 }
 
 TEST(CodecValidation, ImpossibleSegmentRolePair) {

@@ -831,3 +831,27 @@ TEST(RunConfig, TheShippedMechanismConfigsAreValid) {
   EXPECT_EQ(soak.partition_rounds, 2);
   EXPECT_FALSE(soak.deterministic);
 }
+
+TEST(RunConfigErrors, ALayoutOtherThanTheUShapeRefusesWhatNeedsIt) {
+  auto f = read_error("[split]\nlayout = \"y_shaped\"\n");
+  EXPECT_TRUE(contains(f.what, "[split] layout = \"y_shaped\" is not one of u_shaped, whole_model, two_part")) << f.what;
+  f = read_error("[split]\nlayout = \"whole_model\"\nmode = \"dynamic\"\n");
+  EXPECT_TRUE(contains(f.what, "[split] mode = \"dynamic\"")) << f.what;
+  EXPECT_TRUE(contains(f.what, "needs [split] layout = \"u_shaped\" (this run's is \"whole_model\")")) << f.what;
+  f = read_error("[split]\nlayout = \"two_part\"\n[elsa]\nclustering = \"behaviour\"\n");
+  EXPECT_TRUE(contains(f.what, "[elsa] clustering = \"behaviour\"")) << f.what;
+  EXPECT_TRUE(contains(f.what, "(this run's is \"two_part\")")) << f.what;
+  f = read_error("[split]\nlayout = \"two_part\"\n[compress]\nadapters = \"sketch\"\n");
+  EXPECT_TRUE(contains(f.what, "[compress] adapters = \"sketch\" needs [split] layout = \"u_shaped\"")) << f.what;
+  f = read_error("[split]\nlayout = \"whole_model\"\n[privacy]\nssop = true\n");
+  EXPECT_TRUE(contains(f.what, "[privacy] ssop = true with [split] layout = \"whole_model\"")) << f.what;
+  f = read_error("[split]\nlayout = \"whole_model\"\n[privacy]\ncapture = 2\n");
+  EXPECT_TRUE(contains(f.what, "[privacy] capture > 0 with [split] layout = \"whole_model\"")) << f.what;
+  // A two-part split takes SS-OP and a capture (its activations do cross), and has no tail.
+  const auto p = write_toml("two_part", "[split]\nlayout = \"two_part\"\ntail_blocks = 2\n[privacy]\nssop = true\ncapture = 2\n");
+  const auto cfg = er::read_run_config(p);
+  fs::remove(p);
+  EXPECT_TRUE(cfg.two_part());
+  EXPECT_EQ(cfg.client_tail_blocks(), 0);
+  EXPECT_EQ(cfg.tail_blocks, 2);
+}

@@ -232,3 +232,37 @@ TEST(ShapeOf, TakesTheModelAndAdapterConfig) {
 
 } // namespace
 } // namespace elsa::sim
+
+namespace elsa::sim {
+namespace {
+
+// The baselines' layouts: a whole-model client does the U-shape's whole work itself; a two-part split moves
+// ln_f, the classifier, the loss and the classifier's AdamW from the client to the edge (an exact count of
+// what moved); memory follows what the client holds.
+TEST(Layouts, MoveWorkAndMemoryBetweenClientAndEdge) {
+  for (const auto& s : {shipped(), odd()}) {
+    const step_shape st{4, 40};
+    const auto u = training_step_flops(s, st, {1, 1});
+    const auto whole = training_step_flops(s, st, {1, 1}, layout::whole_model);
+    EXPECT_DOUBLE_EQ(whole.client, u.client + u.edge);
+    EXPECT_EQ(whole.edge, 0.0);
+    // Two-part at a = 1 against the U-shape at (1, 0): the same model, the top moved to the edge.
+    const auto u10 = training_step_flops(s, st, {1, 0});
+    const auto two = training_step_flops(s, st, {1, 0}, layout::two_part);
+    const double N = 4 * 40, C = s.n_embd, K = s.num_labels, B = 4;
+    const double top = 3 * 8 * N * C + 3 * 2 * B * K * C + 3 * 5 * B * K + B + 14 * K * C;
+    EXPECT_NEAR(u10.client - two.client, top, 1e-9 * top);
+    EXPECT_NEAR(two.edge - u10.edge, top, 1e-9 * top);
+    EXPECT_THROW(training_step_flops(s, st, {1, 1}, layout::two_part), elsa::error) << "a two-part split has no tail";
+    const auto mem_u = client_memory_bytes(s, st, {1, 1});
+    const auto mem_two = client_memory_bytes(s, st, {1, 0}, layout::two_part);
+    const auto mem_whole = client_memory_bytes(s, st, {1, 1}, layout::whole_model);
+    EXPECT_LT(mem_two, mem_u);
+    EXPECT_GT(mem_whole, mem_u);
+    EXPECT_EQ(mem_whole, client_memory_bytes(s, st, {s.n_layer - 1, 1})) << "every block's graph on the client";
+    EXPECT_THROW(client_memory_bytes(s, st, {1, 1}, layout::two_part), elsa::error);
+  }
+}
+
+} // namespace
+} // namespace elsa::sim
