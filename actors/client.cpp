@@ -383,10 +383,12 @@ void count_batch(client_pointer self) {
 
 // [split] layout = "whole_model": one whole step here, then the next (each a message of its own, so openings,
 // heartbeats and adapters are taken between steps).
-void on_local_step(client_pointer self, uint32_t round) {
+void on_local_step(client_pointer self, uint32_t chain) {
   auto& st = self->state;
-  if (!st.in_round || round != st.round)
+  if (!check_own_timer(self, *st.ctx, st.peers, who(self), st.round, "local step"))
     return;
+  if (!st.in_round || chain != st.local_chain)
+    return;  // its round was given up or superseded (another opening started a chain of its own)
   try {
     st.loss_sum += st.core->local_step();
   } catch (const elsa::error& e) {
@@ -403,7 +405,7 @@ void on_local_step(client_pointer self, uint32_t round) {
 void start_step(client_pointer self) {
   auto& st = self->state;
   if (st.ctx->cfg.whole_model()) {
-    self->send(self, forward_atom::value, st.round);
+    self->send(self, forward_atom::value, st.local_chain);
     return;
   }
   auto act = outgoing(self, segment::head, tensor_role::activation);
@@ -458,6 +460,7 @@ void on_open_round(client_pointer self, const open_round& open, uint32_t from_ed
     }
   st.round = open.round;
   st.in_round = true;
+  ++st.local_chain;
   st.fingerprint = open.fingerprint;
   st.core->begin_round();
   st.steps_target = open.local_steps;
@@ -619,7 +622,7 @@ client_actor::behavior_type client(client_pointer self, context_ptr ctx, std::sh
   return {
     [self](deliver_atom, const payload& bytes) { on_message(self, bytes, nullptr); },
     [self](deadline_atom, uint32_t request) { on_lost_request(self, request); },
-    [self](forward_atom, uint32_t round) { on_local_step(self, round); },
+    [self](forward_atom, uint32_t chain) { on_local_step(self, chain); },
     // -- reliable delivery (actors/transmit.hpp) --
     [self](deliver_atom, const payload& bytes, uint64_t id, uint64_t sum) {
       if (self->state.silent)

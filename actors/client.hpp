@@ -45,6 +45,7 @@ struct client_state {
   bool in_round = false;
   uint32_t steps_target = 0;
   uint32_t steps_done = 0;
+  uint32_t local_chain = 0; // whole_model: counts round openings; a queued local step of an earlier one is dropped
   uint32_t requests = 0;   // step requests sent (all rounds): names the one a lost-request timer is for
   uint32_t attempt = 0;    // of the step request in flight: 0 the first send, then each resend
   std::function<void()> resend;  // sends the step request in flight again ([faults] retry_ms)

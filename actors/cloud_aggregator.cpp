@@ -6,8 +6,10 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <set>
 
 #include <caf/event_based_actor.hpp>
+
 #include <fmt/format.h>
 
 #include "actors/dispatch.hpp"
@@ -46,12 +48,20 @@ uint32_t cluster_of_task(const cloud_pointer& self, uint32_t t) {
 run::kind_bytes broadcast(cloud_pointer self, uint32_t round) {
   auto& st = self->state;
   run::kind_bytes bytes_sent;
+  // Only the clusters some client is in carry their adapters (behaviour clustering keeps max_clusters slots,
+  // most of them empty); the others go as an empty update, which tells an edge the round's set is complete.
+  std::set<uint32_t> in_use;
+  for (const auto& [c, k] : st.cluster_of)
+    in_use.insert(k);
   for (uint32_t k = 0; k < st.global.size(); ++k) {
     adapter_update up;
     up.round = round;
     up.base_round = round;
     up.cluster_id = k;
-    up.form = st.global[k];
+    if (in_use.count(k) || in_use.empty())
+      up.form = st.global[k];
+    else
+      up.form = std::vector<named_tensor>{};
     auto bytes = st.ctx->codec.encode(me, up);
     if (!bytes) {
       record_error(self, *st.ctx, who, round, run::run_error::internal, bytes.error().message);

@@ -713,6 +713,8 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
     try {
       if (start.empty())
         throw elsa::error(errc::invalid_argument, "this edge has no adapters of the cluster to sketch against");
+      if (snap == snaps.end())  // (only a whole-model run has none, and it cannot sketch: run_config refuses it)
+        throw elsa::error(errc::invalid_argument, "no body state of the round to add to the sketch");
       cu.adapters = fed::client_update_at_edge(fed::plan_sketch(ctx.cfg, start), up, snap->second, start);
     } catch (const elsa::error& e) {
       record_error(self, ctx, who(self), up.round, run::run_error::rejected_update, "sketch_mismatch",
@@ -826,8 +828,11 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
       snaps.erase(snaps.begin());
   }
   auto reply = ctx.codec.encode(me(self), out);
-  if (!reply)
+  if (!reply) {
+    // (e.g. a two-part step whose loss diverged: the codec takes finite losses only)
+    record_error(self, ctx, who(self), in.round, run::run_error::internal, reply.error().message);
     return make_caf_error(reply.error());
+  }
   st.sent_down.add(out.role == tensor_role::activation ? run::byte_kind::activations : run::byte_kind::gradients, static_cast<int64_t>(reply->size()),
               static_cast<int64_t>(reply->size()) + dense_f32_extra(out));
   return std::move(*reply);

@@ -53,7 +53,7 @@ using client_actor = caf::typed_actor<
   caf::reacts_to<messages::deliver_atom, payload>,
   caf::reacts_to<messages::deliver_atom, payload, handles>,
   caf::reacts_to<messages::deadline_atom, uint32_t>,  // own timer: step n's request was lost ([faults] net_*)
-  caf::reacts_to<messages::forward_atom, uint32_t>,   // own: the next local step of round r ([split] whole_model)
+  caf::reacts_to<messages::forward_atom, uint32_t>,   // own: the next local step of chain n ([split] whole_model)
   ELSA_RELIABLE_DELIVERY>;
 
 /// An edge server: the body for each of its clients, per-cluster aggregation, relay between cloud and clients.

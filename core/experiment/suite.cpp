@@ -20,7 +20,7 @@ namespace {
 toml::table elsa_switches() {
   return toml::table{
     {"elsa", toml::table{{"clustering", "behaviour"}, {"trust_weighting", true}, {"assignment", "latency"}}},
-    {"split", toml::table{{"mode", "dynamic"}}},
+    {"split", toml::table{{"mode", "dynamic"}, {"layout", "u_shaped"}}},
     {"compress", toml::table{{"adapters", "sketch"}}},
     {"privacy", toml::table{{"ssop", true}}},
   };
@@ -49,7 +49,7 @@ const std::vector<std::string> baselines = {"fedavg_lora", "hierfavg_lora", "spl
 // The baselines: every ELSA mechanism off (one cluster, plain sample weighting, round-robin placement, fixed
 // split, dense uploads, no SS-OP), on their own [split] layout and topology.
 // - fedavg_lora (FedIT): whole model on each client, one server: one edge that passes every round to the
-//   cloud (kappa2 = 1), so the server's average is the cloud's.
+//   cloud (kappa2 = 1) over a link the clock charges nothing, so the server's average is the cloud's.
 // - hierfavg_lora: whole model on each client; client-edge-cloud as the base config's topology.
 // - splitfed_lora (SFLv1): a two-part split, [split] head_blocks on the client, the rest and the labels at
 //   one server, which keeps a server-side copy per client and averages them with the clients' heads every
@@ -61,8 +61,12 @@ toml::table baseline_switches(const std::string& method) {
     {"compress", toml::table{{"adapters", "none"}}},
     {"privacy", toml::table{{"ssop", false}}},
   };
-  if (method != "hierfavg_lora")
+  if (method != "hierfavg_lora") {
+    // One server: the one edge and the cloud stand in one place, so the simulated clock charges their link
+    // nothing (its bytes still show in the edge<->cloud columns).
     t.insert_or_assign("topology", toml::table{{"edges", 1}, {"kappa2", 1}});
+    t.insert_or_assign("profiles", toml::table{{"edge_cloud_mbps", 1e6}, {"edge_cloud_latency_ms", 0.0}});
+  }
   if (method != "splitfed_lora")  // nothing leaves a whole-model client but its adapters
     lay_over(t, toml::table{{"privacy", toml::table{{"capture", 0}}}});
   return t;

@@ -54,10 +54,12 @@ struct edge_body::impl {
   // A slot that runs a body (not whole_model) for `what`, else elsa::error.
   slot& running(uint32_t client, const char* what) {
     auto& s = at(client);
-    if (!s.body)
+    if (cfg.whole_model())
       throw error(errc::invalid_argument,
                   fmt::format("client {}: a {} request, but with [split] layout = \"whole_model\" this edge runs no "
                               "blocks", client, what));
+    if (!s.body)
+      throw error(errc::invalid_argument, fmt::format("edge: the slot of client {} was never built", client));
     return s;
   }
 
@@ -85,36 +87,44 @@ bool edge_body::add_client(uint32_t client, int64_t head_blocks, int64_t tail_bl
   const auto& cfg = impl_->cfg;
   check_split(L, head_blocks, tail_blocks, cfg.two_part());
   auto it = impl_->slots.find(client);
-  if (it != impl_->slots.end() && it->second.a == head_blocks && it->second.b == tail_blocks)
+  const bool fresh = it == impl_->slots.end();
+  if (!fresh && it->second.a == head_blocks && it->second.b == tail_blocks)
     return false;
+  if (cfg.two_part() && (fresh || !it->second.classifier)
+      && (client >= impl_->tasks.size() || impl_->tasks[client].num_labels < 2))
+    throw error(errc::invalid_argument, fmt::format("edge: no task known for client {} (a two-part split's edge "
+                                                    "runs its classifier)", client));
   slot* s = &impl_->slots[client];
-  s->a = head_blocks;
-  s->b = tail_blocks;
-  if (cfg.whole_model())
-    return true;  // an empty slot: the client runs its blocks itself
-  if (cfg.two_part() && !s->classifier) {
-    if (client >= impl_->tasks.size() || impl_->tasks[client].num_labels < 1)
-      throw error(errc::invalid_argument, fmt::format("edge: no task known for client {} (a two-part split's edge "
-                                                      "runs its classifier)", client));
-    s->task = impl_->tasks[client].task;
-    s->classifier = model::Classifier(impl_->model->config().n_embd, impl_->tasks[client].num_labels);
+  try {
+    if (!cfg.whole_model()) {  // (whole_model: an empty slot, the client runs its blocks itself)
+      if (cfg.two_part() && !s->classifier) {
+        s->task = impl_->tasks[client].task;
+        s->classifier = model::Classifier(impl_->model->config().n_embd, impl_->tasks[client].num_labels);
+      }
+      const auto kept = s->bank ? s->bank->blocks() : std::vector<int64_t>{};
+      auto bank = make_bank(*impl_->base, cfg, block_range(head_blocks, L - tail_blocks), s->bank.get(),
+                            fmt::format("body slot of client {} re-split", client));
+      s->body.reset();
+      s->bank = std::move(bank);
+      // two_part: blocks [a, L) with ln_f and the classifier, a tail segment; otherwise the body.
+      s->body = std::make_unique<model::segment>(impl_->model,
+                                                 cfg.two_part() ? model::segment_kind::tail : model::segment_kind::body,
+                                                 head_blocks, L - tail_blocks, s->classifier, s->bank.get());
+      s->params = s->body->trainable_parameters();
+      s->optimizer = std::make_unique<torch::optim::AdamW>(
+        s->params, torch::optim::AdamWOptions(impl_->cfg.lr).weight_decay(impl_->cfg.weight_decay));
+      s->pending = false;
+      const auto moved = moved_blocks(cluster_set, head_blocks, L - tail_blocks, kept);
+      if (!moved.empty())
+        s->bank->load(from_wire(moved), fmt::format("body slot of client {}: blocks moved here by a re-split", client));
+    }
+  } catch (...) {
+    if (fresh)
+      impl_->slots.erase(client);  // nothing half-built stays behind: a retry fails (or succeeds) the same way
+    throw;
   }
-  const auto kept = s->bank ? s->bank->blocks() : std::vector<int64_t>{};
-  auto bank = make_bank(*impl_->base, cfg, block_range(head_blocks, L - tail_blocks), s->bank.get(),
-                        fmt::format("body slot of client {} re-split", client));
-  s->body.reset();
-  s->bank = std::move(bank);
-  // two_part: blocks [a, L) with ln_f and the classifier, a tail segment; otherwise the body.
-  s->body = std::make_unique<model::segment>(impl_->model,
-                                             cfg.two_part() ? model::segment_kind::tail : model::segment_kind::body,
-                                             head_blocks, L - tail_blocks, s->classifier, s->bank.get());
-  s->params = s->body->trainable_parameters();
-  s->optimizer = std::make_unique<torch::optim::AdamW>(
-    s->params, torch::optim::AdamWOptions(impl_->cfg.lr).weight_decay(impl_->cfg.weight_decay));
-  s->pending = false;
-  const auto moved = moved_blocks(cluster_set, head_blocks, L - tail_blocks, kept);
-  if (!moved.empty())
-    s->bank->load(from_wire(moved), fmt::format("body slot of client {}: blocks moved here by a re-split", client));
+  s->a = head_blocks;  // only once the slot is built: the same split again would otherwise skip a failed build
+  s->b = tail_blocks;
   return true;
 }
 
@@ -135,8 +145,8 @@ std::vector<uint32_t> edge_body::clients() const {
 
 void edge_body::load_adapters(uint32_t client, const std::vector<messages::named_tensor>& adapters) {
   auto& s = impl_->at(client);
-  if (!s.bank)
-    return;  // whole_model: nothing runs here
+  if (impl_->cfg.whole_model())
+    return;  // nothing runs here
   // Heads (any task's) belong to the clients; on a two-part split this client's task's head is the slot's.
   auto state = from_wire(s.classifier ? for_task(adapters, s.task) : lora_only(adapters));
   const auto origin = fmt::format("{} adapters for client {}", s.classifier ? "server-side" : "body", client);

@@ -51,7 +51,8 @@ public:
   std::vector<uint32_t> clients() const;
 
   /// Copies the body-block entries of `adapters` into the client's slot; other entries (head, tail,
-  /// classifier) are ignored, so a cluster's full set can be passed as is. While a step of that client is
+  /// classifier) are ignored, so a cluster's full set can be passed as is (two_part: the client's task's
+  /// classifier head is the slot's and is taken; whole_model: nothing is). While a step of that client is
   /// pending the values are checked at once and copied in when the step ends.
   void load_adapters(uint32_t client, const std::vector<messages::named_tensor>& adapters);
 

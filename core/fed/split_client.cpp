@@ -363,7 +363,7 @@ int64_t split_client::last_batch_rows() const {
 
 std::vector<messages::named_tensor> split_client::adapters() const {
   const auto& s = *impl_;
-  const int64_t L = s.model->n_layer();  // the bank holds exactly the head and tail blocks
+  const int64_t L = s.model->n_layer();  // the bank holds the client's blocks (every one under whole_model)
   return with_task_head(to_wire(model::lora_state(*s.bank, s.classifier, 0, L)), s.task);
 }
 

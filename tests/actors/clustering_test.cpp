@@ -81,6 +81,23 @@ void expect_clustered_run(const run::run_config& cfg, const actors::run_result& 
     EXPECT_GT(r.summary["tasks"][task].value("test_examples", 0), 0) << task;
   EXPECT_EQ(r.summary["client_task"]["1"], "genre");
   EXPECT_EQ(r.summary["clusterings"], 2);
+  // The cloud keeps max_clusters slots (8) but broadcasts adapters only for the clusters clients are in: after
+  // cloud round 1 each edge sent up one set (every client still in the starting cluster) and gets the 2
+  // clusters' sets back (each with both tasks' heads): about 3x the upload, where all 8 slots made it 12x.
+  ASSERT_EQ(cfg.max_clusters, 8);
+  const auto adapters = [](const nlohmann::json& m, const char* tier) {
+    const auto& kinds = m["bytes_by_kind"];
+    return kinds.contains(tier) && kinds[tier].is_object() ? kinds[tier].value("adapters", 0.0) : 0.0;
+  };
+  int broadcasts = 0;
+  for (const auto& m : r.metrics) {
+    const auto down = adapters(m, "cloud_to_edge");
+    if (down == 0)
+      continue;
+    ++broadcasts;
+    EXPECT_LT(down, 4.0 * adapters(m, "edge_to_cloud")) << m.dump();
+  }
+  EXPECT_EQ(broadcasts, 1) << "after cloud round 1 of 2";
 }
 
 TEST(Clustering, ADeterministicRunFingerprintsClustersAndScoresEveryTask) {

@@ -141,6 +141,8 @@ TEST(Suite, TheBaselinesTurnEveryMechanismOffAndRunTheirOwnLayout) {
     EXPECT_EQ(c["topology"]["edges"].value<int64_t>(), edges[i]) << cells[i].method;
     EXPECT_EQ(c["topology"]["kappa2"].value<int64_t>(), kappa2[i]) << cells[i].method;
     EXPECT_EQ(c["topology"]["rounds"].value<int64_t>(), 4) << "the same rounds for every method";
+    EXPECT_EQ(c["profiles"]["edge_cloud_latency_ms"].value<double>().has_value(), edges[i] == 1)
+      << cells[i].method << ": one server's edge and cloud stand in one place";
     // Valid as a run config: written out and read back.
     const auto cfg_file = dir / (cells[i].id + ".toml");
     std::ofstream(cfg_file) << c << "\n";

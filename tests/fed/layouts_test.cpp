@@ -98,6 +98,8 @@ TEST_F(Layouts, RequestsOfAnotherLayoutAndBadLabelsAreRefused) {
   ew.add_client(0, 1, 1);
   et.add_client(0, 1, 0);
   EXPECT_THROW(no_tasks.add_client(0, 1, 0), elsa::error) << "a two-part edge must know the client's task";
+  EXPECT_THROW(no_tasks.add_client(0, 1, 0), elsa::error) << "and a retry fails the same way: nothing half-built";
+  EXPECT_FALSE(no_tasks.has_client(0));
   EXPECT_THROW(et.add_client(1, 1, 1), elsa::error) << "a two-part split has no tail";
   EXPECT_THROW(et.add_client(1, 4, 0), elsa::error) << "the edge runs at least one block";
   auto head = ct.begin_step();
