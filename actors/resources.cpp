@@ -157,6 +157,7 @@ std::shared_ptr<run_context> make_run_context(const run::run_config& cfg, const 
   limits.max_clients = static_cast<uint32_t>(cfg.clients);
   limits.max_edges = static_cast<uint32_t>(cfg.edges);
   limits.max_clusters = res.clusters;
+  limits.max_tasks = static_cast<uint32_t>(res.num_labels.size());
   auto ctx = std::make_shared<run_context>(cfg, limits);
   ctx->clusters = res.clusters;
   ctx->task_names = res.task_names;

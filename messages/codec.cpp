@@ -251,6 +251,12 @@ public:
               + std::to_string(limits_.max_clusters) + "-1)");
   }
 
+  void task_index(uint32_t id, const field_name& field) const {
+    ELSA_REQUIRE(id < limits_.max_tasks, violation::id_out_of_range,
+            field.str() + ": task " + std::to_string(id) + " is out of range (tasks are 0.."
+              + std::to_string(limits_.max_tasks) + "-1)");
+  }
+
   void list_size(std::size_t n, uint64_t limit, const field_name& field) const {
     ELSA_REQUIRE(n <= limit, violation::list_limit,
             field.str() + ": " + std::to_string(n) + " entries, more than the limit of " + std::to_string(limit));
@@ -527,7 +533,7 @@ public:
   }
 
   void operator()(const registration& m) const {
-    cluster_id(m.cluster_id, "registration.cluster_id");
+    task_index(m.cluster_id, "registration.cluster_id");
   }
 
   void operator()(const peer_table& m) const {
@@ -537,7 +543,7 @@ public:
     for (std::size_t i = 0; i < m.peers.size(); ++i) {
       field_name at{"peer_table.peers", i};
       participant_of(m.peers[i].who, at.dot(".participant"));
-      cluster_id(m.peers[i].cluster_id, at.dot(".cluster_id"));
+      task_index(m.peers[i].cluster_id, at.dot(".cluster_id"));
       seen.emplace_back(static_cast<unsigned>(m.peers[i].who.role), m.peers[i].who.id);
     }
     std::sort(seen.begin(), seen.end());

@@ -137,6 +137,10 @@ struct codec_limits {
   uint32_t max_edges = 256;
   /// Cluster ids must be below this.
   uint32_t max_clusters = 256;
+  /// A registration's (and a peer table entry's) task index must be below this: a client registers the task
+  /// its data belongs to, which may exceed the cluster ids (one cluster for four tasks under clustering =
+  /// "none").
+  uint32_t max_tasks = 256;
   /// A split point's head_blocks + tail_blocks must not exceed this (GPT-2 medium has 24 blocks).
   uint32_t max_blocks = 64;
   /// Dimensions per tensor.

@@ -50,7 +50,7 @@ struct Registration {
   samples @0 :UInt64;
   # A client's training examples: its updates may not claim more. 0 for other roles.
   clusterId @1 :UInt32;
-  # The cluster (task) a client's data belongs to, until behaviour-aware clustering places it. 0 otherwise.
+  # The task a client's data belongs to (its starting cluster under clustering = "task"). 0 otherwise.
 }
 
 struct PeerEntry {
@@ -59,7 +59,7 @@ struct PeerEntry {
   samples @1 :UInt64;
   # What it registered (clients: training examples).
   clusterId @2 :UInt32;
-  # Its registered cluster (clients).
+  # Its registered task (clients), as in Registration.clusterId.
 }
 
 struct PeerTable {

@@ -181,6 +181,27 @@ TEST(Runtime, TwoTasksTrainOneClusterEach) {
   }
 }
 
+// One cluster for several tasks (clustering = "none", the baselines' and elsa_no_clustering's setting): the
+// clients register their tasks (1 here, with one cluster id) and every task gets its own head in the one set.
+TEST(Runtime, TwoTasksShareOneClusterWithAHeadEach) {
+  auto cfg = small_run("two_tasks_one_cluster");
+  cfg.tasks = {"spam", "supersense"};
+  cfg.partition = "by_task";
+  cfg.clustering = "none";
+  cfg.clients = 4;
+  cfg.rounds = 2;
+  cfg.kappa1 = 2;
+  cfg.test_examples = 128;
+  const auto r = run_quietly(cfg);
+  EXPECT_TRUE(r.errors.empty()) << r.errors.front().dump();
+  ASSERT_EQ(r.metrics.size(), 2u);
+  EXPECT_EQ(r.summary["cloud_received"].value("adapter_update", 0), 2) << "one cluster: one update per edge";
+  for (const char* task : {"spam", "supersense"}) {
+    EXPECT_EQ(r.summary["tasks"][task].value("test_examples", 0), 128) << task;
+    EXPECT_TRUE(r.metrics[1]["accuracy"].contains(task)) << r.metrics[1].dump();
+  }
+}
+
 TEST(Runtime, DeterministicRunsAreBitIdentical) {
   auto a_cfg = small_run("determinism_a");
   a_cfg.rounds = 2;

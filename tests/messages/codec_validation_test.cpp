@@ -416,6 +416,7 @@ TEST(CodecValidation, RegistrationAndPeerTables) {
   narrow.max_clients = 8;
   narrow.max_edges = 2;
   narrow.max_clusters = 3;
+  narrow.max_tasks = 3;
   const codec c{narrow};
   // Only the coordinator hands out peers; the cloud registers with no one.
   auto table = testing::sample_peer_table(rng);
@@ -425,7 +426,13 @@ TEST(CodecValidation, RegistrationAndPeerTables) {
   expect_failure(c.encode(participant{tier::cloud, 0}, registration{}), violation::inconsistent,
                  "the cloud registers with no one");
   expect_failure(c.encode(participant{tier::client, 1}, registration{10, 3}), violation::id_out_of_range,
-                 "registration.cluster_id");
+                 "registration.cluster_id: task 3 is out of range (tasks are 0..3-1)");
+  // A client registers its task, which may exceed the cluster ids: four tasks in one cluster (clustering =
+  // "none") register tasks 0..3 with max_clusters = 1.
+  codec_limits one_cluster = narrow;
+  one_cluster.max_clusters = 1;
+  one_cluster.max_tasks = 4;
+  EXPECT_TRUE(codec{one_cluster}.encode(participant{tier::client, 1}, registration{10, 3}).ok());
   // Entries name real participants, once each.
   auto dup = table;
   dup.peers.push_back(dup.peers.front());
