@@ -30,6 +30,14 @@ struct slot {
   // Adapters that arrived while a step was pending: checked at once, copied in when the step ends.
   std::optional<std::map<std::string, torch::Tensor>> deferred;
 
+  // The step after a backward: clip to [train] grad_clip, AdamW, and free the gradients.
+  void step(const run::run_config& cfg) {
+    if (cfg.grad_clip > 0)
+      torch::nn::utils::clip_grad_norm_(params, cfg.grad_clip);
+    optimizer->step();
+    drop_grads(params);
+  }
+
   void apply_deferred(uint32_t client) {
     if (!deferred)
       return;
@@ -236,10 +244,7 @@ messages::tensor_bytes edge_body::backward(uint32_t client, const messages::tens
   s.pending = false;
   auto grad_in = guarded(fmt::format("body backward of client {}", client), [&] {
     auto gi = s.body->backward(g);
-    if (impl_->cfg.grad_clip > 0)
-      torch::nn::utils::clip_grad_norm_(s.params, impl_->cfg.grad_clip);
-    s.optimizer->step();
-    drop_grads(s.params);
+    s.step(impl_->cfg);
     return gi;
   });
   s.apply_deferred(client);
@@ -270,10 +275,7 @@ edge_step edge_body::train_step(uint32_t client, const messages::tensor_bytes& a
     auto loss = torch::nn::functional::cross_entropy(logits, y);
     out.loss = loss.item<double>();
     auto gi = s.body->backward_loss(loss);
-    if (impl_->cfg.grad_clip > 0)
-      torch::nn::utils::clip_grad_norm_(s.params, impl_->cfg.grad_clip);
-    s.optimizer->step();
-    drop_grads(s.params);
+    s.step(impl_->cfg);
     return gi;
   });
   s.apply_deferred(client);

@@ -38,16 +38,6 @@ struct Layouts : split_resources<Layouts> {
   }
 };
 
-double max_diff(const std::vector<messages::named_tensor>& a, const std::vector<messages::named_tensor>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double worst = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    EXPECT_EQ(a[i].name, b[i].name);
-    worst = std::max(worst, (from_wire(a[i].tensor) - from_wire(b[i].tensor)).abs().max().item<double>());
-  }
-  return worst;
-}
-
 TEST_F(Layouts, EveryLayoutTrainsTheSameModelFromTheSameStart) {
   const auto u = with_layout("u_shaped"), whole = with_layout("whole_model"), two = with_layout("two_part");
   const auto start = initial_adapters(**base, u, data->num_labels(0), 7);

@@ -3,12 +3,16 @@
 // gives `static run::run_config config()`; `static void loaded()` may prepare more once the tokenizer is in.
 #pragma once
 
+#include <algorithm>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include <torch/torch.h>
 
 #include "core/fed/federation_data.hpp"
 #include "core/fed/frozen_base.hpp"
+#include "core/fed/tensor_bridge.hpp"
 #include "core/text/tokenizer.hpp"
 #include "core/train/tokens.hpp"
 #include "tests/test_support.hpp"
@@ -26,6 +30,17 @@ inline run::run_config two_clients(int64_t max_train) {
   cfg.max_len = 48;
   cfg.max_train_per_client = max_train;
   return cfg;
+}
+
+/// Largest absolute difference between two adapter sets with the same names and shapes.
+inline double max_diff(const std::vector<messages::named_tensor>& a, const std::vector<messages::named_tensor>& b) {
+  EXPECT_EQ(a.size(), b.size());
+  double worst = 0;
+  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
+    EXPECT_EQ(a[i].name, b[i].name);
+    worst = std::max(worst, (from_wire(a[i].tensor) - from_wire(b[i].tensor)).abs().max().item<double>());
+  }
+  return worst;
 }
 
 template <class Suite>

@@ -33,17 +33,6 @@ struct SplitTraining : split_resources<SplitTraining> {
   }
 };
 
-// Largest absolute difference between two adapter sets with the same names and shapes.
-double max_diff(const std::vector<messages::named_tensor>& a, const std::vector<messages::named_tensor>& b) {
-  EXPECT_EQ(a.size(), b.size());
-  double worst = 0;
-  for (size_t i = 0; i < std::min(a.size(), b.size()); ++i) {
-    EXPECT_EQ(a[i].name, b[i].name);
-    worst = std::max(worst, (from_wire(a[i].tensor) - from_wire(b[i].tensor)).abs().max().item<double>());
-  }
-  return worst;
-}
-
 double step(split_client& c, edge_body& e) {
   auto head = c.begin_step();
   auto out = e.forward(c.id(), head.activation, head.lengths);

@@ -290,7 +290,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 13 + 122); // sections + keys
+  EXPECT_EQ(n, 13 + 123); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {
