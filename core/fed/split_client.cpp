@@ -164,6 +164,19 @@ struct split_client::impl {
     return t;
   }
 
+  // A step's start: gradients cleared, the next batch drawn (labels flipped by a label_flip attacker) and
+  // counted; returns each row's real length.
+  torch::Tensor draw_batch() {
+    optimizer->zero_grad();
+    batch = train::make_classify_batch(next_batch(), pad);
+    if (attack == "label_flip")
+      batch.labels = num_labels - 1 - batch.labels;
+    auto lengths = batch.mask.sum(1);
+    batch_tokens = lengths.sum().item<int64_t>();
+    batch_positions = batch.ids.numel();
+    return lengths;
+  }
+
   std::vector<const train::encoded*> next_batch() {
     std::vector<const train::encoded*> items;
     for (auto i : sampler->next(static_cast<std::size_t>(cfg.batch_size)))
@@ -244,10 +257,7 @@ void split_client::load_adapters(const std::vector<messages::named_tensor>& adap
 
 head_output split_client::begin_step() {
   auto& s = *impl_;
-  s.optimizer->zero_grad();
-  s.batch = train::make_classify_batch(s.next_batch(), s.pad);
-  if (s.attack == "label_flip")
-    s.batch.labels = s.num_labels - 1 - s.batch.labels;
+  const auto lengths = s.draw_batch();
   auto act = guarded(fmt::format("head forward of client {}", s.id),
                      [&] { return s.segments->head.forward(s.batch.ids, s.batch.mask); });
   head_output out;
@@ -260,9 +270,6 @@ head_output split_client::begin_step() {
   } else {
     out.activation = to_wire(act, wire_type(s.cfg.activations));
   }
-  const auto lengths = s.batch.mask.sum(1);
-  s.batch_tokens = lengths.sum().item<int64_t>();
-  s.batch_positions = s.batch.ids.numel();
   auto la = lengths.accessor<int64_t, 1>();
   for (int64_t i = 0; i < lengths.size(0); ++i)
     out.lengths.push_back(static_cast<uint32_t>(la[i]));
@@ -280,13 +287,7 @@ double split_client::local_step() {
   auto& s = *impl_;
   if (!s.cfg.whole_model())
     throw error(errc::invalid_argument, fmt::format("client {}: a local step needs [split] layout = \"whole_model\"", s.id));
-  s.optimizer->zero_grad();
-  s.batch = train::make_classify_batch(s.next_batch(), s.pad);
-  if (s.attack == "label_flip")
-    s.batch.labels = s.num_labels - 1 - s.batch.labels;
-  const auto lengths = s.batch.mask.sum(1);
-  s.batch_tokens = lengths.sum().item<int64_t>();
-  s.batch_positions = s.batch.ids.numel();
+  s.draw_batch();
   // The three segments in turn, as the split runs them (the same numerics), without a wire between them.
   guarded(fmt::format("local step of client {}", s.id), [&] {
     auto h = s.segments->head.forward(s.batch.ids, s.batch.mask);
