@@ -129,6 +129,22 @@ std::vector<float> unsketch(const sketch_shape& shape, const std::vector<float>&
   return out;
 }
 
+std::vector<float> linear_decode(const sketch_shape& shape, const std::vector<float>& table, double gain) {
+  shape.check();
+  check_table(shape, table.size(), "the table");
+  if (!(gain > 0.0) || !std::isfinite(gain))
+    throw error(errc::invalid_argument, "count sketch: a linear decode needs a finite gain > 0");
+  const auto scale = static_cast<float>(gain * static_cast<double>(shape.cols) / static_cast<double>(shape.dim));
+  std::vector<float> out(shape.dim);
+  for (uint64_t i = 0; i < shape.dim; ++i) {
+    float sum = 0.0f;
+    for (uint32_t j = 0; j < shape.rows; ++j)
+      sum += shape.sign(j, i) * table[static_cast<std::size_t>(j) * shape.cols + shape.bucket(j, i)];
+    out[i] = scale * sum;
+  }
+  return out;
+}
+
 sender_feedback::sender_feedback(sketch_shape shape, uint64_t k) : shape_(shape), k_(k) {
   shape_.check();
   if (k_ == 0)

@@ -50,6 +50,17 @@ std::vector<std::pair<uint64_t, float>> top_k(const sketch_shape& shape, const s
 /// The dense vector of the top-k estimates, zero elsewhere.
 std::vector<float> unsketch(const sketch_shape& shape, const std::vector<float>& table, uint64_t k);
 
+/// The linear (transpose) decode: every coordinate gets gain x (cols / dim) x the sum over rows of its signed
+/// bucket. A row's buckets each hold about dim / cols coordinates, so gain 1 is the least-squares projection
+/// of the table back onto the sketch's row space (up to collisions across rows, of relative size
+/// sqrt((rows - 1) x cols / dim): the sketch of the result is close to the table), and gain
+/// dim / (rows x cols), the coordinates per cell, is the unbiased estimate, whose collision noise has that
+/// many times the update's energy. Between the two it applies a shrunk copy of the whole update plus bounded
+/// noise, which is what a dense update (no heavy hitters, as AdamW's nearly sign-like LoRA steps are) needs:
+/// a top-k decode of one applies a few coordinates picked mostly by collision noise. elsa::error when gain is
+/// not a positive number.
+std::vector<float> linear_decode(const sketch_shape& shape, const std::vector<float>& table, double gain);
+
 /// Error feedback at the sender: each update is sent as the sketch of (update + what earlier decodes
 /// missed), and what the receiver's top-k decode of that sketch will miss is kept for the next one. So the
 /// decoded updates plus the residual always add up to the updates sent (up to float rounding).

@@ -60,6 +60,8 @@ sketch_plan plan_sketch(const run::run_config& cfg, const adapter_set& cluster_s
   p.shape.check();
   p.k = std::min<uint64_t>(dim, cfg.sketch_k > 0 ? static_cast<uint64_t>(cfg.sketch_k)
                                                   : std::max<uint64_t>(1, p.shape.cols / p.shape.rows));
+  p.linear = cfg.sketch_decode == "linear";
+  p.gain = cfg.sketch_gain;
   return p;
 }
 
@@ -227,6 +229,10 @@ std::vector<float> decode_with_feedback(const sketch_plan& plan, std::vector<flo
   std::vector<float> s = table;
   if (!error.empty())
     compress::merge(s, error, plan.shape);
+  if (plan.linear) {
+    error.clear();
+    return compress::linear_decode(plan.shape, s, plan.gain);
+  }
   auto delta = compress::unsketch(plan.shape, s, plan.k);
   const auto applied = compress::sketch(plan.shape, delta);
   error = std::move(s);

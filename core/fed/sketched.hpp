@@ -8,9 +8,13 @@
 // named k_table_name. The weighted average of tables is the table of the weighted average of updates
 // (sketches are linear), so aggregate_updates validates, weights and averages sketches without decoding.
 //
-// Error feedback lives with the receivers that decode (FetchSGD): an edge in its edge rounds and the cloud in
-// cloud rounds keep, per cluster, the part of the tables their top-k decodes did not apply, and add it to the
-// next table they decode (the edge sends it up in a cloud round). Senders keep nothing. Torch-free.
+// Decoding: [compress] sketch_decode = "linear" applies gain x the least-squares projection of the table to
+// every coordinate (compress::linear_decode); "top_k" applies the k largest median estimates (FetchSGD).
+// Error feedback, top_k only, lives with the receivers that decode (FetchSGD): an edge in its edge rounds and
+// the cloud in cloud rounds keep, per cluster, the part of the tables their top-k decodes did not apply, and
+// add it to the next table they decode (the edge sends it up in a cloud round). A linear decode keeps none:
+// its table-space residual, table - sketch(decoded), is about (1 - gain) x table, which fed back would push
+// the next decode the wrong way whenever gain > 1. Senders keep nothing. Torch-free.
 #pragma once
 
 #include <cstdint>
@@ -31,7 +35,9 @@ inline constexpr const char* k_table_name = "~sketch.table";
 struct sketch_plan {
   compress::sketch_shape shape;
   std::vector<messages::tensor_spec> layout;  // the LoRA entries of the cluster's set, in name order
-  uint64_t k = 0;                             // coordinates a decode keeps
+  uint64_t k = 0;                             // top_k: coordinates a decode keeps
+  bool linear = false;                        // [compress] sketch_decode = "linear" (else top_k)
+  double gain = 1.0;                          // linear: the multiple of the least-squares projection
 };
 
 /// The plan for a cluster whose adapters are `cluster_set`, from [compress] sketch_rows, sketch_cols (or
@@ -86,8 +92,9 @@ std::vector<float> edge_upload_table(const sketch_plan& plan, std::vector<float>
 adapter_set decode_update(const sketch_plan& plan, const adapter_set& start, std::vector<float>& error,
                           const adapter_set& averaged);
 
-/// Receiver-side error feedback: s = error + table; the decoded update is the top-k of s; error becomes
-/// s - sketch(decoded). Returns the decoded update (plan.shape.dim values). `error` starts empty (zero).
+/// The decode with receiver-side error feedback: s = error + table. top_k: the decoded update is the top-k of
+/// s, and error becomes s - sketch(decoded). linear: the decoded update is linear_decode(s, plan.gain), and
+/// error is cleared. Returns the decoded update (plan.shape.dim values). `error` starts empty (zero).
 std::vector<float> decode_with_feedback(const sketch_plan& plan, std::vector<float>& error,
                                         const std::vector<float>& table);
 

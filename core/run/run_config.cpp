@@ -36,6 +36,7 @@ const names k_byzantine_modes = {"label_flip", "random_update", "scaled_update"}
 const names k_assignments = {"round_robin", "latency"};
 const names k_wire_types = {"fp32", "fp16", "bf16"};
 const names k_adapter_forms = {"none", "sketch"};
+const names k_sketch_decodes = {"linear", "top_k"};
 const names k_split_modes = {"fixed", "dynamic"};
 const names k_split_layouts = {"u_shaped", "whole_model", "two_part"};
 
@@ -334,6 +335,8 @@ void walk(Config& c, Visitor& v) {
   v.key("sketch_cols", c.sketch_cols, 0, 1 << 24);
   v.key("sketch_ratio", c.sketch_ratio, 1.0, 1e6);
   v.key("sketch_k", c.sketch_k, 0, int64_t{1} << 32);
+  v.key("sketch_decode", c.sketch_decode, k_sketch_decodes);
+  v.key("sketch_gain", c.sketch_gain, 0.0, 1e6, true);
   v.rule("adapters", [&c] { return needs_u_shape(c, c.adapters == "sketch", "= \"sketch\""); });
 
   v.section("privacy");

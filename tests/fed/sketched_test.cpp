@@ -89,6 +89,13 @@ TEST(Sketched, ThePlanFollowsTheConfigAndTheLora) {
   EXPECT_EQ(q.shape.cols, 40u);
   EXPECT_EQ(q.k, 7u);
   EXPECT_EQ(q.shape.seed, p.shape.seed);  // from [run] seed: every party agrees
+  EXPECT_TRUE(p.linear);                  // sketch_decode defaults to linear ...
+  EXPECT_DOUBLE_EQ(p.gain, 3.0);
+  cfg.sketch_decode = "top_k";
+  cfg.sketch_gain = 2.0;
+  const auto r = plan_sketch(cfg, cluster(rng));
+  EXPECT_FALSE(r.linear);
+  EXPECT_DOUBLE_EQ(r.gain, 2.0);
   EXPECT_THROW(plan_sketch(cfg, {cluster(rng)[0]}), elsa::error);  // a head only: nothing to sketch
 }
 
@@ -196,6 +203,7 @@ TEST(Sketched, ErrorFeedbackKeepsWhatTheDecodesLeft) {
   auto cfg = sketch_config();
   cfg.sketch_cols = 30;
   cfg.sketch_k = 10;
+  cfg.sketch_decode = "top_k";
   const auto start = cluster(rng);
   const auto plan = plan_sketch(cfg, start);
   std::vector<float> error, applied(plan.shape.dim, 0.0f), sent(plan.shape.dim, 0.0f);
@@ -217,6 +225,22 @@ TEST(Sketched, ErrorFeedbackKeepsWhatTheDecodesLeft) {
   const auto want = compress::sketch(plan.shape, sent);
   for (std::size_t i = 0; i < want.size(); ++i)
     EXPECT_NEAR(total[i], want[i], 1e-3);
+}
+
+TEST(Sketched, ALinearDecodeAppliesTheGainTimesTheProjectionAndKeepsNoError) {
+  std::mt19937_64 rng{5};
+  auto cfg = sketch_config();
+  cfg.sketch_cols = 30;
+  cfg.sketch_gain = 2.5;
+  const auto plan = plan_sketch(cfg, cluster(rng));
+  ASSERT_TRUE(plan.linear);
+  const auto table = compress::sketch(plan.shape, noise(rng, plan.shape.dim, 1));
+  std::vector<float> error(plan.shape.table_size(), 0.5f);  // e.g. left over from a top_k decode
+  auto with_error = table;
+  compress::merge(with_error, error, plan.shape);
+  const auto delta = decode_with_feedback(plan, error, table);
+  EXPECT_TRUE(error.empty());
+  EXPECT_EQ(delta, compress::linear_decode(plan.shape, with_error, 2.5));
 }
 
 } // namespace

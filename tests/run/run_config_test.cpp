@@ -118,6 +118,8 @@ void expect_same(const er::run_config& a, const er::run_config& b) {
   EXPECT_EQ(a.sketch_cols, b.sketch_cols);
   EXPECT_EQ(a.sketch_ratio, b.sketch_ratio);
   EXPECT_EQ(a.sketch_k, b.sketch_k);
+  EXPECT_EQ(a.sketch_decode, b.sketch_decode);
+  EXPECT_EQ(a.sketch_gain, b.sketch_gain);
   EXPECT_EQ(a.ssop, b.ssop);
   EXPECT_EQ(a.ssop_k, b.ssop_k);
   EXPECT_EQ(a.ssop_sigma, b.ssop_sigma);
@@ -212,6 +214,8 @@ adapters = "sketch"
 sketch_rows = 3
 sketch_cols = 999
 sketch_k = 77
+sketch_decode = "top_k"
+sketch_gain = 1.5
 
 [privacy]
 ssop = true
@@ -290,7 +294,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 13 + 123); // sections + keys
+  EXPECT_EQ(n, 13 + 125); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {
@@ -366,6 +370,8 @@ TEST(RunConfig, EveryKeyIsRead) {
   EXPECT_EQ(c.sketch_rows, 3);
   EXPECT_EQ(c.sketch_cols, 999);
   EXPECT_EQ(c.sketch_k, 77);
+  EXPECT_EQ(c.sketch_decode, "top_k");
+  EXPECT_DOUBLE_EQ(c.sketch_gain, 1.5);
   EXPECT_TRUE(c.ssop);
   EXPECT_EQ(c.ssop_k, 5);
   EXPECT_DOUBLE_EQ(c.ssop_sigma, 0.25);
@@ -583,6 +589,10 @@ TEST(RunConfigErrors, LatencyPlacementKeys) {
   EXPECT_TRUE(contains(f.what, "[elsa] edge_capacity = 3 x edges = 2 holds fewer than the 8 clients")) << f.what;
   f = read_error("[compress]\nactivations = \"fp8\"\n");
   EXPECT_TRUE(contains(f.what, "[compress] activations = \"fp8\" is not one of fp32, fp16, bf16")) << f.what;
+  f = read_error("[compress]\nsketch_decode = \"median\"\n");
+  EXPECT_TRUE(contains(f.what, "[compress] sketch_decode = \"median\" is not one of linear, top_k")) << f.what;
+  f = read_error("[compress]\nsketch_gain = 0.0\n");
+  EXPECT_TRUE(contains(f.what, "[compress] sketch_gain")) << f.what;
   f = read_error("[privacy]\nssop_sigma = -1.0\n");
   EXPECT_TRUE(contains(f.what, "[privacy] ssop_sigma")) << f.what;
   f = read_error("[elsa]\nlatency_min_ms = 20.0\nlatency_max_ms = 10.0\n");
