@@ -296,10 +296,10 @@ void aggregate(cloud_pointer self) {
     if (it == agg.clusters.end())
       continue;
     if (sketching) {
-      // Decoded here: the top-k of the averaged table plus what earlier decodes left (error feedback).
+      // Decoded here ([compress] sketch_decode; under top_k with what earlier decodes left, error feedback).
       try {
         st.global[k] = fed::decode_update(fed::plan_sketch(ctx.cfg, st.global[k]), st.global[k], st.sketch_error[k],
-                                          it->second.adapters);
+                                          it->second.adapters, fed::decoder::cloud);
       } catch (const elsa::error& e) {
         record_error(self, ctx, who, round, run::run_error::internal, e.what());
       }

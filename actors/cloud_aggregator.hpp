@@ -47,7 +47,7 @@ struct cloud_state {
   std::map<uint32_t, uint32_t> cluster_of;  // client -> cluster
   std::set<uint32_t> live_edges;
   run::kind_bytes bytes_down_pending;  // the initial broadcast, recorded with the first cloud round
-  std::map<uint32_t, std::vector<float>> sketch_error;  // per cluster: what sketch decodes left (error feedback)
+  std::map<uint32_t, std::vector<float>> sketch_error;  // per cluster: what sketch decodes left (top_k's error feedback)
   int64_t bytes_control = 0;       // openings sent to the coordinator this cloud round
 
   // -- the cloud round in progress --

@@ -287,7 +287,7 @@ void close_current(edge_pointer self, close_reason reason) {
       auto it = agg.clusters.find(k);
       if (it != agg.clusters.end() && ctx.cfg.sketched_round(open.round)) {
         // Up goes the cluster's whole update since the cloud's adapters: what this edge's rounds applied,
-        // what their decodes left (the error feedback), and this round's averaged table.
+        // what their decodes left, and this round's averaged table.
         up.sample_count = it->second.samples;
         try {
           const auto& start = st.cluster_adapters[k];
@@ -327,10 +327,12 @@ void close_current(edge_pointer self, close_reason reason) {
   } else {
     for (auto& [k, a] : agg.clusters) {
       if (ctx.cfg.sketched_round(open.round)) {
-        // Decoded here (top-k, with this edge's error feedback): the clients go on from dense adapters.
+        // Decoded here ([compress] sketch_decode; what it leaves goes up with the cloud upload): the clients
+        // go on from dense adapters.
         try {
           const auto& start = st.cluster_adapters[k];
-          a.adapters = fed::decode_update(fed::plan_sketch(ctx.cfg, start), start, st.sketch_error[k], a.adapters);
+          a.adapters = fed::decode_update(fed::plan_sketch(ctx.cfg, start), start, st.sketch_error[k], a.adapters,
+                                          fed::decoder::edge);
         } catch (const elsa::error& e) {
           record_error(self, ctx, who(self), open.round, run::run_error::internal, e.what());
           continue;

@@ -56,7 +56,7 @@ struct edge_state {
   // -- adapters per cluster: the latest global (from the cloud) or edge aggregate --
   std::map<uint32_t, fed::adapter_set> cluster_adapters;
   // [compress] adapters = "sketch": per cluster, the cloud's adapters this edge's cloud upload is the update
-  // of, and the error feedback of its edge-round decodes (what they left out, sent up in the cloud round).
+  // of, and what its edge-round decodes left (sent up in the cloud round; under top_k also error feedback).
   std::map<uint32_t, fed::adapter_set> global_adapters;
   std::map<uint32_t, std::vector<float>> sketch_error;
   std::vector<uint32_t> unfinished;  // the last closed round's live clients that never reported (stragglers)

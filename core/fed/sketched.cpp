@@ -219,20 +219,29 @@ std::vector<float> edge_upload_table(const sketch_plan& plan, std::vector<float>
 }
 
 adapter_set decode_update(const sketch_plan& plan, const adapter_set& start, std::vector<float>& error,
-                          const adapter_set& averaged) {
-  const auto delta = decode_with_feedback(plan, error, table_of(plan, averaged));
+                          const adapter_set& averaged, decoder who) {
+  const auto delta = decode_with_feedback(plan, error, table_of(plan, averaged), who);
   return overlay(apply_delta(plan, start, delta), heads_of(averaged));
 }
 
 std::vector<float> decode_with_feedback(const sketch_plan& plan, std::vector<float>& error,
-                                        const std::vector<float>& table) {
+                                        const std::vector<float>& table, decoder who) {
+  if (plan.linear) {
+    auto delta = compress::linear_decode(plan.shape, table, plan.gain);
+    if (who == decoder::cloud) {
+      error.clear();
+      return delta;
+    }
+    const auto applied = compress::sketch(plan.shape, delta);
+    if (error.empty())
+      error.assign(table.size(), 0.0f);
+    for (std::size_t i = 0; i < error.size(); ++i)
+      error[i] += table[i] - applied[i];
+    return delta;
+  }
   std::vector<float> s = table;
   if (!error.empty())
     compress::merge(s, error, plan.shape);
-  if (plan.linear) {
-    error.clear();
-    return compress::linear_decode(plan.shape, s, plan.gain);
-  }
   auto delta = compress::unsketch(plan.shape, s, plan.k);
   const auto applied = compress::sketch(plan.shape, delta);
   error = std::move(s);

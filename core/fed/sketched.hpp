@@ -10,11 +10,13 @@
 //
 // Decoding: [compress] sketch_decode = "linear" applies gain x the least-squares projection of the table to
 // every coordinate (compress::linear_decode); "top_k" applies the k largest median estimates (FetchSGD).
-// Error feedback, top_k only, lives with the receivers that decode (FetchSGD): an edge in its edge rounds and
-// the cloud in cloud rounds keep, per cluster, the part of the tables their top-k decodes did not apply, and
-// add it to the next table they decode (the edge sends it up in a cloud round). A linear decode keeps none:
-// its table-space residual, table - sketch(decoded), is about (1 - gain) x table, which fed back would push
-// the next decode the wrong way whenever gain > 1. Senders keep nothing. Torch-free.
+// What a decode leaves lives with the receivers that decode (FetchSGD's placement): an edge in its edge rounds
+// and the cloud in cloud rounds keep, per cluster, the tables they decoded minus the sketch of what they
+// applied. Under top_k that is error feedback, added to the next table they decode. Under linear it is not
+// fed back (it is about (1 - gain) x the table, which would push the next decode the wrong way whenever
+// gain > 1), and only an edge keeps it: in a cloud round the edge sends up the sketch of what its edge rounds
+// applied plus what they left, which is then the sum of the tables it decoded, so the cloud decodes each edge
+// round's update once, at the same gain as its own round's. Senders keep nothing. Torch-free.
 #pragma once
 
 #include <cstdint>
@@ -86,16 +88,21 @@ adapter_set client_update_at_edge(const sketch_plan& plan, const messages::adapt
 std::vector<float> edge_upload_table(const sketch_plan& plan, std::vector<float> averaged, const adapter_set& current,
                                      const adapter_set& global, const std::vector<float>& error);
 
-/// A decoder's step (an edge in its edge rounds, the cloud in cloud rounds): the top-k of `averaged`'s table
-/// plus `error` (decode_with_feedback, which updates `error`) applied to `start`'s LoRA, with `averaged`'s
-/// heads in place of start's; start's other entries kept. Sorted.
-adapter_set decode_update(const sketch_plan& plan, const adapter_set& start, std::vector<float>& error,
-                          const adapter_set& averaged);
+/// Who decodes: an edge in its edge rounds (what its decodes leave goes up with its next cloud upload) or the
+/// cloud in cloud rounds (the last decode of the update).
+enum class decoder { edge, cloud };
 
-/// The decode with receiver-side error feedback: s = error + table. top_k: the decoded update is the top-k of
-/// s, and error becomes s - sketch(decoded). linear: the decoded update is linear_decode(s, plan.gain), and
-/// error is cleared. Returns the decoded update (plan.shape.dim values). `error` starts empty (zero).
+/// A decoder's step: `averaged`'s table decoded with `error` (decode_with_feedback, which updates `error`)
+/// applied to `start`'s LoRA, with `averaged`'s heads in place of start's; start's other entries kept. Sorted.
+adapter_set decode_update(const sketch_plan& plan, const adapter_set& start, std::vector<float>& error,
+                          const adapter_set& averaged, decoder who);
+
+/// One decode and what it leaves. top_k: s = error + table, the decoded update is the top-k of s, and error
+/// becomes s - sketch(decoded) (error feedback). linear: the decoded update is linear_decode(table,
+/// plan.gain); an edge adds table - sketch(decoded) to error (for its cloud upload, not for the next decode),
+/// the cloud clears it. Either way, for an edge, the sketch of everything it applied plus error is the sum of
+/// the tables it decoded. Returns the decoded update (plan.shape.dim values). `error` starts empty (zero).
 std::vector<float> decode_with_feedback(const sketch_plan& plan, std::vector<float>& error,
-                                        const std::vector<float>& table);
+                                        const std::vector<float>& table, decoder who);
 
 } // namespace elsa::fed

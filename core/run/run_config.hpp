@@ -133,7 +133,7 @@ struct run_config {
   int64_t sketch_k = 0;              // top_k: coordinates a decode applies; 0: sketch_cols / sketch_rows
   std::string sketch_decode = "linear"; // linear: a shrunk copy of every coordinate; top_k: the k largest, with
                                         // error feedback (compress::linear_decode, compress::unsketch)
-  double sketch_gain = 3.0;          // linear: the multiple of the least-squares projection applied
+  double sketch_gain = 6.0;          // linear: the multiple of the least-squares projection applied
 
   // [privacy] semantic-subspace orthogonal perturbation of head activations (ELSA.md 3.3)
   bool ssop = false;

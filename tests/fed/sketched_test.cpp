@@ -1,10 +1,14 @@
 // Sketched adapter updates (core/fed/sketched.hpp): the plan follows the config and the cluster's layout,
 // deltas and their application invert each other, a client's part and the edge's body part add up in one
-// table to the sketch of the whole update, averaging aggregable sets averages the updates, and the
-// receiver's error feedback keeps what its decodes did not apply.
+// table to the sketch of the whole update, averaging aggregable sets averages the updates, the receiver's
+// error feedback keeps what its decodes did not apply, a linear decode feeds nothing back, and an edge's cloud
+// upload carries each of its rounds' tables once under either decode.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <limits>
 #include <random>
 
 #include "core/errors.hpp"
@@ -66,6 +70,13 @@ split_update a_split_update(std::mt19937_64& rng) {
   return u;
 }
 
+float largest_gap(const std::vector<float>& a, const std::vector<float>& b) {
+  float worst = 0.0f;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    worst = std::max(worst, std::fabs(a[i] - b[i]));
+  return a.size() == b.size() ? worst : std::numeric_limits<float>::infinity();
+}
+
 run::run_config sketch_config() {
   run::run_config cfg;
   cfg.adapters = "sketch";
@@ -90,7 +101,7 @@ TEST(Sketched, ThePlanFollowsTheConfigAndTheLora) {
   EXPECT_EQ(q.k, 7u);
   EXPECT_EQ(q.shape.seed, p.shape.seed);  // from [run] seed: every party agrees
   EXPECT_TRUE(p.linear);                  // sketch_decode defaults to linear ...
-  EXPECT_DOUBLE_EQ(p.gain, 3.0);
+  EXPECT_DOUBLE_EQ(p.gain, 6.0);
   cfg.sketch_decode = "top_k";
   cfg.sketch_gain = 2.0;
   const auto r = plan_sketch(cfg, cluster(rng));
@@ -198,12 +209,14 @@ TEST(Sketched, AveragingAggregableSetsAveragesTheUpdates) {
   EXPECT_EQ(aggregate_updates(ups, in).rejected.size(), 1u);
 }
 
-TEST(Sketched, ErrorFeedbackKeepsWhatTheDecodesLeft) {
+// What an edge applied plus what its decodes left is the sketch of everything it decoded, under either decode:
+// its cloud upload relies on that. Under top_k the leftovers are also fed back into the next decode.
+void edge_leftovers_add_up(const std::string& decode) {
   std::mt19937_64 rng{4};
   auto cfg = sketch_config();
   cfg.sketch_cols = 30;
   cfg.sketch_k = 10;
-  cfg.sketch_decode = "top_k";
+  cfg.sketch_decode = decode;
   const auto start = cluster(rng);
   const auto plan = plan_sketch(cfg, start);
   std::vector<float> error, applied(plan.shape.dim, 0.0f), sent(plan.shape.dim, 0.0f);
@@ -211,36 +224,68 @@ TEST(Sketched, ErrorFeedbackKeepsWhatTheDecodesLeft) {
     const auto update = noise(rng, plan.shape.dim, 1);
     for (std::size_t i = 0; i < sent.size(); ++i)
       sent[i] += update[i];
-    const auto delta = decode_with_feedback(plan, error, compress::sketch(plan.shape, update));
+    const auto table = compress::sketch(plan.shape, update);
+    const auto delta = decode_with_feedback(plan, error, table, decoder::edge);
     std::size_t nonzero = 0;
     for (std::size_t i = 0; i < delta.size(); ++i) {
       applied[i] += delta[i];
       nonzero += delta[i] != 0.0f;
     }
-    EXPECT_LE(nonzero, 10u);
+    if (decode == "top_k")
+      EXPECT_LE(nonzero, 10u);
+    else  // the leftovers are not fed back: this round's table alone was decoded
+      EXPECT_EQ(delta, compress::linear_decode(plan.shape, table, cfg.sketch_gain));
   }
-  // What was applied plus what the error table holds is the sketch of everything sent.
   auto total = compress::sketch(plan.shape, applied);
   compress::merge(total, error, plan.shape);
   const auto want = compress::sketch(plan.shape, sent);
   for (std::size_t i = 0; i < want.size(); ++i)
-    EXPECT_NEAR(total[i], want[i], 1e-3);
+    EXPECT_NEAR(total[i], want[i], 1e-3) << decode;
 }
 
-TEST(Sketched, ALinearDecodeAppliesTheGainTimesTheProjectionAndKeepsNoError) {
+TEST(Sketched, ErrorFeedbackKeepsWhatTheDecodesLeft) {
+  edge_leftovers_add_up("top_k");
+}
+
+TEST(Sketched, AnEdgesLinearDecodesKeepWhatTheyLeftForTheUploadOnly) {
+  edge_leftovers_add_up("linear");
+}
+
+TEST(Sketched, TheCloudsLinearDecodeKeepsNothing) {
   std::mt19937_64 rng{5};
   auto cfg = sketch_config();
   cfg.sketch_cols = 30;
-  cfg.sketch_gain = 2.5;
   const auto plan = plan_sketch(cfg, cluster(rng));
   ASSERT_TRUE(plan.linear);
   const auto table = compress::sketch(plan.shape, noise(rng, plan.shape.dim, 1));
   std::vector<float> error(plan.shape.table_size(), 0.5f);  // e.g. left over from a top_k decode
-  auto with_error = table;
-  compress::merge(with_error, error, plan.shape);
-  const auto delta = decode_with_feedback(plan, error, table);
+  const auto delta = decode_with_feedback(plan, error, table, decoder::cloud);
   EXPECT_TRUE(error.empty());
-  EXPECT_EQ(delta, compress::linear_decode(plan.shape, with_error, 2.5));
+  EXPECT_EQ(delta, compress::linear_decode(plan.shape, table, cfg.sketch_gain));
+}
+
+TEST(Sketched, AnEdgesCloudUploadIsTheSumOfItsRoundsTablesUnderEitherDecode) {
+  // kappa2 = 2: the edge decodes edge round 1's averaged table and its clients go on from that; in the cloud
+  // round it sends up round 2's table plus what round 1 applied and left. The cloud must get t1 + t2 (each
+  // edge round's update once), not t1 scaled by the decode's gain.
+  for (const std::string decode : {"linear", "top_k"}) {
+    std::mt19937_64 rng{6};
+    auto cfg = sketch_config();
+    cfg.sketch_cols = 30;
+    cfg.sketch_k = 10;
+    cfg.sketch_decode = decode;
+    const auto global = cluster(rng);
+    const auto plan = plan_sketch(cfg, global);
+    const auto t1 = compress::sketch(plan.shape, noise(rng, plan.shape.dim, 1));
+    const auto t2 = compress::sketch(plan.shape, noise(rng, plan.shape.dim, 1));
+    std::vector<float> error;
+    const auto current = decode_update(plan, global, error, aggregable(plan, t1, global), decoder::edge);
+    EXPECT_GT(largest_gap(lora_delta(plan, current, global), std::vector<float>(plan.shape.dim, 0.0f)), 0.0f);
+    const auto up = edge_upload_table(plan, t2, current, global, error);
+    auto want = t1;
+    compress::merge(want, t2, plan.shape);
+    EXPECT_LT(largest_gap(up, want), 1e-4f) << decode;
+  }
 }
 
 } // namespace
