@@ -3,7 +3,8 @@
 // h_j(i) of row j. The bucket and sign hashes are a pure function of (seed, j, i), so every party that knows
 // the seed sketches and decodes alike, and sketches are linear: the table of a + b is the sum of the tables
 // of a and b (up to float rounding), so edges and the cloud add sketches without decoding them. A
-// coordinate's estimate is the median over rows of s_j(i) x bucket; decoding keeps the k largest estimates.
+// coordinate's estimate is the median over rows of s_j(i) x bucket; a top-k decode keeps the k largest
+// estimates, a linear decode gives every coordinate a scaled sum of its signed buckets.
 // sender_feedback keeps what a decode would miss at the sender; the runtime keeps error feedback at the
 // receivers that decode instead (core/fed/sketched.hpp). Plain C++ (no torch, no CAF); the wire form is
 // messages::count_sketch.
@@ -51,14 +52,14 @@ std::vector<std::pair<uint64_t, float>> top_k(const sketch_shape& shape, const s
 std::vector<float> unsketch(const sketch_shape& shape, const std::vector<float>& table, uint64_t k);
 
 /// The linear (transpose) decode: every coordinate gets gain x (cols / dim) x the sum over rows of its signed
-/// bucket. A row's buckets each hold about dim / cols coordinates, so gain 1 is the least-squares projection
-/// of the table back onto the sketch's row space (up to collisions across rows, of relative size
-/// sqrt((rows - 1) x cols / dim): the sketch of the result is close to the table), and gain
-/// dim / (rows x cols), the coordinates per cell, is the unbiased estimate, whose collision noise has that
-/// many times the update's energy. Between the two it applies a shrunk copy of the whole update plus bounded
-/// noise, which is what a dense update (no heavy hitters, as AdamW's nearly sign-like LoRA steps are) needs:
-/// a top-k decode of one applies a few coordinates picked mostly by collision noise. elsa::error when gain is
-/// not a positive number.
+/// bucket. A row's buckets each hold about dim / cols coordinates, so gain 1 is about the least-squares
+/// projection of the table back onto the sketch's row space (the sketch of the result is close to the table,
+/// up to collisions across rows and uneven bucket loads), and gain dim / (rows x cols), the coordinates per
+/// cell, is the unbiased estimate. The gain sets the step: the result is gain x rows x cols / dim times the
+/// vector plus collision noise with about (coordinates per cell) times that part's energy, at every gain. A
+/// dense update (no heavy hitters, as AdamW's nearly sign-like LoRA steps are) keeps a correlation of about
+/// 1 / sqrt(1 + coordinates per cell) with its decode this way, where a top-k decode applies a few
+/// coordinates picked mostly by collision noise. elsa::error when gain is not a positive number.
 std::vector<float> linear_decode(const sketch_shape& shape, const std::vector<float>& table, double gain);
 
 /// Error feedback at the sender: each update is sent as the sketch of (update + what earlier decodes

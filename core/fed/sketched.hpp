@@ -43,7 +43,7 @@ struct sketch_plan {
 };
 
 /// The plan for a cluster whose adapters are `cluster_set`, from [compress] sketch_rows, sketch_cols (or
-/// sketch_ratio) and sketch_k, seeded by [run] seed. elsa::error when the set has no LoRA entries.
+/// sketch_ratio), sketch_k, sketch_decode and sketch_gain, seeded by [run] seed. elsa::error when the set has no LoRA entries.
 sketch_plan plan_sketch(const run::run_config& cfg, const adapter_set& cluster_set);
 
 /// The flat LoRA update now - start over plan.layout; entries `now` lacks (another party's blocks) count 0.

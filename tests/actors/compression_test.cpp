@@ -58,6 +58,21 @@ TEST(Compression, SketchesAndFp16CutTheUplinksAndTheRunStillLearns) {
   EXPECT_EQ(c["cloud_received"].value("adapter_update", 0), 2 * 2);
 }
 
+TEST(Compression, TheTopKDecodeSendsTheSameBytesAndLearnsToo) {
+  auto cfg = compressed("top_k", true);
+  cfg.sketch_decode = "top_k";
+  const auto topk = run_quietly(cfg);
+  const auto linear = run_quietly(compressed("linear", true));
+  ASSERT_TRUE(topk.summary.value("finished", false));
+  EXPECT_TRUE(topk.errors.empty()) << topk.errors.front().dump();
+  // The decode is the receivers' business: the tables on the wire are the same size.
+  EXPECT_EQ(topk.summary["bytes_by_kind"], linear.summary["bytes_by_kind"]);
+  const double majority = topk.summary["tasks"]["spam"].value("majority_accuracy", 1.0);
+  EXPECT_GT(topk.summary["tasks"]["spam"].value("test_accuracy", 0.0), majority + 0.05) << topk.summary.dump(2);
+  // The two decodes train differently.
+  EXPECT_NE(topk.summary["tasks"]["spam"]["test_loss"], linear.summary["tasks"]["spam"]["test_loss"]);
+}
+
 TEST(Compression, AThreadedRunOnARealClockDoesTheSame) {
   const auto r = run_quietly(compressed("compressed_threaded", false));
   ASSERT_TRUE(r.summary.value("finished", false));
