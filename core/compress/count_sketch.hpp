@@ -5,7 +5,7 @@
 // of a and b (up to float rounding), so edges and the cloud add sketches without decoding them. A
 // coordinate's estimate is the median over rows of s_j(i) x bucket; a top-k decode keeps the k largest
 // estimates, a linear decode gives every coordinate a scaled sum of its signed buckets.
-// sender_feedback keeps what a decode would miss at the sender; the runtime keeps error feedback at the
+// sender_feedback keeps what a decode would miss at the sender; the runtime keeps what decodes leave at the
 // receivers that decode instead (core/fed/sketched.hpp). Plain C++ (no torch, no CAF); the wire form is
 // messages::count_sketch.
 #pragma once

@@ -84,7 +84,8 @@ adapter_set client_update_at_edge(const sketch_plan& plan, const messages::adapt
                                   const adapter_set& body_now, const adapter_set& start);
 
 /// An edge's table for the cloud in a cloud round: this round's averaged table, plus the sketch of what its
-/// edge rounds applied since the cloud's adapters (current - global), plus its error feedback (may be empty).
+/// edge rounds applied since the cloud's adapters (current - global), plus what their decodes left (may be
+/// empty): together, the sum of the tables it decoded and this round's.
 std::vector<float> edge_upload_table(const sketch_plan& plan, std::vector<float> averaged, const adapter_set& current,
                                      const adapter_set& global, const std::vector<float>& error);
 

@@ -11,9 +11,10 @@
 // cloud's newest waits for the coordinator's part).
 //
 // What a checkpoint does not keep (docs/faults.md): client and edge optimiser state (AdamW moments start
-// afresh), the count-sketch error feedback of edges, updates in flight, and the SS-OP noise generators'
-// positions. Batch order is not stored but derived: a client that starts at edge round r skips the r x kappa1
-// batches it would have drawn (fed::split_client::skip_batches).
+// afresh), what the edges' count-sketch decodes left (nothing at a checkpoint: edges drop it every cloud
+// round), updates in flight, and the SS-OP noise generators' positions. Batch order is not stored but
+// derived: a client that starts at edge round r skips the r x kappa1 batches it would have drawn
+// (fed::split_client::skip_batches).
 #pragma once
 
 #include <cstdint>
