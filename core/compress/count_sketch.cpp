@@ -40,6 +40,11 @@ void check_table(const sketch_shape& shape, std::size_t n, const char* what) {
                                                     what, n, shape.rows, shape.cols));
 }
 
+// Row j's vote for coordinate i: its bucket, signed back.
+float vote(const sketch_shape& shape, const std::vector<float>& table, uint32_t j, uint64_t i) {
+  return shape.sign(j, i) * table[static_cast<std::size_t>(j) * shape.cols + shape.bucket(j, i)];
+}
+
 } // namespace
 
 void sketch_shape::check() const {
@@ -89,7 +94,7 @@ std::vector<float> estimate(const sketch_shape& shape, const std::vector<float>&
   std::vector<float> votes(shape.rows);
   for (uint64_t i = 0; i < shape.dim; ++i) {
     for (uint32_t j = 0; j < shape.rows; ++j)
-      votes[j] = shape.sign(j, i) * table[static_cast<std::size_t>(j) * shape.cols + shape.bucket(j, i)];
+      votes[j] = vote(shape, table, j, i);
     const auto mid = votes.begin() + shape.rows / 2;
     std::nth_element(votes.begin(), mid, votes.end());
     if (shape.rows % 2 == 1) {
@@ -139,7 +144,7 @@ std::vector<float> linear_decode(const sketch_shape& shape, const std::vector<fl
   for (uint64_t i = 0; i < shape.dim; ++i) {
     float sum = 0.0f;
     for (uint32_t j = 0; j < shape.rows; ++j)
-      sum += shape.sign(j, i) * table[static_cast<std::size_t>(j) * shape.cols + shape.bucket(j, i)];
+      sum += vote(shape, table, j, i);
     out[i] = scale * sum;
   }
   return out;

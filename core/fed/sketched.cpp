@@ -226,23 +226,19 @@ adapter_set decode_update(const sketch_plan& plan, const adapter_set& start, std
 
 std::vector<float> decode_with_feedback(const sketch_plan& plan, std::vector<float>& error,
                                         const std::vector<float>& table, decoder who) {
+  std::vector<float> s = table;  // with what earlier decodes left
+  if (!error.empty())
+    compress::merge(s, error, plan.shape);
+  std::vector<float> delta;
   if (plan.linear) {
-    auto delta = compress::linear_decode(plan.shape, table, plan.gain);
-    if (who == decoder::cloud) {
+    delta = compress::linear_decode(plan.shape, table, plan.gain);  // the leftovers are not fed back ...
+    if (who == decoder::cloud) {  // ... and the cloud sends nothing up
       error.clear();
       return delta;
     }
-    const auto applied = compress::sketch(plan.shape, delta);
-    if (error.empty())
-      error.assign(table.size(), 0.0f);
-    for (std::size_t i = 0; i < error.size(); ++i)
-      error[i] += table[i] - applied[i];
-    return delta;
+  } else {
+    delta = compress::unsketch(plan.shape, s, plan.k);
   }
-  std::vector<float> s = table;
-  if (!error.empty())
-    compress::merge(s, error, plan.shape);
-  auto delta = compress::unsketch(plan.shape, s, plan.k);
   const auto applied = compress::sketch(plan.shape, delta);
   error = std::move(s);
   for (std::size_t i = 0; i < error.size(); ++i)

@@ -30,7 +30,7 @@ run::run_config compressed(const std::string& name, bool deterministic) {
   return cfg;
 }
 
-TEST(Compression, SketchesAndFp16CutTheUplinksAndTheRunStillLearns) {
+TEST(Compression, SketchesAndFp16CutTheUplinksAndTheRunLearnsUnderEitherDecode) {
   const auto dense = run_quietly(small_run("dense"));
   const auto comp = run_quietly(compressed("compressed", true));
   ASSERT_TRUE(comp.summary.value("finished", false));
@@ -56,21 +56,17 @@ TEST(Compression, SketchesAndFp16CutTheUplinksAndTheRunStillLearns) {
   // One upload per edge and cluster per cloud round, as in a dense run (edge_to_cloud's ratio above says they
   // were sketches).
   EXPECT_EQ(c["cloud_received"].value("adapter_update", 0), 2 * 2);
-}
 
-TEST(Compression, TheTopKDecodeSendsTheSameBytesAndLearnsToo) {
-  auto cfg = compressed("top_k", true);
-  cfg.sketch_decode = "top_k";
-  const auto topk = run_quietly(cfg);
-  const auto linear = run_quietly(compressed("linear", true));
+  // The top_k decode: the decode is the receivers' business, so the tables on the wire are the same size;
+  // it learns too, and trains differently.
+  auto topk_cfg = compressed("top_k", true);
+  topk_cfg.sketch_decode = "top_k";
+  const auto topk = run_quietly(topk_cfg);
   ASSERT_TRUE(topk.summary.value("finished", false));
   EXPECT_TRUE(topk.errors.empty()) << topk.errors.front().dump();
-  // The decode is the receivers' business: the tables on the wire are the same size.
-  EXPECT_EQ(topk.summary["bytes_by_kind"], linear.summary["bytes_by_kind"]);
-  const double majority = topk.summary["tasks"]["spam"].value("majority_accuracy", 1.0);
+  EXPECT_EQ(topk.summary["bytes_by_kind"], c["bytes_by_kind"]);
   EXPECT_GT(topk.summary["tasks"]["spam"].value("test_accuracy", 0.0), majority + 0.05) << topk.summary.dump(2);
-  // The two decodes train differently.
-  EXPECT_NE(topk.summary["tasks"]["spam"]["test_loss"], linear.summary["tasks"]["spam"]["test_loss"]);
+  EXPECT_NE(topk.summary["tasks"]["spam"]["test_loss"], c["tasks"]["spam"]["test_loss"]);
 }
 
 TEST(Compression, AThreadedRunOnARealClockDoesTheSame) {

@@ -85,6 +85,15 @@ run::run_config sketch_config() {
   return cfg;
 }
 
+// A 5 x 30 table (k = 10 for top_k) under the given decode.
+run::run_config small_table_config(const std::string& decode) {
+  auto cfg = sketch_config();
+  cfg.sketch_cols = 30;
+  cfg.sketch_k = 10;
+  cfg.sketch_decode = decode;
+  return cfg;
+}
+
 TEST(Sketched, ThePlanFollowsTheConfigAndTheLora) {
   std::mt19937_64 rng{1};
   auto cfg = sketch_config();
@@ -213,10 +222,7 @@ TEST(Sketched, AveragingAggregableSetsAveragesTheUpdates) {
 // its cloud upload relies on that. Under top_k the leftovers are also fed back into the next decode.
 void edge_leftovers_add_up(const std::string& decode) {
   std::mt19937_64 rng{4};
-  auto cfg = sketch_config();
-  cfg.sketch_cols = 30;
-  cfg.sketch_k = 10;
-  cfg.sketch_decode = decode;
+  const auto cfg = small_table_config(decode);
   const auto start = cluster(rng);
   const auto plan = plan_sketch(cfg, start);
   std::vector<float> error, applied(plan.shape.dim, 0.0f), sent(plan.shape.dim, 0.0f);
@@ -253,8 +259,7 @@ TEST(Sketched, AnEdgesLinearDecodesKeepWhatTheyLeftForTheUploadOnly) {
 
 TEST(Sketched, TheCloudsLinearDecodeKeepsNothing) {
   std::mt19937_64 rng{5};
-  auto cfg = sketch_config();
-  cfg.sketch_cols = 30;
+  const auto cfg = small_table_config("linear");
   const auto plan = plan_sketch(cfg, cluster(rng));
   ASSERT_TRUE(plan.linear);
   const auto table = compress::sketch(plan.shape, noise(rng, plan.shape.dim, 1));
@@ -270,10 +275,7 @@ TEST(Sketched, AnEdgesCloudUploadIsTheSumOfItsRoundsTablesUnderEitherDecode) {
   // edge round's update once), not t1 scaled by the decode's gain.
   for (const std::string decode : {"linear", "top_k"}) {
     std::mt19937_64 rng{6};
-    auto cfg = sketch_config();
-    cfg.sketch_cols = 30;
-    cfg.sketch_k = 10;
-    cfg.sketch_decode = decode;
+    const auto cfg = small_table_config(decode);
     const auto global = cluster(rng);
     const auto plan = plan_sketch(cfg, global);
     const auto t1 = compress::sketch(plan.shape, noise(rng, plan.shape.dim, 1));
