@@ -45,7 +45,7 @@ std::string shape_text(const std::pair<std::size_t, std::size_t>& s) {
 
 parsed parse(const messages::fingerprint& fp, const std::string& form) {
   parsed p;
-  if (form == "gaussian") {
+  if (form != "predictive") {  // gaussian or displacement: the same Gaussian on the wire
     const auto* g = std::get_if<messages::gaussian_fingerprint>(&fp.form);
     if (g == nullptr) {
       p.problem = "a predictive fingerprint where the run uses gaussian ones";

@@ -102,6 +102,25 @@ struct split_client::impl {
   // Fingerprints: the process's encoded probes and the hidden states (per batch) of the one in progress.
   std::shared_ptr<const std::vector<std::vector<int32_t>>> probes;
   std::map<std::size_t, torch::Tensor> probe_hidden;  // batch -> (rows, C) at each probe's last real token
+  torch::Tensor probe_base;  // (Q, C): the public base's (no adapters) last-token states, once (displacement)
+
+  // The public base model's final hidden state at each probe's last real token: the same for every client,
+  // computed here from the process's frozen base (nothing crosses the network for it).
+  const torch::Tensor& base_probe_states() {
+    if (probe_base.defined())
+      return probe_base;
+    torch::NoGradGuard no_grad;
+    auto model = base->module();
+    std::vector<torch::Tensor> rows;
+    for (std::size_t i = 0; i * probe_batch_size < probes->size(); ++i) {
+      auto batch = probe_batch(i);
+      auto x = model->final_norm(model->run_blocks(model->embed(batch.ids), 0, model->n_layer(), batch.mask, nullptr));
+      auto last = (batch.mask.sum(1) - 1).clamp_min(0);
+      rows.push_back(x.index({torch::arange(x.size(0)), last}).to(torch::kFloat64));
+    }
+    probe_base = torch::cat(rows, 0);
+    return probe_base;
+  }
 
   train::classify_batch probe_batch(std::size_t i) const {
     if (!probes || i >= (probes->size() + probe_batch_size - 1) / probe_batch_size)
@@ -474,6 +493,8 @@ messages::fingerprint split_client::fingerprint(uint32_t round, const std::strin
     fp.form = messages::predictive_fingerprint{to_wire(p.contiguous())};
     return fp;
   }
+  if (form == "displacement")
+    h = h - s.base_probe_states();  // what this client's adapters changed, probe by probe
   auto mean = h.mean(0);
   auto var = h.var(0, /*unbiased=*/false);
   var = (1.0 - shrinkage) * var + shrinkage * var.mean() + 1e-6;

@@ -125,6 +125,8 @@ public:
   void probe_tail(std::size_t batch, const messages::tensor_bytes& body_output);
   /// The fingerprint of the hidden states kept since the last call (elsa::error unless every batch is in):
   /// gaussian: mean and variance per dimension, v <- (1 - shrinkage) v + shrinkage mean(v) + 1e-6;
+  /// displacement: the same Gaussian of each probe's state minus the public base model's state for it (what
+  /// the adapters changed; the base's states are computed here once, with no adapters);
   /// predictive: softmax of the tied LM head over the shared vocabulary ids 256 .. 256 + vocab - 1 (the
   /// tokenizer's first merges, its most frequent pairs), one row per probe. Clears what was kept.
   messages::fingerprint fingerprint(uint32_t round, const std::string& form, double shrinkage, int64_t vocab);

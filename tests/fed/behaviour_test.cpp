@@ -120,6 +120,25 @@ TEST(Recluster, FindsThePlantedGroupsAndKeepsThePreviousIds) {
   }
 }
 
+TEST(Recluster, DisplacementFingerprintsAreGaussiansOnTheWire) {
+  std::map<uint32_t, uint32_t> before;
+  for (uint32_t c = 0; c < 12; ++c)
+    before[c] = (c % 3 + 1) % 3;
+  auto cfg = behaviour_config(3);
+  cfg.fingerprint = "displacement";
+  const auto out = recluster(planted(1), {}, before, {}, cfg, 8);
+  EXPECT_TRUE(out.rejected.empty());
+  EXPECT_EQ(out.clusters, before);
+  messages::fingerprint pred;
+  pred.client_id = 0;
+  pred.form = messages::predictive_fingerprint{f32_tensor({0.5f, 0.5f})};
+  auto now = planted(1);
+  now[0] = pred;
+  const auto wrong = recluster(now, {}, before, {}, cfg, 8);
+  ASSERT_EQ(wrong.rejected.size(), 1u);
+  EXPECT_NE(wrong.rejected[0].find("where the run uses gaussian ones"), std::string::npos) << wrong.rejected[0];
+}
+
 TEST(Recluster, AnOutlierAndADrifterLoseTrustAndFallUnderTauMin) {
   auto now = planted(2);
   auto previous = planted(3);

@@ -98,6 +98,26 @@ TEST_F(Fingerprint, ThroughTheSplitPathItEqualsTheWholeModelWithBothHalvesAdapte
   EXPECT_LT((values(g.variance) - (ref.var(0, false) + 1e-6)).abs().max().item<double>(), 1e-4);
 }
 
+TEST_F(Fingerprint, TheDisplacementFormIsTheGaussianOfWhatTheAdaptersChangedProbeByProbe) {
+  split_client c(*cfg, *data, 0, *tok, *base);
+  edge_body e(*cfg, *base);
+  e.add_client(0, 1, 1);
+  // At PEFT's init (LoRA B = 0) the adapted model is the base: nothing moved.
+  probe_all(c, e);
+  const auto fresh = std::get<messages::gaussian_fingerprint>(c.fingerprint(0, "displacement", 0.0, 0).form);
+  EXPECT_LT(values(fresh.mean).abs().max().item<double>(), 1e-5);
+  EXPECT_LT(values(fresh.variance).max().item<double>(), 1e-5);
+  // Trained: the Gaussian of (whole model's state - base's state) per probe, not of the states themselves.
+  const auto base_states = whole_model_hidden(c, e);  // still the base
+  train_steps(c, e, 3);
+  probe_all(c, e);
+  const auto g = std::get<messages::gaussian_fingerprint>(c.fingerprint(1, "displacement", 0.0, 0).form);
+  const auto moved = whole_model_hidden(c, e) - base_states;
+  EXPECT_GT(moved.abs().max().item<double>(), 1e-3) << "three steps move the states";
+  EXPECT_LT((values(g.mean) - moved.mean(0)).abs().max().item<double>(), 1e-4);
+  EXPECT_LT((values(g.variance) - (moved.var(0, false) + 1e-6)).abs().max().item<double>(), 1e-4);
+}
+
 TEST_F(Fingerprint, TheEdgeSlotsAndTheClientsAdaptersBothChangeIt) {
   split_client c(*cfg, *data, 0, *tok, *base);
   edge_body e(*cfg, *base);
