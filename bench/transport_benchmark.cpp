@@ -4,6 +4,7 @@
 // request/reply throughput at the quickstart's forward size and at 16 MiB, the round trip of a small control
 // message, the CPU an idle connected node burns, and transport-only federated rounds (1 aggregator + N clients).
 // Run: build/elsa_transport_benchmark [--quick] [--only throughput|latency|idle|rounds] [--tls on|off|both]
+//      [--data-plane on|off] (on, as elsa node runs: payloads >= 64 KiB beside BASP, actors/data_plane.hpp)
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -47,6 +48,7 @@
 #include <caf/stateful_actor.hpp>
 #include <fmt/core.h>
 
+#include "actors/data_plane.hpp"
 #include "actors/network.hpp"
 #include "core/run/run_config.hpp"
 #include "messages/payload.hpp"
@@ -70,6 +72,9 @@ constexpr std::size_t round_small_bytes = 419430;          // 0.4 MiB
 constexpr auto request_timeout = std::chrono::seconds(120);  // roles use a finite deadline too
 
 fs::path certs_dir;  // the driver's temporary certificates (set in the driver process only)
+// [network] data_plane for every process of this run (--data-plane): payloads of 64 KiB or more beside BASP.
+bool data_plane_on = true;
+std::unique_ptr<elsa::actors::data_plane> plane;  // this process's, for its current actor system
 
 // Children die with the driver (PR_SET_PDEATHSIG); the certificates go with it.
 [[noreturn]] void die(const std::string& what) {
@@ -193,7 +198,8 @@ void on_signal(int sig) {
   std::raise(sig);
 }
 
-child_proc spawn_child(const std::vector<std::string>& args) {
+child_proc spawn_child(std::vector<std::string> args) {
+  args.insert(args.end(), {"--data-plane", data_plane_on ? "on" : "off"});
   int in_pipe[2], out_pipe[2];
   if (pipe2(in_pipe, O_CLOEXEC) != 0 || pipe2(out_pipe, O_CLOEXEC) != 0)
     die(std::string("pipe2: ") + std::strerror(errno));
@@ -303,6 +309,7 @@ void say_to_parent(const std::string& line) {
 elsa::run::run_config net_config(bool tls, const fs::path& certs, const std::string& name) {
   elsa::run::run_config cfg;  // [network] defaults: heartbeat 1000 ms, connection timeout 10000 ms
   cfg.tls = tls;
+  cfg.data_plane = data_plane_on;
   if (tls) {
     cfg.certificate = certs / (name + ".pem");
     cfg.key = certs / (name + ".key");
@@ -317,6 +324,8 @@ void configure(caf::actor_system_config& sys_cfg, const elsa::run::run_config& c
   msg::register_message_types(sys_cfg);
   sys_cfg.set("scheduler.max-threads", static_cast<size_t>(cfg.threads));
   elsa::actors::configure_network(sys_cfg, cfg);
+  plane.reset();  // the previous session's actor system is gone (sessions run one after the other)
+  plane = elsa::actors::start_data_plane(cfg, "127.0.0.1", "");
 }
 
 // Answers (forward|deliver, payload) with a payload of the same size, built once per size and reused.
@@ -1063,7 +1072,7 @@ std::string load_average() {
 void usage_and_exit() {
   std::fprintf(stderr,
                "usage: elsa_transport_benchmark [--quick] [--only throughput|latency|idle|rounds] "
-               "[--tls on|off|both]\n");
+               "[--tls on|off|both] [--data-plane on|off]\n");
   std::exit(2);
 }
 
@@ -1087,9 +1096,10 @@ int driver_main(const options& o) {
   }
   const auto t_all = clock_type::now();
   const auto load_at_start = load_average();
-  fmt::print("transport: CAF 0.17.6 actor path (elsa::actors::listen/connect, BASP, 2 scheduler threads) vs "
-             "blocking loopback\nsockets, between processes; {} cores; {} reps per comparison, {} rounds{}; "
-             "MB = 1e6 bytes\n",
+  fmt::print("transport: CAF 0.17.6 actor path (elsa::actors::listen/connect, BASP, 2 scheduler threads; data "
+             "plane {}) vs blocking loopback\nsockets, between processes; {} cores; {} reps per comparison, {} "
+             "rounds{}; MB = 1e6 bytes\n",
+             data_plane_on ? "on: payloads >= 64 KiB beside BASP" : "off: everything through BASP",
              std::thread::hardware_concurrency(), o.reps, o.rounds, o.quick ? " (--quick)" : "");
 
   // -- throughput and latency: one server process per security mode -------------------------------------------
@@ -1235,6 +1245,8 @@ int main(int argc, char** argv) {
         a.port = static_cast<uint16_t>(std::stoi(v));
       else if (k == "--id")
         a.id = static_cast<uint32_t>(std::stoul(v));
+      else if (k == "--data-plane")
+        data_plane_on = v == "on";
     }
     try {
       if (a.role == "echo")
@@ -1255,6 +1267,11 @@ int main(int argc, char** argv) {
       o.only = args[++i];
       if (o.only != "throughput" && o.only != "latency" && o.only != "idle" && o.only != "rounds")
         usage_and_exit();
+    } else if (a == "--data-plane" && i + 1 < args.size()) {
+      const auto& v = args[++i];
+      if (v != "on" && v != "off")
+        usage_and_exit();
+      data_plane_on = v == "on";
     } else if (a == "--tls" && i + 1 < args.size()) {
       const auto& v = args[++i];
       if (v == "on")

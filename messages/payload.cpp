@@ -3,6 +3,7 @@
 // would be sent as zero bytes, which is the trap this file exists to avoid.
 #include "messages/payload.hpp"
 
+#include <atomic>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -66,7 +67,31 @@ std::string to_string(const payload& x) {
   return "payload(" + std::to_string(x.size()) + " bytes)";
 }
 
+namespace {
+
+std::atomic<payload_offload*> installed_offload{nullptr};
+
+// The length a payload never has: what follows is a ticket, not bytes.
+constexpr std::size_t ticket_marker = max_wire_payload_bytes + 1;
+
+} // namespace
+
+void set_payload_offload(payload_offload* offload) noexcept {
+  installed_offload.store(offload);
+}
+
 caf::error inspect(caf::serializer& sink, payload& x) {
+  if (auto* offload = installed_offload.load()) {
+    payload_ticket t;
+    if (offload->hold(x, t)) {
+      auto marker = ticket_marker;
+      if (auto err = sink.begin_sequence(marker))
+        return err;
+      if (auto err = sink(t.id_hi, t.id_lo, t.size, t.host, t.port))
+        return err;
+      return sink.end_sequence();
+    }
+  }
   auto size = x.size();
   if (auto err = sink.begin_sequence(size))
     return err;
@@ -81,6 +106,26 @@ caf::error inspect(caf::deserializer& source, payload& x) {
   std::size_t size = 0;
   if (auto err = source.begin_sequence(size))
     return err;
+  if (size == ticket_marker) {
+    payload_ticket t;
+    if (auto err = source(t.id_hi, t.id_lo, t.size, t.host, t.port))
+      return err;
+    if (auto err = source.end_sequence())
+      return err;
+    if (t.size > max_wire_payload_bytes)
+      return caf::make_error(caf::sec::invalid_argument,
+                             "elsa payload ticket for " + std::to_string(t.size) + " bytes exceeds the limit of "
+                               + std::to_string(max_wire_payload_bytes) + " bytes");
+    auto* offload = installed_offload.load();
+    if (offload == nullptr)
+      return caf::make_error(caf::sec::invalid_argument,
+                             "elsa payload ticket, but this process has no data plane to fetch it with");
+    auto fetched = offload->fetch(t);
+    if (!fetched)
+      return std::move(fetched.error());
+    x = std::move(*fetched);
+    return caf::none;
+  }
   if (size > max_wire_payload_bytes)
     return caf::make_error(caf::sec::invalid_argument,
                            "elsa payload of " + std::to_string(size) + " bytes exceeds the limit of "

@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include <caf/expected.hpp>
 #include <caf/fwd.hpp>
 
 namespace elsa::messages {
@@ -71,14 +72,39 @@ private:
   std::size_t size_ = 0;
 };
 
+/// Where a large payload's bytes wait when they do not travel inside the CAF message (actors/data_plane.hpp:
+/// the sending process holds them and the receiving process fetches them over a socket of its own, beside
+/// BASP). The ticket is what crosses BASP instead of the bytes.
+struct payload_ticket {
+  uint64_t id_hi = 0, id_lo = 0;  // random: a ticket is fetched once, by whoever holds it
+  uint64_t size = 0;              // the payload's bytes (checked against max_wire_payload_bytes)
+  std::string host;               // the holder's data-plane address
+  uint16_t port = 0;
+};
+
+class payload_offload {
+public:
+  virtual ~payload_offload() = default;
+  /// Holds `x` for one fetch and fills `ticket`; false: send it inline (too small, or not held).
+  virtual bool hold(const payload& x, payload_ticket& ticket) = 0;
+  /// The bytes of `ticket`, fetched from the process that holds them, or the error (one line).
+  virtual caf::expected<payload> fetch(const payload_ticket& ticket) = 0;
+};
+
+/// Installs the process's offload for CAF serialisation (nullptr, the default: every payload inline).
+/// Install before the actor system starts and remove after it is gone.
+void set_payload_offload(payload_offload* offload) noexcept;
+
 /// "payload(N bytes)", for CAF's logging and deep_to_string.
 std::string to_string(const payload& x);
 
-/// CAF 0.17 serialisation: a length (begin_sequence) then the bytes with ONE apply_raw.
+/// CAF 0.17 serialisation: a length (begin_sequence) then the bytes with ONE apply_raw; with an offload
+/// installed that holds the payload, a marker length (max_wire_payload_bytes + 1) then the ticket instead.
 caf::error inspect(caf::serializer& sink, payload& x);
 
 /// CAF 0.17 deserialisation: reads the length, checks it against max_wire_payload_bytes (and the bytes
-/// left, for a binary_deserializer) before allocating, then reads the bytes with ONE apply_raw.
+/// left, for a binary_deserializer) before allocating, then reads the bytes with ONE apply_raw; after the
+/// marker, reads a ticket and fetches its bytes through the installed offload (an error without one).
 caf::error inspect(caf::deserializer& source, payload& x);
 
 } // namespace elsa::messages

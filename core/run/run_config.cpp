@@ -433,6 +433,8 @@ void walk(Config& c, Visitor& v) {
              : fmt::format("must be longer than heartbeat_ms ({}), or every connection times out", c.heartbeat_ms);
   });
   v.key("join_timeout_ms", c.join_timeout_ms, 10, k_max_ms);
+  v.key("data_plane", c.data_plane);
+  v.key("data_plane_min_bytes", c.data_plane_min_bytes, 1, int64_t{1} << 31);
 
   v.section("output");
   v.key("dir", c.out_dir);

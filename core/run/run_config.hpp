@@ -189,6 +189,8 @@ struct run_config {
   int64_t heartbeat_ms = 1000;        // CAF middleman heartbeat between connected processes
   int64_t connection_timeout_ms = 10000; // a connection silent this long is closed: its actors go down
   int64_t join_timeout_ms = 300000;   // the rendezvous waits this long for every node to join
+  bool data_plane = true;             // payloads >= data_plane_min_bytes go over a socket of their own, beside
+  int64_t data_plane_min_bytes = 65536; // BASP (actors/data_plane.hpp); false: everything through BASP
 
   // [output]
   std::filesystem::path out_dir = "runs/run"; // --out overrides

@@ -111,6 +111,8 @@ void expect_same(const er::run_config& a, const er::run_config& b) {
   EXPECT_EQ(a.heartbeat_ms, b.heartbeat_ms);
   EXPECT_EQ(a.connection_timeout_ms, b.connection_timeout_ms);
   EXPECT_EQ(a.join_timeout_ms, b.join_timeout_ms);
+  EXPECT_EQ(a.data_plane, b.data_plane);
+  EXPECT_EQ(a.data_plane_min_bytes, b.data_plane_min_bytes);
   EXPECT_EQ(a.trust_weighting, b.trust_weighting);
   EXPECT_EQ(a.activations, b.activations);
   EXPECT_EQ(a.adapters, b.adapters);
@@ -249,6 +251,8 @@ cafile = "certs/ca.pem"
 heartbeat_ms = 250
 connection_timeout_ms = 3000
 join_timeout_ms = 9000
+data_plane = false
+data_plane_min_bytes = 4096
 
 [output]
 dir = "runs/everything"
@@ -294,7 +298,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 13 + 125); // sections + keys
+  EXPECT_EQ(n, 13 + 127); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {
@@ -354,6 +358,8 @@ TEST(RunConfig, EveryKeyIsRead) {
   EXPECT_EQ(c.heartbeat_ms, 250);
   EXPECT_EQ(c.connection_timeout_ms, 3000);
   EXPECT_EQ(c.join_timeout_ms, 9000);
+  EXPECT_FALSE(c.data_plane);
+  EXPECT_EQ(c.data_plane_min_bytes, 4096);
   // Client 2 is a phone until edge round 5, a laptop from then on; devices in SI units.
   EXPECT_EQ(c.client_device(2, 4).name, "phone");
   EXPECT_EQ(c.client_device(2, 5).name, "laptop");
