@@ -574,6 +574,11 @@ caf::expected<messages::payload> data_plane::fetch(const messages::payload_ticke
   return fail("the connection broke");
 }
 
+std::string describe(const data_plane_stats& s) {
+  return fmt::format("data plane: {} held, {} redeemed, {} fetched, {} expired, {} refused", s.held, s.served,
+                     s.fetched, s.expired, s.refused);
+}
+
 std::unique_ptr<data_plane> start_data_plane(const run::run_config& cfg, const std::string& listen_host,
                                              const std::string& advertise_host) {
   if (!cfg.data_plane)

@@ -24,6 +24,9 @@ struct data_plane_stats {
   uint64_t refused = 0;   // connections refused (TLS handshake) or requests for unknown tickets
 };
 
+/// "data plane: H held, R redeemed, F fetched, E expired, X refused" (a node's last log line about it).
+std::string describe(const data_plane_stats& s);
+
 class data_plane final : public messages::payload_offload {
 public:
   /// Listens on listen_host (any free port); tickets name advertise_host (listen_host when empty). With

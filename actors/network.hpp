@@ -20,7 +20,7 @@ namespace elsa::actors {
 void check_network(const run::run_config& cfg);
 
 /// Loads the middleman (and the OpenSSL module when cfg.tls) on `sys_cfg` and sets heartbeats, the
-/// connection timeout and the certificate files. elsa::error naming the [network] key when TLS is on and a
+/// connection timeout, the certificate files and CAF's `sharing` scheduler (no polling workers). elsa::error naming the [network] key when TLS is on and a
 /// certificate, key or CA file is missing or unreadable.
 void configure_network(caf::actor_system_config& sys_cfg, const run::run_config& cfg);
 

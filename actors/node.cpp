@@ -524,6 +524,8 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
     stop_local();
     codec = ctx->codec.stats();
   }
+  if (plane)
+    node_log_ptr->line(describe(plane->stats()));
   return finish_run(cfg, *record, {finished, stop_reason, saved_cloud_rounds, status->processes.load()},
                     std::chrono::duration<double>(clock_type::now() - started).count(), codec, log, results);
 }
@@ -667,6 +669,8 @@ run_result run_member_node(const run::run_config& cfg, const node_options& opt, 
     }
     stop_local();
   }
+  if (plane)
+    nlog->line(describe(plane->stats()));
   if (status->stop) {
     nlog->line("the run ended; stopping");
     return {};
