@@ -11,9 +11,11 @@
 #include <csignal>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -169,8 +171,9 @@ SSL_CTX* make_context(bool server, const run::run_config& cfg) {
 
 // Receive buffers, reused: fresh memory costs a page fault per 4 KiB (about 4 us each on these VMs, 16 ms
 // for a 16 MiB payload), and glibc hands large freed blocks back to the kernel. A fetched payload's buffer
-// returns here when its last reference goes; capacities are powers of two from 64 KiB; at most
-// `max_pooled_bytes` wait. Process-wide and never destroyed (payloads may outlive any data plane).
+// returns here when its last reference goes; capacities are whole 64 KiB units (a run's payload sizes
+// repeat, so a buffer fits its next payload exactly); at most `max_pooled_bytes` wait and are never
+// returned to the system. Process-wide and never destroyed (payloads may outlive any data plane).
 class buffer_pool {
 public:
   static constexpr std::size_t max_pooled_bytes = std::size_t{256} << 20;
@@ -202,10 +205,8 @@ public:
 
 private:
   static std::size_t capacity_for(std::size_t n) {
-    std::size_t cap = std::size_t{64} << 10;
-    while (cap < n)
-      cap <<= 1;
-    return cap;
+    constexpr std::size_t unit = std::size_t{64} << 10;
+    return std::max<std::size_t>(unit, (n + unit - 1) / unit * unit);
   }
 
   void give_back(void* p, std::size_t cap) {
@@ -233,6 +234,9 @@ struct data_plane::impl {
   int64_t io_timeout_ms = 0;
   std::string advertise;
   std::string wildcard_at;  // where tickets naming a wildcard host are redeemed (empty: as they say)
+  std::function<void(const std::string&)> log;  // one line per failed fetch or refused connection
+  int64_t server_timeout_ms = 0;  // a server connection silent this long (handshake or idle) is closed
+  static constexpr std::size_t max_connections = 512;  // server connections at once; more are closed
   uint16_t port = 0;
   int listen_fd = -1;
   int wake[2] = {-1, -1};
@@ -298,11 +302,59 @@ struct data_plane::impl {
       if (!ch.write_two(&n, sizeof(n), bytes.data(), found ? bytes.size() : 0))
         break;
     }
-    const int fd = ch.fd;
+    {
+      // Out of the set before the fd is closed: a number the OS reuses is never shut down by mistake.
+      std::lock_guard<std::mutex> lock(self->m);
+      self->serving.erase(ch.fd);
+      self->idle.notify_all();
+    }
     ch.close_all();
-    std::lock_guard<std::mutex> lock(self->m);
-    self->serving.erase(fd);
-    self->idle.notify_all();
+  }
+
+  void say(const std::string& line) {
+    std::function<void(const std::string&)> out;
+    {
+      std::lock_guard<std::mutex> lock(m);
+      out = log;
+    }
+    if (out)
+      out(line);
+  }
+
+  // Starts a connection's thread; false (the fd closed, counted as refused) when it cannot.
+  static bool launch(const std::shared_ptr<impl>& self, int fd, bool tls) {
+    try {
+      if (tls)
+        std::thread(handshake_then_serve, self, fd).detach();
+      else
+        std::thread(serve, self, channel{fd, nullptr}).detach();
+      return true;
+    } catch (const std::system_error&) {
+      std::lock_guard<std::mutex> lock(self->m);
+      self->serving.erase(fd);
+      ++self->stats.refused;
+      ::close(fd);
+      return false;
+    }
+  }
+
+  static void handshake_then_serve(std::shared_ptr<impl> self, int fd) {
+    channel c{fd, SSL_new(self->server_ctx)};
+    SSL_set_fd(c.ssl, fd);
+    ERR_clear_error();
+    if (SSL_accept(c.ssl) != 1) {
+      const auto why = ssl_error_text();
+      {
+        std::lock_guard<std::mutex> lock(self->m);
+        ++self->stats.refused;
+        self->serving.erase(fd);
+        self->idle.notify_all();
+      }
+      c.close_all();
+      self->say("data plane: refused a connection: TLS handshake failed: " + why);
+      return;
+    }
+    serve(self, c);
   }
 
   static void accept_loop(std::shared_ptr<impl> self) {
@@ -316,42 +368,29 @@ struct data_plane::impl {
       if (fds[1].revents != 0)
         return;
       const int fd = ::accept4(self->listen_fd, nullptr, nullptr, SOCK_CLOEXEC);
-      if (fd < 0)
+      if (fd < 0) {
+        if (errno != EINTR && errno != EAGAIN && errno != ECONNABORTED)
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));  // out of fds: do not spin
         continue;
-      set_socket_options(fd, 0);  // a server connection waits for requests as long as its peer keeps it
-      channel ch{fd, nullptr};
-      if (self->server_ctx != nullptr) {
-        // The handshake runs on the connection's own thread: a stalled peer holds up no one else.
+      }
+      // Handshake and idle alike: a connection that says nothing for this long is closed (a pooled one is
+      // reopened by its client), so no peer holds a thread forever.
+      set_socket_options(fd, self->server_timeout_ms);
+      {
         std::lock_guard<std::mutex> lock(self->m);
         if (self->stopping) {
           ::close(fd);
           return;
         }
+        if (self->serving.size() >= max_connections) {
+          ++self->stats.refused;
+          ::close(fd);
+          continue;
+        }
         self->serving.insert(fd);
-        std::thread([self, fd] {
-          channel c{fd, SSL_new(self->server_ctx)};
-          SSL_set_fd(c.ssl, fd);
-          ERR_clear_error();
-          if (SSL_accept(c.ssl) != 1) {
-            ERR_clear_error();
-            c.close_all();
-            std::lock_guard<std::mutex> lock(self->m);
-            ++self->stats.refused;
-            self->serving.erase(fd);
-            self->idle.notify_all();
-            return;
-          }
-          serve(self, c);
-        }).detach();
-        continue;
       }
-      std::lock_guard<std::mutex> lock(self->m);
-      if (self->stopping) {
-        ::close(fd);
-        return;
-      }
-      self->serving.insert(fd);
-      std::thread(serve, self, ch).detach();
+      // The handshake runs on the connection's own thread: a stalled peer holds up no one else.
+      launch(self, fd, self->server_ctx != nullptr);
     }
   }
 
@@ -367,8 +406,25 @@ struct data_plane::impl {
     }
     int fd = -1;
     for (auto* a = found; a != nullptr && fd < 0; a = a->ai_next) {
-      fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
-      if (fd >= 0 && ::connect(fd, a->ai_addr, a->ai_addrlen) != 0) {
+      fd = ::socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
+      if (fd < 0)
+        continue;
+      // Non-blocking, with the same limit as a read: a host that drops packets is not waited for through
+      // the kernel's SYN retries (minutes) on a CAF thread.
+      int rc = ::connect(fd, a->ai_addr, a->ai_addrlen);
+      if (rc != 0 && errno == EINPROGRESS) {
+        pollfd p{fd, POLLOUT, 0};
+        rc = ::poll(&p, 1, static_cast<int>(io_timeout_ms));
+        int err = 0;
+        socklen_t len = sizeof(err);
+        if (rc == 1 && ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) == 0 && err == 0) {
+          rc = 0;
+        } else {
+          errno = rc == 0 ? ETIMEDOUT : (err != 0 ? err : errno);
+          rc = -1;
+        }
+      }
+      if (rc != 0) {
         why = std::strerror(errno);
         ::close(fd);
         fd = -1;
@@ -377,7 +433,12 @@ struct data_plane::impl {
     ::freeaddrinfo(found);
     if (fd < 0)
       return {};
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     set_socket_options(fd, io_timeout_ms);
+    {
+      std::lock_guard<std::mutex> lock(m);
+      ++stats.connections;
+    }
     channel ch{fd, nullptr};
     if (client_ctx != nullptr) {
       ch.ssl = SSL_new(client_ctx);
@@ -403,6 +464,7 @@ data_plane::data_plane(const run::run_config& cfg, const std::string& listen_hos
   // not hold it past a fraction of the connection timeout, or this process's own heartbeats lapse. The
   // limit is per read without progress, so a slow link that keeps moving is not cut.
   s.io_timeout_ms = std::max<int64_t>(cfg.connection_timeout_ms / 4, 500);
+  s.server_timeout_ms = std::chrono::duration_cast<std::chrono::milliseconds>(s.hold_for).count();
   s.advertise = advertise_host.empty() ? listen_host : advertise_host;
   std::signal(SIGPIPE, SIG_IGN);  // a peer that goes away mid-write is an error return, not a signal
   if (cfg.tls) {
@@ -474,6 +536,11 @@ data_plane_stats data_plane::stats() const {
   return impl_->stats;
 }
 
+void data_plane::set_log(std::function<void(const std::string&)> log) {
+  std::lock_guard<std::mutex> lock(impl_->m);
+  impl_->log = std::move(log);
+}
+
 void data_plane::redeem_wildcard_at(const std::string& host) {
   std::lock_guard<std::mutex> lock(impl_->m);
   impl_->wildcard_at = host;
@@ -518,8 +585,13 @@ caf::expected<messages::payload> data_plane::fetch(const messages::payload_ticke
   }
   const auto where = fmt::format("{}:{}", host, ticket.port);
   auto fail = [&](const std::string& why) {
-    return caf::make_error(caf::sec::runtime_error,
-                           fmt::format("data plane: cannot fetch {} bytes from {}: {}", ticket.size, where, why));
+    const auto line = fmt::format("data plane: cannot fetch {} bytes from {}: {}", ticket.size, where, why);
+    {
+      std::lock_guard<std::mutex> lock(s.m);
+      ++s.stats.failed;
+    }
+    s.say(line);  // CAF drops the message with a fixed text of its own (and only in a logging build)
+    return caf::make_error(caf::sec::runtime_error, line);
   };
   channel ch;
   {
@@ -547,8 +619,10 @@ caf::expected<messages::payload> data_plane::fetch(const messages::payload_ticke
       return fail("the connection broke");
     }
     if (n == no_ticket) {
-      std::lock_guard<std::mutex> lock(s.m);
-      s.pool[where].push_back(ch);
+      {
+        std::lock_guard<std::mutex> lock(s.m);
+        s.pool[where].push_back(ch);
+      }
       return fail("the holder does not have that ticket (fetched before, or held past its time)");
     }
     if (n != ticket.size) {
@@ -575,8 +649,8 @@ caf::expected<messages::payload> data_plane::fetch(const messages::payload_ticke
 }
 
 std::string describe(const data_plane_stats& s) {
-  return fmt::format("data plane: {} held, {} redeemed, {} fetched, {} expired, {} refused", s.held, s.served,
-                     s.fetched, s.expired, s.refused);
+  return fmt::format("data plane: {} held, {} redeemed, {} fetched, {} failed, {} expired, {} refused", s.held,
+                     s.served, s.fetched, s.failed, s.expired, s.refused);
 }
 
 std::unique_ptr<data_plane> start_data_plane(const run::run_config& cfg, const std::string& listen_host,

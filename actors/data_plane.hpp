@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -21,10 +22,12 @@ struct data_plane_stats {
   uint64_t served = 0;    // ... fetched by their receiver
   uint64_t expired = 0;   // ... dropped unfetched after the hold time
   uint64_t fetched = 0;   // payloads this process fetched from others
-  uint64_t refused = 0;   // connections refused (TLS handshake) or requests for unknown tickets
+  uint64_t failed = 0;    // ... or could not (each also a log line): CAF then drops the message
+  uint64_t connections = 0;  // connections this process opened to holders (kept and reused)
+  uint64_t refused = 0;   // connections refused (TLS handshake, too many) or requests for unknown tickets
 };
 
-/// "data plane: H held, R redeemed, F fetched, E expired, X refused" (a node's last log line about it).
+/// "data plane: H held, R redeemed, F fetched, X failed, E expired, Y refused" (a node's last line about it).
 std::string describe(const data_plane_stats& s);
 
 class data_plane final : public messages::payload_offload {
@@ -43,6 +46,9 @@ public:
 
   /// Makes this the process's payload offload (messages::set_payload_offload).
   void install();
+
+  /// Where a failed fetch or a refused connection is said, one line each (default: nowhere).
+  void set_log(std::function<void(const std::string&)> log);
 
   /// Tickets that name a wildcard host (0.0.0.0, ::: a process listening on every interface without
   /// --advertise, which only the rendezvous may) are redeemed at `host`, the address this process joined.

@@ -6,10 +6,12 @@
 // address.
 #include "actors/data_plane.hpp"
 
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <caf/binary_deserializer.hpp>
@@ -94,6 +96,35 @@ TEST(DataPlane, ALargePayloadCrossesAsATicketAndIsFetchedOnce) {
     EXPECT_EQ(*got, q);
   }
   EXPECT_EQ(sender.stats().served, 5u);
+  EXPECT_EQ(receiver.stats().connections, 1u) << "one connection to the holder, kept";
+  EXPECT_EQ(receiver.stats().failed, 1u) << "the replay";
+}
+
+TEST(DataPlane, ATicketWhoseSizeWasChangedIsNotServed) {
+  data_plane sender(plain(), "127.0.0.1", "");
+  data_plane receiver(plain(), "127.0.0.1", "");
+  const auto wire = serialise(random_payload(200000, 13), &sender);
+  // Read the real ticket, then write it again one byte longer.
+  caf::binary_deserializer source{nullptr, wire};
+  std::size_t marker = 0;
+  messages::payload_ticket t;
+  ASSERT_FALSE(source.begin_sequence(marker));
+  ASSERT_EQ(marker, messages::max_wire_payload_bytes + 1);
+  ASSERT_FALSE(source(t.id_hi, t.id_lo, t.size, t.host, t.port));
+  ASSERT_EQ(t.size, 200000u);
+  std::vector<char> forged;
+  caf::binary_serializer sink{nullptr, forged};
+  ASSERT_FALSE(sink.begin_sequence(marker));
+  ASSERT_FALSE(sink(t.id_hi, t.id_lo, t.size + 1, t.host, t.port));
+  ASSERT_FALSE(sink.end_sequence());
+  auto got = deserialise(forged, &receiver);
+  ASSERT_FALSE(got);
+  EXPECT_NE(text(got.error()).find("does not have that ticket"), std::string::npos) << text(got.error());
+  EXPECT_EQ(sender.stats().served, 0u);
+  // The real ticket still works (the forged request did not consume it).
+  auto real = deserialise(wire, &receiver);
+  ASSERT_TRUE(real) << text(real.error());
+  EXPECT_EQ(real->size(), 200000u);
 }
 
 TEST(DataPlane, SmallPayloadsAndProcessesWithoutItStayInline) {
@@ -174,7 +205,19 @@ TEST(DataPlane, WithTlsOnlyANodeOfTheRunsCaGetsTheBytes) {
   EXPECT_NE(text(refused.error()).find("TLS handshake failed"), std::string::npos) << text(refused.error());
   data_plane plaintext(plain(), "127.0.0.1", "");
   EXPECT_FALSE(deserialise(wire, &plaintext));
+  // One that trusts the run's CA but shows another CA's certificate: it accepts a's, a refuses it.
+  auto mixed = tls("other", "c");
+  mixed.cafile = dir / "run" / "ca.pem";
+  data_plane impostor(mixed, "127.0.0.1", "");
+  const auto refused_before = a.stats().refused;
+  EXPECT_FALSE(deserialise(wire, &impostor));
+  for (int i = 0; i < 100 && a.stats().refused == refused_before; ++i)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));  // a's handshake thread counts it
+  EXPECT_GT(a.stats().refused, refused_before) << "a's side refused the certificate";
   EXPECT_EQ(a.stats().served, 1u);
+  // The rightful receiver still gets the payload the strangers asked for.
+  auto rightful = deserialise(wire, &b);
+  ASSERT_TRUE(rightful) << text(rightful.error());
   fs::remove_all(dir);
 }
 
