@@ -452,7 +452,6 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
   auto plane = start_data_plane(cfg, opt.listen_host, opt.advertise_host);
   if (plane) {
     plane->set_log([node_log_ptr](const std::string& line) { node_log_ptr->line(line); });
-    node_log_ptr->line(fmt::format("data plane listening on {}:{}", opt.listen_host, plane->port()));
   }
   auto ctx = make_run_context(cfg, res);
   ctx->checkpoint_dir = cfg.out_dir / "checkpoints";  // the cloud writes its own and the coordinator's
@@ -485,9 +484,10 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
     }
     if (opt.on_listening)
       opt.on_listening(opt.listen_host, *port);
-    node_log_ptr->line(fmt::format("listening on {}:{} ({}); waiting for the coordinator, {} edges and {} clients",
-                                   opt.listen_host, *port, cfg.tls ? "mutual TLS" : "plaintext", cfg.edges,
-                                   cfg.clients));
+    node_log_ptr->line(fmt::format("listening on {}:{} ({}{}); waiting for the coordinator, {} edges and {} clients",
+                                   opt.listen_host, *port, cfg.tls ? "mutual TLS" : "plaintext",
+                                   plane ? fmt::format("; data plane on port {}", plane->port()) : std::string{},
+                                   cfg.edges, cfg.clients));
     // Until everyone joined, the deadline passed or a signal came.
     while (!status->ready && status->failed().empty()) {
       if (stop_reason.empty() && hooks.stop_requested)
@@ -555,7 +555,6 @@ run_result run_member_node(const run::run_config& cfg, const node_options& opt, 
   if (plane) {
     plane->redeem_wildcard_at(opt.join_host);  // the rendezvous may listen on every interface, unadvertised
     plane->set_log([nlog](const std::string& line) { nlog->line(line); });
-    nlog->line(fmt::format("data plane listening on {}:{}", opt.listen_host, plane->port()));
   }
   auto ctx = make_run_context(cfg, res);
   auto status = std::make_shared<node_status>();
@@ -661,8 +660,11 @@ run_result run_member_node(const run::run_config& cfg, const node_options& opt, 
           }
         }
       }
-      nlog->line(fmt::format("joined the rendezvous at {}:{} ({} processes); running", opt.join_host, opt.join_port,
-                             nodes.size() + 1));
+      // (A refused join stays one line: the data plane's port is said here, once the process takes part.)
+      nlog->line(fmt::format("joined the rendezvous at {}:{} ({} processes); running{}", opt.join_host, opt.join_port,
+                             nodes.size() + 1,
+                             plane ? fmt::format("; data plane listening on {}:{}", opt.listen_host, plane->port())
+                                   : std::string{}));
     } catch (...) {
       stop_local();
       throw;
