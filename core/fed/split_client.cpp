@@ -38,6 +38,12 @@ std::vector<train::encoded> encode_shard(const run::run_config& cfg, const feder
   return train::encode_examples(tok, mine, cfg.max_len, true);
 }
 
+// (rows, C) in f64: each row's hidden state at its last real token, from the final states x (rows, T, C).
+torch::Tensor last_token_states(const torch::Tensor& x, const torch::Tensor& mask) {
+  auto last = (mask.sum(1) - 1).clamp_min(0);
+  return x.index({torch::arange(x.size(0)), last}).to(torch::kFloat64);
+}
+
 } // namespace
 
 std::vector<std::vector<int32_t>> client_token_ids(const run::run_config& cfg, const federation_data& data,
@@ -115,8 +121,7 @@ struct split_client::impl {
     for (std::size_t i = 0; i * probe_batch_size < probes->size(); ++i) {
       auto batch = probe_batch(i);
       auto x = model->final_norm(model->run_blocks(model->embed(batch.ids), 0, model->n_layer(), batch.mask, nullptr));
-      auto last = (batch.mask.sum(1) - 1).clamp_min(0);
-      rows.push_back(x.index({torch::arange(x.size(0)), last}).to(torch::kFloat64));
+      rows.push_back(last_token_states(x, batch.mask));
     }
     probe_base = torch::cat(rows, 0);
     return probe_base;
@@ -460,9 +465,8 @@ void split_client::probe_tail(std::size_t i, const messages::tensor_bytes& body_
   torch::NoGradGuard no_grad;
   const int64_t L = s.model->n_layer();
   auto out = guarded(fmt::format("probe tail of client {}", s.id), [&] {
-    auto x = s.model->final_norm(s.model->run_blocks(h, L - s.b, L, batch.mask, s.bank.get()));
-    auto last = (batch.mask.sum(1) - 1).clamp_min(0);  // (rows): index of each probe's last real token
-    return x.index({torch::arange(x.size(0)), last}).to(torch::kFloat64);  // (rows, C)
+    return last_token_states(s.model->final_norm(s.model->run_blocks(h, L - s.b, L, batch.mask, s.bank.get())),
+                             batch.mask);
   });
   s.probe_hidden[i] = out;
 }
