@@ -578,7 +578,7 @@ void on_message(client_pointer self, const payload& bytes, const handles* peer_h
   auto my_edge_sent = [&](const incoming& in, message_kind kind) {
     return from_role(self, *st.ctx, who(self), st.round, in, kind, tier::edge, st.edge);
   };
-  dispatch(self, *st.ctx, st.peers, who(self), st.round, bytes, peer_handles, {},
+  dispatch(self, *st.ctx, st.peers, who(self), st.round, bytes, peer_handles, {false, nullptr, &st.early},
            overloaded{
              [&](const incoming& in, const open_round& m) {
                if (my_edge_sent(in, message_kind::open_round))
@@ -604,7 +604,8 @@ void on_message(client_pointer self, const payload& bytes, const handles* peer_h
              [&](const incoming& in, const auto& m) {
                refuse_kind(self, *st.ctx, who(self), st.round, kind_of<std::decay_t<decltype(m)>>, in.sender);
              },
-           });
+           });  if (st.peers.complete && !st.early.empty())
+    replay_early(self, st.early, [&](const payload& held) { on_message(self, held, nullptr); });
 }
 
 } // namespace

@@ -7,6 +7,7 @@
 #include <optional>
 #include <cstdint>
 #include <memory>
+#include <vector>
 
 #include <caf/actor_clock.hpp>
 #include <caf/stateful_actor.hpp>
@@ -31,6 +32,7 @@ struct client_state {
   uint32_t edge = 0;
   uint32_t cluster = 0;
   peer_book peers;  // the coordinator (from the wiring), then the edges (from the coordinator's peer table)
+  std::vector<early_message> early;  // what came from peers not yet known, before the peer table
   delivery net;  // the network: messages per receiver, unacknowledged and taken ones (actors/transmit.hpp)
   std::vector<messages::named_tensor> received;  // the cluster's adapters as the edge last sent them
 

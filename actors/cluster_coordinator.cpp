@@ -230,7 +230,8 @@ void complete_registration(coordinator_pointer self) {
   ev.bytes_control = st.bytes_registration;
   record(self, *st.ctx, ev);
   // Edges and clients first, the cloud last: the cloud begins (and broadcasts to the edges) once it has its
-  // table, and an edge must know the cloud by then.
+  // table, and an edge must know the cloud by then. (Across processes that order does not hold on arrival:
+  // an edge or client holds what overtakes its table; actors/dispatch.hpp.)
   for (const auto& [e, handle] : st.peers.edges) {
     send_table(self, handle, for_edges);
     st.live_edges.insert(e);

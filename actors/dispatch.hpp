@@ -9,6 +9,7 @@
 #include <string>
 #include <type_traits>
 #include <variant>
+#include <vector>
 
 #include "actors/peers.hpp"
 #include "actors/reporting.hpp"
@@ -30,6 +31,9 @@ struct incoming {
   const handles* peer_handles;       // the actor handles sent with a peer table; null otherwise
 };
 
+/// At most this many messages are held for a peer table; later ones are refused as before.
+constexpr std::size_t max_early_messages = 256;
+
 /// How one role takes a message.
 struct dispatch_rules {
   /// Registrations may come from actors not yet in the book (the coordinator, the cloud).
@@ -37,6 +41,8 @@ struct dispatch_rules {
   /// When set, every message is counted here by kind ("undecodable" for bytes that are none), whatever
   /// becomes of it (the cloud reports what it received).
   std::map<std::string, int64_t>* kinds_received = nullptr;
+  /// When set, a message from an unknown actor before the peer table is held here (see early_message).
+  std::vector<early_message>* early = nullptr;
 };
 
 /// True when `in` came from a participant of `role` (and, when `id` is set, that one); otherwise records
@@ -80,9 +86,16 @@ void dispatch(Self* self, const run_context& ctx, const peer_book& peers, const 
   if (rules.kinds_received)
     (*rules.kinds_received)[messages::to_string(kind)] += 1;
   const bool registration = kind == messages::message_kind::registration;
-  if (!(registration && rules.takes_registrations)
-      && !check_sender(self, ctx, peers, who, round, messages::to_string(kind), msg->sender))
-    return;
+  if (!(registration && rules.takes_registrations)) {
+    // (A peer table comes from the coordinator, known from the wiring: one from anyone else is refused now.)
+    if (rules.early != nullptr && !peers.complete && kind != messages::message_kind::peer_table
+        && self->current_sender() && !actual_sender(self, peers) && rules.early->size() < max_early_messages) {
+      rules.early->push_back({self->current_sender(), bytes});
+      return;
+    }
+    if (!check_sender(self, ctx, peers, who, round, messages::to_string(kind), msg->sender))
+      return;
+  }
   if ((kind == messages::message_kind::peer_table) != (peer_handles != nullptr)) {
     record_error(self, ctx, who, round, run::run_error::refused, "no_handles",
                  fmt::format("a {} message {} actor handles; ignored", messages::to_string(kind),
@@ -102,6 +115,23 @@ void dispatch(Self* self, const run_context& ctx, const peer_book& peers, const 
   }
   const incoming in{msg->sender, bytes, peer_handles};
   std::visit([&](const auto& body) { handler(in, body); }, msg->body);
+}
+
+/// Once the peer table arrived: each held message handed to `redispatch(bytes)` in the order it came, as if
+/// it came now from its original sender (the sender this handler sees is swapped in for the call).
+template <class Self, class Redispatch>
+void replay_early(Self* self, std::vector<early_message>& early, Redispatch&& redispatch) {
+  auto held = std::move(early);
+  early.clear();
+  for (auto& m : held) {
+    struct swap_sender {
+      caf::strong_actor_ptr& current;
+      caf::strong_actor_ptr& other;
+      swap_sender(caf::strong_actor_ptr& c, caf::strong_actor_ptr& o) : current(c), other(o) { std::swap(current, other); }
+      ~swap_sender() { std::swap(current, other); }
+    } guard{self->current_sender(), m.sender};
+    redispatch(m.bytes);
+  }
 }
 
 } // namespace elsa::actors

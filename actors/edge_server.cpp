@@ -968,7 +968,7 @@ void on_message(edge_pointer self, const payload& bytes, const handles* peer_han
   auto from_coordinator = [&](const incoming& in, message_kind kind) {
     return from_role(self, *st.ctx, who(self), current_round(self), in, kind, tier::coordinator);
   };
-  dispatch(self, *st.ctx, st.peers, who(self), current_round(self), bytes, peer_handles, {},
+  dispatch(self, *st.ctx, st.peers, who(self), current_round(self), bytes, peer_handles, {false, nullptr, &st.early},
            overloaded{
              [&](const incoming& in, const open_round& m) {
                if (from_coordinator(in, message_kind::open_round))
@@ -989,7 +989,8 @@ void on_message(edge_pointer self, const payload& bytes, const handles* peer_han
                refuse_kind(self, *st.ctx, who(self), current_round(self), kind_of<std::decay_t<decltype(m)>>,
                            in.sender);
              },
-           });
+           });  if (st.peers.complete && !st.early.empty())
+    replay_early(self, st.early, [&](const payload& held) { on_message(self, held, nullptr); });
 }
 
 } // namespace

@@ -37,6 +37,7 @@ struct edge_state {
   std::shared_ptr<fed::edge_body> body;
   uint32_t id = 0;
   peer_book peers;  // the coordinator (from the wiring), then the cloud and the clients (its peer table)
+  std::vector<early_message> early;  // what came from peers not yet known, before the peer table
   delivery net;  // the network: messages per receiver, unacknowledged and taken ones (actors/transmit.hpp)
 
   // -- placement --

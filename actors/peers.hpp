@@ -9,6 +9,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include <caf/actor_cast.hpp>
 #include <fmt/format.h>
@@ -58,6 +59,15 @@ struct peer_book {
       return std::nullopt;
     return it->second;
   }
+};
+
+/// A message that came, from an actor the book does not know yet, before the role's peer table: across
+/// processes the coordinator's table and the cloud's first adapters (or an edge's first opening) travel on
+/// different connections, so the second can overtake the first. It is dispatched again, sender and all, once
+/// the table arrived (replay_early); a sender the table does not name is refused then.
+struct early_message {
+  caf::strong_actor_ptr sender;
+  payload bytes;
 };
 
 /// The participant whose actor sent the message being handled, or nullopt (anonymous, or no participant).
