@@ -14,6 +14,7 @@
 #include "core/fed/sketched.hpp"
 #include "core/fed/sampling.hpp"
 #include "core/fed/split_client.hpp"
+#include "core/run/sim_usage.hpp"
 
 namespace elsa::actors {
 
@@ -110,6 +111,17 @@ void finish_round(client_pointer self) {
   ev.max_seq_len = st.max_seq_len;
   ev.bytes_down = st.bytes_down;
   ev.messages = st.messages + 1;  // and this upload
+  if (ctx.cfg.enforce_deadline) {
+    // What the edge judges the upload by: the simulated seconds of this round's own work, counted as the
+    // record counts them (core/run/sim_usage.hpp). The field has a fixed size: the encoded size is the same.
+    const auto usage = run::client_usage_of(ctx.cfg, ev);
+    up.sim_seconds = sim::until_upload_s(sim::client_round(ctx.shape, usage, ctx.cfg.edge_flops(st.edge)), usage);
+    bytes = ctx.codec.encode(me(self), up);
+    if (!bytes) {
+      abandon_round(self, run::run_error::internal, "cannot encode the adapter update: " + bytes.error().message);
+      return;
+    }
+  }
   record(self, ctx, ev);
   if (injected(ctx.cfg.stragglers, st.id) && ctx.cfg.straggler_delay_ms > 0) {
     // Recorded whether or not the delay makes the update late (the edge's round says that).

@@ -13,6 +13,8 @@
 #include "core/errors.hpp"
 #include "core/fed/edge_body.hpp"
 #include "core/fed/sketched.hpp"
+#include "core/run/sim_usage.hpp"
+#include "core/sim/clock.hpp"
 
 namespace elsa::actors {
 
@@ -217,13 +219,37 @@ void close_current(edge_pointer self, close_reason reason) {
   for (const auto& [c, u] : st.updates)
     st.missed[c] = 0;
 
+  // [profiles] enforce_deadline: an upload that came in time here but missed deadline_s on the simulated
+  // clock is late: out of this round's aggregate, kept for the next one under the staleness policy.
+  std::vector<uint32_t> sim_late;
+  std::vector<fed::client_update> deferred;
+  if (ctx.cfg.enforce_deadline && reason != close_reason::aborted) {
+    std::map<uint32_t, sim::upload_time> uploads;
+    for (const auto& [c, u] : st.updates) {
+      const auto& [steps, positions] = st.served[c];
+      const auto sp = st.splits.find(c);
+      const sim::split at = sp == st.splits.end()
+                              ? sim::split{ctx.cfg.head_blocks, ctx.cfg.client_tail_blocks()}
+                              : sim::split{sp->second.head_blocks, sp->second.tail_blocks};
+      uploads[c] = {st.upload_sim_s[c], sim::edge_seconds(ctx.shape, at, run::sim_layout(ctx.cfg), ctx.cfg.batch_size,
+                                                         steps, positions, ctx.cfg.edge_flops(st.id))};
+    }
+    sim_late = sim::late_uploads(uploads, ctx.cfg.deadline_s);
+    if (ctx.cfg.stragglers_policy() == run::straggler_policy::staleness && !ctx.cfg.sketching())
+      for (auto c : sim_late)
+        deferred.push_back(st.updates.at(c));
+  }
+  st.served.clear();
+  st.upload_sim_s.clear();
+
   // Per cluster: validated, weighted average of the whole adapter sets (core/fed/aggregation).
   fed::aggregation_result agg;
   std::map<uint32_t, std::string> left_out;  // client -> why the coordinator's decisions left it out
   if (reason != close_reason::aborted) {
     std::vector<fed::client_update> all;
     for (const auto& [c, u] : st.updates)
-      all.push_back(u);
+      if (std::find(sim_late.begin(), sim_late.end(), c) == sim_late.end())
+        all.push_back(u);
     all.insert(all.end(), st.stale.begin(), st.stale.end());
     // An update counts for the client's cluster as it is now: a re-clustering of this round (behaviour
     // clustering) may have moved it after its upload arrived.
@@ -254,7 +280,7 @@ void close_current(edge_pointer self, close_reason reason) {
                      r.text);
     }
   }
-  st.stale.clear();
+  st.stale = std::move(deferred);
   std::vector<uint32_t> aggregated_clients;
   int64_t stale_used = 0;
   for (const auto& [k, a] : agg.clusters) {
@@ -379,6 +405,7 @@ void close_current(edge_pointer self, close_reason reason) {
   ev.missing = missing;
   ev.down.assign(st.down.begin(), st.down.end());
   ev.late_arrivals = st.late_arrivals;
+  ev.sim_late = sim_late;
   ev.aggregated = aggregated_clients;
   ev.stale_aggregated = stale_used;
   ev.bytes_down = st.sent_down.total();
@@ -725,6 +752,7 @@ void on_adapters(edge_pointer self, const incoming& msg, const adapter_update& u
     }
   }
   if (on_time) {
+    st.upload_sim_s[c] = up.sim_seconds;
     st.updates[c] = std::move(cu);
     maybe_complete(self);
   } else {
@@ -818,6 +846,11 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
   }
   if (forward && !in.probe)
     capture(self, in);
+  if ((!forward || two_part) && !in.probe && st.open && in.round == st.current->round && in.tensor.shape().size() >= 2) {
+    auto& [steps, positions] = st.served[in.client_id];  // a completed step of the round (the simulated clock)
+    steps += 1;
+    positions += in.tensor.shape()[0] * in.tensor.shape()[1];
+  }
   // The round's last backward (a two-part split's last step): keep the body as it is now for this client's
   // update of the round.
   if ((!forward || two_part) && !in.probe && st.current && in.round == st.current->round && in.step + 1 == st.current->local_steps) {

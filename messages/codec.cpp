@@ -439,6 +439,8 @@ public:
     ELSA_REQUIRE(m.base_round <= m.round, violation::inconsistent,
             "adapter_update: base_round " + std::to_string(m.base_round) + " is after round "
               + std::to_string(m.round));
+    ELSA_REQUIRE(std::isfinite(m.sim_seconds) && m.sim_seconds >= 0.0, violation::value_out_of_range,
+            "adapter_update.sim_seconds: " + std::to_string(m.sim_seconds) + " is not a finite number >= 0");
     if (auto dense = std::get_if<std::vector<named_tensor>>(&m.form)) {
       list_size(dense->size(), limits_.max_tensors, "adapter_update.dense");
       std::vector<std::string> names;
@@ -831,6 +833,7 @@ public:
     b.setBaseRound(m.base_round);
     b.setSampleCount(m.sample_count);
     b.setClusterId(m.cluster_id);
+    b.setSimSeconds(m.sim_seconds);
     auto form = b.getForm();
     if (auto dense = std::get_if<std::vector<named_tensor>>(&m.form)) {
       auto list = form.initDense(static_cast<unsigned>(dense->size()));
@@ -1116,6 +1119,7 @@ public:
     m.base_round = r.getBaseRound();
     m.sample_count = r.getSampleCount();
     m.cluster_id = r.getClusterId();
+    m.sim_seconds = r.getSimSeconds();
     auto form = r.getForm();
     switch (form.which()) {
       case w::AdapterUpdate::Form::DENSE: {

@@ -252,9 +252,10 @@ struct adapter_update {
   uint64_t sample_count = 0;
   uint32_t cluster_id = 0;
   std::variant<std::vector<named_tensor>, count_sketch> form;
+  double sim_seconds = 0.0;  // a client's upload: simulated seconds of its own round (core/sim/clock.hpp)
   friend bool operator==(const adapter_update& a, const adapter_update& b) {
     return a.round == b.round && a.base_round == b.base_round && a.sample_count == b.sample_count
-           && a.cluster_id == b.cluster_id && a.form == b.form;
+           && a.cluster_id == b.cluster_id && a.form == b.form && a.sim_seconds == b.sim_seconds;
   }
 };
 

@@ -87,6 +87,7 @@ nlohmann::json edge_round_event::to_json() const {
           {"missing", missing},
           {"down", down},
           {"late_arrivals", late_arrivals},
+          {"sim_late", sim_late},
           {"aggregated", aggregated},
           {"stale_aggregated", stale_aggregated},
           {"bytes_down", bytes_down},

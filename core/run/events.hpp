@@ -89,6 +89,9 @@ struct edge_round_event {
   std::string reason;  // complete, quorum, deadline, aborted
   uint64_t reported = 0, expected = 0;
   std::vector<uint32_t> late, missing, down, late_arrivals, aggregated;
+  // [profiles] enforce_deadline: uploads that came in time on this machine but missed deadline_s on the
+  // simulated clock, left out of this round's aggregate (kept for the next under the staleness policy).
+  std::vector<uint32_t> sim_late;
   int64_t stale_aggregated = 0;
   int64_t bytes_down = 0;     // to its clients: openings, body replies, adapters
   int64_t bytes_cloud = 0;    // to the cloud

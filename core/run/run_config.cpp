@@ -270,6 +270,12 @@ void walk(Config& c, Visitor& v) {
                            c.change_classes.size(), c.change_clients.size(), c.change_rounds.size());
   });
   v.key("deadline_s", c.deadline_s, 0.0, 1e9);
+  v.key("enforce_deadline", c.enforce_deadline);
+  v.rule("enforce_deadline", [&c] {
+    return c.enforce_deadline && c.deadline_s <= 0
+             ? std::string("= true needs a deadline: set [profiles] deadline_s > 0")
+             : std::string{};
+  });
 
   v.section("elsa");
   v.key("clustering", c.clustering, k_clusterings);

@@ -92,6 +92,8 @@ struct run_config {
   std::vector<int64_t> change_rounds;             // ... is of class change_classes[i] from the start of this
   std::vector<std::string> change_classes;        //     edge round on
   double deadline_s = 0.0;                        // simulated edge-round deadline a client should meet; 0: none
+  bool enforce_deadline = false;                  // true: an upload that missed deadline_s is late (left out of
+                                                  // its round's aggregate, as [faults] straggler_policy says)
 
   // [elsa] mechanism switches (ELSA.md 3): behaviour clustering and trust (3.1); the rest come with their
   // mechanisms.

@@ -1,5 +1,6 @@
 // Turning actor events into metrics lines, progress, summary.json and the final table (see run_record.hpp).
 #include "core/run/run_record.hpp"
+#include "core/run/sim_usage.hpp"
 
 #include <algorithm>
 #include <numeric>
@@ -130,8 +131,10 @@ void run_record::put_sim(nlohmann::json& line, const round_acc& r) {
     for (auto& u : usage) {
       u.bytes_down += share;
       u.messages += share > 0 ? 1 : 0;
+      u.bytes_after_upload += share;
+      u.messages_after_upload += share > 0 ? 1 : 0;
     }
-    const auto t = sim::edge_round(*shape_, usage, cfg_.edge_flops(edge), cfg_.deadline_s);
+    const auto t = sim::edge_round(*shape_, usage, cfg_.edge_flops(edge), cfg_.deadline_s, cfg_.enforce_deadline);
     seconds = std::max(seconds, t.seconds);
     for (const auto& u : usage) {
       const auto& c = t.clients.at(u.client);
@@ -200,22 +203,19 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     add_kinds(r.by_kind, "client_to_edge", ev, "bytes_up_by_kind");
     add_kinds(r.dense_by_kind, "client_to_edge", ev, "dense_up_by_kind");
     if (shape_) {
-      sim::client_usage u;
-      u.client = ev.value("client", uint32_t{0});
-      u.edge = ev.value("edge", uint32_t{0});
-      u.at = {ev.value("head_blocks", cfg_.head_blocks), ev.value("tail_blocks", cfg_.client_tail_blocks())};
-      u.steps = ev.value("steps", int64_t{0});
-      u.positions = ev.value("positions", int64_t{0});
-      u.max_seq_len = ev.value("max_seq_len", int64_t{0});
-      u.batch = cfg_.batch_size;
-      u.bytes_up = ev.value("bytes_up", int64_t{0});
-      u.bytes_down = ev.value("bytes_down", int64_t{0});
-      u.messages = ev.value("messages", int64_t{0});
-      u.device = cfg_.client_device(u.client, round);
-      u.where = cfg_.whole_model() ? sim::layout::whole_model
-                : cfg_.two_part()  ? sim::layout::two_part
-                                   : sim::layout::u_shaped;
-      r.usage.push_back(u);
+      client_round_event c;
+      c.round = static_cast<uint32_t>(round);
+      c.client = ev.value("client", uint32_t{0});
+      c.edge = ev.value("edge", uint32_t{0});
+      c.head_blocks = ev.value("head_blocks", uint32_t{0});
+      c.tail_blocks = ev.value("tail_blocks", uint32_t{0});
+      c.steps = ev.value("steps", uint32_t{0});
+      c.positions = ev.value("positions", int64_t{0});
+      c.max_seq_len = ev.value("max_seq_len", int64_t{0});
+      c.bytes_up = ev.value("bytes_up", int64_t{0});
+      c.bytes_down = ev.value("bytes_down", int64_t{0});
+      c.messages = ev.value("messages", int64_t{0});
+      r.usage.push_back(client_usage_of(cfg_, c));
     }
   } else if (type == "edge_round") {
     auto& r = at(round);
@@ -237,6 +237,7 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     append_unique<int64_t>(r.missing, ev.value("missing", nlohmann::json::array()));
     append_unique<int64_t>(r.down, ev.value("down", nlohmann::json::array()));
     append_unique<int64_t>(r.late_arrivals, ev.value("late_arrivals", nlohmann::json::array()));
+    append_unique<int64_t>(r.sim_late, ev.value("sim_late", nlohmann::json::array()));
     append_unique<int64_t>(r.aggregated, ev.value("aggregated", nlohmann::json::array()));
     r.stale_aggregated += ev.value("stale_aggregated", int64_t{0});
     if (ev.contains("trust"))
@@ -427,6 +428,8 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
     line["missing"] = r.missing;
     line["down"] = r.down;
     line["late_arrivals"] = r.late_arrivals;
+    if (cfg_.enforce_deadline)
+      line["sim_late"] = r.sim_late;
     line["aggregated"] = r.aggregated;
     line["stale_aggregated"] = r.stale_aggregated;
     line["dropouts"] = r.dropouts;
@@ -538,7 +541,7 @@ nlohmann::json run_record::summary(double wall_seconds) const {
   s["tasks"] = tasks;
   nlohmann::json bytes = {{"client_to_edge", 0}, {"edge_to_client", 0}, {"edge_to_cloud", 0},
                           {"cloud_to_edge", 0},  {"control", 0}};
-  int64_t stragglers = 0;
+  int64_t stragglers = 0, sim_late = 0;
   std::vector<int64_t> dropouts, down;
   nlohmann::json by_kind = nlohmann::json::object(), dense_by_kind = nlohmann::json::object();
   for (const char* tier : tiers)
@@ -550,6 +553,7 @@ nlohmann::json run_record::summary(double wall_seconds) const {
     for (auto& [k, v] : bytes.items())
       v = v.get<int64_t>() + l["bytes"].value(k, int64_t{0});
     stragglers += static_cast<int64_t>(l["stragglers"].size());
+    sim_late += static_cast<int64_t>(l.value("sim_late", nlohmann::json::array()).size());
     append_unique<int64_t>(dropouts, l["dropouts"]);
     append_unique<int64_t>(down, l["down"]);
   }
@@ -569,6 +573,8 @@ nlohmann::json run_record::summary(double wall_seconds) const {
   s["rounds"] = cfg_.rounds;
   s["rounds_recorded"] = static_cast<int64_t>(lines_.size());
   s["late_updates"] = stragglers;
+  if (cfg_.enforce_deadline)
+    s["sim_late_uploads"] = sim_late;
   s["dropouts"] = dropouts;
   s["down"] = down;
   s["errors"] = static_cast<int64_t>(errors_.size());

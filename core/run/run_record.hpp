@@ -7,7 +7,7 @@
 //                 dense_up_by_kind{kind: n}, seconds (a client finished;
 //                 seconds from the round's opening at the client, simulated when deterministic)
 //   edge_round    round, edge, reason, reported, expected, late[], missing[], down[], late_arrivals[],
-//                 aggregated[], stale_aggregated, bytes_down, bytes_cloud, trust{client: score},
+//                 sim_late[], aggregated[], stale_aggregated, bytes_down, bytes_cloud, trust{client: score},
 //                 bytes_down_by_kind, dense_down_by_kind, bytes_cloud_by_kind, dense_cloud_by_kind
 //                                                                            (an edge closed its round)
 //   round_closed  round, cloud_round, edges, bytes_control, sampled[] (with clients_per_round)
@@ -118,7 +118,7 @@ private:
     int64_t bytes_client_edge = 0, bytes_edge_client = 0, bytes_edge_cloud = 0, bytes_cloud_edge = 0,
             bytes_control = 0;
     nlohmann::json by_kind = nlohmann::json::object(), dense_by_kind = nlohmann::json::object(); // tier -> kind -> n
-    std::vector<int64_t> late, missing, down, dropouts, late_arrivals, aggregated;
+    std::vector<int64_t> late, missing, down, dropouts, late_arrivals, aggregated, sim_late;
     nlohmann::json delays = nlohmann::json::array();  // injected faults other than dropouts
     std::map<std::string, int64_t> net_faults;        // injected network faults by kind (drop, delay, ...)
     int64_t resent = 0;                               // messages sent again (reliable delivery)

@@ -10,36 +10,91 @@ double transfer_seconds(int64_t bytes, double bytes_per_s, int64_t messages, dou
   return static_cast<double>(bytes) / bytes_per_s + static_cast<double>(messages) * latency_s;
 }
 
+namespace {
+
+step_shape mean_step(int64_t batch, int64_t steps, int64_t positions) {
+  const auto b = std::max<int64_t>(1, batch);
+  const auto per_step = static_cast<double>(positions) / static_cast<double>(std::max<int64_t>(1, steps));
+  return {b, std::max<int64_t>(1, std::llround(per_step / static_cast<double>(b)))};
+}
+
+} // namespace
+
+client_time client_round(const model_shape& shape, const client_usage& u, double edge_flops_per_s) {
+  client_time t;
+  if (u.steps > 0) {
+    // The mean step's shape: FLOPs are per step, and attention's grow with T^2 per sequence.
+    const auto s = mean_step(u.batch, u.steps, u.positions);
+    const auto f = training_step_flops(shape, s, u.at, u.where);
+    t.flops = f.client * static_cast<double>(u.steps);
+    t.compute_s = t.flops / u.device.flops_per_s;
+    t.edge_s = f.edge * static_cast<double>(u.steps) / edge_flops_per_s;
+    t.memory_bytes = client_memory_bytes(shape, {s.batch, u.max_seq_len > 0 ? u.max_seq_len : s.seq_len}, u.at, u.where);
+  }
+  t.comm_s = static_cast<double>(u.bytes_up) / u.device.up_bytes_per_s
+             + static_cast<double>(u.bytes_down) / u.device.down_bytes_per_s
+             + static_cast<double>(u.messages) * u.device.latency_s;
+  t.step_s = u.steps > 0 ? (t.compute_s + t.comm_s) / static_cast<double>(u.steps) : 0.0;
+  return t;
+}
+
+double until_upload_s(const client_time& t, const client_usage& u) {
+  const double after = static_cast<double>(u.bytes_after_upload) / u.device.down_bytes_per_s
+                       + static_cast<double>(u.messages_after_upload) * u.device.latency_s;
+  return std::max(0.0, t.compute_s + t.comm_s - after);
+}
+
+double edge_seconds(const model_shape& shape, split at, layout where, int64_t batch, int64_t steps,
+                    int64_t positions, double edge_flops_per_s) {
+  if (steps <= 0)
+    return 0.0;
+  const auto f = training_step_flops(shape, mean_step(batch, steps, positions), at, where);
+  return f.edge * static_cast<double>(steps) / edge_flops_per_s;
+}
+
+bool meets_deadline(double until_upload_s, double edge_work_s, double deadline_s) {
+  return deadline_s <= 0 || until_upload_s + edge_work_s <= deadline_s;
+}
+
+std::vector<uint32_t> late_uploads(const std::map<uint32_t, upload_time>& uploads, double deadline_s) {
+  std::vector<uint32_t> late;
+  if (deadline_s <= 0)
+    return late;
+  double edge_work = 0;
+  for (const auto& [c, u] : uploads)
+    edge_work += u.edge_s;
+  for (const auto& [c, u] : uploads)
+    if (!meets_deadline(u.until_upload_s, edge_work, deadline_s))
+      late.push_back(c);
+  return late;
+}
+
 edge_time edge_round(const model_shape& shape, const std::vector<client_usage>& clients, double edge_flops_per_s,
-                     double deadline_s) {
+                     double deadline_s, bool enforced) {
   edge_time out;
   double slowest = 0, edge_work = 0;
   for (const auto& u : clients) {
-    client_time t;
-    if (u.steps > 0) {
-      // The mean step's shape: FLOPs are per step, and attention's grow with T^2 per sequence.
-      const auto batch = std::max<int64_t>(1, u.batch);
-      const auto per_step = static_cast<double>(u.positions) / static_cast<double>(u.steps);
-      const step_shape s{batch, std::max<int64_t>(1, std::llround(per_step / static_cast<double>(batch)))};
-      const auto f = training_step_flops(shape, s, u.at, u.where);
-      t.flops = f.client * static_cast<double>(u.steps);
-      t.compute_s = t.flops / u.device.flops_per_s;
-      t.edge_s = f.edge * static_cast<double>(u.steps) / edge_flops_per_s;
-      t.memory_bytes =
-        client_memory_bytes(shape, {batch, u.max_seq_len > 0 ? u.max_seq_len : s.seq_len}, u.at, u.where);
-    }
-    t.comm_s = static_cast<double>(u.bytes_up) / u.device.up_bytes_per_s
-               + static_cast<double>(u.bytes_down) / u.device.down_bytes_per_s
-               + static_cast<double>(u.messages) * u.device.latency_s;
-    t.step_s = u.steps > 0 ? (t.compute_s + t.comm_s) / static_cast<double>(u.steps) : 0.0;
+    const auto t = client_round(shape, u, edge_flops_per_s);
     slowest = std::max(slowest, t.compute_s + t.comm_s);
     edge_work += t.edge_s;
     out.clients[u.client] = t;
   }
   out.seconds = slowest + edge_work;
-  if (deadline_s > 0)
-    for (auto& [id, t] : out.clients)
-      t.met_deadline = t.compute_s + t.comm_s + edge_work <= deadline_s;
+  if (deadline_s > 0) {
+    bool missed = false;
+    double slowest_on_time = 0;
+    for (const auto& u : clients) {
+      auto& t = out.clients[u.client];
+      t.met_deadline = meets_deadline(until_upload_s(t, u), edge_work, deadline_s);
+      missed = missed || !t.met_deadline;
+      if (t.met_deadline)
+        slowest_on_time = std::max(slowest_on_time, t.compute_s + t.comm_s);
+    }
+    // Enforced, a late client does not hold the round: the edge closes at the deadline (or when the last
+    // client on time has its aggregate back, if that is later).
+    if (enforced && missed)
+      out.seconds = std::max(deadline_s, slowest_on_time + edge_work);
+  }
   return out;
 }
 

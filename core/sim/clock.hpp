@@ -23,6 +23,9 @@ struct client_usage {
   int64_t bytes_up = 0;         // encoded bytes it sent its edge (steps and adapters)
   int64_t bytes_down = 0;       // encoded bytes its edge sent it (opening, step replies, adapters)
   int64_t messages = 0;         // messages either way, each one a link latency
+  // Of bytes_down and messages, what comes after the client's upload (the round's aggregate coming back):
+  // counted in its round, not in whether its upload met the deadline.
+  int64_t bytes_after_upload = 0, messages_after_upload = 0;
   device_profile device;
   layout where = layout::u_shaped;  // [split] layout: which side runs what (cost_model.hpp)
 };
@@ -46,10 +49,38 @@ struct edge_time {
   std::map<uint32_t, client_time> clients;
 };
 
-/// The simulated round of one edge. deadline_s > 0: a client whose compute_s + comm_s plus the edge's whole
-/// body work of the round exceeds it has met_deadline = false (recorded; the clock does not drop it).
+/// One client's part of an edge round (met_deadline left true: that needs the edge's other clients).
+client_time client_round(const model_shape& shape, const client_usage& u, double edge_flops_per_s);
+
+/// Seconds of a client's own work up to and including its upload: compute_s + comm_s less what comes after
+/// the upload. What a client's upload carries (adapter_update.sim_seconds).
+double until_upload_s(const client_time& t, const client_usage& u);
+
+/// Seconds the edge spends on `steps` body steps of `positions` padded positions at batch `batch` for a client
+/// at split `at` (the mean step's shape, as client_round counts it).
+double edge_seconds(const model_shape& shape, split at, layout where, int64_t batch, int64_t steps,
+                    int64_t positions, double edge_flops_per_s);
+
+/// Whether a client's upload met the deadline: its own work until the upload plus the edge's whole body
+/// work of the round (the edge serves every client's bodies while the clients wait) fits in deadline_s.
+/// deadline_s <= 0: always.
+bool meets_deadline(double until_upload_s, double edge_work_s, double deadline_s);
+
+/// One upload of an edge round as an edge enforcing the deadline sees it.
+struct upload_time {
+  double until_upload_s = 0;  // the client's own work until its upload (adapter_update.sim_seconds)
+  double edge_s = 0;          // the edge's body work for the client this round (edge_seconds)
+};
+
+/// The clients of `uploads` (the round's on-time uploads, by client) whose upload missed deadline_s, the
+/// edge's work being the sum over all of them (as edge_round counts it). Ascending; empty when deadline_s <= 0.
+std::vector<uint32_t> late_uploads(const std::map<uint32_t, upload_time>& uploads, double deadline_s);
+
+/// The simulated round of one edge. deadline_s > 0: a client for which meets_deadline is false has
+/// met_deadline = false. `enforced` ([profiles] enforce_deadline): the edge left late uploads out, so when
+/// a client missed, the round lasts max(deadline_s, the slowest client on time's round) instead.
 edge_time edge_round(const model_shape& shape, const std::vector<client_usage>& clients, double edge_flops_per_s,
-                     double deadline_s);
+                     double deadline_s, bool enforced = false);
 
 /// Seconds to move `bytes` over a link of `bytes_per_s` plus `messages` latencies.
 double transfer_seconds(int64_t bytes, double bytes_per_s, int64_t messages, double latency_s);

@@ -38,4 +38,8 @@ struct AdapterUpdate {
     sketch @5 :CountSketch;
     # Count-sketch compressed form (linear: edges and cloud add sketches).
   }
+  simSeconds @6 :Float64;
+  # A client's upload: the simulated seconds of its own work behind it (its compute and communication of the
+  # round, up to and including this upload, on its configured device); what an edge enforcing
+  # [profiles] deadline_s judges it by. 0 elsewhere.
 }

@@ -500,6 +500,12 @@ TEST(CodecValidation, SplitPointsAndRoundFields) {
   stale.base_round = stale.round + 1;
   expect_failure(codec{}.encode(participant{tier::client, 0}, stale), violation::inconsistent,
                  "is after round");
+  for (double bad : {-1.0, std::nan(""), std::numeric_limits<double>::infinity()}) {
+    adapter_update timed = testing::sample_dense_update(rng);
+    timed.sim_seconds = bad;
+    expect_failure(codec{}.encode(participant{tier::client, 0}, timed), violation::value_out_of_range,
+                   "adapter_update.sim_seconds");
+  }
 }
 
 TEST(CodecValidation, FingerprintShapes) {

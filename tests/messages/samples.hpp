@@ -87,6 +87,7 @@ inline adapter_update sample_dense_update(std::mt19937_64& rng) {
   m.base_round = 5;
   m.sample_count = 1234;
   m.cluster_id = 2;
+  m.sim_seconds = 12.625;
   std::vector<named_tensor> dense;
   dense.push_back({"h.0.attn.c_attn.lora_a", random_tensor(rng, dtype::f32, {64, 4})});
   dense.push_back({"h.0.attn.c_attn.lora_b", random_tensor(rng, dtype::f32, {4, 192})});

@@ -4,6 +4,11 @@
 // taken from the padded positions, memory at the longest batch, and the deadline.
 #include "core/sim/clock.hpp"
 
+#include <algorithm>
+#include <map>
+#include <set>
+#include <vector>
+
 #include <gtest/gtest.h>
 
 #include "tests/sim/shapes.hpp"
@@ -95,6 +100,67 @@ TEST(SimClock, TheDeadlineCountsTheClientsOwnTimeAndTheEdgesWholeWork) {
   const double fast_end = c1.compute_s + c1.comm_s + edge_work;
   EXPECT_TRUE(edge_round(m, two_clients(), 20e9, fast_end * 1.0001).clients.at(1).met_deadline);
   EXPECT_FALSE(edge_round(m, two_clients(), 20e9, fast_end * 0.9999).clients.at(1).met_deadline);
+}
+
+// The aggregate coming back after the upload is part of the round, not of whether the upload was on time;
+// enforced, a late client no longer holds the round.
+TEST(SimClock, TheDeadlineIsTheUploadsAndAnEnforcedOneEndsTheRound) {
+  const auto m = shipped_shape();
+  auto u = two_clients();
+  const auto before = edge_round(m, u, 20e9, 0);
+  const auto& c1 = before.clients.at(1);
+  const double edge_work = before.clients.at(0).edge_s + c1.edge_s;
+  const double fast_end = c1.compute_s + c1.comm_s + edge_work;
+  // 2 MB of aggregate and one message after the upload: 2 MB / (160 Mbit/s) + 5 ms more for client 1.
+  u[1].bytes_down += 2'000'000;
+  u[1].messages += 1;
+  u[1].bytes_after_upload = 2'000'000;
+  u[1].messages_after_upload = 1;
+  const auto t = edge_round(m, u, 20e9, fast_end * 1.0001);
+  EXPECT_NEAR(t.clients.at(1).comm_s, c1.comm_s + 0.1 + 0.005, 1e-12);
+  EXPECT_TRUE(t.clients.at(1).met_deadline) << "the download after the upload does not count";
+  EXPECT_NEAR(until_upload_s(t.clients.at(1), u[1]), c1.compute_s + c1.comm_s, 1e-12);
+  EXPECT_FALSE(t.clients.at(0).met_deadline);
+  EXPECT_DOUBLE_EQ(t.seconds, before.seconds) << "not enforced: the round waits for the slow client";
+  // Enforced: the deadline, or the fast client's whole round if that ends later.
+  const auto enforced = edge_round(m, u, 20e9, fast_end * 1.0001, true);
+  const double fast_round = t.clients.at(1).compute_s + t.clients.at(1).comm_s + edge_work;
+  EXPECT_DOUBLE_EQ(enforced.seconds, std::max(fast_end * 1.0001, fast_round));
+  EXPECT_LT(enforced.seconds, before.seconds);
+  // Nobody late: enforcing changes nothing.
+  EXPECT_DOUBLE_EQ(edge_round(m, u, 20e9, before.seconds * 2, true).seconds, t.seconds);
+}
+
+// What an edge computes from its own view (the upload's seconds, the body steps it served) decides the same
+// clients late as the record's clock.
+TEST(SimClock, AnEdgesLateUploadsAreTheClocksMissedDeadlines) {
+  const auto m = shipped_shape();
+  const auto u = two_clients();
+  const auto all = edge_round(m, u, 20e9, 0);
+  std::map<uint32_t, upload_time> uploads;
+  for (const auto& c : u) {
+    const auto& t = all.clients.at(c.client);
+    const double e = edge_seconds(m, c.at, c.where, c.batch, c.steps, c.positions, 20e9);
+    EXPECT_DOUBLE_EQ(e, t.edge_s);
+    uploads[c.client] = {until_upload_s(t, c), e};
+  }
+  const auto& c0 = all.clients.at(0);
+  const auto& c1 = all.clients.at(1);
+  const double edge_work = c0.edge_s + c1.edge_s;
+  const double between = (c0.compute_s + c0.comm_s + c1.compute_s + c1.comm_s) / 2 + edge_work;
+  std::set<std::size_t> counts;
+  for (double deadline : {edge_work / 2, between, all.seconds * 2}) {
+    const auto clock = edge_round(m, u, 20e9, deadline);
+    std::vector<uint32_t> missed;
+    for (const auto& [c, t] : clock.clients)
+      if (!t.met_deadline)
+        missed.push_back(c);
+    EXPECT_EQ(late_uploads(uploads, deadline), missed) << "deadline " << deadline;
+    counts.insert(missed.size());
+  }
+  EXPECT_EQ(counts, (std::set<std::size_t>{0, 1, 2})) << "none, one and both late";
+  EXPECT_TRUE(late_uploads(uploads, 0).empty());
+  EXPECT_EQ(edge_seconds(m, {1, 1}, layout::u_shaped, 8, 0, 0, 20e9), 0.0);
 }
 
 TEST(SimClock, AClientWithoutStepsPaysOnlyItsLink) {
