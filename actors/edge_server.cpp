@@ -226,13 +226,14 @@ void close_current(edge_pointer self, close_reason reason) {
   if (ctx.cfg.enforce_deadline && reason != close_reason::aborted) {
     std::map<uint32_t, sim::upload_time> uploads;
     for (const auto& [c, u] : st.updates) {
-      const auto& [steps, positions] = st.served[c];
+      const auto& done = st.served[c];
       const auto sp = st.splits.find(c);
       const sim::split at = sp == st.splits.end()
                               ? sim::split{ctx.cfg.head_blocks, ctx.cfg.client_tail_blocks()}
                               : sim::split{sp->second.head_blocks, sp->second.tail_blocks};
       uploads[c] = {st.upload_sim_s[c], sim::edge_seconds(ctx.shape, at, run::sim_layout(ctx.cfg), ctx.cfg.batch_size,
-                                                         steps, positions, ctx.cfg.edge_flops(st.id))};
+                                                         static_cast<int64_t>(done.steps.size()), done.positions,
+                                                         ctx.cfg.edge_flops(st.id))};
     }
     sim_late = sim::late_uploads(uploads, ctx.cfg.deadline_s);
     if (ctx.cfg.stragglers_policy() == run::straggler_policy::staleness && !ctx.cfg.sketching())
@@ -847,9 +848,9 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
   if (forward && !in.probe)
     capture(self, in);
   if ((!forward || two_part) && !in.probe && st.open && in.round == st.current->round && in.tensor.shape().size() >= 2) {
-    auto& [steps, positions] = st.served[in.client_id];  // a completed step of the round (the simulated clock)
-    steps += 1;
-    positions += in.tensor.shape()[0] * in.tensor.shape()[1];
+    auto& done = st.served[in.client_id];  // a completed step of the round (the simulated clock)
+    if (done.steps.insert(in.step).second)
+      done.positions += in.tensor.shape()[0] * in.tensor.shape()[1];
   }
   // The round's last backward (a two-part split's last step): keep the body as it is now for this client's
   // update of the round.

@@ -90,9 +90,14 @@ struct edge_state {
   std::map<uint32_t, fed::client_update> updates;  // whole adapter sets: head/tail + body snapshot
   std::vector<fed::client_update> stale;  // late updates kept for the next aggregation (staleness policy)
   std::vector<uint32_t> late_arrivals;
-  // [profiles] enforce_deadline: per client, this round's completed steps and their padded positions as
-  // served here (its share of the edge's simulated body work), and the simulated seconds its upload carried.
-  std::map<uint32_t, std::pair<int64_t, int64_t>> served;
+  // [profiles] enforce_deadline: per client, this round's completed steps (each once, however often a resent
+  // request was served) and their padded positions as served here (its share of the edge's simulated body
+  // work), and the simulated seconds its upload carried.
+  struct served_steps {
+    std::set<uint32_t> steps;
+    int64_t positions = 0;
+  };
+  std::map<uint32_t, served_steps> served;
   std::map<uint32_t, double> upload_sim_s;
   run::kind_bytes sent_down;   // this round's bytes to its clients, by kind
   run::kind_bytes sent_cloud;  // ... and to the cloud
