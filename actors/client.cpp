@@ -114,8 +114,7 @@ void finish_round(client_pointer self) {
   if (ctx.cfg.enforce_deadline) {
     // What the edge judges the upload by: the simulated seconds of this round's own work, counted as the
     // record counts them (core/run/sim_usage.hpp). The field has a fixed size: the encoded size is the same.
-    const auto usage = run::client_usage_of(ctx.cfg, ev);
-    up.sim_seconds = sim::until_upload_s(sim::client_round(ctx.shape, usage, ctx.cfg.edge_flops(st.edge)), usage);
+    up.sim_seconds = run::upload_sim_seconds(ctx.cfg, ctx.shape, ev);
     bytes = ctx.codec.encode(me(self), up);
     if (!bytes) {
       abandon_round(self, run::run_error::internal, "cannot encode the adapter update: " + bytes.error().message);
@@ -616,7 +615,8 @@ void on_message(client_pointer self, const payload& bytes, const handles* peer_h
              [&](const incoming& in, const auto& m) {
                refuse_kind(self, *st.ctx, who(self), st.round, kind_of<std::decay_t<decltype(m)>>, in.sender);
              },
-           });  if (st.peers.complete && !st.early.empty())
+           });
+  if (st.peers.complete && !st.early.empty())
     replay_early(self, st.early, [&](const payload& held) { on_message(self, held, nullptr); });
 }
 

@@ -31,8 +31,18 @@ struct incoming {
   const handles* peer_handles;       // the actor handles sent with a peer table; null otherwise
 };
 
-/// At most this many messages are held for a peer table; later ones are refused as before.
+/// At most this many messages, and this many bytes of them, are held for a peer table; later ones are refused
+/// as before.
 constexpr std::size_t max_early_messages = 256;
+constexpr std::size_t max_early_bytes = std::size_t{64} << 20;
+
+/// Whether `bytes` may join the messages held in `early`.
+inline bool early_has_room(const std::vector<early_message>& early, const payload& bytes) {
+  std::size_t held = 0;
+  for (const auto& m : early)
+    held += m.bytes.size();
+  return early.size() < max_early_messages && held + bytes.size() <= max_early_bytes;
+}
 
 /// How one role takes a message.
 struct dispatch_rules {
@@ -87,9 +97,11 @@ void dispatch(Self* self, const run_context& ctx, const peer_book& peers, const 
     (*rules.kinds_received)[messages::to_string(kind)] += 1;
   const bool registration = kind == messages::message_kind::registration;
   if (!(registration && rules.takes_registrations)) {
-    // (A peer table comes from the coordinator, known from the wiring: one from anyone else is refused now.)
+    // (A peer table, or anything with actor handles, comes from the coordinator, known from the wiring: from
+    // anyone else it is refused now.)
     if (rules.early != nullptr && !peers.complete && kind != messages::message_kind::peer_table
-        && self->current_sender() && !actual_sender(self, peers) && rules.early->size() < max_early_messages) {
+        && peer_handles == nullptr && self->current_sender() && !actual_sender(self, peers)
+        && early_has_room(*rules.early, bytes)) {
       rules.early->push_back({self->current_sender(), bytes});
       return;
     }

@@ -195,6 +195,14 @@ void send_adapters_to_drawn(edge_pointer self) {
   }
 }
 
+// The split client `c` runs at here: the coordinator's, or the config's before any.
+std::pair<int64_t, int64_t> split_of(const edge_state& st, uint32_t c) {
+  const auto sp = st.splits.find(c);
+  if (sp == st.splits.end())
+    return {st.ctx->cfg.head_blocks, st.ctx->cfg.client_tail_blocks()};
+  return {sp->second.head_blocks, sp->second.tail_blocks};
+}
+
 // -- aggregation and closing --
 
 void close_current(edge_pointer self, close_reason reason) {
@@ -224,22 +232,25 @@ void close_current(edge_pointer self, close_reason reason) {
   std::vector<uint32_t> sim_late;
   std::vector<fed::client_update> deferred;
   if (ctx.cfg.enforce_deadline && reason != close_reason::aborted) {
+    // The uploads taken here this round, with the body work served for each (the record's clock sums the
+    // edge's work over the same clients: those whose round ended with an upload).
     std::map<uint32_t, sim::upload_time> uploads;
     for (const auto& [c, u] : st.updates) {
       const auto& done = st.served[c];
-      const auto sp = st.splits.find(c);
-      const sim::split at = sp == st.splits.end()
-                              ? sim::split{ctx.cfg.head_blocks, ctx.cfg.client_tail_blocks()}
-                              : sim::split{sp->second.head_blocks, sp->second.tail_blocks};
-      uploads[c] = {st.upload_sim_s[c], sim::edge_seconds(ctx.shape, at, run::sim_layout(ctx.cfg), ctx.cfg.batch_size,
-                                                         static_cast<int64_t>(done.steps.size()), done.positions,
-                                                         ctx.cfg.edge_flops(st.id))};
+      const auto [head, tail] = split_of(st, c);
+      uploads[c] = {st.upload_sim_s[c],
+                    run::served_edge_seconds(ctx.cfg, ctx.shape, st.id, static_cast<uint32_t>(head),
+                                             static_cast<uint32_t>(tail), static_cast<int64_t>(done.steps.size()),
+                                             done.positions)};
     }
     sim_late = sim::late_uploads(uploads, ctx.cfg.deadline_s);
     if (ctx.cfg.stragglers_policy() == run::straggler_policy::staleness && !ctx.cfg.sketching())
       for (auto c : sim_late)
         deferred.push_back(st.updates.at(c));
   }
+  const auto is_sim_late = [&sim_late](uint32_t c) {
+    return std::find(sim_late.begin(), sim_late.end(), c) != sim_late.end();
+  };
   st.served.clear();
   st.upload_sim_s.clear();
 
@@ -249,9 +260,12 @@ void close_current(edge_pointer self, close_reason reason) {
   if (reason != close_reason::aborted) {
     std::vector<fed::client_update> all;
     for (const auto& [c, u] : st.updates)
-      if (std::find(sim_late.begin(), sim_late.end(), c) == sim_late.end())
+      if (!is_sim_late(c))
         all.push_back(u);
-    all.insert(all.end(), st.stale.begin(), st.stale.end());
+    // A late update of a client whose own update of this round is taken is superseded by it: not an error.
+    for (const auto& u : st.stale)
+      if (!st.updates.count(u.client) || is_sim_late(u.client))
+        all.push_back(u);
     // An update counts for the client's cluster as it is now: a re-clustering of this round (behaviour
     // clustering) may have moved it after its upload arrived.
     for (auto& u : all) {
@@ -281,27 +295,29 @@ void close_current(edge_pointer self, close_reason reason) {
                      r.text);
     }
   }
-  st.stale = std::move(deferred);
   std::vector<uint32_t> aggregated_clients;
   int64_t stale_used = 0;
   for (const auto& [k, a] : agg.clusters) {
     aggregated_clients.insert(aggregated_clients.end(), a.clients.begin(), a.clients.end());
     stale_used += static_cast<int64_t>(a.stale.size());
   }
-  // A deadline close counts its quorum on the updates that passed validation, not on those that arrived.
-  if (reason == close_reason::quorum) {
+  // A deadline close counts its quorum on this round's updates that passed validation, not on those that
+  // arrived; so does a round whose uploads the simulated deadline left out ([profiles] enforce_deadline).
+  if (reason == close_reason::quorum || !sim_late.empty()) {
     std::size_t live = 0, accepted = 0;
     for (auto c : st.expected)
       live += st.down.count(c) ? 0 : 1;
     for (auto c : aggregated_clients)
-      accepted += st.updates.count(c) ? 1 : 0;
+      accepted += st.updates.count(c) && !is_sim_late(c) ? 1 : 0;
     if (!fed::quorum_met(accepted, live, ctx.cfg.quorum)) {
       reason = close_reason::aborted;
       agg.clusters.clear();
       aggregated_clients.clear();
       stale_used = 0;
+      deferred.clear();  // an aborted round keeps none of its uploads, late or not
     }
   }
+  st.stale = std::move(deferred);
 
   std::vector<payload> uploads;  // to the cloud, sent after the round's event and close (see below)
   if (open.cloud_round) {
@@ -481,6 +497,7 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
       if (!listed.count(it->first)) {
         st.body->remove_client(it->first);
         forget_lazy(st, it->first);
+        st.served.erase(it->first);
         it = st.clients.erase(it);
       } else {
         ++it;
@@ -491,6 +508,7 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
       if (st.clients.erase(a.client_id)) {
         st.body->remove_client(a.client_id);
         forget_lazy(st, a.client_id);
+        st.served.erase(a.client_id);
       }
       continue;
     }
@@ -505,9 +523,7 @@ void apply_placement(edge_pointer self, const std::vector<assignment>& assignmen
     if (fresh)
       forget_lazy(st, a.client_id);  // a new slot holds nothing yet, whatever it held when last here
     st.clients[a.client_id] = a;
-    auto sp = st.splits.find(a.client_id);
-    const int64_t head = sp != st.splits.end() ? sp->second.head_blocks : st.ctx->cfg.head_blocks;
-    const int64_t tail = sp != st.splits.end() ? sp->second.tail_blocks : st.ctx->cfg.client_tail_blocks();
+    const auto [head, tail] = split_of(st, a.client_id);
     try {
       // A re-split ([split] mode = "dynamic"): a block that moves into the slot takes the cluster's adapters,
       // which the client holds too, so it moves with its layer. A newcomer gets the whole set below.
@@ -1023,7 +1039,8 @@ void on_message(edge_pointer self, const payload& bytes, const handles* peer_han
                refuse_kind(self, *st.ctx, who(self), current_round(self), kind_of<std::decay_t<decltype(m)>>,
                            in.sender);
              },
-           });  if (st.peers.complete && !st.early.empty())
+           });
+  if (st.peers.complete && !st.early.empty())
     replay_early(self, st.early, [&](const payload& held) { on_message(self, held, nullptr); });
 }
 

@@ -90,9 +90,9 @@ struct edge_state {
   std::map<uint32_t, fed::client_update> updates;  // whole adapter sets: head/tail + body snapshot
   std::vector<fed::client_update> stale;  // late updates kept for the next aggregation (staleness policy)
   std::vector<uint32_t> late_arrivals;
-  // [profiles] enforce_deadline: per client, this round's completed steps (each once, however often a resent
-  // request was served) and their padded positions as served here (its share of the edge's simulated body
-  // work), and the simulated seconds its upload carried.
+  // [profiles] enforce_deadline: per client, this round's completed steps (by step number) and their padded
+  // positions as served here (its share of the edge's simulated body work; forgotten when it leaves), and
+  // the simulated seconds its upload carried.
   struct served_steps {
     std::set<uint32_t> steps;
     int64_t positions = 0;

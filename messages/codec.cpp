@@ -583,9 +583,12 @@ public:
               + " must come from that client, not from " + to_string(who.role) + " " + std::to_string(who.id));
   }
 
-  void sender_may_send(const participant& who, const adapter_update&) const {
+  void sender_may_send(const participant& who, const adapter_update& m) const {
     ELSA_REQUIRE(who.role != tier::coordinator, violation::inconsistent,
             "adapter_update: the coordinator does not send adapters");
+    ELSA_REQUIRE(who.role == tier::client || m.sim_seconds == 0.0, violation::inconsistent,
+            std::string{"adapter_update.sim_seconds: only a client's upload carries simulated seconds, not a "}
+              + to_string(who.role) + "'s");
   }
 
   void sender_may_send(const participant& who, const fingerprint& m) const {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <numeric>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -134,7 +135,9 @@ void run_record::put_sim(nlohmann::json& line, const round_acc& r) {
       u.bytes_after_upload += share;
       u.messages_after_upload += share > 0 ? 1 : 0;
     }
-    const auto t = sim::edge_round(*shape_, usage, cfg_.edge_flops(edge), cfg_.deadline_s, cfg_.enforce_deadline);
+    // Enforced, the round ends as the edge decided: the uploads it left out (sim_late) do not hold it.
+    const std::set<uint32_t> left_out(r.sim_late.begin(), r.sim_late.end());
+    const auto t = sim::edge_round(*shape_, usage, cfg_.edge_flops(edge), cfg_.deadline_s, &left_out);
     seconds = std::max(seconds, t.seconds);
     for (const auto& u : usage) {
       const auto& c = t.clients.at(u.client);
@@ -146,6 +149,7 @@ void run_record::put_sim(nlohmann::json& line, const round_acc& r) {
                                            {"steps", u.steps},
                                            {"step_s", c.step_s},
                                            {"round_s", c.compute_s + c.comm_s},
+                                           {"upload_s", sim::until_upload_s(c, u)},
                                            {"compute_s", c.compute_s},
                                            {"comm_s", c.comm_s},
                                            {"edge_s", c.edge_s},

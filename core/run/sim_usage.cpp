@@ -25,4 +25,16 @@ sim::client_usage client_usage_of(const run_config& cfg, const client_round_even
   return u;
 }
 
+double upload_sim_seconds(const run_config& cfg, const sim::model_shape& shape, const client_round_event& ev) {
+  const auto u = client_usage_of(cfg, ev);
+  return sim::until_upload_s(sim::client_round(shape, u, cfg.edge_flops(ev.edge)), u);
+}
+
+double served_edge_seconds(const run_config& cfg, const sim::model_shape& shape, uint32_t edge, uint32_t head_blocks,
+                           uint32_t tail_blocks, int64_t steps, int64_t positions) {
+  const sim::split at{head_blocks > 0 ? static_cast<int64_t>(head_blocks) : cfg.head_blocks,
+                      head_blocks > 0 ? static_cast<int64_t>(tail_blocks) : cfg.client_tail_blocks()};
+  return sim::edge_seconds(shape, at, sim_layout(cfg), cfg.batch_size, steps, positions, cfg.edge_flops(edge));
+}
+
 } // namespace elsa::run

@@ -16,4 +16,13 @@ sim::layout sim_layout(const run_config& cfg);
 /// of 0 head blocks (an event that does not say) is the config's.
 sim::client_usage client_usage_of(const run_config& cfg, const client_round_event& ev);
 
+/// What a client's upload carries (adapter_update.sim_seconds): the simulated seconds of its own work of the
+/// round until and including the upload, from its client_round event, as the record's clock counts them.
+double upload_sim_seconds(const run_config& cfg, const sim::model_shape& shape, const client_round_event& ev);
+
+/// The simulated seconds edge `edge` spent on one client's round: `steps` completed body steps over `positions`
+/// padded positions at split (head_blocks, tail_blocks) (0 head blocks: the config's split).
+double served_edge_seconds(const run_config& cfg, const sim::model_shape& shape, uint32_t edge, uint32_t head_blocks,
+                           uint32_t tail_blocks, int64_t steps, int64_t positions);
+
 } // namespace elsa::run

@@ -39,9 +39,12 @@ client_time client_round(const model_shape& shape, const client_usage& u, double
 }
 
 double until_upload_s(const client_time& t, const client_usage& u) {
-  const double after = static_cast<double>(u.bytes_after_upload) / u.device.down_bytes_per_s
-                       + static_cast<double>(u.messages_after_upload) * u.device.latency_s;
-  return std::max(0.0, t.compute_s + t.comm_s - after);
+  // Counted as client_round counts comm_s, on the values before the upload: a client computing this from its
+  // own usage (no after-upload part) and the record (with it) get the same bits.
+  const double comm = static_cast<double>(u.bytes_up) / u.device.up_bytes_per_s
+                      + static_cast<double>(u.bytes_down - u.bytes_after_upload) / u.device.down_bytes_per_s
+                      + static_cast<double>(u.messages - u.messages_after_upload) * u.device.latency_s;
+  return t.compute_s + comm;
 }
 
 double edge_seconds(const model_shape& shape, split at, layout where, int64_t batch, int64_t steps,
@@ -70,30 +73,30 @@ std::vector<uint32_t> late_uploads(const std::map<uint32_t, upload_time>& upload
 }
 
 edge_time edge_round(const model_shape& shape, const std::vector<client_usage>& clients, double edge_flops_per_s,
-                     double deadline_s, bool enforced) {
+                     double deadline_s, const std::set<uint32_t>* left_out) {
   edge_time out;
   double slowest = 0, edge_work = 0;
   for (const auto& u : clients) {
     const auto t = client_round(shape, u, edge_flops_per_s);
     slowest = std::max(slowest, t.compute_s + t.comm_s);
-    edge_work += t.edge_s;
     out.clients[u.client] = t;
   }
+  for (const auto& [c, t] : out.clients)  // in client order, as late_uploads sums it
+    edge_work += t.edge_s;
   out.seconds = slowest + edge_work;
-  if (deadline_s > 0) {
-    bool missed = false;
-    double slowest_on_time = 0;
+  if (deadline_s > 0)
     for (const auto& u : clients) {
       auto& t = out.clients[u.client];
       t.met_deadline = meets_deadline(until_upload_s(t, u), edge_work, deadline_s);
-      missed = missed || !t.met_deadline;
-      if (t.met_deadline)
-        slowest_on_time = std::max(slowest_on_time, t.compute_s + t.comm_s);
     }
-    // Enforced, a late client does not hold the round: the edge closes at the deadline (or when the last
-    // client on time has its aggregate back, if that is later).
-    if (enforced && missed)
-      out.seconds = std::max(deadline_s, slowest_on_time + edge_work);
+  // Late clients left out do not hold the round: the edge closed at the deadline (or when the last client
+  // taken has its aggregate back, if that is later).
+  if (deadline_s > 0 && left_out != nullptr && !left_out->empty()) {
+    double slowest_taken = 0;
+    for (const auto& [c, t] : out.clients)
+      if (!left_out->count(c))
+        slowest_taken = std::max(slowest_taken, t.compute_s + t.comm_s);
+    out.seconds = std::max(deadline_s, slowest_taken + edge_work);
   }
   return out;
 }

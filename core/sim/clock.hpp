@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <vector>
 
 #include "core/sim/cost_model.hpp"
@@ -77,10 +78,10 @@ struct upload_time {
 std::vector<uint32_t> late_uploads(const std::map<uint32_t, upload_time>& uploads, double deadline_s);
 
 /// The simulated round of one edge. deadline_s > 0: a client for which meets_deadline is false has
-/// met_deadline = false. `enforced` ([profiles] enforce_deadline): the edge left late uploads out, so when
-/// a client missed, the round lasts max(deadline_s, the slowest client on time's round) instead.
+/// met_deadline = false. `left_out` ([profiles] enforce_deadline: the clients whose uploads the edge left out
+/// as late): when not empty, the round lasts max(deadline_s, the slowest other client's round) instead.
 edge_time edge_round(const model_shape& shape, const std::vector<client_usage>& clients, double edge_flops_per_s,
-                     double deadline_s, bool enforced = false);
+                     double deadline_s, const std::set<uint32_t>* left_out = nullptr);
 
 /// Seconds to move `bytes` over a link of `bytes_per_s` plus `messages` latencies.
 double transfer_seconds(int64_t bytes, double bytes_per_s, int64_t messages, double latency_s);

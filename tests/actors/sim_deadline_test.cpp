@@ -151,6 +151,61 @@ TEST(SimDeadline, AThreadedRunOnARealClockLeavesOutTheSameUploads) {
   expect_slow_left_out(r, cfg);
 }
 
+// Per round and edge, the clients whose upload plus the edge's body work for all its uploading clients ends
+// after `deadline`, from a run's record (upload_s, edge_s).
+std::vector<std::set<int64_t>> late_by_record(const actors::run_result& r, double deadline) {
+  std::vector<std::set<int64_t>> out;
+  for (const auto& l : r.metrics) {
+    std::map<int64_t, double> work;
+    for (const auto& [c, v] : l["sim_clients"].items())
+      work[v["edge"].get<int64_t>()] += v["edge_s"].get<double>();
+    std::set<int64_t> late;
+    for (const auto& [c, v] : l["sim_clients"].items())
+      if (v["upload_s"].get<double>() + work[v["edge"].get<int64_t>()] > deadline)
+        late.insert(std::stoll(c));
+    out.push_back(late);
+  }
+  return out;
+}
+
+// The edge's own bookkeeping (the steps and positions it served, each client's split under the dynamic
+// planner) against the record's, at a deadline a billionth below one client's end: the edge leaves out
+// exactly the clients the record's numbers put past it, every round.
+TEST(SimDeadline, TheEdgeJudgesByTheRecordsNumbersToTheLastDigits) {
+  auto cfg = slow_and_fast("sim_deadline_tight_free");
+  cfg.split_mode = "dynamic";
+  const auto free = run_quietly(cfg);
+  ASSERT_TRUE(free.summary.value("finished", false));
+  // Round 0, edge 0: just below the end of its fast client that finishes last.
+  const auto& first = free.metrics.at(0)["sim_clients"];
+  double work = 0, end = 0;
+  std::set<std::vector<int>> splits;
+  for (const auto& [c, v] : first.items()) {
+    splits.insert(v["split"].get<std::vector<int>>());
+    if (v["edge"] == 0)
+      work += v["edge_s"].get<double>();
+  }
+  EXPECT_GT(splits.size(), 1u) << "the planner should split the devices differently";
+  for (const auto& [c, v] : first.items())
+    if (v["edge"] == 0 && !slow.count(std::stoll(c)))
+      end = std::max(end, v["upload_s"].get<double>() + work);
+  const double deadline = end * (1 - 1e-9);
+  const auto want = late_by_record(free, deadline);
+  ASSERT_GT(want.at(0).size(), slow.size()) << "one fast client is late too";
+
+  cfg = slow_and_fast("sim_deadline_tight");
+  cfg.split_mode = "dynamic";
+  cfg.deadline_s = deadline;
+  cfg.enforce_deadline = true;
+  const auto r = run_quietly(cfg);
+  ASSERT_EQ(r.metrics.size(), want.size());
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    EXPECT_EQ(ids(r.metrics[i]["sim_late"]), want[i]) << "round " << i;
+    // The simulated numbers do not depend on what was aggregated: the record of the enforced run agrees.
+    EXPECT_EQ(late_by_record(r, deadline)[i], want[i]) << "round " << i;
+  }
+}
+
 TEST(SimDeadline, EnforcingNeedsADeadline) {
   auto cfg = slow_and_fast("sim_deadline_none");
   cfg.enforce_deadline = true;

@@ -506,6 +506,10 @@ TEST(CodecValidation, SplitPointsAndRoundFields) {
     expect_failure(codec{}.encode(participant{tier::client, 0}, timed), violation::value_out_of_range,
                    "adapter_update.sim_seconds");
   }
+  adapter_update from_edge = testing::sample_dense_update(rng);
+  from_edge.sim_seconds = 3.5;
+  expect_failure(codec{}.encode(participant{tier::edge, 0}, from_edge), violation::inconsistent,
+                 "only a client's upload carries simulated seconds");
 }
 
 TEST(CodecValidation, FingerprintShapes) {
