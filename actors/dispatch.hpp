@@ -100,8 +100,15 @@ void dispatch(Self* self, const run_context& ctx, const peer_book& peers, const 
     // (A peer table, or anything with actor handles, comes from the coordinator, known from the wiring: from
     // anyone else it is refused now.)
     if (rules.early != nullptr && !peers.complete && kind != messages::message_kind::peer_table
-        && peer_handles == nullptr && self->current_sender() && !actual_sender(self, peers)
-        && early_has_room(*rules.early, bytes)) {
+        && peer_handles == nullptr && self->current_sender() && !actual_sender(self, peers)) {
+      if (!early_has_room(*rules.early, bytes)) {
+        record_error(self, ctx, who, round, run::run_error::refused, "early_full",
+                     fmt::format("a {} message from an actor not known yet came while {} messages wait for the "
+                                 "peer table (at most {}, {} MiB); refused",
+                                 messages::to_string(kind), rules.early->size(), max_early_messages,
+                                 max_early_bytes >> 20));
+        return;
+      }
       rules.early->push_back({self->current_sender(), bytes});
       return;
     }

@@ -302,13 +302,18 @@ void close_current(edge_pointer self, close_reason reason) {
     stale_used += static_cast<int64_t>(a.stale.size());
   }
   // A deadline close counts its quorum on this round's updates that passed validation, not on those that
-  // arrived; so does a round whose uploads the simulated deadline left out ([profiles] enforce_deadline).
+  // arrived. A round whose uploads the simulated deadline left out ([profiles] enforce_deadline) is a deadline
+  // close on the simulated clock: as on_deadline does, it counts the uploads that arrived in time.
   if (reason == close_reason::quorum || !sim_late.empty()) {
     std::size_t live = 0, accepted = 0;
     for (auto c : st.expected)
       live += st.down.count(c) ? 0 : 1;
-    for (auto c : aggregated_clients)
-      accepted += st.updates.count(c) && !is_sim_late(c) ? 1 : 0;
+    if (reason == close_reason::quorum) {
+      for (auto c : aggregated_clients)
+        accepted += st.updates.count(c) && !is_sim_late(c) ? 1 : 0;
+    } else {
+      accepted = st.updates.size() - sim_late.size();
+    }
     if (!fed::quorum_met(accepted, live, ctx.cfg.quorum)) {
       reason = close_reason::aborted;
       agg.clusters.clear();

@@ -36,8 +36,10 @@ import json, sys
 for run in sys.argv[1:]:
     lines = [json.loads(x) for x in open(f"{run}/metrics.jsonl") if x.strip()]
     summary = json.load(open(f"{run}/summary.json"))
-    late = ", ".join(f"{l['round']}: {l.get('sim_late', [])}" for l in lines)
-    aborted = sum(1 for l in lines if "aborted" in l.get("close_reasons", {}))
-    print(f"{run}: {summary.get('sim_late_uploads', 0)} uploads left out (per edge round {late}); "
-          f"edge rounds with an aborted edge: {aborted}")
+    late = " ".join(f"{l['round']}:{l.get('sim_late', [])}" for l in lines)
+    taken = " ".join(f"{l['round']}:{len(l.get('aggregated', []))}" for l in lines)
+    aborted = " ".join(f"{l['round']}:{l.get('close_reasons', {}).get('aborted', 0)}" for l in lines)
+    print(f"{run}: {summary.get('sim_late_uploads', 0)} uploads left out as late\n"
+          f"  late, per edge round:       {late}\n  aggregated, per edge round: {taken}\n"
+          f"  edges aborted, per round:   {aborted}")
 PY

@@ -135,9 +135,10 @@ void run_record::put_sim(nlohmann::json& line, const round_acc& r) {
       u.bytes_after_upload += share;
       u.messages_after_upload += share > 0 ? 1 : 0;
     }
-    // Enforced, the round ends as the edge decided: the uploads it left out (sim_late) do not hold it.
-    const std::set<uint32_t> left_out(r.sim_late.begin(), r.sim_late.end());
-    const auto t = sim::edge_round(*shape_, usage, cfg_.edge_flops(edge), cfg_.deadline_s, &left_out);
+    // Enforced, the round ends as the edge decided: the uploads it left out of this round do not hold it.
+    const auto out = r.sim_late_by_edge.find(edge);
+    const auto t = sim::edge_round(*shape_, usage, cfg_.edge_flops(edge), cfg_.deadline_s,
+                                   out == r.sim_late_by_edge.end() ? nullptr : &out->second);
     seconds = std::max(seconds, t.seconds);
     for (const auto& u : usage) {
       const auto& c = t.clients.at(u.client);
@@ -242,6 +243,9 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     append_unique<int64_t>(r.down, ev.value("down", nlohmann::json::array()));
     append_unique<int64_t>(r.late_arrivals, ev.value("late_arrivals", nlohmann::json::array()));
     append_unique<int64_t>(r.sim_late, ev.value("sim_late", nlohmann::json::array()));
+    if (round >= next_line_)  // (an edge's event of a round already written, merged here, is not this round's)
+      for (const auto& c : ev.value("sim_late", nlohmann::json::array()))
+        r.sim_late_by_edge[edge].insert(c.get<uint32_t>());
     append_unique<int64_t>(r.aggregated, ev.value("aggregated", nlohmann::json::array()));
     r.stale_aggregated += ev.value("stale_aggregated", int64_t{0});
     if (ev.contains("trust"))

@@ -32,6 +32,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <optional>
 #include <string>
 #include <vector>
@@ -119,6 +120,7 @@ private:
             bytes_control = 0;
     nlohmann::json by_kind = nlohmann::json::object(), dense_by_kind = nlohmann::json::object(); // tier -> kind -> n
     std::vector<int64_t> late, missing, down, dropouts, late_arrivals, aggregated, sim_late;
+    std::map<uint32_t, std::set<uint32_t>> sim_late_by_edge;  // edge -> the uploads it left out, of its own round
     nlohmann::json delays = nlohmann::json::array();  // injected faults other than dropouts
     std::map<std::string, int64_t> net_faults;        // injected network faults by kind (drop, delay, ...)
     int64_t resent = 0;                               // messages sent again (reliable delivery)

@@ -14,6 +14,7 @@
 #include <caf/send.hpp>
 #include <fmt/format.h>
 
+#include "actors/dispatch.hpp"
 #include "actors/interfaces.hpp"
 #include "tests/actors/run_helpers.hpp"
 
@@ -120,7 +121,9 @@ TEST(Peers, WhatOvertakesThePeerTableIsHeldAndTakenFromItsRealSender) {
     auto ping = codec.encode(messages::participant{messages::tier::cloud, 0}, messages::heartbeat{});
     ASSERT_TRUE(ping.ok()) << ping.error().message;
     caf::send_as(peers.cloud, peers.edges[0], messages::deliver_atom::value, *ping);
-    caf::send_as(peers.recorder, peers.edges[1], messages::deliver_atom::value, *ping);
+    // (From the recorder one more than an edge holds: the last is refused at once as too many.)
+    for (std::size_t i = 0; i <= actors::max_early_messages; ++i)
+      caf::send_as(peers.recorder, peers.edges[1], messages::deliver_atom::value, *ping);
     // From edge 0 to client 0 (placed on it), before the client knows its edges.
     auto close = codec.encode(messages::participant{messages::tier::edge, 0}, messages::close_round{});
     ASSERT_TRUE(close.ok()) << close.error().message;
@@ -137,8 +140,15 @@ TEST(Peers, WhatOvertakesThePeerTableIsHeldAndTakenFromItsRealSender) {
     {"edge 1", "refused/forged_sender",
      "a heartbeat message whose envelope says cloud 0 came from an actor outside the run; ignored"},
     {"client 0", "refused/wrong_kind", "a client does not take close_round messages (this one from edge 0)"},
+    {"edge 1", "refused/early_full",
+     "a heartbeat message from an actor not known yet came while 256 messages wait for the peer table (at most "
+     "256, 64 MiB); refused"},
   };
   EXPECT_EQ(got, want) << nlohmann::json(r.errors).dump(2);
+  std::size_t held_then_refused = 0;
+  for (const auto& e : r.errors)
+    held_then_refused += e.value("code", "") == "refused/forged_sender" ? 1 : 0;
+  EXPECT_EQ(held_then_refused, actors::max_early_messages);
 }
 
 TEST(Peers, ATrustUpdateMidRunChangesTheNextAggregatesValues) {

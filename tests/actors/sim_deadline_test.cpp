@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "tests/actors/run_helpers.hpp"
@@ -169,14 +170,15 @@ std::vector<std::set<int64_t>> late_by_record(const actors::run_result& r, doubl
 }
 
 // The edge's own bookkeeping (the steps and positions it served, each client's split under the dynamic
-// planner) against the record's, at a deadline a billionth below one client's end: the edge leaves out
-// exactly the clients the record's numbers put past it, every round.
+// planner) against the record's, at a deadline exactly one client's end and one double below it: the edge
+// leaves out exactly the clients the record's numbers put past it, every round (both sides compute the
+// same bits; JSON keeps doubles exactly).
 TEST(SimDeadline, TheEdgeJudgesByTheRecordsNumbersToTheLastDigits) {
   auto cfg = slow_and_fast("sim_deadline_tight_free");
   cfg.split_mode = "dynamic";
   const auto free = run_quietly(cfg);
   ASSERT_TRUE(free.summary.value("finished", false));
-  // Round 0, edge 0: just below the end of its fast client that finishes last.
+  // Round 0, edge 0: the end of its fast client that finishes last.
   const auto& first = free.metrics.at(0)["sim_clients"];
   double work = 0, end = 0;
   std::set<std::vector<int>> splits;
@@ -189,20 +191,24 @@ TEST(SimDeadline, TheEdgeJudgesByTheRecordsNumbersToTheLastDigits) {
   for (const auto& [c, v] : first.items())
     if (v["edge"] == 0 && !slow.count(std::stoll(c)))
       end = std::max(end, v["upload_s"].get<double>() + work);
-  const double deadline = end * (1 - 1e-9);
-  const auto want = late_by_record(free, deadline);
-  ASSERT_GT(want.at(0).size(), slow.size()) << "one fast client is late too";
+  const auto on_time = late_by_record(free, end);
+  const auto late = late_by_record(free, std::nextafter(end, 0.0));
+  // (Clients of the same class, split and batches end at the same double: one less makes them all late.)
+  ASSERT_GT(late.at(0).size(), on_time.at(0).size()) << "one double less makes that client late";
 
-  cfg = slow_and_fast("sim_deadline_tight");
-  cfg.split_mode = "dynamic";
-  cfg.deadline_s = deadline;
-  cfg.enforce_deadline = true;
-  const auto r = run_quietly(cfg);
-  ASSERT_EQ(r.metrics.size(), want.size());
-  for (std::size_t i = 0; i < want.size(); ++i) {
-    EXPECT_EQ(ids(r.metrics[i]["sim_late"]), want[i]) << "round " << i;
-    // The simulated numbers do not depend on what was aggregated: the record of the enforced run agrees.
-    EXPECT_EQ(late_by_record(r, deadline)[i], want[i]) << "round " << i;
+  for (double deadline : {end, std::nextafter(end, 0.0)}) {
+    const auto want = late_by_record(free, deadline);
+    cfg = slow_and_fast("sim_deadline_tight");
+    cfg.split_mode = "dynamic";
+    cfg.deadline_s = deadline;
+    cfg.enforce_deadline = true;
+    const auto r = run_quietly(cfg);
+    ASSERT_EQ(r.metrics.size(), want.size());
+    for (std::size_t i = 0; i < want.size(); ++i) {
+      EXPECT_EQ(ids(r.metrics[i]["sim_late"]), want[i]) << "round " << i << ", deadline " << deadline;
+      // The simulated numbers do not depend on what was aggregated: the record of the enforced run agrees.
+      EXPECT_EQ(late_by_record(r, deadline)[i], want[i]) << "round " << i;
+    }
   }
 }
 
