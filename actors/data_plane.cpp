@@ -654,10 +654,13 @@ std::string describe(const data_plane_stats& s) {
 }
 
 std::unique_ptr<data_plane> start_data_plane(const run::run_config& cfg, const std::string& listen_host,
-                                             const std::string& advertise_host) {
+                                             const std::string& advertise_host,
+                                             std::function<void(const std::string&)> log) {
   if (!cfg.data_plane)
     return nullptr;
   auto plane = std::make_unique<data_plane>(cfg, listen_host, advertise_host);
+  if (log)
+    plane->set_log(std::move(log));
   plane->install();
   return plane;
 }

@@ -64,9 +64,10 @@ private:
   bool installed_ = false;
 };
 
-/// The process's data plane when cfg.data_plane, installed; nullptr otherwise. Start it before the actor
-/// system and destroy it after (declare it first).
+/// The process's data plane when cfg.data_plane, installed, saying its failures to `log` (see set_log);
+/// nullptr otherwise. Start it before the actor system and destroy it after (declare it first).
 std::unique_ptr<data_plane> start_data_plane(const run::run_config& cfg, const std::string& listen_host,
-                                             const std::string& advertise_host);
+                                             const std::string& advertise_host,
+                                             std::function<void(const std::string&)> log = {});
 
 } // namespace elsa::actors

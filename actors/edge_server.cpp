@@ -238,10 +238,9 @@ void close_current(edge_pointer self, close_reason reason) {
     for (const auto& [c, u] : st.updates) {
       const auto& done = st.served[c];
       const auto [head, tail] = split_of(st, c);
-      uploads[c] = {st.upload_sim_s[c],
-                    run::served_edge_seconds(ctx.cfg, ctx.shape, st.id, static_cast<uint32_t>(head),
-                                             static_cast<uint32_t>(tail), static_cast<int64_t>(done.steps.size()),
-                                             done.positions)};
+      uploads[c] = {st.upload_sim_s[c], run::served_edge_seconds(ctx.cfg, ctx.shape, st.id, {head, tail},
+                                                                 static_cast<int64_t>(done.steps.size()),
+                                                                 done.positions)};
     }
     sim_late = sim::late_uploads(uploads, ctx.cfg.deadline_s);
     if (ctx.cfg.stragglers_policy() == run::straggler_policy::staleness && !ctx.cfg.sketching())
@@ -868,14 +867,15 @@ caf::result<payload> serve_step(edge_pointer self, const payload& bytes, bool fo
   }
   if (forward && !in.probe)
     capture(self, in);
-  if ((!forward || two_part) && !in.probe && st.open && in.round == st.current->round && in.tensor.shape().size() >= 2) {
-    auto& done = st.served[in.client_id];  // a completed step of the round (the simulated clock)
+  // A training step of the current round ends here (a backward; a two-part split's one forward).
+  const bool step_of_round = (!forward || two_part) && !in.probe && st.current && in.round == st.current->round;
+  if (step_of_round && st.open && in.tensor.shape().size() >= 2) {
+    auto& done = st.served[in.client_id];  // its body work on the simulated clock
     if (done.steps.insert(in.step).second)
       done.positions += in.tensor.shape()[0] * in.tensor.shape()[1];
   }
-  // The round's last backward (a two-part split's last step): keep the body as it is now for this client's
-  // update of the round.
-  if ((!forward || two_part) && !in.probe && st.current && in.round == st.current->round && in.step + 1 == st.current->local_steps) {
+  // The round's last step: keep the body as it is now for this client's update of the round.
+  if (step_of_round && in.step + 1 == st.current->local_steps) {
     auto& snaps = st.body_at_round_end[in.client_id];
     snaps[in.round] = st.body->adapters(in.client_id);
     // A late update is aggregated only under the staleness policy, [faults] max_staleness rounds late at most.

@@ -449,10 +449,8 @@ run_result run_cloud_node(const run::run_config& cfg, const node_options& opt, s
   configure_actor_system(sys_cfg, cfg);
   configure_network(sys_cfg, cfg);
   // Outlives the actor system (declared before it): a ticket in flight at the stop can still be redeemed.
-  auto plane = start_data_plane(cfg, opt.listen_host, opt.advertise_host);
-  if (plane) {
-    plane->set_log([node_log_ptr](const std::string& line) { node_log_ptr->line(line); });
-  }
+  auto plane = start_data_plane(cfg, opt.listen_host, opt.advertise_host,
+                                [node_log_ptr](const std::string& line) { node_log_ptr->line(line); });
   auto ctx = make_run_context(cfg, res);
   ctx->checkpoint_dir = cfg.out_dir / "checkpoints";  // the cloud writes its own and the coordinator's
   ctx->resume = resume;
@@ -551,11 +549,10 @@ run_result run_member_node(const run::run_config& cfg, const node_options& opt, 
   caf::actor_system_config sys_cfg;
   configure_actor_system(sys_cfg, cfg);
   configure_network(sys_cfg, cfg);
-  auto plane = start_data_plane(cfg, opt.listen_host, opt.advertise_host);  // outlives the actor system
-  if (plane) {
+  auto plane = start_data_plane(cfg, opt.listen_host, opt.advertise_host,  // outlives the actor system
+                                [nlog](const std::string& line) { nlog->line(line); });
+  if (plane)
     plane->redeem_wildcard_at(opt.join_host);  // the rendezvous may listen on every interface, unadvertised
-    plane->set_log([nlog](const std::string& line) { nlog->line(line); });
-  }
   auto ctx = make_run_context(cfg, res);
   auto status = std::make_shared<node_status>();
   const auto deadline = clock_type::now() + std::chrono::milliseconds(cfg.join_timeout_ms);

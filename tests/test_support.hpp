@@ -23,6 +23,15 @@ inline std::filesystem::path data_dir() {
   return source_dir() / "data";
 }
 
+/// A test CA and certificates for NAMES (space-separated) in `dir`, by the project's own
+/// scripts/make_certs.sh; false when the script failed.
+inline bool make_certs(const std::filesystem::path& dir, const std::string& names) {
+  return std::system(("bash " + (source_dir() / "scripts/make_certs.sh").string() + " " + dir.string() + " " + names
+                      + " >/dev/null")
+                       .c_str())
+         == 0;
+}
+
 /// The built `elsa` program, for tests that run it as a user would.
 inline std::string elsa_bin() {
   if (const char* env = std::getenv("ELSA_BIN"); env != nullptr && *env != '\0')

@@ -21,8 +21,8 @@ sim::client_usage client_usage_of(const run_config& cfg, const client_round_even
 double upload_sim_seconds(const run_config& cfg, const sim::model_shape& shape, const client_round_event& ev);
 
 /// The simulated seconds edge `edge` spent on one client's round: `steps` completed body steps over `positions`
-/// padded positions at split (head_blocks, tail_blocks) (0 head blocks: the config's split).
-double served_edge_seconds(const run_config& cfg, const sim::model_shape& shape, uint32_t edge, uint32_t head_blocks,
-                           uint32_t tail_blocks, int64_t steps, int64_t positions);
+/// padded positions at split `at`.
+double served_edge_seconds(const run_config& cfg, const sim::model_shape& shape, uint32_t edge, sim::split at,
+                           int64_t steps, int64_t positions);
 
 } // namespace elsa::run

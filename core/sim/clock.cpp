@@ -18,6 +18,14 @@ step_shape mean_step(int64_t batch, int64_t steps, int64_t positions) {
   return {b, std::max<int64_t>(1, std::llround(per_step / static_cast<double>(b)))};
 }
 
+// A client's link seconds for `bytes_down` of what its edge sent and `messages` latencies: the one expression
+// of comm_s, so its round and its time until the upload are the same bits where they count the same.
+double comm_seconds(const client_usage& u, int64_t bytes_down, int64_t messages) {
+  return static_cast<double>(u.bytes_up) / u.device.up_bytes_per_s
+         + static_cast<double>(bytes_down) / u.device.down_bytes_per_s
+         + static_cast<double>(messages) * u.device.latency_s;
+}
+
 } // namespace
 
 client_time client_round(const model_shape& shape, const client_usage& u, double edge_flops_per_s) {
@@ -28,23 +36,18 @@ client_time client_round(const model_shape& shape, const client_usage& u, double
     const auto f = training_step_flops(shape, s, u.at, u.where);
     t.flops = f.client * static_cast<double>(u.steps);
     t.compute_s = t.flops / u.device.flops_per_s;
-    t.edge_s = f.edge * static_cast<double>(u.steps) / edge_flops_per_s;
+    t.edge_s = edge_seconds(shape, u.at, u.where, u.batch, u.steps, u.positions, edge_flops_per_s);
     t.memory_bytes = client_memory_bytes(shape, {s.batch, u.max_seq_len > 0 ? u.max_seq_len : s.seq_len}, u.at, u.where);
   }
-  t.comm_s = static_cast<double>(u.bytes_up) / u.device.up_bytes_per_s
-             + static_cast<double>(u.bytes_down) / u.device.down_bytes_per_s
-             + static_cast<double>(u.messages) * u.device.latency_s;
+  t.comm_s = comm_seconds(u, u.bytes_down, u.messages);
   t.step_s = u.steps > 0 ? (t.compute_s + t.comm_s) / static_cast<double>(u.steps) : 0.0;
   return t;
 }
 
 double until_upload_s(const client_time& t, const client_usage& u) {
-  // Counted as client_round counts comm_s, on the values before the upload: a client computing this from its
-  // own usage (no after-upload part) and the record (with it) get the same bits.
-  const double comm = static_cast<double>(u.bytes_up) / u.device.up_bytes_per_s
-                      + static_cast<double>(u.bytes_down - u.bytes_after_upload) / u.device.down_bytes_per_s
-                      + static_cast<double>(u.messages - u.messages_after_upload) * u.device.latency_s;
-  return t.compute_s + comm;
+  // On the values before the upload: a client computing this from its own usage (no after-upload part) and
+  // the record (with it) get the same bits.
+  return t.compute_s + comm_seconds(u, u.bytes_down - u.bytes_after_upload, u.messages - u.messages_after_upload);
 }
 
 double edge_seconds(const model_shape& shape, split at, layout where, int64_t batch, int64_t steps,

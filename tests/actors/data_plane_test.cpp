@@ -180,9 +180,8 @@ TEST(DataPlane, AWildcardHostIsRedeemedAtTheJoinAddress) {
 TEST(DataPlane, WithTlsOnlyANodeOfTheRunsCaGetsTheBytes) {
   const auto dir = fs::path(::testing::TempDir()) / "elsa-data-plane-certs";
   fs::remove_all(dir);
-  const auto script = (elsa::testing::source_dir() / "scripts/make_certs.sh").string();
-  ASSERT_EQ(std::system(("bash " + script + " " + (dir / "run").string() + " a b >/dev/null").c_str()), 0);
-  ASSERT_EQ(std::system(("bash " + script + " " + (dir / "other").string() + " c >/dev/null").c_str()), 0);
+  ASSERT_TRUE(elsa::testing::make_certs(dir / "run", "a b"));
+  ASSERT_TRUE(elsa::testing::make_certs(dir / "other", "c"));
   auto tls = [&](const std::string& ca, const std::string& name) {
     run::run_config cfg = plain();
     cfg.tls = true;

@@ -34,6 +34,14 @@ run::run_config slow_and_fast(const std::string& name) {
 
 const std::set<int64_t> slow{0, 1};
 
+// slow_and_fast with [profiles] deadline_s = `deadline` enforced.
+run::run_config enforcing(const std::string& name, double deadline) {
+  auto cfg = slow_and_fast(name);
+  cfg.deadline_s = deadline;
+  cfg.enforce_deadline = true;
+  return cfg;
+}
+
 // A deadline halfway between the fast clients' latest and the slow clients' earliest upload, edge work
 // included, from a run without one: every round the slow clients miss it and the fast ones meet it.
 double deadline_between(const actors::run_result& r) {
@@ -92,9 +100,7 @@ TEST(SimDeadline, TheProfilesMakeTheStragglersAndTheEnforcedRoundDoesNotWaitForT
   }
   const double deadline = deadline_between(free);
 
-  cfg = slow_and_fast("sim_deadline_enforced");
-  cfg.deadline_s = deadline;
-  cfg.enforce_deadline = true;
+  cfg = enforcing("sim_deadline_enforced", deadline);
   const auto enforced = run_quietly(cfg);
   ASSERT_TRUE(enforced.summary.value("finished", false));
   EXPECT_TRUE(enforced.errors.empty()) << enforced.errors.front().dump();
@@ -121,12 +127,9 @@ TEST(SimDeadline, TheProfilesMakeTheStragglersAndTheEnforcedRoundDoesNotWaitForT
 }
 
 TEST(SimDeadline, UnderTheStalenessPolicyALateUploadCountsInTheNextRound) {
-  auto cfg = slow_and_fast("sim_deadline_staleness_free");
-  const double deadline = deadline_between(run_quietly(cfg));
-  cfg = slow_and_fast("sim_deadline_staleness");
+  const double deadline = deadline_between(run_quietly(slow_and_fast("sim_deadline_staleness_free")));
+  auto cfg = enforcing("sim_deadline_staleness", deadline);
   cfg.rounds = 4;
-  cfg.deadline_s = deadline;
-  cfg.enforce_deadline = true;
   cfg.straggler_policy_name = "staleness";
   cfg.max_staleness = 1;
   const auto r = run_quietly(cfg);
@@ -139,13 +142,10 @@ TEST(SimDeadline, UnderTheStalenessPolicyALateUploadCountsInTheNextRound) {
 }
 
 TEST(SimDeadline, AThreadedRunOnARealClockLeavesOutTheSameUploads) {
-  auto cfg = slow_and_fast("sim_deadline_threaded_free");
-  const double deadline = deadline_between(run_quietly(cfg));
-  cfg = slow_and_fast("sim_deadline_threaded");
+  const double deadline = deadline_between(run_quietly(slow_and_fast("sim_deadline_threaded_free")));
+  auto cfg = enforcing("sim_deadline_threaded", deadline);
   cfg.deterministic = false;
   cfg.threads = 2;
-  cfg.deadline_s = deadline;
-  cfg.enforce_deadline = true;
   const auto r = run_quietly(cfg);
   ASSERT_TRUE(r.summary.value("finished", false));
   EXPECT_TRUE(r.errors.empty()) << r.errors.front().dump();
@@ -198,10 +198,8 @@ TEST(SimDeadline, TheEdgeJudgesByTheRecordsNumbersToTheLastDigits) {
 
   for (double deadline : {end, std::nextafter(end, 0.0)}) {
     const auto want = late_by_record(free, deadline);
-    cfg = slow_and_fast("sim_deadline_tight");
+    cfg = enforcing("sim_deadline_tight", deadline);
     cfg.split_mode = "dynamic";
-    cfg.deadline_s = deadline;
-    cfg.enforce_deadline = true;
     const auto r = run_quietly(cfg);
     ASSERT_EQ(r.metrics.size(), want.size());
     for (std::size_t i = 0; i < want.size(); ++i) {

@@ -53,12 +53,6 @@ bool wait_for_lines(const fs::path& p, long n, int seconds) {
   return false;
 }
 
-// A test CA and certificates NAMES... in `dir`, by the project's own script.
-void make_certs(const fs::path& dir, const std::string& names) {
-  ASSERT_EQ(std::system(("bash " + (source_dir() / "scripts/make_certs.sh").string() + " " + dir.string() + " " + names
-                         + " >/dev/null").c_str()),
-            0);
-}
 
 // What elsa launch says when a process was killed.
 std::string fmt_pid(const std::string& name, pid_t pid) {
@@ -110,7 +104,7 @@ TEST(LaunchCli, EightProcessesWithTlsMatchOneProcessAndStrangersCannotJoin) {
 
   // Strangers, while the run trains: a node whose certificate another CA signed (trusting that CA, then
   // ours), a plaintext node, and a TLS client with no certificate at all (openssl s_client).
-  ASSERT_NO_FATAL_FAILURE(make_certs(dir / "other", "node"));
+  ASSERT_TRUE(make_certs(dir / "other", "node"));
   const auto other = dir / "other";
   const auto base = "node " + config.string() + " --role client --id 0 --join " + rendezvous
                     + " --set network.certificate=" + (other / "node.pem").string()
@@ -494,7 +488,7 @@ TEST(NodeCli, BadOptionsAndCertificatesAreOneClearLineBeforeAnythingStarts) {
   const auto dir = scratch_dir("node_bad");
   auto cfg = four_clients(2);
   const auto config = write_config(dir, cfg).string();
-  ASSERT_NO_FATAL_FAILURE(make_certs(dir / "c", "a b"));
+  ASSERT_TRUE(make_certs(dir / "c", "a b"));
   const auto c = dir / "c";
   const std::vector<std::pair<std::string, std::string>> cases{
     {"--role edge --id 0 --join 127.0.0.1:9 --out x",
