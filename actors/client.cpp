@@ -111,8 +111,8 @@ void finish_round(client_pointer self) {
   ev.max_seq_len = st.max_seq_len;
   ev.bytes_down = st.bytes_down;
   ev.messages = st.messages + 1;  // and this upload
-  if (ctx.cfg.enforce_deadline) {
-    // What the edge judges the upload by: the simulated seconds of this round's own work, counted as the
+  if (ctx.cfg.enforce_deadline || ctx.cfg.async_edges()) {
+    // What the edge judges (enforce_deadline) or orders (async) the upload by: the simulated seconds of this round's own work, counted as the
     // record counts them (core/run/sim_usage.hpp). The field has a fixed size: the encoded size is the same.
     up.sim_seconds = run::upload_sim_seconds(ctx.cfg, ctx.shape, ev);
     bytes = ctx.codec.encode(me(self), up);

@@ -4,6 +4,8 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <limits>
+#include <optional>
 
 #include <fmt/format.h>
 
@@ -227,13 +229,9 @@ void close_current(edge_pointer self, close_reason reason) {
   for (const auto& [c, u] : st.updates)
     st.missed[c] = 0;
 
-  // [profiles] enforce_deadline: an upload that came in time here but missed deadline_s on the simulated
-  // clock is late: out of this round's aggregate, kept for the next one under the staleness policy.
-  std::vector<uint32_t> sim_late;
-  std::vector<fed::client_update> deferred;
-  if (ctx.cfg.enforce_deadline && reason != close_reason::aborted) {
-    // The uploads taken here this round, with the body work served for each (the record's clock sums the
-    // edge's work over the same clients: those whose round ended with an upload).
+  // The uploads taken here this round on the simulated clock, with the body work served for each (the record's
+  // clock sums the edge's work over the same clients: those whose round ended with an upload).
+  const auto upload_times = [&] {
     std::map<uint32_t, sim::upload_time> uploads;
     for (const auto& [c, u] : st.updates) {
       const auto& done = st.served[c];
@@ -242,7 +240,23 @@ void close_current(edge_pointer self, close_reason reason) {
                                                                  static_cast<int64_t>(done.steps.size()),
                                                                  done.positions)};
     }
-    sim_late = sim::late_uploads(uploads, ctx.cfg.deadline_s);
+    return uploads;
+  };
+  // [topology] mode = "async": this round's uploads join those waiting; the buffer_size earliest on the
+  // simulated clock are this round's aggregate, the rest wait (core/fed/async_buffer).
+  std::optional<fed::async_buffer::flush_result> flush;
+  if (ctx.cfg.async_edges() && reason != close_reason::aborted) {
+    std::map<uint32_t, fed::async_buffer::upload> wave;
+    for (auto& [c, t] : upload_times())
+      wave[c] = {st.updates.at(c), t};  // (a copy: the record digests what came in)
+    flush = st.buffered.flush(open.round, std::move(wave), ctx.cfg.async_buffer(st.clients.size()));
+  }
+  // [profiles] enforce_deadline: an upload that came in time here but missed deadline_s on the simulated
+  // clock is late: out of this round's aggregate, kept for the next one under the staleness policy.
+  std::vector<uint32_t> sim_late;
+  std::vector<fed::client_update> deferred;
+  if (ctx.cfg.enforce_deadline && reason != close_reason::aborted) {
+    sim_late = sim::late_uploads(upload_times(), ctx.cfg.deadline_s);
     if (ctx.cfg.stragglers_policy() == run::straggler_policy::staleness && !ctx.cfg.sketching())
       for (auto c : sim_late)
         deferred.push_back(st.updates.at(c));
@@ -258,9 +272,12 @@ void close_current(edge_pointer self, close_reason reason) {
   std::map<uint32_t, std::string> left_out;  // client -> why the coordinator's decisions left it out
   if (reason != close_reason::aborted) {
     std::vector<fed::client_update> all;
-    for (const auto& [c, u] : st.updates)
-      if (!is_sim_late(c))
-        all.push_back(u);
+    if (flush)
+      all = std::move(flush->take);
+    else
+      for (const auto& [c, u] : st.updates)
+        if (!is_sim_late(c))
+          all.push_back(u);
     // A late update of a client whose own update of this round is taken is superseded by it: not an error.
     for (const auto& u : st.stale)
       if (!st.updates.count(u.client) || is_sim_late(u.client))
@@ -283,6 +300,10 @@ void close_current(edge_pointer self, close_reason reason) {
     in.policy.trust_weighting = ctx.cfg.trust_weighting;
     in.policy.staleness_decay = ctx.cfg.staleness_decay;
     in.policy.max_staleness = static_cast<uint32_t>(ctx.cfg.max_staleness);
+    if (flush) {  // FedBuff: any lag counts, weighted down
+      in.policy.polynomial_staleness = true;
+      in.policy.max_staleness = std::numeric_limits<uint32_t>::max();
+    }
     agg = fed::aggregate_updates(all, in);
     for (const auto& r : agg.rejected) {
       // Exclusion and zero trust are the coordinator's decisions, shown in the round's `left_out`; the
@@ -427,6 +448,11 @@ void close_current(edge_pointer self, close_reason reason) {
   ev.down.assign(st.down.begin(), st.down.end());
   ev.late_arrivals = st.late_arrivals;
   ev.sim_late = sim_late;
+  if (flush) {
+    ev.sim_flush_s = flush->plan.seconds;
+    ev.waiting = st.buffered.waiting();
+    ev.staleness = flush->staleness;
+  }
   ev.aggregated = aggregated_clients;
   ev.stale_aggregated = stale_used;
   ev.bytes_down = st.sent_down.total();
@@ -592,8 +618,12 @@ void start_round(edge_pointer self, const open_round& open) {
   st.expected.clear();
   for (const auto& [c, a] : st.clients)
     if (!st.down.count(c)
-        && (!open.sampling || std::find(open.sampled.begin(), open.sampled.end(), c) != open.sampled.end()))
-      st.expected.insert(c);  // (sampling: the others sit this round out, with no opening)
+        && (!open.sampling || std::find(open.sampled.begin(), open.sampled.end(), c) != open.sampled.end())
+        && !st.buffered.holds(c))
+      st.expected.insert(c);  // (sampling: the others sit this round out, with no opening; async: so do those
+                              // whose uploads wait for a flush)
+  if (ctx.cfg.async_edges())
+    st.buffered.opened(open.round, st.cluster_adapters);
   if (lazy_adapters(self))
     send_adapters_to_drawn(self);
   // Each client gets its own placement and split, not the whole edge's (bytes stay linear in clients).

@@ -21,6 +21,7 @@
 #include "actors/peers.hpp"
 #include "core/fed/adapters.hpp"
 #include "core/fed/aggregation.hpp"
+#include "core/fed/async_buffer.hpp"
 #include "core/run/events.hpp"
 
 namespace elsa::fed {
@@ -99,6 +100,9 @@ struct edge_state {
   };
   std::map<uint32_t, served_steps> served;
   std::map<uint32_t, double> upload_sim_s;
+  // [topology] mode = "async": the uploads waiting for a flush on the simulated clock (their clients get no
+  // opening until theirs is aggregated), and the adapters each round started from (core/fed/async_buffer).
+  fed::async_buffer buffered;
   run::kind_bytes sent_down;   // this round's bytes to its clients, by kind
   run::kind_bytes sent_cloud;  // ... and to the cloud
   int64_t bytes_control = 0;

@@ -162,6 +162,47 @@ adapter_set overlay(const adapter_set& older, const adapter_set& newer) {
   return out;
 }
 
+namespace {
+// The values of a tensor as f32 (a copy when it is f16 or bf16 on the wire).
+std::vector<float> floats_of(const messages::tensor_bytes& t) {
+  const auto n = static_cast<std::size_t>(std::max<int64_t>(t.numel(), 0));
+  if (t.type() == messages::dtype::f32) {
+    const float* x = reinterpret_cast<const float*>(t.data());
+    return {x, x + n};
+  }
+  auto w = from_wire(t).contiguous();
+  const float* x = w.data_ptr<float>();
+  return {x, x + n};
+}
+} // namespace
+
+adapter_set rebase(const adapter_set& update, const adapter_set& from, const adapter_set& to) {
+  std::map<std::string, const messages::named_tensor*> old_start, new_start;
+  for (const auto& nt : from)
+    old_start[nt.name] = &nt;
+  for (const auto& nt : to)
+    new_start[nt.name] = &nt;
+  adapter_set out;
+  out.reserve(update.size());
+  for (const auto& nt : update) {
+    const auto a = old_start.find(nt.name);
+    const auto b = new_start.find(nt.name);
+    if (a == old_start.end() || b == new_start.end() || a->second->tensor.shape() != nt.tensor.shape()
+        || b->second->tensor.shape() != nt.tensor.shape()) {
+      out.push_back(nt);
+      continue;
+    }
+    auto x = floats_of(nt.tensor);
+    const auto x0 = floats_of(a->second->tensor);
+    const auto x1 = floats_of(b->second->tensor);
+    for (std::size_t i = 0; i < x.size(); ++i)
+      x[i] = x1[i] + (x[i] - x0[i]);
+    out.push_back({nt.name, messages::tensor_bytes::copy_of(messages::dtype::f32, nt.tensor.shape(), x.data(),
+                                                            x.size() * sizeof(float))});
+  }
+  return out;
+}
+
 adapter_set merge_disjoint(const adapter_set& a, const adapter_set& b) {
   adapter_set out = a;
   out.insert(out.end(), b.begin(), b.end());

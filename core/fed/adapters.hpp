@@ -51,6 +51,11 @@ adapter_set moved_blocks(const adapter_set& set, int64_t first, int64_t last, co
 /// `newer` plus the entries of `older` whose names `newer` lacks (heads no update touched), sorted.
 adapter_set overlay(const adapter_set& older, const adapter_set& newer);
 
+/// `update` moved from the adapters it started from to newer ones: to + (update - from) for every entry whose name
+/// and shape all three hold (f32 out); other entries as they are. What an update made rounds ago adds to the
+/// adapters of now (FedBuff's delta), instead of pulling them back to its old start.
+adapter_set rebase(const adapter_set& update, const adapter_set& from, const adapter_set& to);
+
 /// The union of two sets with no name in common (a client's head/tail part and its body part), sorted.
 adapter_set merge_disjoint(const adapter_set& a, const adapter_set& b);
 

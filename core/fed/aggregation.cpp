@@ -128,7 +128,9 @@ double update_weight(const client_update& u, uint32_t round, const std::map<uint
                      const aggregation_policy& policy) {
   if (u.round > round)
     return 0.0;
-  double w = static_cast<double>(u.samples) * std::pow(policy.staleness_decay, static_cast<double>(round - u.round));
+  const auto lag = static_cast<double>(round - u.round);
+  double w = static_cast<double>(u.samples)
+             * (policy.polynomial_staleness ? 1.0 / std::sqrt(1.0 + lag) : std::pow(policy.staleness_decay, lag));
   if (policy.trust_weighting) {
     auto t = trust.find(u.client);
     if (t != trust.end())

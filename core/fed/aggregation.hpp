@@ -74,9 +74,12 @@ struct aggregation_policy {
   bool trust_weighting = true;  // multiply by the client's trust score
   double staleness_decay = 0.5; // weight x decay^(round - update.round) for late updates
   uint32_t max_staleness = 1;   // rounds an update may lag and still count
+  // FedBuff's weight (Nguyen et al., 2022): x (1 + lag)^-1/2 instead of decay^lag ([topology] mode = "async").
+  bool polynomial_staleness = false;
 };
 
-/// samples x trust (when trust weighting; 1 when the client has no score) x decay^(round - update.round).
+/// samples x trust (when trust weighting; 1 when the client has no score) x decay^(round - update.round)
+/// (polynomial_staleness: x (1 + round - update.round)^-1/2).
 /// 0 for an update from a future round.
 double update_weight(const client_update& update, uint32_t round, const std::map<uint32_t, double>& trust,
                      const aggregation_policy& policy);

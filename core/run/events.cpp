@@ -77,7 +77,7 @@ nlohmann::json client_round_event::to_json() const {
 }
 
 nlohmann::json edge_round_event::to_json() const {
-  return {{"type", "edge_round"},
+  nlohmann::json j = {{"type", "edge_round"},
           {"round", round},
           {"edge", edge},
           {"reason", reason},
@@ -102,6 +102,12 @@ nlohmann::json edge_round_event::to_json() const {
           {"aggregate_digests", keyed(aggregate_digests)},
           {"left_out", keyed(left_out)},
           {"peak_admitted", peak_admitted}};
+  if (sim_flush_s >= 0) {
+    j["sim_flush_s"] = sim_flush_s;
+    j["waiting"] = waiting;
+    j["staleness"] = keyed(staleness);
+  }
+  return j;
 }
 
 nlohmann::json round_closed_event::to_json() const {

@@ -92,6 +92,11 @@ struct edge_round_event {
   // [profiles] enforce_deadline: uploads that came in time on this machine but missed deadline_s on the
   // simulated clock, left out of this round's aggregate (kept for the next under the staleness policy).
   std::vector<uint32_t> sim_late;
+  // [topology] mode = "async": the simulated seconds from this edge's last flush to this one (< 0: sync), the
+  // clients whose uploads still wait for a later flush, and how many rounds old each aggregated upload was.
+  double sim_flush_s = -1;
+  std::vector<uint32_t> waiting;
+  std::map<uint32_t, int64_t> staleness;
   int64_t stale_aggregated = 0;
   int64_t bytes_down = 0;     // to its clients: openings, body replies, adapters
   int64_t bytes_cloud = 0;    // to the cloud

@@ -38,6 +38,7 @@ const names k_wire_types = {"fp32", "fp16", "bf16"};
 const names k_adapter_forms = {"none", "sketch"};
 const names k_sketch_decodes = {"linear", "top_k"};
 const names k_split_modes = {"fixed", "dynamic"};
+const names k_topology_modes = {"sync", "async"};
 const names k_split_layouts = {"u_shaped", "whole_model", "two_part"};
 
 // A mechanism that needs ELSA's three segments, refused on another [split] layout.
@@ -189,6 +190,23 @@ void walk(Config& c, Visitor& v) {
                            c.clients_fraction, c.clients_per_round)
              : std::string{};
   });
+  v.key("mode", c.topology_mode, k_topology_modes);
+  v.key("buffer_size", c.buffer_size, 0, k_max_clients);
+  v.rule("buffer_size", [&c] {
+    return c.buffer_size <= c.clients
+             ? std::string{}
+             : fmt::format("= {} exceeds clients = {}", c.buffer_size, c.clients);
+  });
+  v.rule("mode", [&c] {
+    if (!c.async_edges())
+      return std::string{};
+    // What async does not combine with yet, each for a reason the docs give (docs/mechanisms.md); the
+    // others are checked where their keys are read.
+    if (c.sampled_per_round() > 0)
+      return std::string("= \"async\" draws each round's clients itself (those whose uploads were aggregated); set "
+                         "no client sampling (clients_per_round = 0, clients_fraction = 0)");
+    return std::string{};
+  });
   v.rule("rounds", [&c] {
     return c.rounds % c.kappa2 == 0
              ? std::string{}
@@ -272,6 +290,12 @@ void walk(Config& c, Visitor& v) {
   v.key("deadline_s", c.deadline_s, 0.0, 1e9);
   v.key("enforce_deadline", c.enforce_deadline);
   v.rule("enforce_deadline", [&c] {
+    return c.enforce_deadline && c.async_edges()
+             ? std::string("= true with [topology] mode = \"async\": async orders uploads on the simulated clock "
+                           "itself; set one of them")
+             : std::string{};
+  });
+  v.rule("enforce_deadline", [&c] {
     return c.enforce_deadline && c.deadline_s <= 0
              ? std::string("= true needs a deadline: set [profiles] deadline_s > 0")
              : std::string{};
@@ -285,6 +309,12 @@ void walk(Config& c, Visitor& v) {
     return c.clustering == "behaviour" && c.sampled_per_round() > 0
              ? std::string("= \"behaviour\" with client sampling ([topology] clients_per_round or clients_fraction) "
                            "is not supported yet; sample no clients, or use clustering = \"task\" or \"none\"")
+             : std::string{};
+  });
+  v.rule("clustering", [&c] {
+    return c.clustering == "behaviour" && c.async_edges()
+             ? std::string("= \"behaviour\" with [topology] mode = \"async\" is not supported (a fingerprint round "
+                           "needs every client at once); use clustering = \"task\" or \"none\", or mode = \"sync\"")
              : std::string{};
   });
   v.rule("clustering", [&c] {
@@ -344,6 +374,13 @@ void walk(Config& c, Visitor& v) {
   v.key("sketch_decode", c.sketch_decode, k_sketch_decodes);
   v.key("sketch_gain", c.sketch_gain, 0.0, 1e6, true);
   v.rule("adapters", [&c] { return needs_u_shape(c, c.adapters == "sketch", "= \"sketch\""); });
+  v.rule("adapters", [&c] {
+    return c.adapters == "sketch" && c.async_edges()
+             ? std::string("= \"sketch\" with [topology] mode = \"async\": async aggregates uploads rounds after "
+                           "they were made, and a sketch is the difference from its own round's adapters; set "
+                           "adapters = \"none\", or mode = \"sync\"")
+             : std::string{};
+  });
 
   v.section("privacy");
   v.key("ssop", c.ssop);

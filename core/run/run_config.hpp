@@ -63,6 +63,9 @@ struct run_config {
   int64_t max_concurrent_steps = 0; // steps an edge admits at once (0: no limit); a waiting client holds no graph
   int64_t clients_per_round = 0;    // clients that take part in each edge round, a seeded draw (0: every client)
   double clients_fraction = 0.0;    // or this fraction of the clients (at least 1); 0: clients_per_round decides
+  std::string topology_mode = "sync"; // TOML key "mode". sync: an edge round waits for its clients; async: FedBuff
+                                      // at each edge on the simulated clock (docs/mechanisms.md)
+  int64_t buffer_size = 0;          // async: uploads an edge aggregates at once; 0: half its clients, rounded up
 
   // [split]
   int64_t head_blocks = 1;      // a >= 1: raw embeddings never leave a client
@@ -216,6 +219,16 @@ struct run_config {
   std::vector<uint32_t> byzantine_clients() const;
   /// Clients drawn per edge round: clients_per_round, or max(1, round(clients_fraction x clients)); 0: all take part.
   int64_t sampled_per_round() const;
+  /// [topology] mode = "async": each edge aggregates the buffer_size earliest uploads on the simulated clock.
+  bool async_edges() const {
+    return topology_mode == "async";
+  }
+  /// async: the uploads an edge with `edge_clients` clients aggregates at once (buffer_size, or half of them
+  /// rounded up when 0; at least 1).
+  std::size_t async_buffer(std::size_t edge_clients) const {
+    const auto want = buffer_size > 0 ? static_cast<std::size_t>(buffer_size) : (edge_clients + 1) / 2;
+    return std::max<std::size_t>(1, want);
+  }
   /// The tasks' names, in config order: a shipped task's own, a file task's file stem ("file:my/x.csv" -> "x").
   std::vector<std::string> task_names() const;
   /// True when the clients fingerprint at the end of edge round `round` (0-based): the last edge round of

@@ -139,7 +139,19 @@ void run_record::put_sim(nlohmann::json& line, const round_acc& r) {
     const auto out = r.sim_late_by_edge.find(edge);
     const auto t = sim::edge_round(*shape_, usage, cfg_.edge_flops(edge), cfg_.deadline_s,
                                    out == r.sim_late_by_edge.end() ? nullptr : &out->second);
-    seconds = std::max(seconds, t.seconds);
+    const auto flush = r.flush_by_edge.find(edge);
+    if (flush == r.flush_by_edge.end()) {
+      seconds = std::max(seconds, t.seconds);
+    } else {
+      // Async: the edge's flush came when the last upload it took arrived (core/sim fedbuff_flush); then the
+      // aggregate goes back to the clients that trained this round.
+      double back = 0;
+      for (const auto& u : usage) {
+        const auto& c = t.clients.at(u.client);
+        back = std::max(back, c.compute_s + c.comm_s - sim::until_upload_s(c, u));
+      }
+      seconds = std::max(seconds, flush->second + back);
+    }
     for (const auto& u : usage) {
       const auto& c = t.clients.at(u.client);
       client_flops_[u.client] += c.flops;
@@ -160,6 +172,9 @@ void run_record::put_sim(nlohmann::json& line, const round_acc& r) {
                                            {"met_deadline", c.met_deadline}};
     }
   }
+  for (const auto& [edge, flush] : r.flush_by_edge)  // an async edge whose clients all wait trained no one
+    if (!by_edge.count(edge))
+      seconds = std::max(seconds, flush);
   if (r.cloud_round) {
     // Each edge's upload to the cloud and its share of the cloud's broadcast, over its edge-cloud link.
     double slowest = 0;
@@ -246,6 +261,13 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     if (round >= next_line_)  // (an edge's event of a round already written, merged here, is not this round's)
       for (const auto& c : ev.value("sim_late", nlohmann::json::array()))
         r.sim_late_by_edge[edge].insert(c.get<uint32_t>());
+    if (ev.contains("sim_flush_s")) {
+      if (round >= next_line_)
+        r.flush_by_edge[edge] = ev.value("sim_flush_s", 0.0);
+      append_unique<int64_t>(r.waiting, ev.value("waiting", nlohmann::json::array()));
+      if (ev.contains("staleness") && ev["staleness"].is_object())
+        r.staleness.update(ev["staleness"]);
+    }
     append_unique<int64_t>(r.aggregated, ev.value("aggregated", nlohmann::json::array()));
     r.stale_aggregated += ev.value("stale_aggregated", int64_t{0});
     if (ev.contains("trust"))
@@ -438,6 +460,10 @@ std::vector<nlohmann::json> run_record::flush(double elapsed_s) {
     line["late_arrivals"] = r.late_arrivals;
     if (cfg_.enforce_deadline)
       line["sim_late"] = r.sim_late;
+    if (cfg_.async_edges()) {
+      line["waiting"] = r.waiting;
+      line["staleness"] = r.staleness;
+    }
     line["aggregated"] = r.aggregated;
     line["stale_aggregated"] = r.stale_aggregated;
     line["dropouts"] = r.dropouts;
@@ -610,6 +636,7 @@ nlohmann::json run_record::summary(double wall_seconds) const {
     s["client_flops"] = flops;
     s["client_peak_memory_bytes"] = memory;
     s["split_mode"] = cfg_.split_mode;
+    s["topology_mode"] = cfg_.topology_mode;
   }
   if (!clusters_.is_null()) {
     s["clusters"] = clusters_;

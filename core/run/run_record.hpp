@@ -8,7 +8,8 @@
 //                 seconds from the round's opening at the client, simulated when deterministic)
 //   edge_round    round, edge, reason, reported, expected, late[], missing[], down[], late_arrivals[],
 //                 sim_late[], aggregated[], stale_aggregated, bytes_down, bytes_cloud, trust{client: score},
-//                 bytes_down_by_kind, dense_down_by_kind, bytes_cloud_by_kind, dense_cloud_by_kind
+//                 bytes_down_by_kind, dense_down_by_kind, bytes_cloud_by_kind, dense_cloud_by_kind;
+//                 [topology] mode = "async": sim_flush_s, waiting[], staleness{client: rounds}
 //                                                                            (an edge closed its round)
 //   round_closed  round, cloud_round, edges, bytes_control, sampled[] (with clients_per_round)
 //                                                                             (the coordinator closed it)
@@ -121,6 +122,11 @@ private:
     nlohmann::json by_kind = nlohmann::json::object(), dense_by_kind = nlohmann::json::object(); // tier -> kind -> n
     std::vector<int64_t> late, missing, down, dropouts, late_arrivals, aggregated, sim_late;
     std::map<uint32_t, std::set<uint32_t>> sim_late_by_edge;  // edge -> the uploads it left out, of its own round
+    // [topology] mode = "async": edge -> seconds from its last flush to this round's (its edge_round event's
+    // sim_flush_s); the uploads still waiting after this round's flushes; client -> rounds its aggregated upload lagged.
+    std::map<uint32_t, double> flush_by_edge;
+    std::vector<int64_t> waiting;
+    nlohmann::json staleness = nlohmann::json::object();
     nlohmann::json delays = nlohmann::json::array();  // injected faults other than dropouts
     std::map<std::string, int64_t> net_faults;        // injected network faults by kind (drop, delay, ...)
     int64_t resent = 0;                               // messages sent again (reliable delivery)

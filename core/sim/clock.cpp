@@ -75,6 +75,29 @@ std::vector<uint32_t> late_uploads(const std::map<uint32_t, upload_time>& upload
   return late;
 }
 
+flush_plan fedbuff_flush(const std::map<uint32_t, upload_time>& wave, uint32_t round,
+                         const std::vector<waiting_upload>& waiting, std::size_t buffer) {
+  double edge_work = 0;
+  for (const auto& [c, u] : wave)  // in client order, as late_uploads sums it
+    edge_work += u.edge_s;
+  std::vector<waiting_upload> all = waiting;
+  for (const auto& [c, u] : wave)
+    all.push_back({c, round, u.until_upload_s + edge_work});
+  std::sort(all.begin(), all.end(), [](const waiting_upload& a, const waiting_upload& b) {
+    return a.remaining_s != b.remaining_s ? a.remaining_s < b.remaining_s : a.client < b.client;
+  });
+  flush_plan out;
+  const std::size_t take = std::min(std::max<std::size_t>(buffer, 1), all.size());
+  out.taken.assign(all.begin(), all.begin() + static_cast<std::ptrdiff_t>(take));
+  out.seconds = take > 0 ? std::max(0.0, out.taken.back().remaining_s) : 0.0;
+  for (std::size_t i = take; i < all.size(); ++i) {
+    auto w = all[i];
+    w.remaining_s = std::max(0.0, w.remaining_s - out.seconds);
+    out.waiting.push_back(w);
+  }
+  return out;
+}
+
 edge_time edge_round(const model_shape& shape, const std::vector<client_usage>& clients, double edge_flops_per_s,
                      double deadline_s, const std::set<uint32_t>* left_out) {
   edge_time out;

@@ -77,6 +77,31 @@ struct upload_time {
 /// edge's work being the sum over all of them (as edge_round counts it). Ascending; empty when deadline_s <= 0.
 std::vector<uint32_t> late_uploads(const std::map<uint32_t, upload_time>& uploads, double deadline_s);
 
+/// [topology] mode = "async" (FedBuff at an edge, on the simulated clock): an upload not aggregated yet, with
+/// the simulated seconds left until it reaches the edge, counted from the edge's last flush.
+struct waiting_upload {
+  uint32_t client = 0;
+  uint32_t round = 0;       // the edge round it was trained in (the adapters it started from)
+  double remaining_s = 0;
+  friend bool operator==(const waiting_upload& a, const waiting_upload& b) {
+    return a.client == b.client && a.round == b.round && a.remaining_s == b.remaining_s;
+  }
+};
+
+/// One flush of an async edge.
+struct flush_plan {
+  std::vector<waiting_upload> taken;    // aggregated now, earliest first (remaining_s as they were before it)
+  std::vector<waiting_upload> waiting;  // still on their way, remaining_s now from this flush; earliest first
+  double seconds = 0;                   // from the last flush to this one: when the last taken upload arrived
+};
+
+/// The uploads of the round that started at the edge's last flush (`wave`, the clients that started then: each
+/// arrives after its own work until the upload plus the edge's body work for the whole wave, as late_uploads
+/// counts it) and those still `waiting` from earlier rounds: the `buffer` earliest arrivals are aggregated when
+/// the last of them arrives (every upload when there are fewer). Ties go to the lower client id.
+flush_plan fedbuff_flush(const std::map<uint32_t, upload_time>& wave, uint32_t round,
+                         const std::vector<waiting_upload>& waiting, std::size_t buffer);
+
 /// The simulated round of one edge. deadline_s > 0: a client for which meets_deadline is false has
 /// met_deadline = false. `left_out` ([profiles] enforce_deadline: the clients whose uploads the edge left out
 /// as late): when not empty, the round lasts max(deadline_s, the slowest other client's round) instead.

@@ -48,5 +48,25 @@ TEST(Adapters, MergeDisjointSortsAndRejectsOverlap) {
   EXPECT_THROW(merge_disjoint(head, head), elsa::error);
 }
 
+TEST(Adapters, RebaseAddsAnUpdatesChangeToNewerAdaptersEntryByEntry) {
+  const adapter_set from = {f32("a", {1, 2}), f32("b", {0, 0, 0})};
+  const adapter_set to = {f32("a", {10, 20}), f32("b", {5, 5})};  // b's shape changed: left as it is
+  const adapter_set update = {f32("a", {1.5, 1}), f32("b", {1, 2, 3}), f32("head", {7})};
+  const auto out = rebase(update, from, to);
+  ASSERT_EQ(out.size(), 3u);
+  EXPECT_EQ(out[0].name, "a");
+  EXPECT_EQ(values(out[0]), (std::vector<float>{10.5f, 19.0f}));
+  EXPECT_EQ(values(out[1]), (std::vector<float>{1, 2, 3}));
+  EXPECT_EQ(values(out[2]), (std::vector<float>{7}));  // a name neither start holds
+  // From the adapters of now it changes nothing.
+  EXPECT_EQ(values(rebase(to, to, to)[0]), values(to[0]));
+  // f16 on the wire comes out f32.
+  const uint16_t half[2] = {0x3C00, 0x4000};  // 1.0, 2.0
+  const adapter_set wire = {{"a", messages::tensor_bytes::copy_of(messages::dtype::f16, {2}, half, sizeof(half))}};
+  const auto back = rebase(wire, from, to);
+  EXPECT_EQ(back[0].tensor.type(), messages::dtype::f32);
+  EXPECT_EQ(values(back[0]), (std::vector<float>{10, 20}));
+}
+
 } // namespace
 } // namespace elsa::fed

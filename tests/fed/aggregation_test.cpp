@@ -190,5 +190,24 @@ TEST(Aggregation, Quorum) {
   EXPECT_FALSE(quorum_met(3, 4, 1.0));
 }
 
+TEST(Aggregation, FedBuffWeighsALaggingUpdateByOneOverTheRootOfOnePlusItsLag) {
+  aggregation_policy p;
+  p.trust_weighting = false;
+  p.polynomial_staleness = true;
+  p.staleness_decay = 0.25;  // not used by the polynomial weight
+  EXPECT_DOUBLE_EQ(update_weight(update(0, 7, 12, 0, 0, 0), 7, {}, p), 12.0);
+  EXPECT_DOUBLE_EQ(update_weight(update(0, 4, 12, 0, 0, 0), 7, {}, p), 12.0 / 2.0);  // lag 3
+  EXPECT_DOUBLE_EQ(update_weight(update(0, 8, 12, 0, 0, 0), 7, {}, p), 0.0);         // from a future round
+  // Averaged: samples 10 now and 10 three rounds late -> weights 10 and 5.
+  auto in = inputs(7);
+  in.policy = p;
+  in.policy.max_staleness = 100;
+  const auto r = aggregate_updates({update(0, 7, 10, 3, 0, 0), update(1, 4, 10, 0, 3, 0)}, in);
+  ASSERT_EQ(r.clusters.size(), 1u);
+  const auto a = values(r.clusters.at(0).adapters[0]);
+  EXPECT_NEAR(a[0], 3.0 * 10 / 15, 1e-6);
+  EXPECT_NEAR(a[1], 3.0 * 5 / 15, 1e-6);
+}
+
 } // namespace
 } // namespace elsa::fed

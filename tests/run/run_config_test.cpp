@@ -298,7 +298,7 @@ TEST(RunConfig, QuickstartWritesOutEveryKey) {
     EXPECT_TRUE(contains(shipped.str(), key)) << key;
     ++n;
   }
-  EXPECT_EQ(n, 13 + 128); // sections + keys
+  EXPECT_EQ(n, 13 + 130); // sections + keys
 }
 
 TEST(RunConfig, EveryKeyIsRead) {

@@ -182,5 +182,88 @@ TEST(SimClock, TransferSecondsAreBytesOverBandwidthPlusLatencies) {
   EXPECT_DOUBLE_EQ(transfer_seconds(0, 1.0, 0, 1.0), 0.0);
 }
 
+// -- [topology] mode = "async": FedBuff flushes on the simulated clock --
+
+TEST(SimClockAsync, AFlushTakesTheBufferEarliestArrivalsAndTheRestWait) {
+  // The wave's edge work (0.5 + 0.5 + 0.5) delays every arrival: 1 + 1.5, 3 + 1.5, 10 + 1.5.
+  const std::map<uint32_t, upload_time> wave = {{0, {1.0, 0.5}}, {1, {3.0, 0.5}}, {2, {10.0, 0.5}}};
+  const auto f = fedbuff_flush(wave, 4, {}, 2);
+  ASSERT_EQ(f.taken.size(), 2u);
+  EXPECT_EQ(f.taken[0], (waiting_upload{0, 4, 2.5}));
+  EXPECT_EQ(f.taken[1], (waiting_upload{1, 4, 4.5}));
+  EXPECT_DOUBLE_EQ(f.seconds, 4.5);
+  ASSERT_EQ(f.waiting.size(), 1u);
+  EXPECT_EQ(f.waiting[0].client, 2u);
+  EXPECT_EQ(f.waiting[0].round, 4u);
+  EXPECT_DOUBLE_EQ(f.waiting[0].remaining_s, 11.5 - 4.5);
+}
+
+TEST(SimClockAsync, AWaitingUploadThatArrivesFirstIsTakenBeforeTheNewOnes) {
+  const std::vector<waiting_upload> waiting = {{5, 2, 1.0}, {6, 1, 9.0}};
+  const auto f = fedbuff_flush({{0, {3.0, 0.0}}, {1, {2.0, 0.0}}}, 3, waiting, 2);
+  ASSERT_EQ(f.taken.size(), 2u);
+  EXPECT_EQ(f.taken[0], (waiting_upload{5, 2, 1.0}));
+  EXPECT_EQ(f.taken[1], (waiting_upload{1, 3, 2.0}));
+  EXPECT_DOUBLE_EQ(f.seconds, 2.0);
+  ASSERT_EQ(f.waiting.size(), 2u);
+  EXPECT_EQ(f.waiting[0], (waiting_upload{0, 3, 1.0}));
+  EXPECT_EQ(f.waiting[1], (waiting_upload{6, 1, 7.0}));
+}
+
+TEST(SimClockAsync, FewerUploadsThanTheBufferAreAllTakenAndTiesGoToTheLowerId) {
+  const auto f = fedbuff_flush({{3, {2.0, 0.0}}, {1, {2.0, 0.0}}}, 0, {}, 8);
+  ASSERT_EQ(f.taken.size(), 2u);
+  EXPECT_EQ(f.taken[0].client, 1u);
+  EXPECT_EQ(f.taken[1].client, 3u);
+  EXPECT_DOUBLE_EQ(f.seconds, 2.0);
+  EXPECT_TRUE(f.waiting.empty());
+  const auto none = fedbuff_flush({}, 0, {}, 2);
+  EXPECT_TRUE(none.taken.empty());
+  EXPECT_DOUBLE_EQ(none.seconds, 0.0);
+}
+
+// Flushes chained round after round (times relative to each flush) against the same FedBuff run kept on one
+// absolute clock: client c takes d[c] seconds a round; after each flush, the clients taken start again.
+TEST(SimClockAsync, ChainedFlushesAreFedBuffOnOneAbsoluteClock) {
+  const std::vector<double> d = {1.0, 1.5, 4.0, 7.0, 2.5, 11.0};
+  const std::size_t buffer = 2;
+  // The reference: absolute arrival times, the k earliest of what is on its way taken at the k-th's time.
+  std::map<uint32_t, double> arrival;
+  double now = 0;
+  std::vector<uint32_t> starting = {0, 1, 2, 3, 4, 5};
+  // The clock under test.
+  std::vector<waiting_upload> waiting;
+  double total = 0;
+  for (uint32_t round = 0; round < 12; ++round) {
+    std::map<uint32_t, upload_time> wave;
+    for (auto c : starting) {
+      arrival[c] = now + d[c];
+      wave[c] = {d[c], 0.0};
+    }
+    std::vector<std::pair<double, uint32_t>> order;
+    for (const auto& [c, t] : arrival)
+      order.push_back({t, c});
+    std::sort(order.begin(), order.end());
+    order.resize(std::min(buffer, order.size()));
+    now = order.back().first;
+    starting.clear();
+    for (const auto& [t, c] : order) {
+      starting.push_back(c);
+      arrival.erase(c);
+    }
+    const auto f = fedbuff_flush(wave, round, waiting, buffer);
+    total += f.seconds;
+    waiting = f.waiting;
+    ASSERT_EQ(f.taken.size(), order.size()) << "round " << round;
+    for (std::size_t i = 0; i < order.size(); ++i)
+      EXPECT_EQ(f.taken[i].client, order[i].second) << "round " << round;
+    EXPECT_NEAR(total, now, 1e-9) << "round " << round;
+    ASSERT_EQ(waiting.size(), arrival.size());
+    for (const auto& w : waiting)
+      EXPECT_NEAR(w.remaining_s, arrival.at(w.client) - now, 1e-9) << "client " << w.client << " round " << round;
+  }
+  EXPECT_GT(total, 0.0);
+}
+
 } // namespace
 } // namespace elsa::sim
