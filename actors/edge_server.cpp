@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <limits>
 #include <optional>
 
 #include <fmt/format.h>
@@ -300,10 +299,8 @@ void close_current(edge_pointer self, close_reason reason) {
     in.policy.trust_weighting = ctx.cfg.trust_weighting;
     in.policy.staleness_decay = ctx.cfg.staleness_decay;
     in.policy.max_staleness = static_cast<uint32_t>(ctx.cfg.max_staleness);
-    if (flush) {  // FedBuff: any lag counts, weighted down
-      in.policy.polynomial_staleness = true;
-      in.policy.max_staleness = std::numeric_limits<uint32_t>::max();
-    }
+    if (flush)
+      in.policy = fed::fedbuff_policy(in.policy);
     agg = fed::aggregate_updates(all, in);
     for (const auto& r : agg.rejected) {
       // Exclusion and zero trust are the coordinator's decisions, shown in the round's `left_out`; the
@@ -324,7 +321,9 @@ void close_current(edge_pointer self, close_reason reason) {
   // A deadline close counts its quorum on this round's updates that passed validation, not on those that
   // arrived. A round whose uploads the simulated deadline left out ([profiles] enforce_deadline) is a deadline
   // close on the simulated clock: as on_deadline does, it counts the uploads that arrived in time.
-  if (reason == close_reason::quorum || !sim_late.empty()) {
+  // (Async: the flush is the round's decision, made on arrivals as on_deadline counted them; aborting after it
+  // would lose the waiting uploads it took.)
+  if ((reason == close_reason::quorum || !sim_late.empty()) && !flush) {
     std::size_t live = 0, accepted = 0;
     for (auto c : st.expected)
       live += st.down.count(c) ? 0 : 1;
@@ -451,7 +450,9 @@ void close_current(edge_pointer self, close_reason reason) {
   if (flush) {
     ev.sim_flush_s = flush->plan.seconds;
     ev.waiting = st.buffered.waiting();
-    ev.staleness = flush->staleness;
+    for (auto c : aggregated_clients)  // (an upload the aggregation refused has no lag to show)
+      if (flush->staleness.count(c))
+        ev.staleness[c] = flush->staleness.at(c);
   }
   ev.aggregated = aggregated_clients;
   ev.stale_aggregated = stale_used;

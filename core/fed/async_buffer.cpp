@@ -2,8 +2,15 @@
 #include "core/fed/async_buffer.hpp"
 
 #include <algorithm>
+#include <limits>
 
 namespace elsa::fed {
+
+aggregation_policy fedbuff_policy(aggregation_policy base) {
+  base.polynomial_staleness = true;
+  base.max_staleness = std::numeric_limits<uint32_t>::max();
+  return base;
+}
 
 void async_buffer::opened(uint32_t round, const std::map<uint32_t, adapter_set>& adapters) {
   start_[round] = adapters;

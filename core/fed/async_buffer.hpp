@@ -17,6 +17,9 @@
 
 namespace elsa::fed {
 
+/// The aggregation policy of a flush: `base` with FedBuff's (1 + lag)^-1/2 weight and no staleness bound.
+aggregation_policy fedbuff_policy(aggregation_policy base);
+
 class async_buffer {
 public:
   /// Edge round `round` opens: its clients start from `adapters` (cluster -> adapters).

@@ -406,6 +406,13 @@ void walk(Config& c, Visitor& v) {
   v.key("quorum", c.quorum, 0.0, 1.0, true);
   v.key("start_quorum", c.start_quorum, 0.0, 1.0, true);
   v.key("straggler_policy", c.straggler_policy_name, k_straggler_policies);
+  v.rule("straggler_policy", [&c] {
+    return c.straggler_policy_name == "staleness" && c.async_edges()
+             ? std::string("= \"staleness\" with [topology] mode = \"async\": async keeps waiting uploads itself, "
+                           "on the simulated clock; use straggler_policy = \"drop\" (a real-clock straggler's upload "
+                           "is dropped), or mode = \"sync\"")
+             : std::string{};
+  });
   v.key("staleness_decay", c.staleness_decay, 0.0, 1.0);
   v.key("max_staleness", c.max_staleness, 0, 100);
   v.key("down_after_missed", c.down_after_missed, 1, 1000);

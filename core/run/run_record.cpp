@@ -126,9 +126,12 @@ void run_record::put_sim(nlohmann::json& line, const round_acc& r) {
   double seconds = 0;
   nlohmann::json clients = nlohmann::json::object();
   for (auto& [edge, usage] : by_edge) {
-    // The round's aggregate goes back to each client that reported: its share of the edge's adapter bytes.
+    // The round's aggregate goes back to each client that reported: its share of the edge's adapter bytes (async:
+    // the clients whose uploads wait got it too).
     const auto it = r.adapters_down.find(edge);
-    const int64_t share = it == r.adapters_down.end() ? 0 : it->second / static_cast<int64_t>(usage.size());
+    const auto idle = r.idle_by_edge.find(edge);
+    const auto receivers = static_cast<int64_t>(usage.size() + (idle == r.idle_by_edge.end() ? 0 : idle->second));
+    const int64_t share = it == r.adapters_down.end() ? 0 : it->second / receivers;
     for (auto& u : usage) {
       u.bytes_down += share;
       u.messages += share > 0 ? 1 : 0;
@@ -146,10 +149,8 @@ void run_record::put_sim(nlohmann::json& line, const round_acc& r) {
       // Async: the edge's flush came when the last upload it took arrived (core/sim fedbuff_flush); then the
       // aggregate goes back to the clients that trained this round.
       double back = 0;
-      for (const auto& u : usage) {
-        const auto& c = t.clients.at(u.client);
-        back = std::max(back, c.compute_s + c.comm_s - sim::until_upload_s(c, u));
-      }
+      for (const auto& u : usage)
+        back = std::max(back, sim::after_upload_s(t.clients.at(u.client), u));
       seconds = std::max(seconds, flush->second + back);
     }
     for (const auto& u : usage) {
@@ -262,8 +263,16 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
       for (const auto& c : ev.value("sim_late", nlohmann::json::array()))
         r.sim_late_by_edge[edge].insert(c.get<uint32_t>());
     if (ev.contains("sim_flush_s")) {
-      if (round >= next_line_)
+      if (round >= next_line_) {
         r.flush_by_edge[edge] = ev.value("sim_flush_s", 0.0);
+        // Clients that got the aggregate without training this round: those still waiting and those whose
+        // upload of an earlier round was taken now.
+        std::size_t idle = ev.value("waiting", nlohmann::json::array()).size();
+        const auto lags = ev.value("staleness", nlohmann::json::object());
+        for (const auto& [c, lag] : lags.items())
+          idle += lag.get<int64_t>() > 0 ? 1 : 0;
+        r.idle_by_edge[edge] = idle;
+      }
       append_unique<int64_t>(r.waiting, ev.value("waiting", nlohmann::json::array()));
       if (ev.contains("staleness") && ev["staleness"].is_object())
         r.staleness.update(ev["staleness"]);

@@ -125,6 +125,7 @@ private:
     // [topology] mode = "async": edge -> seconds from its last flush to this round's (its edge_round event's
     // sim_flush_s); the uploads still waiting after this round's flushes; client -> rounds its aggregated upload lagged.
     std::map<uint32_t, double> flush_by_edge;
+    std::map<uint32_t, std::size_t> idle_by_edge;  // edge -> clients that took its aggregate without training
     std::vector<int64_t> waiting;
     nlohmann::json staleness = nlohmann::json::object();
     nlohmann::json delays = nlohmann::json::array();  // injected faults other than dropouts
