@@ -249,6 +249,10 @@ void close_current(edge_pointer self, close_reason reason) {
     for (auto& [c, t] : upload_times())
       wave[c] = {st.updates.at(c), t};  // (a copy: the record digests what came in)
     flush = st.buffered.flush(open.round, std::move(wave), ctx.cfg.async_buffer(st.clients.size()));
+    for (auto c : flush->not_rebased)
+      record_error(self, ctx, who(self), open.round, run::run_error::internal,
+                   fmt::format("client {}'s waiting upload is aggregated without the adapters its round started "
+                               "from (not moved onto this round's)", c));
   }
   // [profiles] enforce_deadline: an upload that came in time here but missed deadline_s on the simulated
   // clock is late: out of this round's aggregate, kept for the next one under the staleness policy.

@@ -40,11 +40,15 @@ async_buffer::flush_result async_buffer::flush(uint32_t round, std::map<uint32_t
     held_.erase(t.client);
     const auto from = start_.find(u.round);
     const auto to = now.find(u.cluster);
-    if (from != start_.end() && to != now.end()) {
-      const auto old = from->second.find(u.cluster);
-      if (old != from->second.end())
-        u.adapters = rebase(u.adapters, old->second, to->second);
+    const adapter_set* base = nullptr;
+    if (from != start_.end()) {
+      const auto k = from->second.find(u.cluster);
+      base = k == from->second.end() ? nullptr : &k->second;
     }
+    if (base != nullptr && to != now.end())
+      u.adapters = rebase(u.adapters, *base, to->second);
+    else
+      out.not_rebased.push_back(u.client);
     out.take.push_back(std::move(u));
   }
   for (const auto& w : out.plan.waiting)

@@ -38,6 +38,8 @@ public:
     std::vector<client_update> take;       // to aggregate now; those of earlier rounds rebased onto this round's start
     std::map<uint32_t, int64_t> staleness;  // client -> rounds its taken upload lagged (0: this round's)
     sim::flush_plan plan;                   // when, and what waits
+    std::vector<uint32_t> not_rebased;      // taken late without the adapters it started from (cannot happen
+                                            // when every round was opened(): the caller reports it)
   };
   /// Round `round` closes with its clients' uploads (`wave`, by client): the `buffer` earliest of them and of
   /// the held ones are taken, the others held. Every held client's upload is one of an earlier round.

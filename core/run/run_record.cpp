@@ -129,9 +129,13 @@ void run_record::put_sim(nlohmann::json& line, const round_acc& r) {
     // The round's aggregate goes back to each client that reported: its share of the edge's adapter bytes (async:
     // the clients whose uploads wait got it too).
     const auto it = r.adapters_down.find(edge);
-    const auto idle = r.idle_by_edge.find(edge);
-    const auto receivers = static_cast<int64_t>(usage.size() + (idle == r.idle_by_edge.end() ? 0 : idle->second));
-    const int64_t share = it == r.adapters_down.end() ? 0 : it->second / receivers;
+    std::set<uint32_t> receivers;
+    for (const auto& u : usage)
+      receivers.insert(u.client);
+    if (const auto got = r.async_receivers.find(edge); got != r.async_receivers.end())
+      receivers.insert(got->second.begin(), got->second.end());
+    const int64_t share =
+        it == r.adapters_down.end() ? 0 : it->second / static_cast<int64_t>(std::max<std::size_t>(1, receivers.size()));
     for (auto& u : usage) {
       u.bytes_down += share;
       u.messages += share > 0 ? 1 : 0;
@@ -147,10 +151,13 @@ void run_record::put_sim(nlohmann::json& line, const round_acc& r) {
       seconds = std::max(seconds, t.seconds);
     } else {
       // Async: the edge's flush came when the last upload it took arrived (core/sim fedbuff_flush); then the
-      // aggregate goes back to the clients that trained this round.
+      // aggregate goes to the clients whose uploads it took, which start the next round from it.
       double back = 0;
-      for (const auto& u : usage)
-        back = std::max(back, sim::after_upload_s(t.clients.at(u.client), u));
+      if (const auto taken = r.async_taken.find(edge); taken != r.async_taken.end() && share > 0)
+        for (auto c : taken->second) {
+          const auto dev = cfg_.client_device(c, line.value("round", int64_t{0}));
+          back = std::max(back, sim::transfer_seconds(share, dev.down_bytes_per_s, 1, dev.latency_s));
+        }
       seconds = std::max(seconds, flush->second + back);
     }
     for (const auto& u : usage) {
@@ -265,13 +272,17 @@ std::vector<nlohmann::json> run_record::add(const nlohmann::json& ev, double ela
     if (ev.contains("sim_flush_s")) {
       if (round >= next_line_) {
         r.flush_by_edge[edge] = ev.value("sim_flush_s", 0.0);
-        // Clients that got the aggregate without training this round: those still waiting and those whose
-        // upload of an earlier round was taken now.
-        std::size_t idle = ev.value("waiting", nlohmann::json::array()).size();
+        // Who got the aggregate besides the clients that trained this round (those waiting, those whose
+        // upload was taken), and who starts the next round from it (those whose upload was taken).
+        auto& got = r.async_receivers[edge];
+        auto& taken = r.async_taken[edge];
+        for (const auto& c : ev.value("waiting", nlohmann::json::array()))
+          got.insert(c.get<uint32_t>());
         const auto lags = ev.value("staleness", nlohmann::json::object());
-        for (const auto& [c, lag] : lags.items())
-          idle += lag.get<int64_t>() > 0 ? 1 : 0;
-        r.idle_by_edge[edge] = idle;
+        for (const auto& [c, lag] : lags.items()) {
+          got.insert(static_cast<uint32_t>(std::stoul(c)));
+          taken.insert(static_cast<uint32_t>(std::stoul(c)));
+        }
       }
       append_unique<int64_t>(r.waiting, ev.value("waiting", nlohmann::json::array()));
       if (ev.contains("staleness") && ev["staleness"].is_object())

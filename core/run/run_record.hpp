@@ -125,7 +125,9 @@ private:
     // [topology] mode = "async": edge -> seconds from its last flush to this round's (its edge_round event's
     // sim_flush_s); the uploads still waiting after this round's flushes; client -> rounds its aggregated upload lagged.
     std::map<uint32_t, double> flush_by_edge;
-    std::map<uint32_t, std::size_t> idle_by_edge;  // edge -> clients that took its aggregate without training
+    // edge -> the clients its aggregate went to besides those that trained (waiting or taken), and those whose
+    // uploads it took (they start the next round from it)
+    std::map<uint32_t, std::set<uint32_t>> async_receivers, async_taken;
     std::vector<int64_t> waiting;
     nlohmann::json staleness = nlohmann::json::object();
     nlohmann::json delays = nlohmann::json::array();  // injected faults other than dropouts

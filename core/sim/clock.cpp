@@ -50,10 +50,6 @@ double until_upload_s(const client_time& t, const client_usage& u) {
   return t.compute_s + comm_seconds(u, u.bytes_down - u.bytes_after_upload, u.messages - u.messages_after_upload);
 }
 
-double after_upload_s(const client_time& t, const client_usage& u) {
-  return t.compute_s + t.comm_s - until_upload_s(t, u);
-}
-
 double edge_seconds(const model_shape& shape, split at, layout where, int64_t batch, int64_t steps,
                     int64_t positions, double edge_flops_per_s) {
   if (steps <= 0)

@@ -57,9 +57,6 @@ client_time client_round(const model_shape& shape, const client_usage& u, double
 /// the upload. What a client's upload carries (adapter_update.sim_seconds).
 double until_upload_s(const client_time& t, const client_usage& u);
 
-/// Seconds of a client's round after its upload: the aggregate's way back (compute_s + comm_s - until_upload_s).
-double after_upload_s(const client_time& t, const client_usage& u);
-
 /// Seconds the edge spends on `steps` body steps of `positions` padded positions at batch `batch` for a client
 /// at split `at` (the mean step's shape, as client_round counts it).
 double edge_seconds(const model_shape& shape, split at, layout where, int64_t batch, int64_t steps,

@@ -38,6 +38,20 @@ inline run::run_config small_run(const std::string& name) {
   return cfg;
 }
 
+/// Device profiles for 8 clients: clients 0 and 1 (one per edge under round-robin placement) of class "slow"
+/// at `slow_gflops`, the other six "fast" at `fast_gflops`, 10x apart in uplink (10 and 100 Mbit/s; down 50
+/// and 500, latency 30 and 5 ms, 1024 MB each); edges of 20 GFLOP/s.
+inline void slow_and_fast_devices(run::run_config& cfg, double slow_gflops, double fast_gflops) {
+  cfg.class_names = {"slow", "fast"};
+  cfg.class_gflops = {slow_gflops, fast_gflops};
+  cfg.class_memory_mb = {1024, 1024};
+  cfg.class_up_mbps = {10, 100};
+  cfg.class_down_mbps = {50, 500};
+  cfg.class_latency_ms = {30, 5};
+  cfg.client_classes = {"slow", "slow", "fast", "fast", "fast", "fast", "fast", "fast"};
+  cfg.edge_gflops = {20};
+}
+
 inline actors::run_result run_quietly(const run::run_config& cfg, const actors::run_hooks& hooks = {}) {
   std::ostringstream log;
   return actors::run_federation(cfg, log, hooks);

@@ -21,14 +21,7 @@ run::run_config slow_and_fast(const std::string& name) {
   auto cfg = small_run(name);
   cfg.rounds = 2;
   cfg.kappa1 = 3;
-  cfg.class_names = {"slow", "fast"};
-  cfg.class_gflops = {2, 50};
-  cfg.class_memory_mb = {1024, 1024};
-  cfg.class_up_mbps = {10, 100};
-  cfg.class_down_mbps = {50, 500};
-  cfg.class_latency_ms = {30, 5};
-  cfg.client_classes = {"slow", "slow", "fast", "fast", "fast", "fast", "fast", "fast"};
-  cfg.edge_gflops = {20};
+  slow_and_fast_devices(cfg, 2, 50);
   return cfg;
 }
 

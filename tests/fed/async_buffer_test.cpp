@@ -58,5 +58,16 @@ TEST(AsyncBuffer, ABufferAsLargeAsTheEdgeIsASynchronousRound) {
   EXPECT_TRUE(b.waiting().empty());
 }
 
+TEST(AsyncBuffer, ALateUploadWhoseStartWasNeverOpenedIsNamed) {
+  async_buffer b;  // round 0 never opened()
+  b.flush(0, {{0, {upload_of(0, 0, 1), {1.0, 0.0}}}, {1, {upload_of(1, 0, 2), {5.0, 0.0}}}}, 1);
+  b.opened(1, {{0, {f32("a", {0})}}});
+  auto f = b.flush(1, {}, 1);
+  ASSERT_EQ(f.take.size(), 1u);
+  EXPECT_EQ(f.take[0].client, 1u);
+  EXPECT_EQ(f.not_rebased, (std::vector<uint32_t>{1}));
+  EXPECT_EQ(values(f.take[0].adapters[0]), (std::vector<float>{2}));  // as it came
+}
+
 } // namespace
 } // namespace elsa::fed
