@@ -205,6 +205,36 @@ TEST(AsyncEdges, AThreadedRunOnARealClockFlushesAsTheDeterministicOne) {
       << "the same uploads, rebased and weighted the same";
 }
 
+// A client that goes silent mid-round makes its edge close at the real-clock deadline on quorum: the flush
+// still takes what arrived and what waited (nothing it takes is lost to a quorum recheck), and every other
+// client's uploads are each taken once or still wait at the end.
+TEST(AsyncEdges, ADeadlineCloseOnQuorumStillFlushesWhatWaits) {
+  auto cfg = async_run("async_silent");
+  // Round 4 at edge 0: clients 0 (slow) and 6 (fast) train while the fast 2 and 4 wait, 6 goes silent, and
+  // the deadline's flush takes 2 and 4, none of the round's own uploads (the async_det run's schedule).
+  cfg.silent_dropouts = {6};
+  cfg.dropout_round = 4;
+  cfg.dropout_step = 1;
+  const auto r = run_quietly(cfg);
+  ASSERT_TRUE(r.summary.value("finished", false));
+  ASSERT_EQ(r.metrics.size(), static_cast<std::size_t>(cfg.rounds));
+  const auto& round4 = r.metrics[4];
+  EXPECT_EQ(round4["close_reasons"].value("quorum", 0), 1) << round4.dump();
+  EXPECT_TRUE(ids(round4["aggregated"]).count(2) && ids(round4["aggregated"]).count(4)) << round4.dump();
+  std::map<int64_t, int64_t> made, taken;
+  for (const auto& l : r.metrics) {
+    EXPECT_EQ(l["aggregated"].size(), 4u) << "two uploads per edge, every round: " << l.dump();
+    for (auto c : keys(l["sim_clients"]))
+      made[c] += 1;
+    for (const auto& [c, lag] : l["staleness"].items())
+      taken[std::stoll(c)] += 1;
+  }
+  const auto waiting = ids(r.metrics.back()["waiting"]);
+  for (const auto& [c, n] : made)
+    if (c != 6)
+      EXPECT_EQ(n, taken[c] + (waiting.count(c) ? 1 : 0)) << "client " << c;
+}
+
 TEST(AsyncEdges, WhatAsyncDoesNotCombineWithIsRefusedInOneLine) {
   const auto refused = [](run::run_config cfg, const char* key, const char* also = "async") {
     try {
