@@ -112,8 +112,9 @@ void finish_round(client_pointer self) {
   ev.bytes_down = st.bytes_down;
   ev.messages = st.messages + 1;  // and this upload
   if (ctx.cfg.enforce_deadline || ctx.cfg.async_edges()) {
-    // What the edge judges (enforce_deadline) or orders (async) the upload by: the simulated seconds of this round's own work, counted as the
-    // record counts them (core/run/sim_usage.hpp). The field has a fixed size: the encoded size is the same.
+    // What the edge judges (enforce_deadline) or orders (async) the upload by: the simulated seconds of this
+    // round's own work, counted as the record counts them (core/run/sim_usage.hpp). The field has a fixed
+    // size: the encoded size is the same.
     up.sim_seconds = run::upload_sim_seconds(ctx.cfg, ctx.shape, ev);
     bytes = ctx.codec.encode(me(self), up);
     if (!bytes) {

@@ -62,13 +62,18 @@ bool meets_deadline(double until_upload_s, double edge_work_s, double deadline_s
   return deadline_s <= 0 || until_upload_s + edge_work_s <= deadline_s;
 }
 
+double wave_edge_seconds(const std::map<uint32_t, upload_time>& uploads) {
+  double edge_work = 0;
+  for (const auto& [c, u] : uploads)  // in client order, as edge_round sums its clients' edge_s
+    edge_work += u.edge_s;
+  return edge_work;
+}
+
 std::vector<uint32_t> late_uploads(const std::map<uint32_t, upload_time>& uploads, double deadline_s) {
   std::vector<uint32_t> late;
   if (deadline_s <= 0)
     return late;
-  double edge_work = 0;
-  for (const auto& [c, u] : uploads)
-    edge_work += u.edge_s;
+  const double edge_work = wave_edge_seconds(uploads);
   for (const auto& [c, u] : uploads)
     if (!meets_deadline(u.until_upload_s, edge_work, deadline_s))
       late.push_back(c);
@@ -77,9 +82,7 @@ std::vector<uint32_t> late_uploads(const std::map<uint32_t, upload_time>& upload
 
 flush_plan fedbuff_flush(const std::map<uint32_t, upload_time>& wave, uint32_t round,
                          const std::vector<waiting_upload>& waiting, std::size_t buffer) {
-  double edge_work = 0;
-  for (const auto& [c, u] : wave)  // in client order, as late_uploads sums it
-    edge_work += u.edge_s;
+  const double edge_work = wave_edge_seconds(wave);
   std::vector<waiting_upload> all = waiting;
   for (const auto& [c, u] : wave)
     all.push_back({c, round, u.until_upload_s + edge_work});

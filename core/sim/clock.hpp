@@ -73,6 +73,10 @@ struct upload_time {
   double edge_s = 0;          // the edge's body work for the client this round (edge_seconds)
 };
 
+/// The edge's body work for a round's uploads: the sum of their edge_s, in client order (the same bits for
+/// late_uploads, fedbuff_flush and edge_round).
+double wave_edge_seconds(const std::map<uint32_t, upload_time>& uploads);
+
 /// The clients of `uploads` (the round's on-time uploads, by client) whose upload missed deadline_s, the
 /// edge's work being the sum over all of them (as edge_round counts it). Ascending; empty when deadline_s <= 0.
 std::vector<uint32_t> late_uploads(const std::map<uint32_t, upload_time>& uploads, double deadline_s);
